@@ -1,0 +1,7 @@
+export { createServer, type ApiServer } from './server.ts'
+export { loadApiConfig, type ApiConfig } from './env.ts'
+export { createInnerContext, type Context, type Services } from './context.ts'
+export type { AppRouter } from './router/root.ts'
+export { appRouter } from './router/root.ts'
+export { createCallerFactory } from './trpc.ts'
+export type { RunDto } from './runs/dto.ts'

@@ -1,0 +1,16 @@
+import { loadApiConfig } from './env.ts'
+import { createServer } from './server.ts'
+
+let config
+try {
+  config = loadApiConfig()
+} catch (err) {
+  console.error(err instanceof Error ? err.message : err)
+  process.exit(2)
+}
+const server = await createServer(config)
+const url = await server.start()
+console.log(`[api] listening on ${url}`)
+const stop = () => void server.stop().then(() => process.exit(0))
+process.once('SIGINT', stop)
+process.once('SIGTERM', stop)

@@ -1,0 +1,12 @@
+import { publicProcedure, router } from '../trpc.ts'
+
+export const locationsRouter = router({
+  list: publicProcedure.query(async ({ ctx }) => {
+    return Promise.all(
+      ctx.config.locations.map(async (location) => {
+        const presence = await ctx.presence.of(location.id).catch(() => ({ runnerAvailable: false, pollers: 0 }))
+        return { ...location, ...presence }
+      }),
+    )
+  }),
+})

@@ -1,0 +1,94 @@
+import { TRPCError } from '@trpc/server'
+import { WorkflowNotFoundError } from '@temporalio/client'
+import { artifactUrlInput, byIdInput, isTerminal, runListInput, runStartInput, ARTIFACTS } from '@stampede/shared'
+import { LOAD_TEST_RUN_WORKFLOW, ORCHESTRATION_QUEUE, workflowIdFor, type RunWorkflowInput } from '@stampede/shared/temporal'
+import type { Context } from '../context.ts'
+import { toRunDto } from '../runs/dto.ts'
+import { publicProcedure, router } from '../trpc.ts'
+
+const notFound = (id: string) => new TRPCError({ code: 'NOT_FOUND', message: `run ${id} does not exist` })
+
+async function runDto(ctx: Context, id: string) {
+  const run = await ctx.db.run.findUnique({ where: { id } })
+  if (!run) throw notFound(id)
+  const waiting = run.status === 'queued' ? !(await ctx.presence.of(run.locationId).catch(() => ({ runnerAvailable: true }))).runnerAvailable : false
+  return toRunDto(run, waiting)
+}
+
+export const runsRouter = router({
+  start: publicProcedure.input(runStartInput).mutation(async ({ ctx, input }) => {
+    const location = ctx.config.locations.find((l) => l.id === input.location)
+    if (!location) {
+      throw new TRPCError({
+        code: 'BAD_REQUEST',
+        message: `location: "${input.location}" is not a configured location; choose one of ${ctx.config.locations.map((l) => l.id).join(', ')}`,
+      })
+    }
+    let script: string
+    let testId: string | null = null
+    if ('testId' in input) {
+      const test = await ctx.db.test.findUnique({ where: { id: input.testId }, select: { script: true } })
+      if (!test) throw new TRPCError({ code: 'NOT_FOUND', message: `testId: test ${input.testId} does not exist` })
+      script = test.script
+      testId = input.testId
+    } else {
+      script = input.script
+    }
+    const timeoutSeconds = input.timeoutSeconds ?? ctx.config.defaultRunTimeoutSeconds
+    const id = crypto.randomUUID()
+    const run = await ctx.db.run.create({
+      data: { id, testId, script, locationId: location.id, trigger: ctx.trigger, status: 'queued', workflowId: workflowIdFor(id), timeoutSeconds },
+    })
+    const args: RunWorkflowInput = { runId: id, locationId: location.id, trigger: ctx.trigger, timeoutSeconds }
+    try {
+      await ctx.temporal.workflow.start(LOAD_TEST_RUN_WORKFLOW, { taskQueue: ORCHESTRATION_QUEUE, workflowId: run.workflowId, args: [args] })
+    } catch (err) {
+      const message = `could not start the run's workflow: ${err instanceof Error ? err.message : String(err)}`
+      await ctx.db.run.update({ where: { id }, data: { status: 'error', errorMessage: message, finishedAt: new Date() } })
+      throw new TRPCError({ code: 'INTERNAL_SERVER_ERROR', message: `${message}. Is Temporal reachable at ${ctx.config.temporal.address}?` })
+    }
+    return runDto(ctx, id)
+  }),
+
+  byId: publicProcedure.input(byIdInput).query(({ ctx, input }) => runDto(ctx, input.id)),
+
+  list: publicProcedure.input(runListInput).query(async ({ ctx, input }) => {
+    const runs = await ctx.db.run.findMany({
+      where: {
+        ...(input.testId ? { testId: input.testId } : {}),
+        ...(input.status ? { status: input.status } : {}),
+        ...(input.location ? { locationId: input.location } : {}),
+      },
+      orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+      take: input.limit + 1,
+      ...(input.cursor ? { cursor: { id: input.cursor }, skip: 1 } : {}),
+    })
+    const page = runs.slice(0, input.limit)
+    return { items: page.map((r) => toRunDto(r)), nextCursor: runs.length > input.limit ? (page.at(-1)?.id ?? null) : null }
+  }),
+
+  /** Cancels a queued or running run. Cancelling a finished run returns it unchanged. */
+  cancel: publicProcedure.input(byIdInput).mutation(async ({ ctx, input }) => {
+    const run = await ctx.db.run.findUnique({ where: { id: input.id } })
+    if (!run) throw notFound(input.id)
+    if (!isTerminal(run.status)) {
+      try {
+        await ctx.temporal.workflow.getHandle(run.workflowId).cancel()
+      } catch (err) {
+        if (!(err instanceof WorkflowNotFoundError)) throw err
+      }
+    }
+    return runDto(ctx, input.id)
+  }),
+
+  artifactUrl: publicProcedure.input(artifactUrlInput).query(async ({ ctx, input }) => {
+    const run = await ctx.db.run.findUnique({ where: { id: input.runId }, select: { status: true, artifacts: true } })
+    if (!run) throw notFound(input.runId)
+    const artifacts = (run.artifacts ?? {}) as Record<string, unknown>
+    if (!artifacts[input.name]) {
+      const why = isTerminal(run.status) ? 'the run did not produce it' : 'the run has not finished yet'
+      throw new TRPCError({ code: 'NOT_FOUND', message: `run ${input.runId} has no ${ARTIFACTS[input.name].file}: ${why}` })
+    }
+    return { name: input.name, file: ARTIFACTS[input.name].file, ...ctx.artifactLinks.create(input.runId, input.name) }
+  }),
+})

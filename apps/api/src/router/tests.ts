@@ -1,0 +1,58 @@
+import { TRPCError } from '@trpc/server'
+import { byIdInput, testCreateInput, testUpdateInput } from '@stampede/shared'
+import type { Test, Run } from '@stampede/db'
+import { publicProcedure, router } from '../trpc.ts'
+
+export interface TestDto {
+  id: string
+  name: string
+  description: string
+  script: string
+  createdAt: string
+  updatedAt: string
+  lastRun: { id: string; status: Run['status']; createdAt: string; p95: number | null } | null
+}
+
+const toTestDto = (test: Test & { runs?: Run[] }): TestDto => {
+  const last = test.runs?.[0]
+  return {
+    id: test.id,
+    name: test.name,
+    description: test.description,
+    script: test.script,
+    createdAt: test.createdAt.toISOString(),
+    updatedAt: test.updatedAt.toISOString(),
+    lastRun: last ? { id: last.id, status: last.status, createdAt: last.createdAt.toISOString(), p95: last.httpReqDurationP95 } : null,
+  }
+}
+
+const notFound = (id: string) => new TRPCError({ code: 'NOT_FOUND', message: `test ${id} does not exist` })
+const lastRun = { runs: { orderBy: { createdAt: 'desc' as const }, take: 1 } }
+
+export const testsRouter = router({
+  create: publicProcedure.input(testCreateInput).mutation(async ({ ctx, input }) => {
+    const test = await ctx.db.test.create({ data: { name: input.name, description: input.description ?? '', script: input.script } })
+    return toTestDto(test)
+  }),
+  update: publicProcedure.input(testUpdateInput).mutation(async ({ ctx, input }) => {
+    const { id, ...data } = input
+    const updated = await ctx.db.test.updateMany({ where: { id }, data })
+    if (updated.count === 0) throw notFound(id)
+    return toTestDto(await ctx.db.test.findUniqueOrThrow({ where: { id }, include: lastRun }))
+  }),
+  byId: publicProcedure.input(byIdInput).query(async ({ ctx, input }) => {
+    const test = await ctx.db.test.findUnique({ where: { id: input.id }, include: lastRun })
+    if (!test) throw notFound(input.id)
+    return toTestDto(test)
+  }),
+  list: publicProcedure.query(async ({ ctx }) => {
+    const tests = await ctx.db.test.findMany({ orderBy: { updatedAt: 'desc' }, include: lastRun })
+    return tests.map(toTestDto)
+  }),
+  /** Deletes the test; its runs (and their artifacts) are kept and keep their script snapshot. */
+  delete: publicProcedure.input(byIdInput).mutation(async ({ ctx, input }) => {
+    const deleted = await ctx.db.test.deleteMany({ where: { id: input.id } })
+    if (deleted.count === 0) throw notFound(input.id)
+    return { id: input.id, deleted: true }
+  }),
+})

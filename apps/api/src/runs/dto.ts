@@ -1,0 +1,86 @@
+// What the API returns for a run: plain JSON (no transformer on the wire), so bigints become
+// numbers and dates ISO strings.
+import type { Run } from '@stampede/db'
+import { artifactsSchema, type Artifacts, type RunStatus, type RunTrigger } from '@stampede/shared'
+import type { ThresholdResult } from '@stampede/shared/k6'
+
+export interface RunDto {
+  id: string
+  testId: string | null
+  location: string
+  trigger: RunTrigger
+  jobId: string | null
+  status: RunStatus
+  /** True while a queued run's location has no runner polling it. */
+  waitingForRunner: boolean
+  createdAt: string
+  startedAt: string | null
+  finishedAt: string | null
+  durationMs: number | null
+  timeoutSeconds: number
+  exitCode: number | null
+  thresholdsPassed: boolean | null
+  thresholds: ThresholdResult[]
+  metrics: {
+    httpReqs: number | null
+    httpReqFailedRate: number | null
+    httpReqRate: number | null
+    iterations: number | null
+    vusMax: number | null
+    httpReqDuration: { avg: number | null; min: number | null; med: number | null; max: number | null; p90: number | null; p95: number | null; p99: number | null }
+    checksPassed: number | null
+    checksFailed: number | null
+    dataSent: number | null
+    dataReceived: number | null
+  }
+  artifacts: Artifacts
+  consoleLines: number | null
+  errorMessage: string | null
+}
+
+const iso = (d: Date | null): string | null => (d ? d.toISOString() : null)
+const big = (n: bigint | null): number | null => (n === null ? null : Number(n))
+
+export function toRunDto(run: Run, waitingForRunner = false): RunDto {
+  const artifacts = artifactsSchema.safeParse(run.artifacts ?? {})
+  return {
+    id: run.id,
+    testId: run.testId,
+    location: run.locationId,
+    trigger: run.trigger,
+    jobId: run.jobId,
+    status: run.status,
+    waitingForRunner: run.status === 'queued' && waitingForRunner,
+    createdAt: run.createdAt.toISOString(),
+    startedAt: iso(run.startedAt),
+    finishedAt: iso(run.finishedAt),
+    durationMs: run.durationMs,
+    timeoutSeconds: run.timeoutSeconds,
+    exitCode: run.exitCode,
+    thresholdsPassed: run.thresholdsPassed,
+    thresholds: Array.isArray(run.thresholds) ? (run.thresholds as unknown as ThresholdResult[]) : [],
+    metrics: {
+      httpReqs: run.httpReqs,
+      httpReqFailedRate: run.httpReqFailedRate,
+      httpReqRate: run.httpReqRate,
+      iterations: run.iterations,
+      vusMax: run.vusMax,
+      httpReqDuration: {
+        avg: run.httpReqDurationAvg,
+        min: run.httpReqDurationMin,
+        med: run.httpReqDurationMed,
+        max: run.httpReqDurationMax,
+        p90: run.httpReqDurationP90,
+        p95: run.httpReqDurationP95,
+        p99: run.httpReqDurationP99,
+      },
+      checksPassed: run.checksPassed,
+      checksFailed: run.checksFailed,
+      dataSent: big(run.dataSent),
+      dataReceived: big(run.dataReceived),
+    },
+    artifacts: artifacts.success ? artifacts.data : {},
+    consoleLines: run.consoleLines,
+    errorMessage: run.errorMessage,
+  }
+}

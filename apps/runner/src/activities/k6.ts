@@ -1,0 +1,137 @@
+// The executeK6 activity: runs one load test on this runner. It heartbeats the console as
+// sequenced chunks (the API relays them), learns of cancellation through those heartbeats,
+// stops k6 with SIGINT so it still writes its summary and report (SIGKILL after a grace
+// period), and uploads whatever artifacts exist. It never restarts k6.
+import { existsSync } from 'node:fs'
+import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import path from 'node:path'
+import { Context } from '@temporalio/activity'
+import { ARTIFACTS, artifactKey, CONSOLE_INDEX_FILE, type ArtifactName, type Artifacts } from '@stampede/shared'
+import { k6ErrorMessage } from '@stampede/shared/k6'
+import type { K6Outcome, RunWorkflowInput } from '@stampede/shared/temporal'
+import type { Storage } from '@stampede/storage'
+import { ConsoleRecorder } from '../k6/console-recorder.ts'
+import { k6Args, k6Env, OUTPUT_FILES, SCRIPT_FILE } from '../k6/command.ts'
+import type { SpawnK6, K6Exit } from '../k6/process.ts'
+import { withRetry } from '../retry.ts'
+
+export interface RunStateStore {
+  loadScript(runId: string): Promise<string>
+  markRunning(runId: string, startedAt: Date): Promise<void>
+}
+
+export interface K6ActivityDeps {
+  spawnK6: SpawnK6
+  storage: Storage
+  runs: RunStateStore
+  k6BinPath: string
+  workRoot: string
+  /** How long k6 gets after SIGINT to write its summary before SIGKILL. */
+  stopGraceMs: number
+  heartbeatIntervalMs: number
+  log?: (message: string) => void
+}
+
+const MAX_ERROR_TEXT = 4000
+
+export function createK6Activities(deps: K6ActivityDeps) {
+  const log = deps.log ?? (() => {})
+
+  async function uploadArtifacts(runId: string, dir: string): Promise<Artifacts> {
+    const artifacts: Artifacts = {}
+    for (const [name, def] of Object.entries(ARTIFACTS) as [ArtifactName, (typeof ARTIFACTS)[ArtifactName]][]) {
+      const file = path.join(dir, def.file)
+      if (!existsSync(file)) continue
+      artifacts[name] = await withRetry(`upload of ${def.file}`, () => deps.storage.putFile(artifactKey(runId, def.file), file, def.contentType))
+    }
+    const index = path.join(dir, OUTPUT_FILES.consoleIndex)
+    if (existsSync(index)) {
+      await withRetry('upload of the console index', () => deps.storage.putFile(artifactKey(runId, CONSOLE_INDEX_FILE), index, 'application/x-ndjson'))
+    }
+    return artifacts
+  }
+
+  async function executeK6(input: RunWorkflowInput): Promise<K6Outcome> {
+    const ctx = Context.current()
+    const { runId } = input
+    const script = await withRetry('loading the script', () => deps.runs.loadScript(runId))
+    const dir = await mkdtemp(path.join(deps.workRoot, `run-${runId}-`))
+    await chmod(dir, 0o700)
+    try {
+      await writeFile(path.join(dir, SCRIPT_FILE), script, { mode: 0o600 })
+      const errors: string[] = []
+      const recorder = new ConsoleRecorder(path.join(dir, OUTPUT_FILES.log), path.join(dir, OUTPUT_FILES.consoleIndex))
+      const startedAt = new Date()
+      await withRetry('marking the run as running', () => deps.runs.markRunning(runId, startedAt))
+      log(`run ${runId}: starting k6 on ${input.locationId}`)
+
+      const proc = deps.spawnK6({
+        binPath: deps.k6BinPath,
+        args: k6Args(),
+        env: k6Env(dir),
+        cwd: dir,
+        onLine: (stream, text) => {
+          recorder.add(stream, text)
+          if (stream === 'stderr') {
+            const message = k6ErrorMessage(text)
+            if (message !== undefined) errors.push(message)
+          }
+        },
+      })
+
+      const heartbeat = () => ctx.heartbeat(recorder.takeChunk(true))
+      heartbeat()
+      const ticker = setInterval(heartbeat, deps.heartbeatIntervalMs)
+
+      let reason: K6Outcome['reason'] = 'exited'
+      let killTimer: NodeJS.Timeout | undefined
+      const stop = (why: 'cancelled' | 'timed_out') => {
+        if (reason !== 'exited') return
+        reason = why
+        log(`run ${runId}: stopping k6 (${why})`)
+        proc.signal('SIGINT')
+        killTimer = setTimeout(() => proc.signal('SIGKILL'), deps.stopGraceMs)
+      }
+      const onCancel = () => stop('cancelled')
+      ctx.cancellationSignal.addEventListener('abort', onCancel)
+      const timeoutTimer = setTimeout(() => stop('timed_out'), input.timeoutSeconds * 1000)
+
+      let exit: K6Exit
+      try {
+        exit = await proc.exited
+      } catch (err) {
+        exit = { code: null, signal: null }
+        errors.push(`could not start k6 (${deps.k6BinPath}): ${err instanceof Error ? err.message : String(err)}`)
+      } finally {
+        clearTimeout(timeoutTimer)
+        if (killTimer) clearTimeout(killTimer)
+        ctx.cancellationSignal.removeEventListener('abort', onCancel)
+      }
+      const finishedAt = new Date()
+      await recorder.close()
+      try {
+        const artifacts = await uploadArtifacts(runId, dir)
+        log(`run ${runId}: k6 ended (${reason}, exit ${exit.code ?? exit.signal})`)
+        const errorText = errors.join('\n').slice(0, MAX_ERROR_TEXT)
+        return {
+          exitCode: exit.code,
+          signal: exit.signal,
+          reason,
+          startedAt: startedAt.toISOString(),
+          finishedAt: finishedAt.toISOString(),
+          artifacts,
+          consoleLines: recorder.lastSeq,
+          errorText: errorText === '' ? null : errorText,
+        }
+      } finally {
+        clearInterval(ticker)
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
+  }
+
+  return { executeK6 }
+}
+
+export type K6Activities = ReturnType<typeof createK6Activities>

@@ -1,0 +1,2 @@
+export { createRunner, workflowBundle, type Runner } from './worker.ts'
+export { loadRunnerConfig, type RunnerConfig } from './env.ts'

@@ -1,0 +1,52 @@
+import { mkdtemp, readFile } from 'node:fs/promises'
+import os from 'node:os'
+import path from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { ConsoleRecorder } from './console-recorder.ts'
+
+async function recorder(limits = { maxAgeMs: 1000, minLines: 3, maxLines: 5, maxBytes: 10_000 }) {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'recorder-'))
+  let now = 0
+  const r = new ConsoleRecorder(path.join(dir, 'console.log'), path.join(dir, 'console.ndjson'), limits, () => now)
+  return { r, dir, tick: (ms: number) => (now += ms) }
+}
+
+describe('ConsoleRecorder', () => {
+  it('numbers lines from 1 and writes both the plain log and the structured index', async () => {
+    const { r, dir } = await recorder()
+    r.add('stdout', 'one')
+    r.add('stderr', 'two')
+    await r.close()
+    expect(await readFile(path.join(dir, 'console.log'), 'utf8')).toBe('one\ntwo\n')
+    const index = (await readFile(path.join(dir, 'console.ndjson'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l))
+    expect(index.map((l) => [l.seq, l.stream, l.text])).toEqual([
+      [1, 'stdout', 'one'],
+      [2, 'stderr', 'two'],
+    ])
+  })
+
+  it('keeps an overlapping window: recent lines stay in consecutive chunks', async () => {
+    const { r, tick } = await recorder()
+    for (let i = 1; i <= 4; i++) r.add('stdout', `l${i}`)
+    const first = r.takeChunk()!
+    r.add('stdout', 'l5')
+    const second = r.takeChunk()!
+    expect(first.lines.map((l) => l.seq)).toEqual([1, 2, 3, 4])
+    expect(second.fromSeq).toBe(1)
+    expect(second.lines.map((l) => l.seq)).toEqual([1, 2, 3, 4, 5])
+    r.add('stdout', 'l6')
+    expect(r.takeChunk()!.lines.map((l) => l.seq)).toEqual([2, 3, 4, 5, 6]) // maxLines
+    tick(5000)
+    const aged = r.takeChunk(true)!
+    expect(aged.lines.map((l) => l.seq)).toEqual([4, 5, 6]) // old lines age out down to minLines
+    expect(aged.lastSeq).toBe(6)
+    await r.close()
+  })
+
+  it('reports no chunk when nothing changed unless forced', async () => {
+    const { r } = await recorder()
+    expect(r.takeChunk()).toBeUndefined()
+    expect(r.takeChunk(true)).toEqual({ fromSeq: 1, lines: [], lastSeq: 0 })
+    await r.close()
+  })
+})

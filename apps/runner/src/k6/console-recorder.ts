@@ -1,0 +1,90 @@
+// Numbers k6's output lines, keeps them on disk (console.log for people, console.ndjson for
+// replay with seq/stream/time) and keeps a bounded window of the newest lines for heartbeats.
+// The window overlaps consecutive heartbeats so a reader polling a little late loses nothing.
+import { createWriteStream, type WriteStream } from 'node:fs'
+import type { ConsoleChunk, ConsoleLine, ConsoleStream } from '@stampede/shared'
+
+export interface WindowLimits {
+  /** Keep lines younger than this in every chunk. */
+  maxAgeMs: number
+  /** Never fewer than this many lines (when available), whatever their age. */
+  minLines: number
+  maxLines: number
+  maxBytes: number
+}
+
+export const DEFAULT_WINDOW: WindowLimits = { maxAgeMs: 1500, minLines: 200, maxLines: 3000, maxBytes: 400_000 }
+
+interface Held {
+  line: ConsoleLine
+  at: number
+  bytes: number
+}
+
+export class ConsoleRecorder {
+  private seq = 0
+  private window: Held[] = []
+  private windowBytes = 0
+  private readonly logFile: WriteStream
+  private readonly indexFile: WriteStream
+  private changed = false
+
+  constructor(
+    logPath: string,
+    indexPath: string,
+    private readonly limits: WindowLimits = DEFAULT_WINDOW,
+    private readonly now: () => number = Date.now,
+    private readonly redact: (text: string) => string = (t) => t,
+  ) {
+    this.logFile = createWriteStream(logPath)
+    this.indexFile = createWriteStream(indexPath)
+  }
+
+  get lastSeq(): number {
+    return this.seq
+  }
+
+  add(stream: ConsoleStream, rawText: string): ConsoleLine {
+    const text = this.redact(rawText)
+    const at = this.now()
+    const line: ConsoleLine = { seq: ++this.seq, stream, text, time: new Date(at).toISOString() }
+    this.logFile.write(text + '\n')
+    this.indexFile.write(JSON.stringify(line) + '\n')
+    const bytes = text.length + 64
+    this.window.push({ line, at, bytes })
+    this.windowBytes += bytes
+    this.trim(at)
+    this.changed = true
+    return line
+  }
+
+  private trim(now: number): void {
+    const { maxAgeMs, minLines, maxLines, maxBytes } = this.limits
+    let drop = 0
+    while (drop < this.window.length) {
+      const remaining = this.window.length - drop
+      const head = this.window[drop]!
+      const tooMany = remaining > maxLines || this.windowBytes > maxBytes
+      const tooOld = remaining > minLines && now - head.at > maxAgeMs
+      if (!tooMany && !tooOld) break
+      this.windowBytes -= head.bytes
+      drop++
+    }
+    if (drop > 0) this.window = this.window.slice(drop)
+  }
+
+  /** The chunk to heartbeat now, or undefined when nothing changed since the last call. */
+  takeChunk(force = false): ConsoleChunk | undefined {
+    if (!this.changed && !force) return undefined
+    this.changed = false
+    this.trim(this.now())
+    const lines = this.window.map((h) => h.line)
+    return { fromSeq: lines[0]?.seq ?? this.seq + 1, lines, lastSeq: this.seq }
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(
+      [this.logFile, this.indexFile].map((s) => new Promise<void>((resolve, reject) => s.end((err?: Error | null) => (err ? reject(err) : resolve())))),
+    )
+  }
+}

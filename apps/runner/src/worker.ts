@@ -1,0 +1,130 @@
+// createRunner wires the real dependencies into the activities and starts one Temporal worker
+// per served location queue (k6-<location>), plus the orchestration worker (workflows and the
+// persistence activities) unless this runner is a location-only runner.
+import { mkdir } from 'node:fs/promises'
+import { fileURLToPath } from 'node:url'
+import { DefaultLogger, NativeConnection, Runtime, Worker, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker'
+import { ORCHESTRATION_QUEUE, taskQueueFor } from '@stampede/shared/temporal'
+import { createDb, type Db } from '@stampede/db'
+import { createStorage } from '@stampede/storage'
+import { resolveTool } from '@stampede/tools'
+import { createK6Activities, type RunStateStore } from './activities/k6.ts'
+import { createPersistenceActivities } from './activities/persistence.ts'
+import type { RunnerConfig } from './env.ts'
+import { Gate } from './gate.ts'
+import { spawnK6 as realSpawnK6, type SpawnK6 } from './k6/process.ts'
+
+export interface Runner {
+  /** Resolves when every worker has stopped. */
+  readonly running: Promise<void>
+  shutdown(): Promise<void>
+}
+
+let bundlePromise: Promise<WorkflowBundleWithSourceMap> | undefined
+/** Bundles the workflow code once per process (webpack takes seconds). */
+export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
+  bundlePromise ??= bundleWorkflowCode({
+    workflowsPath: fileURLToPath(new URL('./workflows/index.ts', import.meta.url)),
+    logger: { trace() {}, debug() {}, info() {}, warn: console.warn, error: console.error, log() {} },
+  })
+  return bundlePromise
+}
+
+export function prismaRunStateStore(db: Db): RunStateStore {
+  return {
+    async loadScript(runId) {
+      const run = await db.run.findUniqueOrThrow({ where: { id: runId }, select: { script: true } })
+      return run.script
+    },
+    async markRunning(runId, startedAt) {
+      await db.run.updateMany({ where: { id: runId, status: 'queued' }, data: { status: 'running', startedAt } })
+    },
+  }
+}
+
+let runtimeInstalled = false
+/** The SDK's own logging at WARN: worker state changes are noise in a runner's log. */
+function installRuntime(): void {
+  if (runtimeInstalled) return
+  runtimeInstalled = true
+  try {
+    Runtime.install({ logger: new DefaultLogger('WARN') })
+  } catch {
+    // Already installed by the embedding process (tests, the dev stack): keep theirs.
+  }
+}
+
+export async function createRunner(config: RunnerConfig, overrides: { spawnK6?: SpawnK6; log?: (line: string) => void } = {}): Promise<Runner> {
+  const log = overrides.log ?? ((line: string) => console.log(`[runner] ${line}`))
+  installRuntime()
+  const k6BinPath = config.k6BinPath ?? (await resolveTool('k6', { log })).path
+  await mkdir(config.workDir, { recursive: true, mode: 0o700 })
+  const db = createDb(config.databaseUrl)
+  const storage = createStorage(config.s3)
+  const connection = await NativeConnection.connect({ address: config.temporal.address })
+
+  const gate = new Gate(config.maxConcurrency)
+  const k6 = createK6Activities({
+    spawnK6: overrides.spawnK6 ?? realSpawnK6,
+    storage,
+    runs: prismaRunStateStore(db),
+    k6BinPath,
+    workRoot: config.workDir,
+    stopGraceMs: config.stopGraceMs,
+    heartbeatIntervalMs: config.heartbeatIntervalMs,
+    log,
+  })
+  const gatedK6 = {
+    async executeK6(...args: Parameters<typeof k6.executeK6>) {
+      const { Context } = await import('@temporalio/activity')
+      const release = await gate.acquire(Context.current().cancellationSignal)
+      try {
+        return await k6.executeK6(...args)
+      } finally {
+        release()
+      }
+    },
+  }
+
+  const workers: Worker[] = []
+  for (const location of config.servedLocations) {
+    workers.push(
+      await Worker.create({
+        connection,
+        namespace: config.temporal.namespace,
+        taskQueue: taskQueueFor(location),
+        activities: gatedK6,
+        maxConcurrentActivityTaskExecutions: config.maxConcurrency,
+        // Console chunks ride on heartbeats: keep them sub-second so none are coalesced away.
+        maxHeartbeatThrottleInterval: config.heartbeatIntervalMs,
+        defaultHeartbeatThrottleInterval: config.heartbeatIntervalMs,
+        shutdownGraceTime: '30 seconds',
+      }),
+    )
+  }
+  if (config.orchestration) {
+    workers.push(
+      await Worker.create({
+        connection,
+        namespace: config.temporal.namespace,
+        taskQueue: ORCHESTRATION_QUEUE,
+        workflowBundle: await workflowBundle(),
+        activities: createPersistenceActivities({ db, storage }),
+      }),
+    )
+  }
+  log(`polling ${[...config.servedLocations.map(taskQueueFor), ...(config.orchestration ? [ORCHESTRATION_QUEUE] : [])].join(', ')} (max ${config.maxConcurrency} concurrent k6)`)
+
+  const running = Promise.all(workers.map((w) => w.run())).then(async () => {
+    await connection.close()
+    await db.$disconnect()
+    storage.destroy()
+  })
+  return {
+    running,
+    async shutdown() {
+      for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown()
+      await running
+    },
+  }
+}

@@ -1,0 +1,231 @@
+// The run path end to end on real parts: real Temporal dev server, real Postgres, an
+// S3-compatible server, the real k6 binary, aimed only at a target this test starts on 127.0.0.1.
+import { createHash } from 'node:crypto'
+import { gunzipSync } from 'node:zlib'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { ConsoleMessage } from '@stampede/shared'
+import { watchConsole } from '../src/console-client.ts'
+import { startStack, type Stack } from '../src/stack.ts'
+import { startTarget, type Target } from '../src/target.ts'
+import { waitUntil } from '../src/wait.ts'
+
+let stack: Stack
+let target: Target
+
+beforeAll(async () => {
+  target = await startTarget()
+  stack = await startStack({ locations: 'us-east:US East:Virginia,eu-central:EU Central:Frankfurt', runner: { ENABLE_LOCATION_FILTERING: 'true', WORKER_LOCATION: 'us-east' } })
+})
+afterAll(async () => {
+  await stack?.stop()
+  await target?.stop()
+})
+
+const finished = (runId: string, timeoutMs = 90_000) =>
+  waitUntil(`run ${runId} to finish`, async () => {
+    const run = await stack.api.runs.byId.query({ id: runId })
+    return ['queued', 'running'].includes(run.status) ? undefined : run
+  }, timeoutMs, 200)
+
+const lines = (messages: ConsoleMessage[]) => messages.filter((m): m is Extract<ConsoleMessage, { type: 'line' }> => m.type === 'line')
+
+describe('a passing run', () => {
+  it('counts exactly the requests the target received, stores byte-exact artifacts and relays every console line in order', async () => {
+    target.reset()
+    const script = `
+      import http from 'k6/http'
+      import { check, sleep } from 'k6'
+      export const options = {
+        scenarios: { fixed: { executor: 'shared-iterations', vus: 2, iterations: 40, maxDuration: '30s' } },
+        thresholds: { http_req_failed: ['rate<0.01'], http_req_duration: ['p(95)<2000'] },
+      }
+      export default function () {
+        const res = http.get('${target.url}/')
+        check(res, { 'status is 200': (r) => r.status === 200 })
+        console.log('iteration ' + __ITER + ' of vu ' + __VU)
+        sleep(0.12) // long enough (≥ 2 dashboard periods) for k6 to write its HTML report
+      }`
+    const test = await stack.api.tests.create.mutate({ name: 'passing', script })
+    const started = await stack.api.runs.start.mutate({ testId: test.id, location: 'us-east' })
+    expect(started.status).toBe('queued')
+    expect(started.trigger).toBe('api')
+    const viewer = await watchConsole(stack.wsUrl, started.id)
+    const end = await viewer.waitFor((m) => m.type === 'end', 90_000)
+    const run = await finished(started.id)
+
+    expect(run.status).toBe('passed')
+    expect(end).toMatchObject({ type: 'end', status: 'passed' })
+    expect(run.exitCode).toBe(0)
+    expect(run.metrics.httpReqs).toBe(40)
+    expect(target.count).toBe(40)
+    expect(run.metrics.iterations).toBe(40)
+    expect(run.metrics.checksPassed).toBe(40)
+    expect(run.metrics.checksFailed).toBe(0)
+    expect(run.metrics.httpReqFailedRate).toBe(0)
+    expect(run.metrics.httpReqDuration.p99).toBeGreaterThan(0)
+    expect(run.thresholdsPassed).toBe(true)
+    expect(run.thresholds.map((t) => `${t.metric} ${t.expression} ${t.ok}`)).toEqual([
+      'http_req_duration p(95)<2000 true',
+      'http_req_failed rate<0.01 true',
+    ])
+    expect(run.startedAt).not.toBeNull()
+    expect(run.durationMs).toBeGreaterThan(0)
+
+    // Every console line arrived over the WebSocket, in order, without a gap.
+    const got = lines(viewer.messages)
+    expect(viewer.messages.some((m) => m.type === 'gap')).toBe(false)
+    expect(got.map((l) => l.seq)).toEqual(Array.from({ length: got.length }, (_, i) => i + 1))
+    expect(got.length).toBe(run.consoleLines)
+    expect(got.filter((l) => l.text.includes('iteration ')).length).toBe(40)
+
+    // All four artifacts download byte-identical to what k6 wrote.
+    for (const name of ['summary', 'report', 'log', 'metrics'] as const) {
+      const record = run.artifacts[name]
+      expect(record, `${name} artifact recorded`).toBeDefined()
+      const link = await stack.api.runs.artifactUrl.query({ runId: run.id, name })
+      const res = await fetch(link.url)
+      expect(res.status).toBe(200)
+      const bytes = Buffer.from(await res.arrayBuffer())
+      expect(bytes.length).toBe(record!.bytes)
+      expect(createHash('sha256').update(bytes).digest('hex')).toBe(record!.sha256)
+      if (name === 'log') expect(bytes.toString('utf8')).toBe(got.map((l) => l.text + '\n').join(''))
+      if (name === 'summary') expect(JSON.parse(bytes.toString('utf8')).metrics.http_reqs.count).toBe(40)
+      if (name === 'report') {
+        expect(bytes.toString('utf8')).toMatch(/<html/i)
+        expect(res.headers.get('content-security-policy')).toMatch(/sandbox/)
+      }
+      if (name === 'metrics') {
+        const points = gunzipSync(bytes).toString('utf8').split('\n').filter((l) => l.includes('"type":"Point"') && l.includes('"metric":"http_reqs"'))
+        expect(points.length).toBe(40)
+      }
+    }
+    // A tampered link is refused.
+    const link = await stack.api.runs.artifactUrl.query({ runId: run.id, name: 'log' })
+    expect((await fetch(link.url.replace(/sig=[^&]+/, 'sig=forged'))).status).toBe(403)
+
+    // A viewer of the finished run gets the archived console.
+    const late = await watchConsole(stack.wsUrl, run.id, 5)
+    await late.closed
+    expect(lines(late.messages).map((l) => l.seq)).toEqual(got.slice(5).map((l) => l.seq))
+    expect(late.messages.at(-1)).toMatchObject({ type: 'end', status: 'passed' })
+  })
+})
+
+describe('runs that do not pass', () => {
+  it('ends failed when thresholds are crossed, naming the threshold', async () => {
+    const script = `
+      import http from 'k6/http'
+      export const options = { iterations: 5, thresholds: { http_req_duration: ['max<0'] } }
+      export default function () { http.get('${target.url}/') }`
+    const run = await finished((await stack.api.runs.start.mutate({ script, location: 'us-east' })).id)
+    expect(run.status).toBe('failed')
+    expect(run.exitCode).toBe(99)
+    expect(run.thresholdsPassed).toBe(false)
+    expect(run.thresholds).toEqual([{ metric: 'http_req_duration', expression: 'max<0', ok: false }])
+    expect(run.errorMessage).toContain("http_req_duration 'max<0'")
+  })
+
+  it('ends error with k6 message when the init code throws', async () => {
+    const script = `
+      import http from 'k6/http'
+      throw new Error('broken init code')
+      export default function () {}`
+    const run = await finished((await stack.api.runs.start.mutate({ script, location: 'us-east' })).id)
+    expect(run.status).toBe('error')
+    expect(run.exitCode).toBe(107)
+    expect(run.errorMessage).toContain('broken init code')
+  })
+
+  it('ends error with k6 message when setup() throws', async () => {
+    const script = `
+      export function setup() { throw new Error('setup could not log in') }
+      export default function () {}`
+    const run = await finished((await stack.api.runs.start.mutate({ script, location: 'us-east' })).id)
+    expect(run.status).toBe('error')
+    expect(run.errorMessage).toContain('setup could not log in')
+    expect(run.artifacts.log).toBeDefined()
+  })
+
+  it('cancels mid-run within seconds and keeps partial artifacts', async () => {
+    const script = `
+      import http from 'k6/http'
+      import { sleep } from 'k6'
+      export const options = { vus: 2, duration: '60s' }
+      export default function () { http.get('${target.url}/'); console.log('still going'); sleep(0.2) }`
+    const { id } = await stack.api.runs.start.mutate({ script, location: 'us-east' })
+    const viewer = await watchConsole(stack.wsUrl, id)
+    await viewer.waitFor((m) => m.type === 'line' && m.text.includes('still going'), 60_000)
+    const askedAt = Date.now()
+    await stack.api.runs.cancel.mutate({ id })
+    const run = await finished(id, 30_000)
+    const tookMs = Date.now() - askedAt
+    expect(run.status).toBe('cancelled')
+    expect(tookMs).toBeLessThan(15_000)
+    expect(run.artifacts.log).toBeDefined()
+    expect(run.artifacts.summary).toBeDefined()
+    expect(run.metrics.httpReqs).toBeGreaterThan(0)
+    await viewer.closed
+    expect(viewer.messages.at(-1)).toMatchObject({ type: 'end', status: 'cancelled' })
+  })
+})
+
+describe('locations', () => {
+  it('keeps a run for an unserved location queued, then runs it once a runner for it starts', async () => {
+    target.reset()
+    const script = `
+      import http from 'k6/http'
+      export const options = { iterations: 3 }
+      export default function () { http.get('${target.url}/') }`
+    const { id } = await stack.api.runs.start.mutate({ script, location: 'eu-central' })
+    const waiting = await waitUntil('the run to be shown waiting for a runner', async () => {
+      const run = await stack.api.runs.byId.query({ id })
+      return run.waitingForRunner ? run : undefined
+    }, 20_000)
+    expect(waiting.status).toBe('queued')
+    const locations = await stack.api.locations.list.query()
+    expect(locations.find((l) => l.id === 'eu-central')?.runnerAvailable).toBe(false)
+    expect(locations.find((l) => l.id === 'us-east')?.runnerAvailable).toBe(true)
+    // It stays queued: nothing drops it while no runner serves eu-central.
+    await new Promise((r) => setTimeout(r, 3000))
+    expect((await stack.api.runs.byId.query({ id })).status).toBe('queued')
+    expect(target.count).toBe(0)
+
+    await stack.startRunner({ ENABLE_LOCATION_FILTERING: 'true', WORKER_LOCATION: 'eu-central', RUNNER_ORCHESTRATION: 'false' })
+    const run = await finished(id)
+    expect(run.status).toBe('passed')
+    expect(run.location).toBe('eu-central')
+    expect(target.count).toBe(3)
+  })
+
+  it('refuses an unknown location and bad input with errors naming the field', async () => {
+    await expect(stack.api.runs.start.mutate({ script: 'export default function () {}', location: 'mars-north' })).rejects.toThrow(/location: "mars-north" is not a configured location; choose one of us-east, eu-central/)
+    await expect(stack.api.runs.start.mutate({ testId: 'nope', location: 'us-east' })).rejects.toThrow(/testId/)
+    await expect(stack.api.tests.create.mutate({ name: '', script: 'x' })).rejects.toThrow(/name: name is required/)
+  })
+})
+
+describe('live console', () => {
+  it('a viewer that disconnects mid-run and reconnects with after misses nothing', async () => {
+    const script = `
+      import { sleep } from 'k6'
+      export const options = { iterations: 1 }
+      export default function () {
+        for (let i = 1; i <= 120; i++) { console.log('tick ' + i); sleep(0.05) }
+      }`
+    const { id } = await stack.api.runs.start.mutate({ script, location: 'us-east' })
+    const first = await watchConsole(stack.wsUrl, id)
+    await first.waitFor((m) => m.type === 'line' && m.text.includes('tick 20'), 60_000)
+    first.close()
+    await first.closed
+    const seen = lines(first.messages)
+    const after = seen.at(-1)!.seq
+    await new Promise((r) => setTimeout(r, 1500))
+    const second = await watchConsole(stack.wsUrl, id, after)
+    await second.waitFor((m) => m.type === 'end', 60_000)
+    const all = [...seen, ...lines(second.messages)]
+    expect(second.messages.some((m) => m.type === 'gap')).toBe(false)
+    expect(all.map((l) => l.seq)).toEqual(Array.from({ length: all.length }, (_, i) => i + 1))
+    const ticks = all.filter((l) => /tick \d+/.test(l.text)).map((l) => Number(/tick (\d+)/.exec(l.text)![1]))
+    expect(ticks).toEqual(Array.from({ length: 120 }, (_, i) => i + 1))
+  })
+})

@@ -1,0 +1,39 @@
+// One lint configuration for the whole monorepo. The workflow rule keeps Temporal workflow
+// code deterministic: no Node built-ins, Prisma, AWS SDK or other side-effecting imports.
+import js from '@eslint/js'
+import tseslint from 'typescript-eslint'
+import globals from 'globals'
+
+export default tseslint.config(
+  { ignores: ['**/node_modules/**', '**/dist/**', '**/build/**', '**/.svelte-kit/**', '**/generated/**', '.tools/**', '.data/**'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    files: ['**/*.ts'],
+    languageOptions: {
+      globals: globals.node,
+      parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
+    },
+    rules: {
+      '@typescript-eslint/consistent-type-imports': 'error',
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-explicit-any': 'error',
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+    },
+  },
+  {
+    files: ['apps/runner/src/workflows/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['node:*', 'fs', 'path', 'child_process', 'crypto', 'os'], message: 'Workflow code must be deterministic: no Node built-ins.' },
+            { group: ['@prisma/*', '@stampede/db', '@aws-sdk/*', '@stampede/storage', '@temporalio/worker', '@temporalio/client', '@temporalio/activity'], message: 'Workflow code must not import side-effecting modules; call an activity.' },
+            { group: ['../activities/*', '../activities'], importNamePattern: '^(?!type )', message: 'Import activities type-only and call them through proxyActivities.', allowTypeImports: true },
+          ],
+        },
+      ],
+    },
+  },
+)

@@ -1,0 +1,133 @@
+// `npm run dev` / `npm start`: the whole platform on one machine with embedded defaults. Each
+// external service is started here only when its setting is absent: Temporal's dev server
+// unless TEMPORAL_ADDRESS is set, an embedded Postgres unless DATABASE_URL is set, an embedded
+// S3-compatible server unless S3_ENDPOINT is set. Data lives in STAMPEDE_DATA_DIR (default
+// .data/) and survives restarts. Ctrl-C stops everything.
+import { spawn, type ChildProcess } from 'node:child_process'
+import { existsSync } from 'node:fs'
+import { mkdir } from 'node:fs/promises'
+import path from 'node:path'
+import { createServer, loadApiConfig } from '@stampede/api'
+import { migrate, redactUrl } from '@stampede/db'
+import { createRunner, loadRunnerConfig } from '@stampede/runner'
+import { repoRoot, resolveTool } from '@stampede/tools'
+import { startEmbeddedPostgres } from './postgres.ts'
+import { startEmbeddedS3 } from './s3.ts'
+import { startTemporalDevServer } from './temporal.ts'
+
+const env = process.env
+const mode = process.argv.includes('--production') ? 'production' : 'dev'
+const dataDir = path.resolve(env.STAMPEDE_DATA_DIR ?? path.join(repoRoot(), '.data'))
+const stops: { name: string; stop: () => Promise<void> }[] = []
+const log = (line: string) => console.log(`[stampede] ${line}`)
+
+async function main(): Promise<void> {
+  await mkdir(dataDir, { recursive: true })
+  log(`data directory: ${dataDir}`)
+  const childEnv: Record<string, string> = {}
+
+  const [k6, temporalBin] = await Promise.all([resolveTool('k6', { log }), env.TEMPORAL_ADDRESS ? undefined : resolveTool('temporal', { log })])
+  log(`k6 ${k6.version} (${k6.source}): ${k6.path}`)
+  childEnv.K6_BIN_PATH = k6.path
+
+  if (temporalBin) {
+    const temporal = await startTemporalDevServer({
+      binPath: temporalBin.path,
+      port: Number(env.TEMPORAL_DEV_PORT ?? 7233),
+      uiPort: Number(env.TEMPORAL_UI_PORT ?? 8233),
+      dbFile: path.join(dataDir, 'temporal.db'),
+      log,
+    })
+    stops.push({ name: 'Temporal dev server', stop: temporal.stop })
+    childEnv.TEMPORAL_ADDRESS = temporal.address
+    log(`Temporal dev server: ${temporal.address}${temporal.uiUrl ? ` (UI ${temporal.uiUrl})` : ''}`)
+  }
+
+  if (!env.DATABASE_URL) {
+    const pg = await startEmbeddedPostgres({ dataDir: path.join(dataDir, 'postgres'), port: Number(env.EMBEDDED_POSTGRES_PORT ?? 5433) })
+    stops.push({ name: 'embedded Postgres', stop: pg.stop })
+    childEnv.DATABASE_URL = pg.url
+    log(`embedded Postgres: ${redactUrl(pg.url)}`)
+  }
+  const databaseUrl = childEnv.DATABASE_URL ?? env.DATABASE_URL!
+  const migrated = await migrate(databaseUrl, { log })
+  log(`database migrated (${migrated.applied.length} applied, ${migrated.alreadyApplied} already applied)`)
+
+  if (!env.S3_ENDPOINT) {
+    const s3 = await startEmbeddedS3({ dir: path.join(dataDir, 's3'), port: Number(env.EMBEDDED_S3_PORT ?? 9000), bucket: env.S3_BUCKET ?? 'stampede' })
+    stops.push({ name: 'embedded S3', stop: s3.stop })
+    Object.assign(childEnv, {
+      S3_ENDPOINT: s3.endpoint,
+      S3_BUCKET: s3.bucket,
+      S3_REGION: s3.region,
+      S3_ACCESS_KEY_ID: s3.accessKeyId,
+      S3_SECRET_ACCESS_KEY: s3.secretAccessKey,
+    })
+    log(`embedded S3: ${s3.endpoint} (bucket ${s3.bucket})`)
+  }
+
+  const merged = { ...env, ...childEnv, RUNNER_WORK_DIR: env.RUNNER_WORK_DIR ?? path.join(dataDir, 'work') }
+  const api = await createServer(loadApiConfig(merged))
+  const apiUrl = await api.start()
+  stops.push({ name: 'API', stop: api.stop })
+
+  const runner = await createRunner(loadRunnerConfig(merged), { log: (line) => log(`runner: ${line}`) })
+  stops.push({ name: 'runner', stop: runner.shutdown })
+
+  const webPort = env.WEB_PORT ?? '3000'
+  const web = startWeb(mode, webPort, apiUrl)
+  stops.push({ name: 'web', stop: () => stopChild(web) })
+
+  console.log('')
+  log(`API:    ${apiUrl}  (tRPC ${apiUrl}/trpc, health ${apiUrl}/healthz)`)
+  log(`Web UI: http://127.0.0.1:${webPort}`)
+  log('Ctrl-C stops everything.')
+}
+
+function startWeb(how: 'dev' | 'production', port: string, apiUrl: string): ChildProcess {
+  const webDir = path.join(repoRoot(), 'apps/web')
+  const webEnv = { ...env, PORT: port, HOST: '127.0.0.1', PUBLIC_STAMPEDE_API_URL: apiUrl, ORIGIN: `http://127.0.0.1:${port}` }
+  const built = path.join(webDir, 'build/index.js')
+  const child =
+    how === 'production' && existsSync(built)
+      ? spawn(process.execPath, [built], { cwd: webDir, env: webEnv, stdio: 'inherit' })
+      : spawn(process.execPath, [path.join(repoRoot(), 'node_modules/vite/bin/vite.js'), 'dev', '--host', '127.0.0.1', '--port', port, '--strictPort'], {
+          cwd: webDir,
+          env: webEnv,
+          stdio: 'inherit',
+        })
+  child.on('exit', (code, signal) => {
+    if (!shuttingDown) log(`web app exited (${code ?? signal}); the API is still up`)
+  })
+  return child
+}
+
+function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve()
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => child.kill('SIGKILL'), 5000)
+    child.once('exit', () => {
+      clearTimeout(timer)
+      resolve()
+    })
+    child.kill('SIGTERM')
+  })
+}
+
+let shuttingDown = false
+async function shutdown(code: number): Promise<void> {
+  if (shuttingDown) return
+  shuttingDown = true
+  log('stopping…')
+  for (const { name, stop } of stops.reverse()) {
+    await stop().catch((err: unknown) => console.error(`[stampede] stopping ${name} failed: ${(err as Error).message}`))
+  }
+  process.exit(code)
+}
+
+process.once('SIGINT', () => void shutdown(0))
+process.once('SIGTERM', () => void shutdown(0))
+main().catch((err: unknown) => {
+  console.error(`[stampede] could not start: ${err instanceof Error ? err.message : String(err)}`)
+  void shutdown(1)
+})

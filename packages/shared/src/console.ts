@@ -1,0 +1,42 @@
+// The live console protocol. The runner numbers every k6 output line (seq, from 1) and
+// heartbeats the newest lines with an overlap window; the API relays them to WebSocket viewers
+// as the messages below. Sequence numbers make resume-after-disconnect exact.
+import { z } from 'zod'
+import { runStatusSchema } from './run.ts'
+
+export const consoleStreamSchema = z.enum(['stdout', 'stderr'])
+export type ConsoleStream = z.infer<typeof consoleStreamSchema>
+
+export const consoleLineSchema = z.object({
+  seq: z.number().int().positive(),
+  stream: consoleStreamSchema,
+  text: z.string(),
+  /** ISO time the runner read the line. */
+  time: z.string(),
+})
+export type ConsoleLine = z.infer<typeof consoleLineSchema>
+
+/** What a k6 activity heartbeat carries: the newest lines, `lines[0].seq === fromSeq`. */
+export const consoleChunkSchema = z.object({
+  fromSeq: z.number().int().positive(),
+  lines: z.array(consoleLineSchema),
+  /** Highest seq written so far (equals the last line's seq when lines is non-empty). */
+  lastSeq: z.number().int().nonnegative(),
+})
+export type ConsoleChunk = z.infer<typeof consoleChunkSchema>
+
+export const consoleMessageSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('line'), seq: z.number(), stream: consoleStreamSchema, text: z.string(), time: z.string() }),
+  z.object({
+    type: z.literal('gap'),
+    from: z.number(),
+    to: z.number(),
+    reason: z.string(),
+    /** Where the complete log is (tRPC `runs.artifactUrl({ runId, name: 'log' })` once the run ends). */
+    log: z.object({ runId: z.string(), artifact: z.literal('log') }),
+  }),
+  z.object({ type: z.literal('status'), status: runStatusSchema, waitingForRunner: z.boolean() }),
+  z.object({ type: z.literal('end'), status: runStatusSchema, lastSeq: z.number() }),
+  z.object({ type: z.literal('error'), message: z.string() }),
+])
+export type ConsoleMessage = z.infer<typeof consoleMessageSchema>

@@ -1,0 +1,48 @@
+// Everything the API and the runner must agree on about Temporal: names, queues and payloads.
+// Neither side imports the other; both import this module.
+import { z } from 'zod'
+import { runTriggerSchema, artifactsSchema } from './run.ts'
+
+/** Queue for workflows and for the persistence activities around a run. */
+export const ORCHESTRATION_QUEUE = 'stampede'
+/** Region-named queue served only by runners for that location. */
+export const taskQueueFor = (locationId: string): string => `k6-${locationId}`
+export const locationFromTaskQueue = (queue: string): string | undefined =>
+  queue.startsWith('k6-') ? queue.slice(3) : undefined
+
+export const LOAD_TEST_RUN_WORKFLOW = 'loadTestRun'
+export const workflowIdFor = (runId: string): string => `run-${runId}`
+
+export const ACTIVITY = {
+  executeK6: 'executeK6',
+  recordRunResult: 'recordRunResult',
+} as const
+
+export const runWorkflowInputSchema = z.object({
+  runId: z.string(),
+  locationId: z.string(),
+  trigger: runTriggerSchema,
+  timeoutSeconds: z.number().int().positive(),
+})
+export type RunWorkflowInput = z.infer<typeof runWorkflowInputSchema>
+
+export const k6OutcomeSchema = z.object({
+  exitCode: z.number().int().nullable(),
+  /** The signal that ended k6, when it did not exit on its own. */
+  signal: z.string().nullable(),
+  reason: z.enum(['exited', 'timed_out', 'cancelled']),
+  startedAt: z.string(),
+  finishedAt: z.string(),
+  artifacts: artifactsSchema,
+  consoleLines: z.number().int(),
+  /** k6's own error lines (level=error) or the spawn failure, for the run's error detail. */
+  errorText: z.string().nullable(),
+})
+export type K6Outcome = z.infer<typeof k6OutcomeSchema>
+
+export const recordRunInputSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('completed'), runId: z.string(), outcome: k6OutcomeSchema }),
+  z.object({ kind: z.literal('cancelled'), runId: z.string() }),
+  z.object({ kind: z.literal('error'), runId: z.string(), message: z.string() }),
+])
+export type RecordRunInput = z.infer<typeof recordRunInputSchema>
