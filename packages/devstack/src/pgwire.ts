@@ -78,7 +78,7 @@ export async function serveWire(db: PGlite, opts: { host: string; port: number }
     const id = nextId++
     sockets.add(socket)
     socket.setNoDelay(true)
-    let buffer = Buffer.alloc(0)
+    let buffer: Buffer = Buffer.alloc(0)
     let started = false
     let closed = false
     const scanner = new ReadyScanner()

@@ -1,3 +1,5 @@
+// eslint-disable-next-line @typescript-eslint/triple-slash-reference -- s3rver ships no types; the declaration must travel with this module into every package that compiles it
+/// <reference path="./s3rver.d.ts" />
 // Embedded S3-compatible server (s3rver, in-process, files under `dir`) for zero-setup runs and
 // tests. Clients must use path-style addressing, and should set the AWS SDK's checksum options to
 // 'WHEN_REQUIRED': s3rver stores aws-chunked streamed uploads verbatim otherwise.
@@ -29,6 +31,8 @@ export async function startEmbeddedS3(opts: {
   const secretAccessKey = opts.secretAccessKey ?? DEFAULT_KEY
   const customKey = accessKeyId !== DEFAULT_KEY || secretAccessKey !== DEFAULT_KEY
   // s3rver keeps one process-wide account registry; a custom pair is added to it while running.
+  // It rejects unknown key ids but does not verify SigV4 signatures, so the secret is not checked:
+  // this is a development store, not an access boundary.
   if (customKey) DUMMY_ACCOUNT.createKeyPair(accessKeyId, secretAccessKey)
 
   const server = new S3rver({

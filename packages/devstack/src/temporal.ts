@@ -61,6 +61,7 @@ export async function startTemporalDevServer(opts: TemporalDevServerOptions): Pr
   createInterface({ input: child.stderr }).on('line', onLine)
 
   let stopping = false
+  let ready = false
   let exitInfo: { code: number | null; signal: NodeJS.Signals | null } | undefined
   let spawnError: Error | undefined
   const exited = new Promise<void>((resolve) => {
@@ -70,7 +71,8 @@ export async function startTemporalDevServer(opts: TemporalDevServerOptions): Pr
     })
     child.on('exit', (code, signal) => {
       exitInfo = { code, signal }
-      if (!stopping) {
+      // Before readiness the failure is reported by the rejected start instead.
+      if (ready && !stopping) {
         const notice = `temporal dev server (pid ${child.pid}, ${address}) exited unexpectedly: ${describeExit(code, signal)}`
         if (opts.log) opts.log(notice)
         else console.error(notice)
@@ -109,6 +111,7 @@ export async function startTemporalDevServer(opts: TemporalDevServerOptions): Pr
     }
     await sleep(200)
   }
+  ready = true
 
   return {
     address,

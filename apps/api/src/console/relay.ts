@@ -6,11 +6,13 @@
 // log is. Finished runs are replayed from the archived console.
 import type { Client } from '@temporalio/client'
 import { arrayFromPayloads, defaultPayloadConverter } from '@temporalio/common'
-import { temporal } from '@temporalio/proto'
+// @temporalio/proto is CommonJS whose named exports Node's ESM loader cannot detect.
+import proto from '@temporalio/proto'
 import type { Db } from '@stampede/db'
 import { artifactKey, CONSOLE_INDEX_FILE, consoleChunkSchema, consoleLineSchema, isTerminal, type ConsoleLine, type ConsoleMessage, type RunStatus } from '@stampede/shared'
 import { ACTIVITY, workflowIdFor } from '@stampede/shared/temporal'
 import type { Storage } from '@stampede/storage'
+const { temporal } = proto
 import type { RunnerPresence } from '../runs/presence.ts'
 
 export interface Viewer {

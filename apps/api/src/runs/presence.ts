@@ -2,8 +2,11 @@
 // activity task queue. Temporal remembers a poller for a while after its last poll, and an
 // idle worker re-polls about once a minute, so "present" means polled within RECENT_MS.
 import type { Client } from '@temporalio/client'
-import { temporal } from '@temporalio/proto'
+// @temporalio/proto is CommonJS whose named exports Node's ESM loader cannot detect.
+import proto from '@temporalio/proto'
 import { taskQueueFor } from '@stampede/shared/temporal'
+
+const { temporal } = proto
 
 const RECENT_MS = 90_000
 const CACHE_MS = 2_000

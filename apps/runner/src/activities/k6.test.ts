@@ -7,6 +7,7 @@ import { MockActivityEnvironment } from '@temporalio/testing'
 import { describe, expect, it } from 'vitest'
 import type { ConsoleChunk } from '@stampede/shared'
 import type { Storage, StoredObject } from '@stampede/storage'
+import type { K6Outcome } from '@stampede/shared/temporal'
 import type { K6Exit, SpawnK6 } from '../k6/process.ts'
 import { createK6Activities } from './k6.ts'
 
@@ -91,7 +92,7 @@ describe('executeK6', () => {
     await until(() => heartbeats.some((h) => h.lastSeq === 2))
     await writeFile(path.join(k6.cwd!, 'summary.json'), '{}')
     k6.exit({ code: 0, signal: null })
-    const outcome = await done
+    const outcome = (await done) as K6Outcome
     expect(running).toEqual(['r1'])
     expect(outcome).toMatchObject({ exitCode: 0, reason: 'exited', consoleLines: 2 })
     expect(heartbeats.find((h) => h.lastSeq === 2)?.lines.map((l) => l.text)).toEqual(['hello', 'world'])
@@ -110,7 +111,7 @@ describe('executeK6', () => {
     const done = env.run(activities.executeK6, input)
     await until(() => k6.cwd !== undefined)
     env.cancel()
-    const outcome = await done
+    const outcome = (await done) as K6Outcome
     expect(k6.signals).toEqual(['SIGINT', 'SIGKILL'])
     expect(outcome).toMatchObject({ reason: 'cancelled', exitCode: null, signal: 'SIGKILL' })
   })
@@ -121,7 +122,7 @@ describe('executeK6', () => {
       return { pid: undefined, exited: Promise.reject(new Error('spawn /fake/k6 ENOENT')), signal() {} }
     }
     const { activities, env } = await setup(failing)
-    const outcome = await env.run(activities.executeK6, input)
+    const outcome = (await env.run(activities.executeK6, input)) as K6Outcome
     expect(outcome.exitCode).toBeNull()
     expect(outcome.errorText).toContain('Error: nope (script exception)')
     expect(outcome.errorText).toContain('could not start k6 (/fake/k6): spawn /fake/k6 ENOENT')

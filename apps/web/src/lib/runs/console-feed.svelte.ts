@@ -1,0 +1,140 @@
+// The live console of one run: a WebSocket that feeds a ConsoleBuffer. A dropped connection is
+// reopened with `after=<cursor>` (backing off up to 10 s) until the server sends `end`. An
+// `error` message (unknown run, unreadable console) stops the feed and leaves the retry to the
+// reader: retrying such errors automatically would loop.
+import { consoleMessageSchema, type ConsoleMessage } from '@stampede/shared/console'
+import type { RunStatus } from '@stampede/shared'
+import { consoleSocketUrl } from '../api/client.ts'
+import { ConsoleBuffer, type ConsoleEntry } from './console-buffer.ts'
+
+export interface ConsoleFeedOptions {
+  /** Called once with the final status when the console ends. */
+  onEnd?: (status: RunStatus) => void
+  /** The socket URL resuming after a seq; defaults to the configured API's console. */
+  socketUrl?: (runId: string, after: number) => string
+}
+
+export type FeedConnection = 'connecting' | 'live' | 'reconnecting' | 'ended' | 'failed' | 'closed'
+
+const MAX_BACKOFF_MS = 10_000
+
+export class ConsoleFeed {
+  entries = $state.raw<ConsoleEntry[]>([])
+  connection = $state<FeedConnection>('closed')
+  /** The latest `status` message, if any. */
+  live = $state<{ status: RunStatus; waitingForRunner: boolean } | null>(null)
+  /** Set by the `end` message. */
+  ended = $state<{ status: RunStatus; lastSeq: number } | null>(null)
+  error = $state<string | null>(null)
+
+  readonly #buffer = new ConsoleBuffer()
+  readonly #onEnd: (status: RunStatus) => void
+  readonly #socketUrl: (runId: string, after: number) => string
+  #socket: WebSocket | undefined
+  #retryTimer: ReturnType<typeof setTimeout> | undefined
+  #frame: number | undefined
+  #backoffMs = 500
+  #stopped = true
+
+  constructor(
+    readonly runId: string,
+    options: ConsoleFeedOptions = {},
+  ) {
+    this.#onEnd = options.onEnd ?? (() => {})
+    this.#socketUrl = options.socketUrl ?? consoleSocketUrl
+  }
+
+  /** Opens the feed; returns the function that closes it (for `$effect` cleanup). */
+  start(): () => void {
+    this.#stopped = false
+    this.error = null
+    this.#connect('connecting')
+    return () => this.stop()
+  }
+
+  stop(): void {
+    this.#stopped = true
+    clearTimeout(this.#retryTimer)
+    if (this.#frame !== undefined) cancelAnimationFrame(this.#frame)
+    this.#frame = undefined
+    this.#publish()
+    this.#socket?.close(1000)
+    this.#socket = undefined
+    if (this.connection !== 'ended' && this.connection !== 'failed') this.connection = 'closed'
+  }
+
+  /** After a final error: try again from where the console stopped. */
+  retry(): void {
+    this.stop()
+    this.start()
+  }
+
+  #connect(state: 'connecting' | 'reconnecting'): void {
+    this.connection = state
+    const socket = new WebSocket(this.#socketUrl(this.runId, this.#buffer.cursor))
+    this.#socket = socket
+    socket.onopen = () => {
+      if (this.#socket === socket) this.connection = 'live'
+    }
+    socket.onmessage = (event) => {
+      if (this.#socket !== socket) return
+      this.#backoffMs = 500
+      let raw: unknown
+      try {
+        raw = JSON.parse(String(event.data))
+      } catch {
+        return
+      }
+      const message = consoleMessageSchema.safeParse(raw)
+      if (message.success) this.#handle(message.data)
+    }
+    socket.onclose = () => {
+      if (this.#socket !== socket) return
+      this.#socket = undefined
+      if (this.#stopped || this.connection === 'ended' || this.connection === 'failed') return
+      this.connection = 'reconnecting'
+      this.#retryTimer = setTimeout(() => this.#connect('reconnecting'), this.#backoffMs)
+      this.#backoffMs = Math.min(this.#backoffMs * 2, MAX_BACKOFF_MS)
+    }
+  }
+
+  #handle(message: ConsoleMessage): void {
+    switch (message.type) {
+      case 'line':
+        if (this.#buffer.addLine(message)) this.#schedulePublish()
+        return
+      case 'gap':
+        this.#buffer.addGap(message.from, message.to, message.reason)
+        this.#schedulePublish()
+        return
+      case 'status':
+        this.live = { status: message.status, waitingForRunner: message.waitingForRunner }
+        return
+      case 'end':
+        this.#buffer.finish(message.lastSeq, 'these lines were not received before the console ended')
+        this.#publish()
+        this.ended = { status: message.status, lastSeq: message.lastSeq }
+        this.live = { status: message.status, waitingForRunner: false }
+        this.connection = 'ended'
+        this.#onEnd(message.status)
+        return
+      case 'error':
+        this.error = message.message
+        this.connection = 'failed'
+        return
+    }
+  }
+
+  // Many lines can arrive per frame; copy the buffer into reactive state at most once a frame.
+  #schedulePublish(): void {
+    if (this.#frame !== undefined) return
+    this.#frame = requestAnimationFrame(() => {
+      this.#frame = undefined
+      this.#publish()
+    })
+  }
+
+  #publish(): void {
+    this.entries = this.#buffer.entries()
+  }
+}

@@ -1,0 +1,157 @@
+// `npm run bench`: the run path's performance figures, on real parts (Temporal dev server,
+// Postgres, S3-compatible server, real k6 against a local target).
+//  1. console relay latency, line written by k6 → received by a WebSocket viewer, p50/p95 at
+//     ~100 and ~2,000 lines/s, and lines lost (target p95 ≤ 300 ms, 0 lost);
+//  2. runs.start → first request at the target, p50 over 10 runs (target ≤ 1.5 s);
+//  3. requests/s of one script under Stampede ÷ the same script under bare k6 (target ≥ 0.97).
+import { spawn } from 'node:child_process'
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import os from 'node:os'
+import path from 'node:path'
+import { resolveTool } from '@stampede/tools'
+import type { ConsoleMessage } from '@stampede/shared'
+import { watchConsole } from './console-client.ts'
+import { startStack, type Stack } from './stack.ts'
+import { startTarget, type Target } from './target.ts'
+import { waitUntil } from './wait.ts'
+
+const quantile = (sorted: number[], q: number): number => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN
+const fmt = (n: number, digits = 0) => n.toFixed(digits)
+
+async function finished(stack: Stack, id: string) {
+  return waitUntil(`run ${id}`, async () => {
+    const run = await stack.api.runs.byId.query({ id })
+    return ['queued', 'running'].includes(run.status) ? undefined : run
+  }, 300_000, 200)
+}
+
+async function consoleLatency(stack: Stack, linesPerSecond: number, seconds: number) {
+  // Each line carries its own write time (ms) and number; the viewer compares with arrival.
+  const perBatch = Math.max(1, Math.round(linesPerSecond / 100))
+  const batches = Math.round((linesPerSecond * seconds) / perBatch)
+  const script = `
+    import { sleep } from 'k6'
+    export const options = { iterations: 1 }
+    export default function () {
+      let n = 0
+      const start = Date.now()
+      for (let b = 0; b < ${batches}; b++) {
+        for (let i = 0; i < ${perBatch}; i++) console.log('bench ' + (++n) + ' ' + Date.now())
+        const due = start + ((b + 1) * ${perBatch} * 1000) / ${linesPerSecond}
+        const wait = due - Date.now()
+        if (wait > 0) sleep(wait / 1000)
+      }
+    }`
+  const total = batches * perBatch
+  const { id } = await stack.api.runs.start.mutate({ script, location: 'us-east' })
+  const latencies: number[] = []
+  const seen = new Set<number>()
+  let firstAt = 0
+  let lastAt = 0
+  let gaps = 0
+  const viewer = await watchConsole(stack.wsUrl, id, 0, (m: ConsoleMessage) => {
+    if (m.type === 'gap') gaps += m.to - m.from + 1
+    if (m.type !== 'line') return
+    const match = /bench (\d+) (\d+)/.exec(m.text)
+    if (!match) return
+    const now = Date.now()
+    const n = Number(match[1])
+    // Lines replayed from the archive after the run ended are not live deliveries.
+    if (!seen.has(n)) {
+      seen.add(n)
+      latencies.push(now - Number(match[2]))
+      firstAt ||= Number(match[2])
+      lastAt = Number(match[2])
+    }
+  })
+  const end = await viewer.waitFor((m) => m.type === 'end', 300_000)
+  await finished(stack, id)
+  latencies.sort((a, b) => a - b)
+  const achieved = latencies.length / Math.max(0.001, (lastAt - firstAt) / 1000)
+  return { target: linesPerSecond, achieved, total, received: seen.size, lost: total - seen.size, gaps, p50: quantile(latencies, 0.5), p95: quantile(latencies, 0.95), end }
+}
+
+async function startToFirstRequest(stack: Stack, target: Target, runs: number) {
+  const script = `
+    import http from 'k6/http'
+    export const options = { iterations: 1 }
+    export default function () { http.get('${target.url}/first') }`
+  const times: number[] = []
+  for (let i = 0; i < runs; i++) {
+    const arrived = target.nextRequest()
+    const t0 = Date.now()
+    const { id } = await stack.api.runs.start.mutate({ script, location: 'us-east' })
+    times.push((await arrived) - t0)
+    await finished(stack, id)
+  }
+  return times
+}
+
+const throughputScript = (url: string) => `
+  import http from 'k6/http'
+  export const options = { vus: 8, duration: '8s' }
+  export default function () { http.get('${url}/') }`
+
+async function bareK6(k6Path: string, script: string): Promise<number> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'bench-bare-'))
+  try {
+    await writeFile(path.join(dir, 'script.js'), script)
+    await new Promise<void>((resolve, reject) => {
+      const child = spawn(k6Path, ['run', '--no-color', '--quiet', '--summary-export=summary.json', 'script.js'], {
+        cwd: dir,
+        env: { PATH: '/usr/bin:/bin', HOME: dir, K6_NO_USAGE_REPORT: 'true' },
+        stdio: 'ignore',
+      })
+      child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`bare k6 exited ${code}`))))
+    })
+    const summary = JSON.parse(await readFile(path.join(dir, 'summary.json'), 'utf8')) as { metrics: { http_reqs: { rate: number } } }
+    return summary.metrics.http_reqs.rate
+  } finally {
+    await rm(dir, { recursive: true, force: true })
+  }
+}
+
+async function main() {
+  const target = await startTarget()
+  const stack = await startStack({ api: { RUN_TIMEOUT_SECONDS: '600' } })
+  const k6 = await resolveTool('k6')
+  try {
+    // Warm-up: the first run pays for k6's first start and the workflow's first task.
+    await finished(stack, (await stack.api.runs.start.mutate({ script: 'export default function () {}', location: 'us-east' })).id)
+
+    console.log('\n== console relay latency (k6 line written → WebSocket viewer)')
+    for (const rate of [100, 2000]) {
+      const r = await consoleLatency(stack, rate, 10)
+      console.log(
+        `  ${rate} lines/s (achieved ${fmt(r.achieved)}): p50 ${fmt(r.p50)} ms, p95 ${fmt(r.p95)} ms, ` +
+          `lines ${r.received}/${r.total}, lost ${r.lost}, gap lines reported ${r.gaps}`,
+      )
+    }
+
+    console.log('\n== runs.start → first request at the target (10 runs)')
+    const starts = (await startToFirstRequest(stack, target, 10)).sort((a, b) => a - b)
+    console.log(`  p50 ${fmt(quantile(starts, 0.5))} ms, p95 ${fmt(quantile(starts, 0.95))} ms, min ${starts[0]} ms, max ${starts.at(-1)} ms`)
+
+    console.log('\n== throughput: Stampede ÷ bare k6 (same script, 8 VUs × 8 s, alternating, 2 rounds)')
+    const ratios: number[] = []
+    for (let round = 1; round <= 2; round++) {
+      const bare = await bareK6(k6.path, throughputScript(target.url))
+      const run = await finished(stack, (await stack.api.runs.start.mutate({ script: throughputScript(target.url), location: 'us-east' })).id)
+      const under = run.metrics.httpReqRate ?? 0
+      ratios.push(under / bare)
+      console.log(`  round ${round}: bare k6 ${fmt(bare)} req/s, Stampede ${fmt(under)} req/s, ratio ${fmt(under / bare, 3)}`)
+    }
+    console.log(`  mean ratio ${fmt(ratios.reduce((a, b) => a + b, 0) / ratios.length, 3)}`)
+  } finally {
+    await stack.stop()
+    await target.stop()
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    console.error(err)
+    process.exit(1)
+  },
+)
