@@ -9,6 +9,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { resolveTool } from '@stampede/tools'
+import { k6Args, k6Env } from '@stampede/runner'
 import type { ConsoleMessage } from '@stampede/shared'
 import { watchConsole } from './console-client.ts'
 import { startStack, type Stack } from './stack.ts'
@@ -87,27 +88,61 @@ async function startToFirstRequest(stack: Stack, target: Target, runs: number) {
   return times
 }
 
-const throughputScript = (url: string) => `
-  import http from 'k6/http'
-  export const options = { vus: 8, duration: '8s' }
-  export default function () { http.get('${url}/') }`
+const SCRIPTS = {
+  // A load test as people write them: VUs with think time. k6 is not CPU-bound here, so the
+  // ratio shows whether Stampede disturbs the test itself.
+  paced: (url: string) => `
+    import http from 'k6/http'
+    import { sleep } from 'k6'
+    export const options = { vus: 20, duration: '8s' }
+    export default function () { http.get('${url}/'); sleep(0.02) }`,
+  // As fast as k6 can go: k6 and the target share this machine's cores, so every CPU cycle
+  // spent on outputs (per-sample JSON metrics, the HTML report's aggregation) is a lost request.
+  saturating: (url: string) => `
+    import http from 'k6/http'
+    export const options = { vus: 8, duration: '8s' }
+    export default function () { http.get('${url}/') }`,
+}
 
-async function bareK6(k6Path: string, script: string): Promise<number> {
+/** Runs k6 directly: plain (`k6 run script.js`) or with exactly the runner's flags and outputs. */
+async function bareK6(k6Path: string, script: string, withStampedeOutputs: boolean): Promise<number> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'bench-bare-'))
   try {
     await writeFile(path.join(dir, 'script.js'), script)
+    const args = withStampedeOutputs ? k6Args() : ['run', '--summary-export=summary.json', 'script.js']
+    const env = withStampedeOutputs ? k6Env(dir) : { PATH: '/usr/bin:/bin', HOME: dir, K6_NO_USAGE_REPORT: 'true' }
     await new Promise<void>((resolve, reject) => {
-      const child = spawn(k6Path, ['run', '--no-color', '--quiet', '--summary-export=summary.json', 'script.js'], {
-        cwd: dir,
-        env: { PATH: '/usr/bin:/bin', HOME: dir, K6_NO_USAGE_REPORT: 'true' },
-        stdio: 'ignore',
-      })
+      const child = spawn(k6Path, args, { cwd: dir, env, stdio: 'ignore' })
       child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`bare k6 exited ${code}`))))
     })
     const summary = JSON.parse(await readFile(path.join(dir, 'summary.json'), 'utf8')) as { metrics: { http_reqs: { rate: number } } }
     return summary.metrics.http_reqs.rate
   } finally {
     await rm(dir, { recursive: true, force: true })
+  }
+}
+
+const median = (xs: number[]) => quantile([...xs].sort((a, b) => a - b), 0.5)
+
+async function throughput(stack: Stack, target: Target, k6Path: string, kind: keyof typeof SCRIPTS, withOutputs: boolean, rounds: number) {
+  const script = SCRIPTS[kind](target.url)
+  const bare: number[] = []
+  const outputs: number[] = []
+  const under: number[] = []
+  for (let round = 0; round < rounds; round++) {
+    bare.push(await bareK6(k6Path, script, false))
+    if (withOutputs) outputs.push(await bareK6(k6Path, script, true))
+    const run = await finished(stack, (await stack.api.runs.start.mutate({ script, location: 'us-east' })).id)
+    under.push(run.metrics.httpReqRate ?? 0)
+  }
+  const ratios = under.map((u, i) => u / bare[i]!)
+  console.log(`  ${kind}: bare k6 ${bare.map((x) => fmt(x)).join(' / ')} req/s; Stampede ${under.map((x) => fmt(x)).join(' / ')} req/s`)
+  console.log(`  ${kind}: Stampede ÷ bare k6, median of ${rounds} alternating rounds: ${fmt(median(ratios), 3)}`)
+  if (withOutputs) {
+    const own = under.map((u, i) => u / outputs[i]!)
+    console.log(`  ${kind}: bare k6 with Stampede's outputs ${outputs.map((x) => fmt(x)).join(' / ')} req/s`)
+    console.log(`  ${kind}: Stampede ÷ bare k6 with the same outputs (orchestration overhead alone): ${fmt(median(own), 3)}`)
+    console.log(`  ${kind}: bare k6 with outputs ÷ plain bare k6 (cost of the metrics stream and report): ${fmt(median(outputs.map((o, i) => o / bare[i]!)), 3)}`)
   }
 }
 
@@ -132,16 +167,9 @@ async function main() {
     const starts = (await startToFirstRequest(stack, target, 10)).sort((a, b) => a - b)
     console.log(`  p50 ${fmt(quantile(starts, 0.5))} ms, p95 ${fmt(quantile(starts, 0.95))} ms, min ${starts[0]} ms, max ${starts.at(-1)} ms`)
 
-    console.log('\n== throughput: Stampede ÷ bare k6 (same script, 8 VUs × 8 s, alternating, 2 rounds)')
-    const ratios: number[] = []
-    for (let round = 1; round <= 2; round++) {
-      const bare = await bareK6(k6.path, throughputScript(target.url))
-      const run = await finished(stack, (await stack.api.runs.start.mutate({ script: throughputScript(target.url), location: 'us-east' })).id)
-      const under = run.metrics.httpReqRate ?? 0
-      ratios.push(under / bare)
-      console.log(`  round ${round}: bare k6 ${fmt(bare)} req/s, Stampede ${fmt(under)} req/s, ratio ${fmt(under / bare, 3)}`)
-    }
-    console.log(`  mean ratio ${fmt(ratios.reduce((a, b) => a + b, 0) / ratios.length, 3)}`)
+    console.log('\n== throughput: requests/s under Stampede ÷ the same script under bare k6 (8 s each)')
+    await throughput(stack, target, k6.path, 'paced', false, 3)
+    await throughput(stack, target, k6.path, 'saturating', true, 3)
   } finally {
     await stack.stop()
     await target.stop()

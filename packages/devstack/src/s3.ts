@@ -1,5 +1,5 @@
 // eslint-disable-next-line @typescript-eslint/triple-slash-reference -- s3rver ships no types; the declaration must travel with this module into every package that compiles it
-/// <reference path="./s3rver.d.ts" />
+/// <reference path="../../../types/s3rver.d.ts" />
 // Embedded S3-compatible server (s3rver, in-process, files under `dir`) for zero-setup runs and
 // tests. Clients must use path-style addressing, and should set the AWS SDK's checksum options to
 // 'WHEN_REQUIRED': s3rver stores aws-chunked streamed uploads verbatim otherwise.
