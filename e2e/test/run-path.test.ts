@@ -3,6 +3,7 @@
 import { createHash } from 'node:crypto'
 import { gunzipSync } from 'node:zlib'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createServer, loadApiConfig } from '@stampede/api'
 import type { ConsoleMessage } from '@stampede/shared'
 import { watchConsole } from '../src/console-client.ts'
 import { startStack, type Stack } from '../src/stack.ts'
@@ -169,6 +170,23 @@ describe('runs that do not pass', () => {
   })
 })
 
+describe('timeouts', () => {
+  it('stops a run that exceeds its timeout and ends timed_out with its artifacts', async () => {
+    const script = `
+      import { sleep } from 'k6'
+      export const options = { vus: 1, duration: '60s' }
+      export default function () { console.log('waiting'); sleep(0.5) }`
+    const { id, timeoutSeconds } = await stack.api.runs.start.mutate({ script, location: 'us-east', timeoutSeconds: 5 })
+    expect(timeoutSeconds).toBe(5)
+    const run = await finished(id, 60_000)
+    expect(run.status).toBe('timed_out')
+    expect(run.durationMs).toBeGreaterThanOrEqual(5000)
+    expect(run.durationMs).toBeLessThan(20_000)
+    expect(run.errorMessage).toMatch(/timeout/)
+    expect(run.artifacts.log).toBeDefined()
+  })
+})
+
 describe('locations', () => {
   it('keeps a run for an unserved location queued, then runs it once a runner for it starts', async () => {
     target.reset()
@@ -201,6 +219,51 @@ describe('locations', () => {
     await expect(stack.api.runs.start.mutate({ script: 'export default function () {}', location: 'mars-north' })).rejects.toThrow(/location: "mars-north" is not a configured location; choose one of us-east, eu-central/)
     await expect(stack.api.runs.start.mutate({ testId: 'nope', location: 'us-east' })).rejects.toThrow(/testId/)
     await expect(stack.api.tests.create.mutate({ name: '', script: 'x' })).rejects.toThrow(/name: name is required/)
+  })
+})
+
+describe('API surface', () => {
+  it('manages tests and lists runs with filters, keeping runs when their test is deleted', async () => {
+    const created = await stack.api.tests.create.mutate({ name: 'crud', description: 'd', script: 'export default function () {}' })
+    const updated = await stack.api.tests.update.mutate({ id: created.id, name: 'crud renamed' })
+    expect(updated).toMatchObject({ id: created.id, name: 'crud renamed', description: 'd' })
+    expect((await stack.api.tests.list.query()).some((t) => t.id === created.id)).toBe(true)
+    const run = await finished((await stack.api.runs.start.mutate({ testId: created.id, location: 'us-east' })).id)
+    expect((await stack.api.tests.byId.query({ id: created.id })).lastRun).toMatchObject({ id: run.id, status: 'passed' })
+    const byTest = await stack.api.runs.list.query({ testId: created.id })
+    expect(byTest.items.map((r) => r.id)).toEqual([run.id])
+    const failedOnly = await stack.api.runs.list.query({ status: 'failed' })
+    expect(failedOnly.items.length).toBeGreaterThan(0)
+    expect(failedOnly.items.every((r) => r.status === 'failed')).toBe(true)
+    const page = await stack.api.runs.list.query({ limit: 2 })
+    expect(page.items).toHaveLength(2)
+    const next = await stack.api.runs.list.query({ limit: 2, cursor: page.nextCursor! })
+    expect(next.items.map((r) => r.id)).not.toContain(page.items[0]!.id)
+
+    await stack.api.tests.delete.mutate({ id: created.id })
+    await expect(stack.api.tests.byId.query({ id: created.id })).rejects.toThrow(/does not exist/)
+    const kept = await stack.api.runs.byId.query({ id: run.id })
+    expect(kept).toMatchObject({ id: run.id, testId: null, status: 'passed' })
+    await expect(stack.api.tests.delete.mutate({ id: created.id })).rejects.toThrow(/does not exist/)
+  })
+
+  it('reports the database, Temporal and S3 as reachable on /healthz', async () => {
+    const res = await fetch(`${stack.apiUrl}/healthz`)
+    expect(res.status).toBe(200)
+    expect(await res.json()).toEqual({ ok: true, database: { ok: true }, temporal: { ok: true }, s3: { ok: true } })
+
+    // The same API with S3 out of reach says so, and which part is down.
+    const broken = await createServer(loadApiConfig({ ...stack.env, API_PORT: '0', S3_ENDPOINT: 'http://127.0.0.1:1' }))
+    try {
+      const url = await broken.start()
+      const down = await fetch(`${url}/healthz`)
+      expect(down.status).toBe(503)
+      const body = (await down.json()) as { ok: boolean; database: { ok: boolean }; s3: { ok: boolean; error?: string } }
+      expect(body).toMatchObject({ ok: false, database: { ok: true }, s3: { ok: false } })
+      expect(body.s3.error).toBeTruthy()
+    } finally {
+      await broken.stop()
+    }
   })
 })
 

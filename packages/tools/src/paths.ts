@@ -30,3 +30,19 @@ export function cacheDirFrom(env: NodeJS.ProcessEnv): string {
   const override = env[CACHE_DIR_ENV]
   return override ? path.resolve(override) : TOOL_CACHE_DIR
 }
+
+/** Env var naming the machine-wide cache shared by every checkout on this machine. */
+export const SHARED_CACHE_DIR_ENV = 'STAMPEDE_SHARED_TOOL_CACHE'
+
+/**
+ * A cache outside the checkout (default `~/.cache/stampede/tools`), so a fresh clone on a machine
+ * that built the tools once does not build them again. Off when only the project cache was
+ * relocated (tests), so such a resolution never sees the machine's real tools.
+ */
+export function sharedCacheDirFrom(env: NodeJS.ProcessEnv): string | undefined {
+  const explicit = env[SHARED_CACHE_DIR_ENV]
+  if (explicit !== undefined) return explicit === '' ? undefined : path.resolve(explicit)
+  if (env[CACHE_DIR_ENV]) return undefined
+  const base = env.XDG_CACHE_HOME || (env.HOME ? path.join(env.HOME, '.cache') : undefined)
+  return base ? path.join(base, 'stampede', 'tools') : undefined
+}

@@ -182,4 +182,23 @@ describe('resolveTool provisioning with Go (fake go, no real build)', () => {
     expect(a.path).toBe(b.path)
     expect((await readFile(go.buildsLog, 'utf8')).trim().split('\n')).toEqual(['k6'])
   })
+
+  it('keeps a build in the machine cache, so a fresh checkout copies it instead of building again', async () => {
+    const s = await sandbox()
+    const go = await fakeGo(s.root)
+    const shared = path.join(s.root, 'machine-cache')
+    const built = await resolveTool('k6', { env: s.env([go.dir], { STAMPEDE_SHARED_TOOL_CACHE: shared }), log: s.log })
+    expect(built.source).toBe('built')
+    expect(existsSync(path.join(shared, 'k6-2.2.0', 'k6'))).toBe(true)
+
+    // Another checkout: an empty project cache on the same machine.
+    const otherCache = path.join(s.root, 'other-checkout', '.tools', 'bin')
+    const copied = await resolveTool('k6', {
+      env: s.env([go.dir], { STAMPEDE_TOOL_CACHE: otherCache, STAMPEDE_SHARED_TOOL_CACHE: shared }),
+      log: s.log,
+    })
+    expect(copied).toEqual({ name: 'k6', path: path.join(otherCache, 'k6'), version: '2.2.0', source: 'cache' })
+    expect((await readFile(go.buildsLog, 'utf8')).trim().split('\n')).toEqual(['k6'])
+    expect(s.lines.some((l) => l.startsWith('copied k6 2.2.0 from the machine cache'))).toBe(true)
+  })
 })

@@ -6,7 +6,8 @@ import { constants } from 'node:fs'
 import { access, stat } from 'node:fs/promises'
 import { ENV_VAR, PINNED, VERSION_ARGS, isPlaceholderVersion, parseVersion, sameVersion } from './versions.ts'
 import type { ToolName } from './versions.ts'
-import { cacheDirFrom } from './paths.ts'
+import { copyFile, mkdir } from 'node:fs/promises'
+import { cacheDirFrom, sharedCacheDirFrom } from './paths.ts'
 import { capture } from './process.ts'
 import { readGoBuildInfo } from './buildinfo.ts'
 import { withLock } from './lock.ts'
@@ -62,6 +63,19 @@ export async function resolveTool(name: ToolName, opts: ResolveOptions = {}): Pr
   if (onPath.length === 0) tried.push(`no ${name} on PATH`)
 
   const cacheDir = cacheDirFrom(env)
+  // The machine-wide cache (outside the checkout): builds other checkouts made earlier.
+  const sharedDir = sharedCacheDirFrom(env)
+  const shared = sharedDir ? path.join(sharedDir, `${name}-${pin.version}`, exe(name)) : undefined
+  const share = async (installed: string) => {
+    if (!shared) return
+    try {
+      await mkdir(path.dirname(shared), { recursive: true })
+      await copyFile(installed, `${shared}.tmp`)
+      await installStaged(`${shared}.tmp`, path.dirname(shared), name)
+    } catch (err) {
+      log(`could not keep a copy in the machine cache ${shared}: ${err instanceof Error ? err.message : String(err)}`)
+    }
+  }
   const cached = path.join(cacheDir, exe(name))
   const fromCache = async (): Promise<ResolvedTool | undefined> => {
     if (!(await isExecutable(cached))) return undefined
@@ -72,8 +86,24 @@ export async function resolveTool(name: ToolName, opts: ResolveOptions = {}): Pr
     return undefined
   }
   const hit = await fromCache()
-  if (hit) return hit
+  if (hit) {
+    if (shared && !(await isExecutable(shared))) await share(hit.path)
+    return hit
+  }
   if (!tried.some((t) => t.startsWith(cached))) tried.push(`nothing in the tool cache ${cacheDir}`)
+
+  // Not in this checkout: a build another checkout on this machine made earlier.
+  if (shared && (await isExecutable(shared))) {
+    const check = await checkPinned(name, shared, env)
+    if (check.ok) {
+      await mkdir(cacheDir, { recursive: true })
+      await copyFile(shared, `${cached}.tmp`)
+      const installed = await installStaged(`${cached}.tmp`, cacheDir, name)
+      log(`copied ${name} ${pin.version} from the machine cache ${shared}`)
+      return { name, path: installed, version: pin.version, source: 'cache' }
+    }
+    tried.push(`${shared}: ${check.reason}`)
+  }
 
   if (opts.allowBuild === false) throw notFound(name, tried, false)
 
@@ -90,6 +120,7 @@ export async function resolveTool(name: ToolName, opts: ResolveOptions = {}): Pr
         try {
           const installed = await verifyAndInstall(name, staged, cacheDir, env)
           log(`built ${name} ${pin.version} into ${installed}`)
+          await share(installed)
           return { name, path: installed, version: pin.version, source: 'built' as const }
         } finally {
           await cleanup()
@@ -108,6 +139,7 @@ export async function resolveTool(name: ToolName, opts: ResolveOptions = {}): Pr
       try {
         const installed = await verifyAndInstall(name, staged, cacheDir, env)
         log(`downloaded ${name} ${pin.version} into ${installed}`)
+        await share(installed)
         return { name, path: installed, version: pin.version, source: 'downloaded' as const }
       } finally {
         await cleanup()
