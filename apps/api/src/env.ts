@@ -69,6 +69,6 @@ export function loadApiConfig(env: NodeJS.ProcessEnv = process.env): ApiConfig {
     // instance; several instances behind a load balancer need the same ARTIFACT_SIGNING_KEY.
     artifactSigningKey: e.ARTIFACT_SIGNING_KEY ?? randomBytes(32).toString('hex'),
     artifactUrlTtlSeconds: e.ARTIFACT_URL_TTL_SECONDS,
-    consolePollMs: 100,
+    consolePollMs: 50,
   }
 }

@@ -78,6 +78,6 @@ export function loadRunnerConfig(env: NodeJS.ProcessEnv = process.env): RunnerCo
     stopGraceMs: e.K6_STOP_GRACE_SECONDS * 1000,
     workDir: e.RUNNER_WORK_DIR,
     orchestration: e.RUNNER_ORCHESTRATION,
-    heartbeatIntervalMs: 100,
+    heartbeatIntervalMs: 50,
   }
 }

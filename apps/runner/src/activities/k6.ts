@@ -33,6 +33,7 @@ export interface K6ActivityDeps {
 }
 
 const MAX_ERROR_TEXT = 4000
+const IDLE_HEARTBEAT_MS = 1000
 
 export function createK6Activities(deps: K6ActivityDeps) {
   const log = deps.log ?? (() => {})
@@ -79,9 +80,18 @@ export function createK6Activities(deps: K6ActivityDeps) {
         },
       })
 
-      const heartbeat = () => ctx.heartbeat(recorder.takeChunk(true))
-      heartbeat()
-      const ticker = setInterval(heartbeat, deps.heartbeatIntervalMs)
+      // New lines go out on the next tick; an unchanged window is re-sent once a second so the
+      // activity stays alive and learns of cancellation without re-serialising it every tick.
+      let lastChunk = recorder.takeChunk(true)
+      let lastSentAt = Date.now()
+      ctx.heartbeat(lastChunk)
+      const ticker = setInterval(() => {
+        const chunk = recorder.takeChunk()
+        if (chunk) lastChunk = chunk
+        else if (Date.now() - lastSentAt < IDLE_HEARTBEAT_MS) return
+        lastSentAt = Date.now()
+        ctx.heartbeat(lastChunk)
+      }, deps.heartbeatIntervalMs)
 
       let reason: K6Outcome['reason'] = 'exited'
       let killTimer: NodeJS.Timeout | undefined
