@@ -7,43 +7,49 @@ import { artifactNameSchema, runStatusSchema } from './run.ts'
 export const MAX_SCRIPT_BYTES = 500 * 1024
 
 export const scriptSchema = z
-  .string({ error: 'script must be a string of k6 JavaScript/TypeScript' })
-  .min(1, 'script is empty: paste or write a k6 script')
+  .string({ error: 'must be a string of k6 JavaScript or TypeScript' })
+  .min(1, 'is empty; paste or write a k6 script')
   .refine((s) => Buffer.byteLength(s, 'utf8') <= MAX_SCRIPT_BYTES, {
-    message: `script is larger than ${MAX_SCRIPT_BYTES / 1024} KB; move data into a SharedArray file or shrink it`,
+    message: `is larger than ${MAX_SCRIPT_BYTES / 1024} KB; move data into a SharedArray file or shrink it`,
   })
 
-const idSchema = (what: string) => z.uuid({ error: `${what} must be a UUID as returned by the API` })
+const idSchema = () => z.uuid({ error: 'must be an id as returned by the API (a UUID)' })
 
-export const testIdSchema = idSchema('testId')
-export const runIdSchema = idSchema('runId')
+export const testIdSchema = idSchema()
+export const runIdSchema = idSchema()
 
 export const testCreateInput = z.object({
-  name: z.string().trim().min(1, 'name is required').max(200, 'name is at most 200 characters'),
-  description: z.string().max(5000, 'description is at most 5000 characters').optional(),
+  name: z.string().trim().min(1, 'is required').max(200, 'must be at most 200 characters'),
+  description: z.string().max(5000, 'must be at most 5000 characters').optional(),
   script: scriptSchema,
 })
 export const testUpdateInput = z.object({
-  id: idSchema('id'),
+  id: idSchema(),
   name: testCreateInput.shape.name.optional(),
   description: testCreateInput.shape.description,
   script: scriptSchema.optional(),
 })
-export const byIdInput = z.object({ id: idSchema('id') })
+export const byIdInput = z.object({ id: idSchema() })
 
 export const runTimeoutSchema = z
   .number()
-  .int('timeoutSeconds must be a whole number of seconds')
-  .min(5, 'timeoutSeconds must be at least 5')
-  .max(24 * 3600, 'timeoutSeconds must be at most 86400 (24 h)')
+  .int('must be a whole number of seconds')
+  .min(5, 'must be at least 5 seconds')
+  .max(24 * 3600, 'must be at most 86400 seconds (24 h)')
 
-export const runStartInput = z.union(
-  [
-    z.object({ testId: testIdSchema, location: locationIdSchema, timeoutSeconds: runTimeoutSchema.optional() }).strict(),
-    z.object({ script: scriptSchema, location: locationIdSchema, timeoutSeconds: runTimeoutSchema.optional() }).strict(),
-  ],
-  { error: 'runs.start needs { testId, location } or { script, location }' },
-)
+/** A run of a saved test (`testId`) or of an unsaved playground script (`script`). */
+export const runStartInput = z
+  .object({
+    testId: testIdSchema.optional(),
+    script: scriptSchema.optional(),
+    location: locationIdSchema,
+    timeoutSeconds: runTimeoutSchema.optional(),
+  })
+  .strict()
+  .refine((v) => (v.testId === undefined) !== (v.script === undefined), {
+    message: 'give either testId (a saved test) or script (an unsaved script), not both',
+    path: ['testId'],
+  })
 export type RunStartInput = z.infer<typeof runStartInput>
 
 export const runListInput = z

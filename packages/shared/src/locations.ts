@@ -4,7 +4,7 @@ import { z } from 'zod'
 
 export const locationIdSchema = z
   .string()
-  .regex(/^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$/, 'a location id is 1-40 lowercase letters, digits or dashes, e.g. "us-east"')
+  .regex(/^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$/, 'must be a location id: 1-40 lowercase letters, digits or dashes, e.g. "us-east"')
 
 export interface LocationConfig {
   id: string

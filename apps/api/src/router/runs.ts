@@ -26,13 +26,13 @@ export const runsRouter = router({
     }
     let script: string
     let testId: string | null = null
-    if ('testId' in input) {
+    if (input.testId !== undefined) {
       const test = await ctx.db.test.findUnique({ where: { id: input.testId }, select: { script: true } })
       if (!test) throw new TRPCError({ code: 'NOT_FOUND', message: `testId: test ${input.testId} does not exist` })
       script = test.script
       testId = input.testId
     } else {
-      script = input.script
+      script = input.script ?? ''
     }
     const timeoutSeconds = input.timeoutSeconds ?? ctx.config.defaultRunTimeoutSeconds
     const id = crypto.randomUUID()

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { formatCount, formatDuration, formatPercent, formatRate } from './format.ts'
+import { consoleTone, formatCount, formatDuration, formatPercent, formatRate } from './format.ts'
 
 describe('format', () => {
   it('shows a metric k6 did not report as a dash, not as zero', () => {
@@ -28,5 +28,15 @@ describe('format', () => {
     expect(formatCount(12345)).toBe('12,345')
     expect(formatRate(3.14159)).toBe('3.14/s')
     expect(formatRate(152.26)).toBe('152.3/s')
+  })
+})
+
+describe('consoleTone', () => {
+  it('colours by k6 level and failed checks, not by stream', () => {
+    expect(consoleTone('time="t" level=info msg="GET / -> 200" source=console')).toBe('plain')
+    expect(consoleTone('time="t" level=error msg="Error: boom" hint="script exception"')).toBe('error')
+    expect(consoleTone('time="t" level=warning msg="The test run was short"')).toBe('warning')
+    expect(consoleTone('    ✗ status is 200')).toBe('error')
+    expect(consoleTone('    ✓ status is 200')).toBe('plain')
   })
 })

@@ -30,3 +30,15 @@ export function formatTime(iso: string | null | undefined): string {
   const date = new Date(iso)
   return Number.isNaN(date.getTime()) ? MISSING : date.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'medium' })
 }
+
+export type ConsoleTone = 'error' | 'warning' | 'plain'
+
+/**
+ * How a console line should stand out. k6 writes all of its log lines, info included, to
+ * stderr, so the stream says nothing; k6's own `level=` field and failed-check marks do.
+ */
+export function consoleTone(text: string): ConsoleTone {
+  if (/\blevel=(?:error|fatal)\b/.test(text) || /^\s*✗ /.test(text)) return 'error'
+  if (/\blevel=warning\b/.test(text)) return 'warning'
+  return 'plain'
+}
