@@ -15,7 +15,11 @@ export default tseslint.config(
     files: ['**/*.ts', 'apps/web/**/*.svelte'],
     languageOptions: {
       globals: globals.node,
-      parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
+      parserOptions: {
+        // Tool configuration files belong to no package's tsconfig.
+        projectService: { allowDefaultProject: ['*.config.ts', 'apps/web/vitest.config.ts', 'types/*.d.ts'] },
+        tsconfigRootDir: import.meta.dirname,
+      },
     },
     rules: {
       '@typescript-eslint/consistent-type-imports': 'error',
@@ -23,6 +27,10 @@ export default tseslint.config(
       '@typescript-eslint/no-explicit-any': 'error',
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
     },
+  },
+  {
+    files: ['**/*.mjs', '**/*.js'],
+    languageOptions: { globals: globals.node },
   },
   {
     // The web app runs in browsers; its Svelte components are parsed with TypeScript.

@@ -1,0 +1,54 @@
+// Settings every server-side part of Stampede shares (API, runner): where Postgres, Temporal
+// and S3 are, and which locations exist. Each app's env.ts extends this schema with its own.
+import { z } from 'zod'
+import { parseLocations, type LocationConfig } from './locations.ts'
+
+/** Environment booleans: true/1/yes or false/0/no (empty counts as false). */
+export const envBoolean = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no', ''], { error: 'must be true or false' })
+  .transform((v) => v === 'true' || v === '1' || v === 'yes')
+
+export const platformEnvSchema = z.object({
+  DATABASE_URL: z.string({ error: 'is required: a Postgres URL such as postgresql://user:pass@host:5432/stampede' }).min(1),
+  TEMPORAL_ADDRESS: z.string().default('127.0.0.1:7233'),
+  TEMPORAL_NAMESPACE: z.string().default('default'),
+  S3_ENDPOINT: z.string().optional(),
+  S3_REGION: z.string().default('us-east-1'),
+  S3_BUCKET: z.string().default('stampede'),
+  S3_ACCESS_KEY_ID: z.string().optional(),
+  S3_SECRET_ACCESS_KEY: z.string().optional(),
+  S3_FORCE_PATH_STYLE: envBoolean.default(true),
+  LOCATIONS: z.string().optional(),
+})
+export type PlatformEnv = z.infer<typeof platformEnvSchema>
+
+export interface PlatformConfig {
+  databaseUrl: string
+  temporal: { address: string; namespace: string }
+  s3: { endpoint?: string; region: string; bucket: string; accessKeyId?: string; secretAccessKey?: string; forcePathStyle: boolean }
+  locations: LocationConfig[]
+}
+
+export function platformConfig(e: PlatformEnv): PlatformConfig {
+  return {
+    databaseUrl: e.DATABASE_URL,
+    temporal: { address: e.TEMPORAL_ADDRESS, namespace: e.TEMPORAL_NAMESPACE },
+    s3: {
+      ...(e.S3_ENDPOINT ? { endpoint: e.S3_ENDPOINT } : {}),
+      region: e.S3_REGION,
+      bucket: e.S3_BUCKET,
+      ...(e.S3_ACCESS_KEY_ID ? { accessKeyId: e.S3_ACCESS_KEY_ID } : {}),
+      ...(e.S3_SECRET_ACCESS_KEY ? { secretAccessKey: e.S3_SECRET_ACCESS_KEY } : {}),
+      forcePathStyle: e.S3_FORCE_PATH_STYLE,
+    },
+    locations: parseLocations(e.LOCATIONS),
+  }
+}
+
+/** Parses `env` with `schema`, or throws one message naming every bad variable. */
+export function parseEnv<T extends z.ZodType>(schema: T, env: NodeJS.ProcessEnv, what: string): z.infer<T> {
+  const parsed = schema.safeParse(env)
+  if (parsed.success) return parsed.data
+  const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`)
+  throw new Error(`Invalid ${what} configuration:\n${lines.join('\n')}`)
+}
