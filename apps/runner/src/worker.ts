@@ -77,7 +77,16 @@ export async function createRunner(config: RunnerConfig, overrides: { spawnK6?: 
   const gatedK6 = {
     async executeK6(...args: Parameters<typeof k6.executeK6>) {
       const { Context } = await import('@temporalio/activity')
-      const release = await gate.acquire(Context.current().cancellationSignal)
+      const ctx = Context.current()
+      // Waiting for a slot must not look like a dead runner (heartbeat timeout), and a run
+      // cancelled while it waits must hear of it: keep heartbeating until the slot is ours.
+      const waiting = setInterval(() => ctx.heartbeat(), 1000)
+      let release: () => void
+      try {
+        release = await gate.acquire(ctx.cancellationSignal)
+      } finally {
+        clearInterval(waiting)
+      }
       try {
         return await k6.executeK6(...args)
       } finally {
