@@ -7,7 +7,7 @@ import svelte from 'eslint-plugin-svelte'
 import svelteConfig from './apps/web/svelte.config.js'
 
 export default tseslint.config(
-  { ignores: ['**/node_modules/**', '**/dist/**', '**/build/**', '**/.svelte-kit/**', '**/generated/**', '.tools/**', '.data/**'] },
+  { ignores: ['**/node_modules/**', '**/dist/**', '**/build/**', '**/.svelte-kit/**', '**/generated/**', '.tools/**', '.data/**', 'packages/shared/src/script/corpus/**', 'packages/shared/src/templates/scripts/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   ...svelte.configs.recommended,

@@ -1,5 +1,6 @@
 // The whole platform on real parts for end-to-end tests and benchmarks: a Temporal dev server,
 // a fresh database on the machine's Postgres, an S3-compatible server, the API, and runners.
+import { randomBytes } from 'node:crypto'
 import { mkdtemp, rm } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
@@ -53,6 +54,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       S3_SECRET_ACCESS_KEY: s3.secretAccessKey,
       K6_BIN_PATH: k6Bin.path,
       RUNNER_WORK_DIR: path.join(tmp, 'work'),
+      SECRETS_KEY: randomBytes(32).toString('base64'),
       ...(opts.locations ? { LOCATIONS: opts.locations } : {}),
     }
     const server = await createServer(loadApiConfig({ ...env, API_PORT: '0', ...opts.api }))

@@ -6,6 +6,8 @@ import type { AddressInfo } from 'node:net'
 export interface Target {
   url: string
   readonly count: number
+  /** Headers of the requests received since the last reset (lower-case names). */
+  readonly headers: readonly http.IncomingHttpHeaders[]
   reset(): void
   /** Resolves when the first request after this call arrives; returns its arrival time. */
   nextRequest(): Promise<number>
@@ -14,9 +16,11 @@ export interface Target {
 
 export async function startTarget(): Promise<Target> {
   let count = 0
+  let headers: http.IncomingHttpHeaders[] = []
   let waiters: ((at: number) => void)[] = []
   const server = http.createServer((req, res) => {
     count++
+    headers.push(req.headers)
     const at = Date.now()
     const w = waiters
     waiters = []
@@ -39,8 +43,12 @@ export async function startTarget(): Promise<Target> {
     get count() {
       return count
     },
+    get headers() {
+      return headers
+    },
     reset() {
       count = 0
+      headers = []
     },
     nextRequest() {
       return new Promise((resolve) => waiters.push(resolve))

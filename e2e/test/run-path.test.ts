@@ -126,10 +126,16 @@ describe('runs that do not pass', () => {
     expect(run.errorMessage).toContain("http_req_duration 'max<0'")
   })
 
-  it('ends error with k6 message when the init code throws', async () => {
+  it('refuses init code that throws before any load, and ends error with k6 message when a VU cannot initialise', async () => {
+    // Validation runs k6's own engine check: init code that always throws never starts a run.
+    await expect(
+      stack.api.runs.start.mutate({ script: `import http from 'k6/http'\nthrow new Error('broken init code')\nexport default function () {}`, location: 'us-east' }),
+    ).rejects.toThrow(/engine-error: .*broken init code/)
+    // Init code that fails only in VU context passes the check; the runner reports k6's error.
     const script = `
       import http from 'k6/http'
-      throw new Error('broken init code')
+      if (__VU > 0) throw new Error('broken init code')
+      export const options = { iterations: 1 }
       export default function () {}`
     const run = await finished((await stack.api.runs.start.mutate({ script, location: 'us-east' })).id)
     expect(run.status).toBe('error')

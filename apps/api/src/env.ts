@@ -11,6 +11,9 @@ const schema = platformEnvSchema.extend({
   RUN_TIMEOUT_SECONDS: z.coerce.number().int().min(5).max(86400).default(3600),
   ARTIFACT_SIGNING_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
   ARTIFACT_URL_TTL_SECONDS: z.coerce.number().int().min(10).max(86400).default(300),
+  K6_BIN_PATH: z.string().min(1).optional(),
+  MAX_VUS: z.coerce.number().int().min(1).default(1000),
+  MAX_DURATION_SECONDS: z.coerce.number().int().min(1).default(3600),
 })
 
 export interface ApiConfig extends PlatformConfig {
@@ -22,6 +25,10 @@ export interface ApiConfig extends PlatformConfig {
   defaultRunTimeoutSeconds: number
   artifactSigningKey: string
   artifactUrlTtlSeconds: number
+  /** The k6 binary for script checks (`k6 inspect`); resolved like the runner's when absent. */
+  k6BinPath?: string
+  /** Caps a script must stay under (from `k6 inspect --execution-requirements`) before it may run. */
+  scriptLimits: { maxVUs: number; maxDurationSeconds: number }
   /** How often the console relay reads heartbeats of a watched run. */
   consolePollMs: number
 }
@@ -40,5 +47,7 @@ export function loadApiConfig(env: NodeJS.ProcessEnv = process.env): ApiConfig {
     artifactSigningKey: e.ARTIFACT_SIGNING_KEY ?? randomBytes(32).toString('hex'),
     artifactUrlTtlSeconds: e.ARTIFACT_URL_TTL_SECONDS,
     consolePollMs: 50,
+    ...(e.K6_BIN_PATH ? { k6BinPath: e.K6_BIN_PATH } : {}),
+    scriptLimits: { maxVUs: e.MAX_VUS, maxDurationSeconds: e.MAX_DURATION_SECONDS },
   }
 }

@@ -9,6 +9,7 @@ import { createDb, type Db } from '@stampede/db'
 import { createStorage } from '@stampede/storage'
 import { resolveTool } from '@stampede/tools'
 import { createK6Activities, type RunStateStore } from './activities/k6.ts'
+import { loadRunSpec } from './activities/run-spec.ts'
 import { createPersistenceActivities } from './activities/persistence.ts'
 import type { RunnerConfig } from './env.ts'
 import { Gate } from './gate.ts'
@@ -30,12 +31,9 @@ export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
   return bundlePromise
 }
 
-export function prismaRunStateStore(db: Db): RunStateStore {
+export function prismaRunStateStore(db: Db, secretsKey?: string): RunStateStore {
   return {
-    async loadScript(runId) {
-      const run = await db.run.findUniqueOrThrow({ where: { id: runId }, select: { script: true } })
-      return run.script
-    },
+    loadRun: (runId) => loadRunSpec(db, runId, secretsKey),
     async markRunning(runId, startedAt) {
       await db.run.updateMany({ where: { id: runId, status: 'queued' }, data: { status: 'running', startedAt } })
     },
@@ -67,7 +65,7 @@ export async function createRunner(config: RunnerConfig, overrides: { spawnK6?: 
   const k6 = createK6Activities({
     spawnK6: overrides.spawnK6 ?? realSpawnK6,
     storage,
-    runs: prismaRunStateStore(db),
+    runs: prismaRunStateStore(db, config.secretsKey),
     k6BinPath,
     workRoot: config.workDir,
     stopGraceMs: config.stopGraceMs,

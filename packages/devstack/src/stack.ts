@@ -5,10 +5,11 @@
 // .data/) and survives restarts. Ctrl-C stops everything.
 import { spawn, type ChildProcess } from 'node:child_process'
 import { existsSync } from 'node:fs'
-import { mkdir } from 'node:fs/promises'
+import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { createServer, loadApiConfig } from '@stampede/api'
 import { migrate, redactUrl } from '@stampede/db'
+import { generateSecretsKey } from '@stampede/db/secrets'
 import { createRunner, loadRunnerConfig } from '@stampede/runner'
 import { repoRoot, resolveTool } from '@stampede/tools'
 import { startEmbeddedPostgres } from './postgres.ts'
@@ -66,6 +67,8 @@ async function main(): Promise<void> {
     log(`embedded S3: ${s3.endpoint} (bucket ${s3.bucket})`)
   }
 
+  if (!env.SECRETS_KEY) childEnv.SECRETS_KEY = await localSecretsKey()
+
   const merged = { ...env, ...childEnv, RUNNER_WORK_DIR: env.RUNNER_WORK_DIR ?? path.join(dataDir, 'work') }
   const api = await createServer(loadApiConfig(merged))
   const apiUrl = await api.start()
@@ -82,6 +85,16 @@ async function main(): Promise<void> {
   log(`API:    ${apiUrl}  (tRPC ${apiUrl}/trpc, health ${apiUrl}/healthz)`)
   log(`Web UI: http://127.0.0.1:${webPort}`)
   log('Ctrl-C stops everything.')
+}
+
+/** The key test secrets are encrypted with, generated once into the data directory (mode 0600). */
+async function localSecretsKey(): Promise<string> {
+  const file = path.join(dataDir, 'secrets.key')
+  if (existsSync(file)) return (await readFile(file, 'utf8')).trim()
+  const key = generateSecretsKey()
+  await writeFile(file, key + '\n', { mode: 0o600, flag: 'wx' })
+  log(`generated the secrets key: ${file} (set SECRETS_KEY to use your own; losing it makes stored secrets unreadable)`)
+  return key
 }
 
 function startWeb(how: 'dev' | 'production', port: string, apiUrl: string): ChildProcess {

@@ -3,6 +3,7 @@
 import { z } from 'zod'
 import { locationIdSchema } from './locations.ts'
 import { artifactNameSchema, runStatusSchema } from './run.ts'
+import { MAX_VARIABLES, runEnvSchema, variableListSchema, variableNameSchema } from './variables.ts'
 
 export const MAX_SCRIPT_BYTES = 500 * 1024
 
@@ -22,12 +23,22 @@ export const testCreateInput = z.object({
   name: z.string().trim().min(1, 'is required').max(200, 'must be at most 200 characters'),
   description: z.string().max(5000, 'must be at most 5000 characters').optional(),
   script: scriptSchema,
+  /** Plain variables, read by the script as __ENV.NAME; returned as given. */
+  variables: variableListSchema.optional(),
+  /** Secrets, read as __ENV.NAME; stored encrypted, never returned, masked in the console. */
+  secrets: variableListSchema.optional(),
 })
 export const testUpdateInput = z.object({
   id: idSchema(),
   name: testCreateInput.shape.name.optional(),
   description: testCreateInput.shape.description,
   script: scriptSchema.optional(),
+  /** Replaces all plain variables when given. */
+  variables: variableListSchema.optional(),
+  /** Sets or replaces these secrets by name; other secrets are kept. */
+  secrets: variableListSchema.optional(),
+  /** Deletes these secrets. */
+  removeSecrets: z.array(variableNameSchema).max(MAX_VARIABLES).optional(),
 })
 export const byIdInput = z.object({ id: idSchema() })
 
@@ -44,6 +55,8 @@ export const runStartInput = z
     script: scriptSchema.optional(),
     location: locationIdSchema,
     timeoutSeconds: runTimeoutSchema.optional(),
+    /** Plain variables for this run (__ENV.NAME); with testId they override the test's. */
+    env: runEnvSchema.optional(),
   })
   .strict()
   .refine((v) => (v.testId === undefined) !== (v.script === undefined), {
@@ -63,3 +76,7 @@ export const runListInput = z
   .default({ limit: 50 })
 
 export const artifactUrlInput = z.object({ runId: runIdSchema, name: artifactNameSchema })
+
+/** `scripts.validate`: the script only; validation never runs it. */
+export const scriptValidateInput = z.object({ script: scriptSchema })
+export const templateByIdInput = z.object({ id: z.string().min(1, 'is required: a template id from templates.list') })

@@ -19,6 +19,11 @@ export const platformEnvSchema = z.object({
   S3_SECRET_ACCESS_KEY: z.string().optional(),
   S3_FORCE_PATH_STYLE: envBoolean.default(true),
   LOCATIONS: z.string().optional(),
+  /** Key for test secrets at rest (AES-256-GCM): 32 bytes as 64 hex characters or base64. */
+  SECRETS_KEY: z
+    .string()
+    .regex(/^\s*(?:[0-9a-fA-F]{64}|[A-Za-z0-9+/_-]{43}=?)\s*$/, 'must be 32 bytes as 64 hex characters or base64 (e.g. `openssl rand -base64 32`)')
+    .optional(),
 })
 export type PlatformEnv = z.infer<typeof platformEnvSchema>
 
@@ -27,6 +32,8 @@ export interface PlatformConfig {
   temporal: { address: string; namespace: string }
   s3: { endpoint?: string; region: string; bucket: string; accessKeyId?: string; secretAccessKey?: string; forcePathStyle: boolean }
   locations: LocationConfig[]
+  /** SECRETS_KEY as given (parse with @stampede/db/secrets); without it secrets cannot be stored or used. */
+  secretsKey?: string
 }
 
 export function platformConfig(e: PlatformEnv): PlatformConfig {
@@ -42,6 +49,7 @@ export function platformConfig(e: PlatformEnv): PlatformConfig {
       forcePathStyle: e.S3_FORCE_PATH_STYLE,
     },
     locations: parseLocations(e.LOCATIONS),
+    ...(e.SECRETS_KEY ? { secretsKey: e.SECRETS_KEY } : {}),
   }
 }
 

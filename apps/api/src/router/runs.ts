@@ -5,6 +5,8 @@ import { LOAD_TEST_RUN_WORKFLOW, ORCHESTRATION_QUEUE, workflowIdFor, type RunWor
 import type { Context } from '../context.ts'
 import { toRunDto } from '../runs/dto.ts'
 import { publicProcedure, router } from '../trpc.ts'
+import { assertRunnable } from '../scripts/validate.ts'
+import { runEnvFor } from '../tests/variables.ts'
 
 const notFound = (id: string) => new TRPCError({ code: 'NOT_FOUND', message: `run ${id} does not exist` })
 
@@ -34,10 +36,12 @@ export const runsRouter = router({
     } else {
       script = input.script ?? ''
     }
+    await assertRunnable(ctx, script)
     const timeoutSeconds = input.timeoutSeconds ?? ctx.config.defaultRunTimeoutSeconds
+    const env = await runEnvFor(ctx.db, testId, input.env)
     const id = crypto.randomUUID()
     const run = await ctx.db.run.create({
-      data: { id, testId, script, locationId: location.id, trigger: ctx.trigger, status: 'queued', workflowId: workflowIdFor(id), timeoutSeconds },
+      data: { id, testId, script, ...(env ? { env } : {}), locationId: location.id, trigger: ctx.trigger, status: 'queued', workflowId: workflowIdFor(id), timeoutSeconds },
     })
     const args: RunWorkflowInput = { runId: id, locationId: location.id, trigger: ctx.trigger, timeoutSeconds }
     try {

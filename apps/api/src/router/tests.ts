@@ -2,8 +2,10 @@ import { TRPCError } from '@trpc/server'
 import { byIdInput, testCreateInput, testUpdateInput } from '@stampede/shared'
 import type { Test, Run } from '@stampede/db'
 import { publicProcedure, router } from '../trpc.ts'
+import { assertRunnable } from '../scripts/validate.ts'
+import { toVariablesDto, updateVariables, variablesForCreate, variablesSelect, type VariableRow, type VariablesDto } from '../tests/variables.ts'
 
-export interface TestDto {
+export interface TestDto extends VariablesDto {
   id: string
   name: string
   description: string
@@ -13,7 +15,7 @@ export interface TestDto {
   lastRun: { id: string; status: Run['status']; createdAt: string; p95: number | null } | null
 }
 
-const toTestDto = (test: Test & { runs?: Run[] }): TestDto => {
+const toTestDto = (test: Test & { runs?: Run[]; variables?: VariableRow[] }): TestDto => {
   const last = test.runs?.[0]
   return {
     id: test.id,
@@ -23,21 +25,31 @@ const toTestDto = (test: Test & { runs?: Run[] }): TestDto => {
     createdAt: test.createdAt.toISOString(),
     updatedAt: test.updatedAt.toISOString(),
     lastRun: last ? { id: last.id, status: last.status, createdAt: last.createdAt.toISOString(), p95: last.httpReqDurationP95 } : null,
+    ...toVariablesDto(test.variables),
   }
 }
 
 const notFound = (id: string) => new TRPCError({ code: 'NOT_FOUND', message: `test ${id} does not exist` })
-const lastRun = { runs: { orderBy: { createdAt: 'desc' as const }, take: 1 } }
+const lastRun = { runs: { orderBy: { createdAt: 'desc' as const }, take: 1 }, variables: variablesSelect }
 
 export const testsRouter = router({
   create: publicProcedure.input(testCreateInput).mutation(async ({ ctx, input }) => {
-    const test = await ctx.db.test.create({ data: { name: input.name, description: input.description ?? '', script: input.script } })
+    await assertRunnable(ctx, input.script)
+    const variables = variablesForCreate(input, ctx.config.secretsKey)
+    const test = await ctx.db.test.create({
+      data: { name: input.name, description: input.description ?? '', script: input.script, variables: { create: variables } },
+      include: { variables: variablesSelect },
+    })
     return toTestDto(test)
   }),
   update: publicProcedure.input(testUpdateInput).mutation(async ({ ctx, input }) => {
-    const { id, ...data } = input
-    const updated = await ctx.db.test.updateMany({ where: { id }, data })
-    if (updated.count === 0) throw notFound(id)
+    if (input.script !== undefined) await assertRunnable(ctx, input.script)
+    const { id, variables, secrets, removeSecrets, ...data } = input
+    await ctx.db.$transaction(async (tx) => {
+      const updated = await tx.test.updateMany({ where: { id }, data })
+      if (updated.count === 0) throw notFound(id)
+      await updateVariables(tx, id, { variables, secrets, removeSecrets }, ctx.config.secretsKey)
+    })
     return toTestDto(await ctx.db.test.findUniqueOrThrow({ where: { id }, include: lastRun }))
   }),
   byId: publicProcedure.input(byIdInput).query(async ({ ctx, input }) => {

@@ -1,6 +1,6 @@
 // The k6 activity against a fake k6 process (the narrow spawn boundary): heartbeats carry
 // sequenced console chunks, cancellation stops k6 with SIGINT, then SIGKILL after the grace.
-import { mkdtemp, writeFile } from 'node:fs/promises'
+import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { MockActivityEnvironment } from '@temporalio/testing'
@@ -10,6 +10,7 @@ import type { Storage, StoredObject } from '@stampede/storage'
 import type { K6Outcome } from '@stampede/shared/temporal'
 import type { K6Exit, SpawnK6 } from '../k6/process.ts'
 import { createK6Activities } from './k6.ts'
+import type { RunSpec } from './run-spec.ts'
 
 function memoryStorage() {
   const objects = new Map<string, Buffer>()
@@ -53,14 +54,14 @@ function fakeSpawn(onSignal?: (k6: FakeK6, sig: NodeJS.Signals) => void) {
   return { k6, spawnK6 }
 }
 
-async function setup(spawnK6: SpawnK6, stopGraceMs = 5000) {
+async function setup(spawnK6: SpawnK6, stopGraceMs = 5000, spec: RunSpec = { script: 'export default function () {}', env: {}, secrets: {} }) {
   const workRoot = await mkdtemp(path.join(os.tmpdir(), 'k6-activity-'))
   const { storage, objects } = memoryStorage()
   const running: string[] = []
   const activities = createK6Activities({
     spawnK6,
     storage,
-    runs: { loadScript: async () => 'export default function () {}', markRunning: async (id) => void running.push(id) },
+    runs: { loadRun: async () => spec, markRunning: async (id) => void running.push(id) },
     k6BinPath: '/fake/k6',
     workRoot,
     stopGraceMs,
@@ -114,6 +115,46 @@ describe('executeK6', () => {
     const outcome = (await done) as K6Outcome
     expect(k6.signals).toEqual(['SIGINT', 'SIGKILL'])
     expect(outcome).toMatchObject({ reason: 'cancelled', exitCode: null, signal: 'SIGKILL' })
+  })
+
+  it('passes variables and secrets as environment and masks secrets in heartbeats, files and the error text', async () => {
+    const secret = 'hunter2-very-secret'
+    let emit: (stream: 'stdout' | 'stderr', text: string) => void = () => {}
+    let exit!: (e: K6Exit) => void
+    let cwd = ''
+    let k6Env: Record<string, string> = {}
+    const spawnK6: SpawnK6 = (opts) => {
+      emit = opts.onLine
+      cwd = opts.cwd
+      k6Env = opts.env
+      return { pid: 1, exited: new Promise<K6Exit>((r) => (exit = r)), signal() {} }
+    }
+    const spec = { script: 'export default function () {}', env: { BASE_URL: 'http://x', PATH: '/evil', K6_OUT: 'json=/tmp/x' }, secrets: { TOKEN: secret } }
+    const { activities, env, heartbeats, objects } = await setup(spawnK6, 5000, spec)
+    const done = env.run(activities.executeK6, input)
+    await until(() => cwd !== '')
+    expect(k6Env).toMatchObject({ BASE_URL: 'http://x', TOKEN: secret, PATH: '/usr/local/bin:/usr/bin:/bin' })
+    expect(k6Env.K6_OUT).toBeUndefined()
+    emit('stdout', `token is ${secret}`)
+    emit('stdout', `encoded ${encodeURIComponent(secret)} base url http://x`)
+    emit('stderr', `time="t" level=error msg="Error: login failed with ${secret}" hint="script exception"`)
+    await until(() => heartbeats.some((h) => h.lastSeq === 3))
+    // Nothing in the working directory holds the secret (it travels only in k6's environment).
+    for (const f of await readdir(cwd)) expect((await readFile(path.join(cwd, f), 'utf8')).includes(secret), f).toBe(false)
+    // k6's summary can carry script-chosen names (checks, groups).
+    await writeFile(path.join(cwd, 'summary.json'), JSON.stringify({ root_group: { checks: { [`token ${secret}`]: { passes: 1 } } } }))
+    exit({ code: 107, signal: null })
+    const outcome = (await done) as K6Outcome
+
+    const texts = heartbeats.flatMap((h) => h.lines.map((l) => l.text))
+    expect(texts).toContain('token is [secret]')
+    expect(texts).toContain('encoded [secret] base url http://x')
+    expect(JSON.stringify(heartbeats)).not.toContain(secret)
+    for (const [key, bytes] of objects) expect(bytes.toString('utf8').includes(secret), key).toBe(false)
+    expect(objects.get('runs/r1/console.log')?.toString()).toContain('token is [secret]')
+    expect(objects.get('runs/r1/summary.json')?.toString()).toContain('token [secret]')
+    expect(outcome.errorText).toContain('Error: login failed with [secret]')
+    expect(JSON.stringify(outcome)).not.toContain(secret)
   })
 
   it('reports k6 error lines and a spawn failure as the error text', async () => {

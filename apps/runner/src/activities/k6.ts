@@ -10,13 +10,17 @@ import { ARTIFACTS, artifactKey, CONSOLE_INDEX_FILE, type ArtifactName, type Art
 import { k6ErrorMessage } from '@stampede/shared/k6'
 import type { K6Outcome, RunWorkflowInput } from '@stampede/shared/temporal'
 import type { Storage } from '@stampede/storage'
-import { ConsoleRecorder } from '../k6/console-recorder.ts'
-import { k6Args, k6Env, OUTPUT_FILES, SCRIPT_FILE } from '../k6/command.ts'
+import { ConsoleRecorder, DEFAULT_WINDOW } from '../k6/console-recorder.ts'
+import { detectLanguage } from '@stampede/shared/script'
+import { k6Args, k6Env, OUTPUT_FILES, scriptFileFor } from '../k6/command.ts'
 import type { SpawnK6, K6Exit } from '../k6/process.ts'
+import { redactSummaryFile, secretRedactor } from '../k6/redact.ts'
 import { withRetry } from '../retry.ts'
+import type { RunSpec } from './run-spec.ts'
 
 export interface RunStateStore {
-  loadScript(runId: string): Promise<string>
+  /** The script, plain variables and decrypted secrets, read when k6 starts (never passed through Temporal). */
+  loadRun(runId: string): Promise<RunSpec>
   markRunning(runId: string, startedAt: Date): Promise<void>
 }
 
@@ -55,26 +59,29 @@ export function createK6Activities(deps: K6ActivityDeps) {
   async function executeK6(input: RunWorkflowInput): Promise<K6Outcome> {
     const ctx = Context.current()
     const { runId } = input
-    const script = await withRetry('loading the script', () => deps.runs.loadScript(runId))
+    const { script, env: runEnv, secrets } = await withRetry('loading the run', () => deps.runs.loadRun(runId))
+    // Secrets reach k6 only through its environment; every line of its output is masked.
+    const redact = secretRedactor(Object.values(secrets))
     const dir = await mkdtemp(path.join(deps.workRoot, `run-${runId}-`))
     await chmod(dir, 0o700)
     try {
-      await writeFile(path.join(dir, SCRIPT_FILE), script, { mode: 0o600 })
+      const scriptFile = scriptFileFor(detectLanguage(script))
+      await writeFile(path.join(dir, scriptFile), script, { mode: 0o600 })
       const errors: string[] = []
-      const recorder = new ConsoleRecorder(path.join(dir, OUTPUT_FILES.log), path.join(dir, OUTPUT_FILES.consoleIndex))
+      const recorder = new ConsoleRecorder(path.join(dir, OUTPUT_FILES.log), path.join(dir, OUTPUT_FILES.consoleIndex), DEFAULT_WINDOW, Date.now, redact)
       const startedAt = new Date()
       await withRetry('marking the run as running', () => deps.runs.markRunning(runId, startedAt))
       log(`run ${runId}: starting k6 on ${input.locationId}`)
 
       const proc = deps.spawnK6({
         binPath: deps.k6BinPath,
-        args: k6Args(),
-        env: k6Env(dir),
+        args: k6Args(scriptFile),
+        env: k6Env(dir, { ...runEnv, ...secrets }),
         cwd: dir,
         onLine: (stream, text) => {
-          recorder.add(stream, text)
+          const line = recorder.add(stream, text)
           if (stream === 'stderr') {
-            const message = k6ErrorMessage(text)
+            const message = k6ErrorMessage(line.text)
             if (message !== undefined) errors.push(message)
           }
         },
@@ -111,7 +118,7 @@ export function createK6Activities(deps: K6ActivityDeps) {
         exit = await proc.exited
       } catch (err) {
         exit = { code: null, signal: null }
-        errors.push(`could not start k6 (${deps.k6BinPath}): ${err instanceof Error ? err.message : String(err)}`)
+        errors.push(redact(`could not start k6 (${deps.k6BinPath}): ${err instanceof Error ? err.message : String(err)}`))
       } finally {
         clearTimeout(timeoutTimer)
         if (killTimer) clearTimeout(killTimer)
@@ -119,6 +126,9 @@ export function createK6Activities(deps: K6ActivityDeps) {
       }
       const finishedAt = new Date()
       await recorder.close()
+      // The summary (metric data, but check and group names come from the script) is stored
+      // in the database too: mask secrets in it as well.
+      if (Object.keys(secrets).length > 0) await redactSummaryFile(path.join(dir, OUTPUT_FILES.summary), redact)
       try {
         const artifacts = await uploadArtifacts(runId, dir)
         log(`run ${runId}: k6 ended (${reason}, exit ${exit.code ?? exit.signal})`)

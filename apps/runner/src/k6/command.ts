@@ -4,6 +4,9 @@
 import { SUMMARY_TREND_STATS } from '@stampede/shared/k6'
 
 export const SCRIPT_FILE = 'script.js'
+
+/** k6 strips TypeScript types only from files named .ts, so the script's name follows its language. */
+export const scriptFileFor = (language: 'javascript' | 'typescript' | null): string => (language === 'typescript' ? 'script.ts' : SCRIPT_FILE)
 export const OUTPUT_FILES = {
   summary: 'summary.json',
   report: 'report.html',
@@ -12,7 +15,7 @@ export const OUTPUT_FILES = {
   consoleIndex: 'console.ndjson',
 } as const
 
-export function k6Args(): string[] {
+export function k6Args(scriptFile: string = SCRIPT_FILE): string[] {
   return [
     'run',
     '--no-color',
@@ -22,13 +25,18 @@ export function k6Args(): string[] {
     `json=${OUTPUT_FILES.metrics}`,
     '--out',
     'web-dashboard',
-    SCRIPT_FILE,
+    scriptFile,
   ]
 }
 
+/** Names a run's variables may not set: k6's own settings and what the runner sets for k6. */
+const PLATFORM_ENV = /^(K6_.*|PATH|HOME|TMPDIR)$/i
+
 export function k6Env(workDir: string, runEnv: Record<string, string> = {}): Record<string, string> {
   return {
-    ...runEnv,
+    // The API refuses such names; filtered here too so an old row or a direct insert cannot
+    // redirect k6's outputs or binaries.
+    ...Object.fromEntries(Object.entries(runEnv).filter(([name]) => !PLATFORM_ENV.test(name))),
     PATH: '/usr/local/bin:/usr/bin:/bin',
     HOME: workDir,
     TMPDIR: workDir,

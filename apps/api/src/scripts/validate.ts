@@ -1,0 +1,59 @@
+// Script validation before anything runs: the static checks (a parse, no engine) first, then,
+// only when they pass, k6's own load of the script and the platform's VU and duration caps.
+import { TRPCError } from '@trpc/server'
+import { checkScript, type Finding } from '@stampede/shared/script'
+import { resolveTool } from '@stampede/tools'
+import type { Services } from '../context.ts'
+import { inspectScript, type ExecutionRequirements } from './inspect.ts'
+
+export interface ScriptValidation {
+  ok: boolean
+  errors: Finding[]
+  warnings: Finding[]
+  /** What k6 says the script needs; null when a check failed before k6 could tell. */
+  requirements: ExecutionRequirements | null
+}
+
+let resolvedK6: Promise<string> | undefined
+async function k6Bin(services: Pick<Services, 'config'>): Promise<string> {
+  if (services.config.k6BinPath) return services.config.k6BinPath
+  resolvedK6 ??= resolveTool('k6').then((t) => t.path)
+  return resolvedK6
+}
+
+const minutes = (s: number) => (s % 60 === 0 ? `${s / 60} min` : `${s} s`)
+
+export async function validateScript(services: Pick<Services, 'config'>, script: string, opts: { browserSupported?: boolean } = {}): Promise<ScriptValidation> {
+  const { errors, warnings, language } = checkScript(script, { browserSupported: opts.browserSupported ?? false })
+  if (errors.length > 0 || language === null) return { ok: false, errors, warnings, requirements: null }
+
+  const inspected = await inspectScript(script, { k6BinPath: await k6Bin(services), language })
+  if (!inspected.ok) return { ok: false, errors: [inspected.error], warnings, requirements: null }
+
+  const { requirements } = inspected
+  const { maxVUs, maxDurationSeconds } = services.config.scriptLimits
+  const limitErrors: Finding[] = []
+  if (requirements.maxVUs > maxVUs) {
+    limitErrors.push({ code: 'too-many-vus', message: `The script needs up to ${requirements.maxVUs} VUs; this platform allows at most ${maxVUs}. Lower vus, stage targets or maxVUs to ${maxVUs} or fewer.`, line: 1, column: 1 })
+  }
+  if (requirements.totalDurationSeconds > maxDurationSeconds) {
+    limitErrors.push({
+      code: 'too-long',
+      message: `The script can run for up to ${minutes(Math.ceil(requirements.totalDurationSeconds))} (durations plus graceful stops, or maxDuration for iteration-based scenarios); this platform allows at most ${minutes(maxDurationSeconds)}. Shorten the stages or durations.`,
+      line: 1,
+      column: 1,
+    })
+  }
+  return { ok: limitErrors.length === 0, errors: limitErrors, warnings, requirements }
+}
+
+export const formatFindings = (findings: Finding[]) => findings.map((f) => `${f.line}:${f.column} ${f.code}: ${f.message}`).join('\n')
+
+/** Throws BAD_REQUEST listing every error when the script must not be saved or run. */
+export async function assertRunnable(services: Pick<Services, 'config'>, script: string): Promise<ScriptValidation> {
+  const result = await validateScript(services, script)
+  if (!result.ok) {
+    throw new TRPCError({ code: 'BAD_REQUEST', message: `script: ${result.errors.length === 1 ? 'has an error' : `has ${result.errors.length} errors`}\n${formatFindings(result.errors)}` })
+  }
+  return result
+}

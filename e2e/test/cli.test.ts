@@ -1,0 +1,197 @@
+// The `stampede` CLI as a CI pipeline runs it: a subprocess against the real platform (Temporal
+// dev server, Postgres, S3, runner, real k6) aimed at a target on 127.0.0.1. Exit codes per
+// outcome, --json output equal to what the API returns, and Ctrl-C cancelling the run.
+import { spawn } from 'node:child_process'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import os from 'node:os'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { Run } from '@stampede/sdk'
+import { startStack, type Stack } from '../src/stack.ts'
+import { startTarget, type Target } from '../src/target.ts'
+
+const bin = fileURLToPath(new URL('../../packages/sdk/bin/stampede.js', import.meta.url))
+let stack: Stack
+let target: Target
+let dir: string
+
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(os.tmpdir(), 'stampede-cli-'))
+  target = await startTarget()
+  stack = await startStack()
+})
+afterAll(async () => {
+  await stack?.stop()
+  await target?.stop()
+  await rm(dir, { recursive: true, force: true })
+})
+
+interface Cli {
+  code: Promise<number>
+  stdout: () => string
+  stderr: () => string
+  signal(sig: NodeJS.Signals): void
+  waitForOutput(pattern: RegExp, timeoutMs?: number): Promise<void>
+}
+
+function cli(args: string[], env: Record<string, string> = {}): Cli {
+  const child = spawn(process.execPath, [bin, ...args], { cwd: dir, env: { ...process.env, STAMPEDE_URL: stack.apiUrl, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+  let stdout = ''
+  let stderr = ''
+  const watchers = new Set<() => void>()
+  child.stdout.on('data', (d: Buffer) => {
+    stdout += d.toString()
+    for (const w of watchers) w()
+  })
+  child.stderr.on('data', (d: Buffer) => {
+    stderr += d.toString()
+    for (const w of watchers) w()
+  })
+  const code = new Promise<number>((resolve) => child.on('exit', (c) => resolve(c ?? -1)))
+  return {
+    code,
+    stdout: () => stdout,
+    stderr: () => stderr,
+    signal: (sig) => child.kill(sig),
+    waitForOutput: (pattern, timeoutMs = 60_000) =>
+      new Promise((resolve, reject) => {
+        const check = () => {
+          if (pattern.test(stdout + stderr)) {
+            watchers.delete(check)
+            clearTimeout(timer)
+            resolve()
+          }
+        }
+        const timer = setTimeout(() => {
+          watchers.delete(check)
+          reject(new Error(`no ${pattern} within ${timeoutMs} ms; stdout: ${stdout}\nstderr: ${stderr}`))
+        }, timeoutMs)
+        watchers.add(check)
+        check()
+      }),
+  }
+}
+
+async function scriptFile(name: string, body: string): Promise<string> {
+  await writeFile(path.join(dir, name), body)
+  return name
+}
+
+describe('stampede run', () => {
+  it('exits 0 on pass, streams the console and prints the results; --json prints the run as the API returns it', async () => {
+    target.reset()
+    const file = await scriptFile('pass.js', `
+      import http from 'k6/http'
+      export const options = { vus: 1, iterations: 5, thresholds: { http_req_failed: ['rate<0.01'] } }
+      export default function () { http.get('${target.url}/'); console.log(__ENV.GREETING + ' from iteration ' + __ITER) }`)
+    const human = cli(['run', file, '--location', 'us-east', '--test', 'checkout flow', '--env', 'GREETING=hello'])
+    expect(await human.code).toBe(0)
+    expect(human.stdout()).toContain('hello from iteration 4')
+    expect(human.stdout()).toMatch(/PASSED/)
+    expect(human.stdout()).toMatch(/http_req_failed\s+rate<0.01\s+ok/)
+    expect(human.stdout()).toMatch(/http_reqs\s+5/)
+    expect(human.stderr()).toContain('created test "checkout flow"')
+
+    const machine = cli(['run', file, '--location', 'us-east', '--test', 'checkout flow', '--json'])
+    expect(await machine.code).toBe(0)
+    const run = JSON.parse(machine.stdout()) as Run
+    expect(run).toEqual(await stack.api.runs.byId.query({ id: run.id }))
+    expect(run).toMatchObject({ status: 'passed', trigger: 'api' })
+    expect(run.metrics.httpReqs).toBe(5)
+    expect(target.count).toBe(10)
+    // The second run updated the same saved test rather than creating another.
+    const tests = await stack.api.tests.list.query()
+    expect(tests.filter((t) => t.name === 'checkout flow')).toHaveLength(1)
+    expect(run.testId).toBe(tests.find((t) => t.name === 'checkout flow')?.id)
+  })
+
+  it('exits 99 when thresholds are crossed', async () => {
+    const file = await scriptFile('slow.js', `
+      import http from 'k6/http'
+      export const options = { vus: 1, iterations: 3, thresholds: { http_req_duration: ['max<0'] } }
+      export default function () { http.get('${target.url}/') }`)
+    const p = cli(['run', file, '--location', 'us-east'])
+    expect(await p.code).toBe(99)
+    expect(p.stdout()).toMatch(/http_req_duration\s+max<0\s+CROSSED/)
+  })
+
+  it('exits 7 for a script error, both when validation refuses it and when k6 throws', async () => {
+    const invalid = await scriptFile('invalid.js', `export default function ( {`)
+    const refused = cli(['run', invalid, '--location', 'us-east'])
+    expect(await refused.code).toBe(7)
+    expect(refused.stderr()).toMatch(/invalid\.js:\d+:\d+ error/)
+
+    const throws = await scriptFile('throws.js', `
+      export const options = { vus: 1, iterations: 1 }
+      export function setup() { throw new Error('setup could not log in') }
+      export default function () {}`)
+    const p = cli(['run', throws, '--location', 'us-east', '--json'])
+    expect(await p.code).toBe(7)
+    const run = JSON.parse(p.stdout()) as Run
+    expect(run.status).toBe('error')
+    expect(run.errorMessage).toContain('setup could not log in')
+  })
+
+  it('Ctrl-C cancels the run (with --yes, without asking) and exits 5', async () => {
+    const file = await scriptFile('long.js', `
+      import http from 'k6/http'
+      import { sleep } from 'k6'
+      export const options = { vus: 1, duration: '60s' }
+      export default function () { http.get('${target.url}/'); console.log('still going'); sleep(0.2) }`)
+    const p = cli(['run', file, '--location', 'us-east', '--yes', '--json'])
+    await p.waitForOutput(/still going/)
+    p.signal('SIGINT')
+    expect(await p.code).toBe(5)
+    const run = JSON.parse(p.stdout()) as Run
+    expect(run.status).toBe('cancelled')
+    expect((await stack.api.runs.byId.query({ id: run.id })).status).toBe('cancelled')
+  })
+
+  it('--detach prints the run id at once', async () => {
+    const file = await scriptFile('quick.js', `export const options = { vus: 1, iterations: 1 }\nexport default function () {}`)
+    const p = cli(['run', file, '--location', 'us-east', '--detach'])
+    expect(await p.code).toBe(0)
+    const id = p.stdout().trim()
+    expect((await stack.api.runs.byId.query({ id })).id).toBe(id)
+  })
+})
+
+describe('other commands', () => {
+  it('lists, shows and fetches logs as JSON equal to the API, and names bad usage and unreachable APIs', async () => {
+    const locations = cli(['locations', '--json'])
+    expect(await locations.code).toBe(0)
+    expect(JSON.parse(locations.stdout())).toEqual(await stack.api.locations.list.query())
+
+    const list = cli(['runs', 'list', '--limit', '3', '--json'])
+    expect(await list.code).toBe(0)
+    const page = JSON.parse(list.stdout()) as { items: Run[] }
+    expect(page).toEqual(await stack.api.runs.list.query({ limit: 3 }))
+    const finished = page.items.find((r) => r.status === 'passed')!
+
+    const show = cli(['runs', 'show', finished.id, '--json'])
+    expect(await show.code).toBe(0)
+    expect(JSON.parse(show.stdout())).toEqual(await stack.api.runs.byId.query({ id: finished.id }))
+
+    const logs = cli(['runs', 'logs', finished.id])
+    expect(await logs.code).toBe(0)
+    const log = await fetch((await stack.api.runs.artifactUrl.query({ runId: finished.id, name: 'log' })).url)
+    expect(logs.stdout()).toBe(await log.text())
+
+    const tests = cli(['tests', 'list', '--json'])
+    expect(await tests.code).toBe(0)
+    expect(JSON.parse(tests.stdout())).toEqual(await stack.api.tests.list.query())
+
+    const valid = await scriptFile('valid.js', `export const options = { vus: 1, iterations: 1 }\nexport default function () {}`)
+    const validate = cli(['validate', valid, '--json'])
+    expect(await validate.code).toBe(0)
+    expect(JSON.parse(validate.stdout())).toMatchObject({ ok: true, errors: [] })
+
+    expect(await cli(['runs', 'show', crypto.randomUUID()]).code).toBe(1)
+    expect(await cli(['run', 'pass.js']).code).toBe(2)
+    expect(await cli(['runs', 'frobnicate']).code).toBe(2)
+    const down = cli(['locations', '--json'], { STAMPEDE_URL: 'http://127.0.0.1:9' })
+    expect(await down.code).toBe(3)
+    expect(JSON.parse(down.stdout())).toMatchObject({ error: { type: 'StampedeConnectionError', exitCode: 3 } })
+  })
+})

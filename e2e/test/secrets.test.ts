@@ -1,0 +1,181 @@
+// Test variables and secrets end to end: k6 really gets them as __ENV, and a secret printed by
+// the script never appears in the relayed console, the archived log, the database (every row of
+// every table, and a pg_dump) or the Temporal history of the run's workflow.
+import { execFile } from 'node:child_process'
+import { existsSync } from 'node:fs'
+import { promisify } from 'node:util'
+import pg from 'pg'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { appRouter, createCallerFactory, createInnerContext } from '@stampede/api'
+import type { ConsoleMessage } from '@stampede/shared'
+import { watchConsole } from '../src/console-client.ts'
+import { startStack, type Stack } from '../src/stack.ts'
+import { startTarget, type Target } from '../src/target.ts'
+import { waitUntil } from '../src/wait.ts'
+
+const PG_DUMP = '/usr/lib/postgresql/15/bin/pg_dump'
+const SECRET = `tok-${crypto.randomUUID()}`
+const GREETING = 'hello-from-a-plain-variable'
+
+let stack: Stack
+let target: Target
+
+beforeAll(async () => {
+  target = await startTarget()
+  stack = await startStack({ locations: 'us-east:US East:Virginia' })
+})
+afterAll(async () => {
+  await stack?.stop()
+  await target?.stop()
+})
+
+const finished = (runId: string) =>
+  waitUntil(`run ${runId} to finish`, async () => {
+    const run = await stack.api.runs.byId.query({ id: runId })
+    return ['queued', 'running'].includes(run.status) ? undefined : run
+  }, 90_000, 200)
+
+const lineTexts = (messages: ConsoleMessage[]) => messages.flatMap((m) => (m.type === 'line' ? [m.text] : []))
+
+/** Every string in a value, with byte arrays (Temporal payload data) decoded as UTF-8. */
+function strings(value: unknown, out: string[] = []): string[] {
+  if (typeof value === 'string') out.push(value)
+  else if (value instanceof Uint8Array) out.push(Buffer.from(value).toString('utf8'), Buffer.from(value).toString('base64'))
+  else if (Array.isArray(value)) for (const v of value) strings(v, out)
+  else if (value !== null && typeof value === 'object') {
+    for (const [k, v] of Object.entries(value)) {
+      out.push(k)
+      strings(v, out)
+    }
+  }
+  return out
+}
+
+async function historyText(runId: string): Promise<string> {
+  const history = await stack.server.services.temporal.workflow.getHandle(`run-${runId}`).fetchHistory()
+  expect(history.events?.length).toBeGreaterThan(0)
+  const text = [JSON.stringify(history), ...strings(history)].join('\n')
+  // Payloads were decoded: the workflow input and k6's outcome are readable in the text.
+  expect(text).toContain('"locationId":"us-east"')
+  expect(text).toContain('"consoleLines"')
+  return text
+}
+
+describe('variables and secrets', () => {
+  it('gives k6 both, shows the variable and masks the secret everywhere it could leak', async () => {
+    target.reset()
+    const script = `
+      import http from 'k6/http'
+      export const options = { iterations: 1 }
+      export default function () {
+        console.log('greeting is ' + __ENV.GREETING)
+        console.log('token is ' + __ENV.API_TOKEN)
+        console.error('still the token: ' + __ENV.API_TOKEN)
+        http.get('${target.url}/', { headers: { Authorization: 'Bearer ' + __ENV.API_TOKEN, 'X-Greeting': __ENV.GREETING } })
+      }`
+    const test = await stack.api.tests.create.mutate({
+      name: 'with secrets',
+      script,
+      variables: [{ name: 'GREETING', value: GREETING }],
+      secrets: [{ name: 'API_TOKEN', value: SECRET }],
+    })
+    expect(test.variables).toEqual([{ name: 'GREETING', value: GREETING }])
+    expect(test.secrets.map((s) => s.name)).toEqual(['API_TOKEN'])
+    expect(JSON.stringify(test)).not.toContain(SECRET)
+    const byId = await stack.api.tests.byId.query({ id: test.id })
+    expect(JSON.stringify(byId)).not.toContain(SECRET)
+    expect(JSON.stringify(await stack.api.tests.list.query())).not.toContain(SECRET)
+
+    const started = await stack.api.runs.start.mutate({ testId: test.id, location: 'us-east' })
+    const viewer = await watchConsole(stack.wsUrl, started.id)
+    await viewer.waitFor((m) => m.type === 'end', 90_000)
+    const run = await finished(started.id)
+    expect(run.status).toBe('passed')
+
+    // k6 really had both: the target got the real secret and the variable.
+    expect(target.headers).toHaveLength(1)
+    expect(target.headers[0]!.authorization).toBe(`Bearer ${SECRET}`)
+    expect(target.headers[0]!['x-greeting']).toBe(GREETING)
+
+    // The live console shows the variable and [secret] in place of the secret.
+    const live = lineTexts(viewer.messages)
+    expect(live.some((t) => t.includes(`greeting is ${GREETING}`))).toBe(true)
+    expect(live.some((t) => t.includes('token is [secret]'))).toBe(true)
+    expect(live.some((t) => t.includes('still the token: [secret]'))).toBe(true)
+    expect(JSON.stringify(viewer.messages)).not.toContain(SECRET)
+
+    // Nor does any archived artifact (console.log above all) carry it.
+    const link = await stack.api.runs.artifactUrl.query({ runId: run.id, name: 'log' })
+    const log = await (await fetch(link.url)).text()
+    expect(log).toContain('token is [secret]')
+    expect(log).not.toContain(SECRET)
+    for (const name of ['summary', 'report'] as const) {
+      if (!run.artifacts[name]) continue
+      const url = (await stack.api.runs.artifactUrl.query({ runId: run.id, name })).url
+      expect(await (await fetch(url)).text()).not.toContain(SECRET)
+    }
+    expect(JSON.stringify(await stack.api.runs.byId.query({ id: run.id }))).not.toContain(SECRET)
+    expect(await historyText(run.id)).not.toContain(SECRET)
+
+    // A script exception quoting the secret: the error message stored on the run is masked too.
+    await stack.api.tests.update.mutate({
+      id: test.id,
+      script: `export function setup() { throw new Error('login failed for ' + __ENV.API_TOKEN) }\nexport default function () {}`,
+    })
+    const broken = await finished((await stack.api.runs.start.mutate({ testId: test.id, location: 'us-east' })).id)
+    expect(broken.status).toBe('error')
+    expect(broken.errorMessage).toContain('login failed for [secret]')
+    expect(await historyText(broken.id)).not.toContain(SECRET)
+
+    // The database holds no plaintext anywhere: every row of every table, and a full dump.
+    const db = new pg.Client({ connectionString: stack.env.DATABASE_URL })
+    await db.connect()
+    try {
+      const tables = await db.query<{ table_name: string }>(`SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' AND table_type = 'BASE TABLE'`)
+      expect(tables.rows.map((r) => r.table_name)).toEqual(expect.arrayContaining(['tests', 'runs', 'test_variables']))
+      for (const { table_name } of tables.rows) {
+        const hits = await db.query<{ n: string }>(`SELECT count(*) AS n FROM "${table_name}" t WHERE strpos(t::text, $1) > 0`, [SECRET])
+        expect(Number(hits.rows[0]!.n), `rows of ${table_name} containing the secret`).toBe(0)
+      }
+      const stored = await db.query<{ value: string | null; ciphertext: string | null }>(`SELECT value, ciphertext FROM test_variables WHERE name = 'API_TOKEN'`)
+      expect(stored.rows).toHaveLength(1)
+      expect(stored.rows[0]!.value).toBeNull()
+      expect(stored.rows[0]!.ciphertext).toMatch(/^v1:/)
+    } finally {
+      await db.end()
+    }
+    if (existsSync(PG_DUMP)) {
+      const { stdout } = await promisify(execFile)(PG_DUMP, ['--data-only', stack.env.DATABASE_URL!], { maxBuffer: 64 * 1024 * 1024 })
+      expect(stdout).toContain('API_TOKEN')
+      expect(stdout).not.toContain(SECRET)
+    }
+  })
+
+  it('updates variables and secrets, refuses bad names naming the field, and passes a run env to k6', async () => {
+    const test = await stack.api.tests.create.mutate({ name: 'vars', script: 'export default function () {}', secrets: [{ name: 'A_SECRET', value: 'first-value' }] })
+    const updated = await stack.api.tests.update.mutate({ id: test.id, variables: [{ name: 'ONE', value: '1' }], secrets: [{ name: 'B_SECRET', value: 'second-value' }] })
+    expect(updated.variables).toEqual([{ name: 'ONE', value: '1' }])
+    expect(updated.secrets.map((s) => s.name)).toEqual(['A_SECRET', 'B_SECRET'])
+    const removed = await stack.api.tests.update.mutate({ id: test.id, removeSecrets: ['A_SECRET'], variables: [] })
+    expect(removed.variables).toEqual([])
+    expect(removed.secrets.map((s) => s.name)).toEqual(['B_SECRET'])
+
+    await expect(stack.api.tests.create.mutate({ name: 'x', script: 'export default function () {}', variables: [{ name: 'K6_OUT', value: 'json=x' }] })).rejects.toThrow(/variables\.0\.name: must not start with K6_/)
+    await expect(stack.api.tests.create.mutate({ name: 'x', script: 'export default function () {}', secrets: [{ name: 'PATH', value: 'x' }] })).rejects.toThrow(/secrets\.0\.name: must not be PATH, HOME, TMPDIR/)
+    await expect(stack.api.tests.create.mutate({ name: 'x', script: 'export default function () {}', variables: [{ name: '1BAD', value: 'x' }] })).rejects.toThrow(/variables\.0\.name: must be an environment variable name/)
+    await expect(stack.api.tests.update.mutate({ id: test.id, variables: [{ name: 'B_SECRET', value: 'x' }] })).rejects.toThrow(/variables\.0\.name: B_SECRET is a secret of this test/)
+    await expect(stack.api.tests.update.mutate({ id: test.id, removeSecrets: ['NOPE'] })).rejects.toThrow(/removeSecrets\.0: NOPE is not a secret of this test/)
+
+    // An API without SECRETS_KEY refuses secrets, saying what to set; plain variables still work.
+    const { secretsKey: _unset, ...noKey } = stack.server.services.config
+    const keyless = createCallerFactory(appRouter)(createInnerContext({ ...stack.server.services, config: noKey }))
+    await expect(keyless.tests.create({ name: 'x', script: 'export default function () {}', secrets: [{ name: 'S', value: 'v' }] })).rejects.toThrow(/secrets: .*set SECRETS_KEY/)
+    expect((await keyless.tests.create({ name: 'x', script: 'export default function () {}', variables: [{ name: 'V', value: 'v' }] })).variables).toEqual([{ name: 'V', value: 'v' }])
+
+    target.reset()
+    const script = `import http from 'k6/http'\nexport const options = { iterations: 1 }\nexport default function () { http.get('${target.url}/', { headers: { 'X-Greeting': __ENV.GREETING } }) }`
+    const run = await finished((await stack.api.runs.start.mutate({ script, location: 'us-east', env: { GREETING: 'ad hoc' } })).id)
+    expect(run.status).toBe('passed')
+    expect(target.headers[0]!['x-greeting']).toBe('ad hoc')
+  })
+})

@@ -1,0 +1,447 @@
+// The `stampede` CLI: CI-friendly commands over the SDK. Human output by default, `--json` for
+// machines (one JSON document on stdout, the API's own shapes), and exit codes a pipeline can
+// branch on (see exit-codes.ts). `main` takes its I/O as a parameter so tests can drive it.
+import { readFile } from 'node:fs/promises'
+import path from 'node:path'
+import { createInterface } from 'node:readline'
+import { parseArgs, type ParseArgsConfig } from 'node:util'
+import { createStampedeClient, type StampedeClient } from '../client.ts'
+import type { ConsoleEvent } from '../console.ts'
+import { StampedeApiError, StampedeConnectionError, StampedeConsoleError, StampedeError } from '../errors.ts'
+import type { Run, RunListInput, ScriptValidation, Test } from '../types.ts'
+import { EXIT, EXIT_CODES_HELP, exitCodeForRun } from './exit-codes.ts'
+import { formatLocations, formatResults, formatRunList, formatTests, STATUS_WORDS } from './format.ts'
+import { formatProgress, updateProgress, type Progress } from './progress.ts'
+
+type Writable = { write(chunk: string): unknown; isTTY?: boolean }
+
+export interface CliIo {
+  env: Record<string, string | undefined>
+  stdout: Writable
+  stderr: Writable
+  stdin: NodeJS.ReadableStream & { isTTY?: boolean }
+  cwd: string
+  /** Registers a Ctrl-C handler; returns a function that removes it. */
+  onInterrupt(handler: () => void): () => void
+}
+
+class UsageError extends Error {}
+class ScriptFileError extends Error {}
+
+const HELP = `stampede — run Stampede load tests from a terminal or a CI pipeline
+
+Usage:
+  stampede validate <script.js|.ts>
+  stampede run <script.js|.ts> --location <id> [--test <name>] [--env K=V]... [--timeout <s>] [--detach] [--yes]
+  stampede tests list
+  stampede tests push <script> --name <name> [--description <text>]
+  stampede runs list [--test <name|id>] [--status <status>] [--location <id>] [--limit <n>]
+  stampede runs show <run id>
+  stampede runs cancel <run id>
+  stampede runs logs <run id> [--follow]
+  stampede locations
+
+Options for every command:
+  --url <url>      API base URL (env STAMPEDE_URL, default http://127.0.0.1:4000)
+  --token <token>  API token, sent as a Bearer token (env STAMPEDE_TOKEN)
+  --json           machine output: one JSON document on stdout (runs logs: one event per line)
+  -h, --help       this help
+
+validate checks the script on the API (syntax, k6's own load of it, the platform's VU and
+duration caps) without running it. run validates the same way, uploads the script (as the saved test <name> with --test, else as an unsaved script), starts
+it in the location, streams k6's console with a progress line on stderr, prints the results and
+exits with the run's outcome. --env K=V sets __ENV.K for this run (repeatable). --detach prints
+the run id and exits 0 at once. Ctrl-C cancels the run, after asking once when stdin is a
+terminal (--yes: without asking); a second Ctrl-C stops waiting for the cancelled run.
+
+${EXIT_CODES_HELP}
+`
+
+const GLOBAL_OPTIONS = {
+  url: { type: 'string' },
+  token: { type: 'string' },
+  json: { type: 'boolean', default: false },
+  help: { type: 'boolean', short: 'h', default: false },
+} as const satisfies ParseArgsConfig['options']
+
+function parse<O extends NonNullable<ParseArgsConfig['options']>>(args: string[], options: O) {
+  try {
+    return parseArgs({ args, options: { ...GLOBAL_OPTIONS, ...options }, allowPositionals: true, strict: true })
+  } catch (err) {
+    throw new UsageError((err as Error).message)
+  }
+}
+
+interface Ctx {
+  io: CliIo
+  json: boolean
+  client: StampedeClient
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
+
+function out(ctx: Ctx, human: () => string, machine: unknown): void {
+  ctx.io.stdout.write(ctx.json ? `${JSON.stringify(machine, null, 2)}\n` : `${human()}\n`)
+}
+
+function onePositional(positionals: string[], what: string): string {
+  if (positionals.length !== 1 || !positionals[0]) throw new UsageError(`expected exactly one ${what}${positionals.length > 1 ? `, got ${positionals.length}` : ''}`)
+  return positionals[0]
+}
+
+async function readScript(io: CliIo, file: string): Promise<string> {
+  const full = path.resolve(io.cwd, file)
+  if (!/\.(m?js|ts)$/.test(full)) throw new UsageError(`${file}: a k6 script must be a .js, .mjs or .ts file`)
+  let text: string
+  try {
+    text = await readFile(full, 'utf8')
+  } catch (err) {
+    throw new UsageError(`${file}: cannot read the script (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`)
+  }
+  if (text.trim() === '') throw new ScriptFileError(`${file}: the script is empty`)
+  return text
+}
+
+function parseEnv(pairs: string[] | undefined): Record<string, string> | undefined {
+  if (!pairs || pairs.length === 0) return undefined
+  const env: Record<string, string> = {}
+  for (const pair of pairs) {
+    const eq = pair.indexOf('=')
+    if (eq <= 0) throw new UsageError(`--env ${pair}: expected NAME=value`)
+    env[pair.slice(0, eq)] = pair.slice(eq + 1)
+  }
+  return env
+}
+
+/** Creates the saved test `name`, or updates its script if it exists. */
+async function pushTest(client: StampedeClient, name: string, script: string, description?: string): Promise<{ test: Test; created: boolean }> {
+  const existing = (await client.tests.list.query()).find((t) => t.name === name)
+  if (existing) return { test: await client.tests.update.mutate({ id: existing.id, script, ...(description !== undefined ? { description } : {}) }), created: false }
+  return { test: await client.tests.create.mutate({ name, script, ...(description !== undefined ? { description } : {}) }), created: true }
+}
+
+async function resolveTestId(client: StampedeClient, nameOrId: string): Promise<string> {
+  if (UUID.test(nameOrId)) return nameOrId
+  const test = (await client.tests.list.query()).find((t) => t.name === nameOrId)
+  if (!test) throw new StampedeApiError(`no saved test is named "${nameOrId}"`, 'NOT_FOUND', 404, 'tests.list')
+  return test.id
+}
+
+function ask(io: CliIo, question: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const rl = createInterface({ input: io.stdin, output: io.stderr as NodeJS.WritableStream, terminal: false })
+    rl.question(question, (answer) => {
+      rl.close()
+      resolve(/^y(es)?$/i.test(answer.trim()))
+    })
+    rl.on('close', () => resolve(false))
+  })
+}
+
+/** Validates on the API; prints findings as file:line:column. Returns false when the script has errors. */
+async function validate(ctx: Ctx, file: string, script: string, quietWhenOk: boolean): Promise<{ ok: boolean; result: ScriptValidation }> {
+  const result = await ctx.client.scripts.validate.mutate({ script })
+  const to = ctx.json ? ctx.io.stderr : result.ok ? ctx.io.stdout : ctx.io.stderr
+  for (const f of result.errors) to.write(`${file}:${f.line}:${f.column} error ${f.code}: ${f.message}\n`)
+  for (const f of result.warnings) ctx.io.stderr.write(`${file}:${f.line}:${f.column} warning ${f.code}: ${f.message}\n`)
+  if (result.ok && !quietWhenOk && !ctx.json) {
+    const r = result.requirements
+    ctx.io.stdout.write(`${file}: ok${r ? ` (up to ${r.maxVUs} VUs, at most ${Math.ceil(r.totalDurationSeconds)} s)` : ''}\n`)
+  }
+  return { ok: result.ok, result }
+}
+
+async function validateCommand(ctx: Ctx, args: string[]): Promise<number> {
+  const { positionals } = parse(args, {})
+  const file = onePositional(positionals, 'script file')
+  const { ok, result } = await validate(ctx, file, await readScript(ctx.io, file), false)
+  if (ctx.json) out(ctx, () => '', result)
+  return ok ? EXIT.passed : EXIT.scriptError
+}
+
+async function runCommand(ctx: Ctx, args: string[]): Promise<number> {
+  const { values, positionals } = parse(args, {
+    location: { type: 'string', short: 'l' },
+    test: { type: 'string' },
+    env: { type: 'string', multiple: true },
+    timeout: { type: 'string' },
+    detach: { type: 'boolean', default: false },
+    yes: { type: 'boolean', short: 'y', default: false },
+  })
+  const file = onePositional(positionals, 'script file')
+  if (!values.location) throw new UsageError('--location <id> is required (see `stampede locations`)')
+  const timeoutSeconds = values.timeout === undefined ? undefined : Number(values.timeout)
+  if (timeoutSeconds !== undefined && !Number.isInteger(timeoutSeconds)) throw new UsageError(`--timeout ${values.timeout}: expected whole seconds`)
+  const env = parseEnv(values.env)
+  const script = await readScript(ctx.io, file)
+  const { io, client } = ctx
+  const log = (s: string) => io.stderr.write(`${s}\n`)
+
+  // Ctrl-C may come at any time, even before the run exists: remember it and act once it does.
+  let runId: string | undefined
+  let cancelRequested = false
+  let asking = false
+  let stopWaiting: ((code: number) => void) | undefined
+  const stopped = new Promise<number>((resolve) => (stopWaiting = resolve))
+  const requestCancel = () => {
+    cancelRequested = true
+    if (!runId) return
+    log(`\nstampede: cancelling run ${runId}…`)
+    client.runs.cancel.mutate({ id: runId }).catch((err: unknown) => log(`stampede: could not cancel run ${runId}: ${(err as Error).message}`))
+  }
+  const removeInterrupt = io.onInterrupt(() => {
+    if (cancelRequested) {
+      log(`stampede: stopped waiting; run ${runId ?? '(not started)'} is being cancelled`)
+      stopWaiting?.(EXIT.cancelled)
+      return
+    }
+    if (values.yes || !io.stdin.isTTY || asking || !runId) return requestCancel()
+    asking = true
+    void ask(io, `\nCancel run ${runId}? [y/N] `).then((yes) => {
+      asking = false
+      if (yes) requestCancel()
+      else if (!cancelRequested) log('stampede: the run goes on')
+    })
+  })
+
+  try {
+    const validation = await validate(ctx, file, script, true)
+    if (!validation.ok) {
+      if (ctx.json) out(ctx, () => '', { validation: validation.result })
+      return EXIT.scriptError
+    }
+    let testId: string | undefined
+    if (values.test !== undefined) {
+      const { test, created } = await pushTest(client, values.test, script)
+      testId = test.id
+      if (!ctx.json) log(`stampede: ${created ? 'created' : 'updated'} test "${test.name}" (${test.id})`)
+    }
+    const common = { location: values.location, ...(timeoutSeconds !== undefined ? { timeoutSeconds } : {}), ...(env ? { env } : {}) }
+    const started = await client.runs.start.mutate(testId ? { ...common, testId } : { ...common, script })
+    runId = started.id
+    if (values.detach) {
+      out(ctx, () => started.id, started)
+      return EXIT.passed
+    }
+    if (!ctx.json) log(`stampede: run ${started.id} ${started.status} in ${started.location}`)
+    if (cancelRequested) requestCancel()
+    const final = await Promise.race([follow(ctx, started), stopped])
+    if (typeof final === 'number') return final
+    out(ctx, () => `\n${formatResults(final)}`, final)
+    return exitCodeForRun(final)
+  } finally {
+    removeInterrupt()
+  }
+}
+
+/** Streams the console with a progress line until the run ends; resolves with the final run. */
+async function follow(ctx: Ctx, started: Run): Promise<Run> {
+  const { io, client } = ctx
+  const progress: Progress = {}
+  let status: Run['status'] = started.status
+  let runningSince: number | undefined = status === 'running' ? Date.now() : undefined
+  // The console goes to stdout; in --json mode stdout is reserved for the result, so stderr.
+  const consoleOut = ctx.json ? io.stderr : io.stdout
+  const live = Boolean(io.stderr.isTTY) && !ctx.json
+  let shown = false
+  const line = () => formatProgress(progress, status, runningSince === undefined ? 0 : Date.now() - runningSince)
+  const clear = () => {
+    if (shown) io.stderr.write('\r\x1b[2K')
+    shown = false
+  }
+  const draw = () => {
+    if (!live || status !== 'running') return
+    io.stderr.write(`\r\x1b[2K${line()}`)
+    shown = true
+  }
+  // On a terminal the line is redrawn every second; in CI logs it is printed every 10 s.
+  let ticks = 0
+  const timer = setInterval(() => {
+    ticks++
+    if (live) draw()
+    else if (!ctx.json && status === 'running' && ticks % 10 === 0) io.stderr.write(`[progress] ${line()}\n`)
+  }, 1000)
+  try {
+    for await (const event of client.followConsole(started.id, { onReconnect: ({ reason }) => !ctx.json && io.stderr.write(`[console reconnecting: ${reason}]\n`) })) {
+      clear()
+      printEvent(ctx, consoleOut, event, started.id)
+      if (event.type === 'line') updateProgress(progress, event.text)
+      if (event.type === 'status') {
+        if (event.status === 'running' && runningSince === undefined) runningSince = Date.now()
+        status = event.status
+      }
+      draw()
+    }
+  } finally {
+    clearInterval(timer)
+    clear()
+  }
+  // The console has ended; the recorded result may trail it by a moment.
+  return client.waitForRun(started.id, { pollIntervalMs: 250, timeoutMs: 120_000 })
+}
+
+function printEvent(ctx: Ctx, to: Writable, event: ConsoleEvent, runId: string): void {
+  switch (event.type) {
+    case 'line':
+      to.write(`${event.text}\n`)
+      break
+    case 'gap':
+      to.write(`[console lines ${event.from}–${event.to} were not relayed (${event.reason}); the complete log: stampede runs logs ${runId}]\n`)
+      break
+    case 'status':
+      if (!ctx.json) ctx.io.stderr.write(`[${event.status}${event.waitingForRunner ? ': waiting for a runner in this location' : ''}]\n`)
+      break
+    case 'end':
+      if (!ctx.json) ctx.io.stderr.write(`[${STATUS_WORDS[event.status]}]\n`)
+      break
+  }
+}
+
+async function testsCommand(ctx: Ctx, args: string[]): Promise<number> {
+  const [sub, ...rest] = args
+  if (sub === 'list') {
+    const { positionals } = parse(rest, {})
+    if (positionals.length) throw new UsageError('tests list takes no arguments')
+    const tests = await ctx.client.tests.list.query()
+    out(ctx, () => (tests.length ? formatTests(tests) : 'no saved tests'), tests)
+    return EXIT.passed
+  }
+  if (sub === 'push') {
+    const { values, positionals } = parse(rest, { name: { type: 'string' }, description: { type: 'string' } })
+    const file = onePositional(positionals, 'script file')
+    if (!values.name) throw new UsageError('--name <name> is required')
+    const script = await readScript(ctx.io, file)
+    const { test, created } = await pushTest(ctx.client, values.name, script, values.description)
+    out(ctx, () => `${created ? 'created' : 'updated'} test "${test.name}" ${test.id}`, test)
+    return EXIT.passed
+  }
+  throw new UsageError(`tests: expected "list" or "push"${sub ? `, got "${sub}"` : ''}`)
+}
+
+async function runsCommand(ctx: Ctx, args: string[]): Promise<number> {
+  const [sub, ...rest] = args
+  const { client } = ctx
+  switch (sub) {
+    case 'list': {
+      const { values, positionals } = parse(rest, { test: { type: 'string' }, status: { type: 'string' }, location: { type: 'string' }, limit: { type: 'string' } })
+      if (positionals.length) throw new UsageError('runs list takes no positional arguments')
+      const input: Exclude<RunListInput, void | undefined> = {}
+      if (values.test) input.testId = await resolveTestId(client, values.test)
+      if (values.status) input.status = values.status as typeof input.status
+      if (values.location) input.location = values.location
+      if (values.limit) input.limit = Number(values.limit)
+      const page = await client.runs.list.query(input)
+      out(ctx, () => (page.items.length ? formatRunList(page.items) : 'no runs'), page)
+      return EXIT.passed
+    }
+    case 'show': {
+      const { positionals } = parse(rest, {})
+      const run = await client.runs.byId.query({ id: onePositional(positionals, 'run id') })
+      out(ctx, () => formatResults(run), run)
+      return EXIT.passed
+    }
+    case 'cancel': {
+      const { positionals } = parse(rest, {})
+      const run = await client.runs.cancel.mutate({ id: onePositional(positionals, 'run id') })
+      out(ctx, () => `run ${run.id}: ${run.status === 'queued' || run.status === 'running' ? 'cancelling' : `already ${run.status}`}`, run)
+      return EXIT.passed
+    }
+    case 'logs': {
+      const { values, positionals } = parse(rest, { follow: { type: 'boolean', short: 'f', default: false } })
+      const id = onePositional(positionals, 'run id')
+      const run = await client.runs.byId.query({ id })
+      if (!values.follow && (run.status === 'queued' || run.status === 'running')) {
+        throw new UsageError(`run ${id} is still ${run.status}: add --follow to stream its console until it ends`)
+      }
+      for await (const event of client.followConsole(id)) {
+        if (ctx.json) ctx.io.stdout.write(`${JSON.stringify(event)}\n`)
+        else if (event.type === 'line' || event.type === 'gap') printEvent(ctx, ctx.io.stdout, event, id)
+      }
+      return EXIT.passed
+    }
+  }
+  throw new UsageError(`runs: expected "list", "show", "cancel" or "logs"${sub ? `, got "${sub}"` : ''}`)
+}
+
+async function locationsCommand(ctx: Ctx, args: string[]): Promise<number> {
+  const { positionals } = parse(args, {})
+  if (positionals.length) throw new UsageError('locations takes no arguments')
+  const locations = await ctx.client.locations.list.query()
+  out(ctx, () => formatLocations(locations), locations)
+  return EXIT.passed
+}
+
+const COMMANDS: Record<string, (ctx: Ctx, args: string[]) => Promise<number>> = {
+  run: runCommand,
+  validate: validateCommand,
+  tests: testsCommand,
+  runs: runsCommand,
+  locations: locationsCommand,
+}
+
+function exitCodeFor(err: unknown): number {
+  if (err instanceof UsageError) return EXIT.usage
+  if (err instanceof ScriptFileError) return EXIT.scriptError
+  if (err instanceof StampedeConnectionError) return EXIT.unreachable
+  if (err instanceof StampedeApiError) {
+    if (err.code === 'BAD_REQUEST' && /^script\b/.test(err.message)) return EXIT.scriptError
+    return err.code === 'INTERNAL_SERVER_ERROR' ? EXIT.platformError : EXIT.refused
+  }
+  if (err instanceof StampedeConsoleError || err instanceof StampedeError) return EXIT.platformError
+  return EXIT.platformError
+}
+
+export async function main(argv: string[], io: CliIo): Promise<number> {
+  const [command, ...args] = argv
+  const json = args.includes('--json') || command === '--json'
+  try {
+    if (!command || command === '--help' || command === '-h' || command === 'help') {
+      io.stdout.write(HELP)
+      return command ? EXIT.passed : EXIT.usage
+    }
+    const handler = COMMANDS[command]
+    if (!handler) throw new UsageError(`unknown command "${command}"`)
+    if (args.includes('--help') || args.includes('-h')) {
+      io.stdout.write(HELP)
+      return EXIT.passed
+    }
+    // Read --url/--token before the command parses the rest, so every command shares them.
+    const { values } = parseArgs({ args, options: GLOBAL_OPTIONS, strict: false, allowPositionals: true })
+    const url = (typeof values.url === 'string' ? values.url : undefined) ?? io.env.STAMPEDE_URL ?? 'http://127.0.0.1:4000'
+    const token = (typeof values.token === 'string' ? values.token : undefined) ?? io.env.STAMPEDE_TOKEN
+    let client: StampedeClient
+    try {
+      client = createStampedeClient({ url, token, client: 'cli' })
+    } catch (err) {
+      throw new UsageError((err as Error).message)
+    }
+    return await handler({ io, json, client }, args)
+  } catch (err) {
+    const code = exitCodeFor(err)
+    const message = err instanceof Error ? err.message : String(err)
+    io.stderr.write(`stampede: ${message}${code === EXIT.usage ? '\n(stampede --help for usage)' : ''}\n`)
+    if (json) {
+      const kind = err instanceof StampedeApiError ? { code: err.code, httpStatus: err.httpStatus } : {}
+      io.stdout.write(`${JSON.stringify({ error: { type: err instanceof Error ? err.constructor.name : 'Error', message, exitCode: code, ...kind } }, null, 2)}\n`)
+    }
+    return code
+  }
+}
+
+/** Entry point for bin/stampede.js. */
+export async function run(): Promise<never> {
+  const code = await main(process.argv.slice(2), {
+    env: process.env,
+    stdout: process.stdout,
+    stderr: process.stderr,
+    stdin: process.stdin,
+    cwd: process.cwd(),
+    onInterrupt(handler) {
+      process.on('SIGINT', handler)
+      return () => process.off('SIGINT', handler)
+    },
+  })
+  // Flush before exiting: a pipe may still hold the JSON document.
+  await new Promise<void>((resolve) => process.stdout.write('', () => resolve()))
+  process.exit(code)
+}

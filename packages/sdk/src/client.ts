@@ -1,0 +1,123 @@
+// createStampedeClient: the API's tRPC client, typed from its AppRouter, plus the helpers a
+// pipeline needs (follow the console, wait for the result, run a script end to end). Every
+// procedure call rejects with a typed StampedeError instead of a raw TRPCClientError.
+import { createTRPCClient, httpLink, type TRPCClient } from '@trpc/client'
+import { isTerminal } from '@stampede/shared'
+import { followConsoleWith, type ConsoleEvent, type FollowConsoleOptions } from './console.ts'
+import { StampedeError, StampedeWaitTimeoutError, toStampedeError } from './errors.ts'
+import type { AppRouter, Run, RunStartInput } from './types.ts'
+import { webSocketFactory, type WebSocketClass, type WebSocketLike } from './websocket.ts'
+
+export interface StampedeClientOptions {
+  /** Base URL of the API, e.g. `http://127.0.0.1:4000`. */
+  url: string
+  /** Sent as `Authorization: Bearer <token>` (HTTP, and the console socket where headers are possible). */
+  token?: string | undefined
+  /** WebSocket class for the console, e.g. `ws`'s default export; default: the global one, else `ws`. */
+  WebSocket?: WebSocketClass
+  /** fetch implementation; default: the global one. */
+  fetch?: typeof fetch
+  /** Value of the `x-stampede-client` header (default `sdk`). */
+  client?: 'sdk' | 'cli'
+}
+
+export interface WaitForRunOptions {
+  signal?: AbortSignal
+  /** Give up (StampedeWaitTimeoutError) after this long; the run is not touched. Default: never. */
+  timeoutMs?: number
+  /** Default 1000 ms. */
+  pollIntervalMs?: number
+}
+
+/** `runs.start`'s input: location, timeoutSeconds, env, … and either a script or a saved test. */
+export type RunScriptInput = Omit<RunStartInput, 'script' | 'testId'> & ({ script: string; testId?: never } | { testId: string; script?: never })
+
+export interface RunScriptOptions {
+  /** Every console event, as it arrives. */
+  onEvent?: (event: ConsoleEvent, run: Run) => void
+  /** Aborting cancels the run; runScript then resolves with the cancelled run. */
+  signal?: AbortSignal
+}
+
+export interface StampedeHelpers {
+  readonly url: string
+  /** The live console of a run; resumes after disconnects by itself and ends after `end`. */
+  followConsole(runId: string, opts?: FollowConsoleOptions): AsyncGenerator<ConsoleEvent, void, undefined>
+  /** Resolves with the run once it has a final status. */
+  waitForRun(runId: string, opts?: WaitForRunOptions): Promise<Run>
+  /** Starts a run, follows its console until it ends and resolves with the final run. */
+  runScript(input: RunScriptInput, opts?: RunScriptOptions): Promise<Run>
+}
+
+export type StampedeClient = TRPCClient<AppRouter> & StampedeHelpers
+
+/** Wraps the tRPC proxy so each `query`/`mutate` rejects with a StampedeError. */
+function withTypedErrors<T extends object>(target: T, url: string, path: string[] = []): T {
+  return new Proxy(target, {
+    get(t, key) {
+      const value = Reflect.get(t, key) as unknown
+      if (typeof key !== 'string' || (typeof value !== 'function' && (typeof value !== 'object' || value === null))) return value
+      return withTypedErrors(value as object, url, [...path, key])
+    },
+    apply(t, thisArg, args) {
+      const procedure = path.slice(0, -1).join('.')
+      try {
+        const result = Reflect.apply(t as (...a: unknown[]) => unknown, thisArg, args)
+        return result instanceof Promise ? result.catch((err: unknown) => Promise.reject(toStampedeError(err, url, procedure))) : result
+      } catch (err) {
+        throw toStampedeError(err, url, procedure)
+      }
+    },
+  })
+}
+
+export function createStampedeClient(opts: StampedeClientOptions): StampedeClient {
+  const url = opts.url.replace(/\/+$/, '')
+  if (!/^https?:\/\//.test(url)) throw new StampedeError(`url must start with http:// or https:// (got "${opts.url}")`)
+  const headers: Record<string, string> = { 'x-stampede-client': opts.client ?? 'sdk', ...(opts.token ? { authorization: `Bearer ${opts.token}` } : {}) }
+  const trpc = withTypedErrors(
+    createTRPCClient<AppRouter>({ links: [httpLink({ url: `${url}/trpc`, headers: () => headers, ...(opts.fetch ? { fetch: opts.fetch } : {}) })] }),
+    url,
+  )
+  const factory = webSocketFactory(opts.WebSocket)
+  const open = async (socketUrl: string): Promise<WebSocketLike> => (await factory())(socketUrl, headers)
+  const wsBase = url.replace(/^http/, 'ws')
+
+  const followConsole: StampedeHelpers['followConsole'] = (runId, followOpts) =>
+    followConsoleWith(open, (after) => `${wsBase}/ws/runs/${encodeURIComponent(runId)}/console?after=${after}`, followOpts)
+
+  const waitForRun: StampedeHelpers['waitForRun'] = async (runId, waitOpts = {}) => {
+    const { signal, timeoutMs, pollIntervalMs = 1000 } = waitOpts
+    const deadline = timeoutMs === undefined ? Infinity : Date.now() + timeoutMs
+    for (;;) {
+      signal?.throwIfAborted()
+      const run = await trpc.runs.byId.query({ id: runId }, signal ? { signal } : undefined)
+      if (isTerminal(run.status)) return run
+      if (Date.now() + pollIntervalMs > deadline) throw new StampedeWaitTimeoutError(`run ${runId} is still ${run.status} after ${timeoutMs} ms`, runId)
+      await new Promise((resolve) => setTimeout(resolve, pollIntervalMs))
+    }
+  }
+
+  const runScript: StampedeHelpers['runScript'] = async (input, runOpts = {}) => {
+    let run = await trpc.runs.start.mutate(input)
+    const runId = run.id
+    const cancel = () => void trpc.runs.cancel.mutate({ id: runId }).catch(() => {})
+    runOpts.signal?.addEventListener('abort', cancel, { once: true })
+    if (runOpts.signal?.aborted) cancel()
+    try {
+      for await (const event of followConsole(runId)) {
+        if (event.type === 'status') run = { ...run, status: event.status, waitingForRunner: event.waitingForRunner }
+        runOpts.onEvent?.(event, run)
+      }
+      // The console has ended; the result row may trail it by a moment.
+      return await waitForRun(runId, { pollIntervalMs: 250 })
+    } finally {
+      runOpts.signal?.removeEventListener('abort', cancel)
+    }
+  }
+
+  const helpers: StampedeHelpers = { url, followConsole, waitForRun, runScript }
+  return new Proxy(trpc, {
+    get: (t, key) => (typeof key === 'string' && Object.hasOwn(helpers, key) ? helpers[key as keyof StampedeHelpers] : Reflect.get(t, key)),
+  }) as StampedeClient
+}

@@ -1,0 +1,7 @@
+// expect: browser-unsupported 2:1
+import { browser } from 'k6/browser'
+export const options = { scenarios: { ui: { executor: 'shared-iterations', options: { browser: { type: 'chromium' } } } } }
+export default async function () {
+  const page = await browser.newPage()
+  await page.close()
+}

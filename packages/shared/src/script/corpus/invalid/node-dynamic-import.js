@@ -1,0 +1,5 @@
+// expect: node-builtin-import 4:9
+import http from 'k6/http'
+export default async function () {
+  await import('node:child_process')
+}

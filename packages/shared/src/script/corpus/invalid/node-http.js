@@ -1,0 +1,5 @@
+// expect: node-builtin-import 4:1
+import { check } from 'k6'
+// The Node http module is not k6/http.
+import http from 'http'
+export default function () {}

@@ -1,0 +1,4 @@
+// expect: npm-package-import 3:1
+import http from 'k6/http'
+import _ from 'lodash'
+export default function () {}

@@ -1,0 +1,5 @@
+// expect: npm-package-import 4:16
+import http from 'k6/http'
+export default function () {
+  const chai = require('chai')
+}

@@ -1,0 +1,4 @@
+// expect: open-absolute-path 3:19
+import http from 'k6/http'
+const data = open(`/home/user/users.csv`)
+export default function () {}

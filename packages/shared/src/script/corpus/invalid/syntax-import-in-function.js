@@ -1,0 +1,5 @@
+// expect: syntax-error 4:3
+import http from 'k6/http'
+export default function () {
+  import { sleep } from 'k6'
+}

@@ -1,0 +1,7 @@
+import http from 'k6/http'
+
+export const options = { iterations: 1, thresholds: { http_req_failed: ['rate<0.01'] } }
+
+export default () => {
+  http.get('__TARGET__/')
+}
