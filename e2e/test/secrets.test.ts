@@ -178,4 +178,24 @@ describe('variables and secrets', () => {
     expect(run.status).toBe('passed')
     expect(target.headers[0]!['x-greeting']).toBe('ad hoc')
   })
+
+  it('validates a script with its test variables: init code that needs them saves and runs, without them it is refused', async () => {
+    const script = `
+      import http from 'k6/http'
+      if (!__ENV.BASE_URL) throw new Error('BASE_URL is not set')
+      if (!__ENV.API_TOKEN) throw new Error('API_TOKEN is not set')
+      export const options = { iterations: 1 }
+      export default function () { http.get(__ENV.BASE_URL + '/env-check') }`
+    await expect(stack.api.runs.start.mutate({ script, location: 'us-east' })).rejects.toThrow(/engine-error: .*BASE_URL is not set/)
+    const test = await stack.api.tests.create.mutate({
+      name: 'needs its variables',
+      script,
+      variables: [{ name: 'BASE_URL', value: target.url }],
+      secrets: [{ name: 'API_TOKEN', value: 'validation-must-not-see-this' }],
+    })
+    const { id } = await stack.api.runs.start.mutate({ testId: test.id, location: 'us-east' })
+    const run = await finished(id)
+    expect(run.status).toBe('passed')
+    expect(run.metrics.httpReqs).toBe(1)
+  })
 })

@@ -5,7 +5,7 @@ import { LOAD_TEST_RUN_WORKFLOW, ORCHESTRATION_QUEUE, workflowIdFor, type RunWor
 import type { Context } from '../context.ts'
 import { toRunDto } from '../runs/dto.ts'
 import { publicProcedure, router } from '../trpc.ts'
-import { assertRunnable } from '../scripts/validate.ts'
+import { assertRunnable, SECRET_STAND_IN } from '../scripts/validate.ts'
 import { runEnvFor } from '../tests/variables.ts'
 
 const notFound = (id: string) => new TRPCError({ code: 'NOT_FOUND', message: `run ${id} does not exist` })
@@ -36,9 +36,12 @@ export const runsRouter = router({
     } else {
       script = input.script ?? ''
     }
-    await assertRunnable(ctx, script)
-    const timeoutSeconds = input.timeoutSeconds ?? ctx.config.defaultRunTimeoutSeconds
     const env = await runEnvFor(ctx.db, testId, input.env)
+    // k6 loads the script with the run's variables; secrets get stand-ins, so no secret value can
+    // surface in k6's error text (and from there in this API's answer).
+    const secretNames = testId ? await ctx.db.testVariable.findMany({ where: { testId, secret: true }, select: { name: true } }) : []
+    await assertRunnable(ctx, script, { ...env, ...Object.fromEntries(secretNames.map((s) => [s.name, SECRET_STAND_IN])) })
+    const timeoutSeconds = input.timeoutSeconds ?? ctx.config.defaultRunTimeoutSeconds
     const id = crypto.randomUUID()
     const run = await ctx.db.run.create({
       data: { id, testId, script, ...(env ? { env } : {}), locationId: location.id, trigger: ctx.trigger, status: 'queued', workflowId: workflowIdFor(id), timeoutSeconds },

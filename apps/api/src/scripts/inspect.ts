@@ -18,6 +18,8 @@ export interface InspectOptions {
   k6BinPath: string
   language: 'javascript' | 'typescript'
   timeoutMs?: number
+  /** The run's variables, so init code that reads __ENV loads as it will on the runner. */
+  env?: Record<string, string>
 }
 
 const UNITS: Record<string, number> = { h: 3600, m: 60, s: 1, ms: 1e-3, us: 1e-6, 'µs': 1e-6, ns: 1e-9 }
@@ -66,7 +68,10 @@ async function inspectOnce(script: string, opts: InspectOptions, extraEnv: Recor
   try {
     await chmod(dir, 0o700)
     await writeFile(path.join(dir, scriptFile), script, { mode: 0o600 })
+    // `k6 inspect`, unlike `k6 run`, hides the process environment from __ENV unless asked
+    // (--include-system-env-vars): the script must see the same __ENV as on the runner.
     const env = {
+      ...opts.env,
       PATH: '/usr/local/bin:/usr/bin:/bin',
       HOME: dir,
       TMPDIR: dir,
@@ -75,7 +80,7 @@ async function inspectOnce(script: string, opts: InspectOptions, extraEnv: Recor
       K6_AUTO_EXTENSION_RESOLUTION: 'false',
       ...extraEnv,
     }
-    const child = spawn(opts.k6BinPath, ['inspect', '--log-format=json', '--no-color', '--execution-requirements', scriptFile], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] })
+    const child = spawn(opts.k6BinPath, ['inspect', '--log-format=json', '--no-color', '--execution-requirements', '--include-system-env-vars', scriptFile], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] })
     let stdout = ''
     let stderr = ''
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d))

@@ -23,11 +23,15 @@ async function k6Bin(services: Pick<Services, 'config'>): Promise<string> {
 
 const minutes = (s: number) => (s % 60 === 0 ? `${s / 60} min` : `${s} s`)
 
-export async function validateScript(services: Pick<Services, 'config'>, script: string, opts: { browserSupported?: boolean } = {}): Promise<ScriptValidation> {
+export async function validateScript(
+  services: Pick<Services, 'config'>,
+  script: string,
+  opts: { browserSupported?: boolean; env?: Record<string, string> } = {},
+): Promise<ScriptValidation> {
   const { errors, warnings, language } = checkScript(script, { browserSupported: opts.browserSupported ?? false })
   if (errors.length > 0 || language === null) return { ok: false, errors, warnings, requirements: null }
 
-  const inspected = await inspectScript(script, { k6BinPath: await k6Bin(services), language })
+  const inspected = await inspectScript(script, { k6BinPath: await k6Bin(services), language, ...(opts.env ? { env: opts.env } : {}) })
   if (!inspected.ok) return { ok: false, errors: [inspected.error], warnings, requirements: null }
 
   const { requirements } = inspected
@@ -47,11 +51,14 @@ export async function validateScript(services: Pick<Services, 'config'>, script:
   return { ok: limitErrors.length === 0, errors: limitErrors, warnings, requirements }
 }
 
+/** What a secret's variable holds while k6 loads a script for validation (never the real value). */
+export const SECRET_STAND_IN = 'secret-value-withheld-during-validation'
+
 export const formatFindings = (findings: Finding[]) => findings.map((f) => `${f.line}:${f.column} ${f.code}: ${f.message}`).join('\n')
 
 /** Throws BAD_REQUEST listing every error when the script must not be saved or run. */
-export async function assertRunnable(services: Pick<Services, 'config'>, script: string): Promise<ScriptValidation> {
-  const result = await validateScript(services, script)
+export async function assertRunnable(services: Pick<Services, 'config'>, script: string, env?: Record<string, string>): Promise<ScriptValidation> {
+  const result = await validateScript(services, script, env ? { env } : {})
   if (!result.ok) {
     throw new TRPCError({ code: 'BAD_REQUEST', message: `script: ${result.errors.length === 1 ? 'has an error' : `has ${result.errors.length} errors`}\n${formatFindings(result.errors)}` })
   }
