@@ -5,7 +5,7 @@ import { LOAD_TEST_RUN_WORKFLOW, ORCHESTRATION_QUEUE, workflowIdFor, type RunWor
 import type { Context } from '../context.ts'
 import { toRunDto } from '../runs/dto.ts'
 import { publicProcedure, router } from '../trpc.ts'
-import { assertRunnable, SECRET_STAND_IN } from '../scripts/validate.ts'
+import { assertRunnable, validationEnv } from '../scripts/validate.ts'
 import { runEnvFor } from '../tests/variables.ts'
 
 const notFound = (id: string) => new TRPCError({ code: 'NOT_FOUND', message: `run ${id} does not exist` })
@@ -36,11 +36,10 @@ export const runsRouter = router({
     } else {
       script = input.script ?? ''
     }
-    const env = await runEnvFor(ctx.db, testId, input.env)
+    const { env, secretNames } = await runEnvFor(ctx.db, testId, input.env)
     // k6 loads the script with the run's variables; secrets get stand-ins, so no secret value can
     // surface in k6's error text (and from there in this API's answer).
-    const secretNames = testId ? await ctx.db.testVariable.findMany({ where: { testId, secret: true }, select: { name: true } }) : []
-    await assertRunnable(ctx, script, { ...env, ...Object.fromEntries(secretNames.map((s) => [s.name, SECRET_STAND_IN])) })
+    await assertRunnable(ctx, script, validationEnv(env, secretNames))
     const timeoutSeconds = input.timeoutSeconds ?? ctx.config.defaultRunTimeoutSeconds
     const id = crypto.randomUUID()
     const run = await ctx.db.run.create({

@@ -2,7 +2,7 @@ import { TRPCError } from '@trpc/server'
 import { byIdInput, testCreateInput, testUpdateInput } from '@stampede/shared'
 import type { Test, Run } from '@stampede/db'
 import { publicProcedure, router } from '../trpc.ts'
-import { assertRunnable, SECRET_STAND_IN } from '../scripts/validate.ts'
+import { assertRunnable, validationEnv } from '../scripts/validate.ts'
 import { toVariablesDto, updateVariables, variablesForCreate, variablesSelect, type VariableRow, type VariablesDto } from '../tests/variables.ts'
 
 export interface TestDto extends VariablesDto {
@@ -29,17 +29,14 @@ const toTestDto = (test: Test & { runs?: Run[]; variables?: VariableRow[] }): Te
   }
 }
 
-/** The environment k6 loads a script with during validation: plain values, stand-ins for secrets. */
-function validationEnv(variables: { name: string; value: string }[] = [], secrets: { name: string }[] = []): Record<string, string> {
-  return Object.fromEntries([...variables.map((v) => [v.name, v.value]), ...secrets.map((s) => [s.name, SECRET_STAND_IN])])
-}
+const namedValues = (list: { name: string; value: string }[] = []) => Object.fromEntries(list.map((v) => [v.name, v.value]))
 
 const notFound = (id: string) => new TRPCError({ code: 'NOT_FOUND', message: `test ${id} does not exist` })
 const lastRun = { runs: { orderBy: { createdAt: 'desc' as const }, take: 1 }, variables: variablesSelect }
 
 export const testsRouter = router({
   create: publicProcedure.input(testCreateInput).mutation(async ({ ctx, input }) => {
-    await assertRunnable(ctx, input.script, validationEnv(input.variables, input.secrets))
+    await assertRunnable(ctx, input.script, validationEnv(namedValues(input.variables), (input.secrets ?? []).map((s) => s.name)))
     const variables = variablesForCreate(input, ctx.config.secretsKey)
     const test = await ctx.db.test.create({
       data: { name: input.name, description: input.description ?? '', script: input.script, variables: { create: variables } },
@@ -51,8 +48,8 @@ export const testsRouter = router({
     if (input.script !== undefined) {
       const stored = await ctx.db.testVariable.findMany({ where: { testId: input.id }, select: { name: true, secret: true, value: true } })
       const plain = input.variables ?? stored.filter((v) => !v.secret).map((v) => ({ name: v.name, value: v.value ?? '' }))
-      const secretNames = [...stored.filter((v) => v.secret && !input.removeSecrets?.includes(v.name)), ...(input.secrets ?? [])]
-      await assertRunnable(ctx, input.script, validationEnv(plain, secretNames))
+      const kept = stored.filter((v) => v.secret && !input.removeSecrets?.includes(v.name)).map((v) => v.name)
+      await assertRunnable(ctx, input.script, validationEnv(namedValues(plain), [...kept, ...(input.secrets ?? []).map((s) => s.name)]))
     }
     const { id, variables, secrets, removeSecrets, ...data } = input
     await ctx.db.$transaction(async (tx) => {

@@ -6,6 +6,7 @@ import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import type { Finding } from '@stampede/shared/script'
+import { scriptFileName } from '@stampede/shared/script'
 
 export interface ExecutionRequirements {
   maxVUs: number
@@ -63,7 +64,7 @@ export async function inspectScript(script: string, opts: InspectOptions): Promi
 }
 
 async function inspectOnce(script: string, opts: InspectOptions, extraEnv: Record<string, string>): Promise<InspectResult> {
-  const scriptFile = opts.language === 'typescript' ? 'script.ts' : 'script.js'
+  const scriptFile = scriptFileName(opts.language)
   const dir = await mkdtemp(path.join(os.tmpdir(), 'stampede-inspect-'))
   try {
     await chmod(dir, 0o700)

@@ -54,6 +54,13 @@ export async function validateScript(
 /** What a secret's variable holds while k6 loads a script for validation (never the real value). */
 export const SECRET_STAND_IN = 'secret-value-withheld-during-validation'
 
+/** The environment k6 loads a script with during validation: plain values, stand-ins for secrets. */
+export function validationEnv(plain: Record<string, string> | null, secretNames: Iterable<string>): Record<string, string> {
+  const env = { ...plain }
+  for (const name of secretNames) env[name] = SECRET_STAND_IN
+  return env
+}
+
 export const formatFindings = (findings: Finding[]) => findings.map((f) => `${f.line}:${f.column} ${f.code}: ${f.message}`).join('\n')
 
 /** Throws BAD_REQUEST listing every error when the script must not be saved or run. */

@@ -110,7 +110,11 @@ export async function updateVariables(tx: Prisma.TransactionClient, testId: stri
  * The plain variables a new run snapshots: its test's, overridden by `env` from runs.start.
  * A name that is one of the test's secrets is refused (the secret would silently win).
  */
-export async function runEnvFor(db: Db, testId: string | null, env: Record<string, string> | undefined): Promise<Record<string, string> | null> {
+export async function runEnvFor(
+  db: Db,
+  testId: string | null,
+  env: Record<string, string> | undefined,
+): Promise<{ env: Record<string, string> | null; secretNames: string[] }> {
   const rows = testId ? await db.testVariable.findMany({ where: { testId }, select: { name: true, secret: true, value: true }, orderBy: { name: 'asc' } }) : []
   const secretNames = new Set(rows.filter((r) => r.secret).map((r) => r.name))
   for (const name of Object.keys(env ?? {})) {
@@ -119,5 +123,5 @@ export async function runEnvFor(db: Db, testId: string | null, env: Record<strin
   const merged: Record<string, string> = {}
   for (const r of rows) if (!r.secret) merged[r.name] = r.value ?? ''
   Object.assign(merged, env)
-  return Object.keys(merged).length > 0 ? merged : null
+  return { env: Object.keys(merged).length > 0 ? merged : null, secretNames: [...secretNames] }
 }

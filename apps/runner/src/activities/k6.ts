@@ -11,8 +11,8 @@ import { k6ErrorMessage } from '@stampede/shared/k6'
 import type { K6Outcome, RunWorkflowInput } from '@stampede/shared/temporal'
 import type { Storage } from '@stampede/storage'
 import { ConsoleRecorder, DEFAULT_WINDOW } from '../k6/console-recorder.ts'
-import { detectLanguage } from '@stampede/shared/script'
-import { k6Args, k6Env, OUTPUT_FILES, scriptFileFor } from '../k6/command.ts'
+import { detectLanguage, scriptFileName } from '@stampede/shared/script'
+import { k6Args, k6Env, OUTPUT_FILES } from '../k6/command.ts'
 import type { SpawnK6, K6Exit } from '../k6/process.ts'
 import { redactSummaryFile, secretRedactor } from '../k6/redact.ts'
 import { withRetry } from '../retry.ts'
@@ -65,7 +65,7 @@ export function createK6Activities(deps: K6ActivityDeps) {
     const dir = await mkdtemp(path.join(deps.workRoot, `run-${runId}-`))
     await chmod(dir, 0o700)
     try {
-      const scriptFile = scriptFileFor(detectLanguage(script))
+      const scriptFile = scriptFileName(detectLanguage(script))
       await writeFile(path.join(dir, scriptFile), script, { mode: 0o600 })
       const errors: string[] = []
       const recorder = new ConsoleRecorder(path.join(dir, OUTPUT_FILES.log), path.join(dir, OUTPUT_FILES.consoleIndex), DEFAULT_WINDOW, Date.now, redact)

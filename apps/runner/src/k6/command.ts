@@ -2,11 +2,9 @@
 // exported with the dashboard's HTTP server off, and an environment that carries nothing of
 // the platform's own (no database URL, no S3 or Temporal credentials).
 import { SUMMARY_TREND_STATS } from '@stampede/shared/k6'
+import { scriptFileName } from '@stampede/shared/script'
 
-export const SCRIPT_FILE = 'script.js'
-
-/** k6 strips TypeScript types only from files named .ts, so the script's name follows its language. */
-export const scriptFileFor = (language: 'javascript' | 'typescript' | null): string => (language === 'typescript' ? 'script.ts' : SCRIPT_FILE)
+export const SCRIPT_FILE = scriptFileName('javascript')
 export const OUTPUT_FILES = {
   summary: 'summary.json',
   report: 'report.html',
