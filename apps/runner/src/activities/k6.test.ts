@@ -28,19 +28,21 @@ function memoryStorage() {
 interface FakeK6 {
   signals: NodeJS.Signals[]
   line(text: string): void
+  errLine(text: string): void
   exit(exit: K6Exit): void
   cwd?: string
   env?: Record<string, string>
 }
 
 function fakeSpawn(onSignal?: (k6: FakeK6, sig: NodeJS.Signals) => void) {
-  const k6: FakeK6 = { signals: [], line: () => {}, exit: () => {} }
+  const k6: FakeK6 = { signals: [], line: () => {}, errLine: () => {}, exit: () => {} }
   const spawnK6: SpawnK6 = (opts) => {
     k6.cwd = opts.cwd
     k6.env = opts.env
     let resolveExit!: (e: K6Exit) => void
     const exited = new Promise<K6Exit>((r) => (resolveExit = r))
     k6.line = (text) => opts.onLine('stdout', text)
+    k6.errLine = (text) => opts.onLine('stderr', text)
     k6.exit = resolveExit
     return {
       pid: 1,
@@ -167,5 +169,18 @@ describe('executeK6', () => {
     expect(outcome.exitCode).toBeNull()
     expect(outcome.errorText).toContain('Error: nope (script exception)')
     expect(outcome.errorText).toContain('could not start k6 (/fake/k6): spawn /fake/k6 ENOENT')
+  })
+
+  it('keeps the first 4000 characters of error text however many error lines k6 prints', async () => {
+    const { k6, spawnK6 } = fakeSpawn()
+    const { activities, env } = await setup(spawnK6)
+    const done = env.run(activities.executeK6, input)
+    await until(() => k6.cwd !== undefined)
+    for (let i = 1; i <= 10_000; i++) k6.errLine(`time="t" level=error msg="failure number ${i}" source=console`)
+    k6.exit({ code: 107, signal: null })
+    const outcome = (await done) as K6Outcome
+    expect(outcome.consoleLines).toBe(10_000)
+    expect(outcome.errorText!.length).toBeLessThanOrEqual(4000)
+    expect(outcome.errorText!.startsWith('failure number 1\nfailure number 2\n')).toBe(true)
   })
 })

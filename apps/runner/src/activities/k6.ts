@@ -67,7 +67,15 @@ export function createK6Activities(deps: K6ActivityDeps) {
     try {
       const scriptFile = scriptFileName(detectLanguage(script))
       await writeFile(path.join(dir, scriptFile), script, { mode: 0o600 })
+      // k6's error lines become the run's error text, of which only the first MAX_ERROR_TEXT
+      // characters are kept: stop collecting there (a script may log errors every iteration).
       const errors: string[] = []
+      let errorChars = 0
+      const addError = (message: string) => {
+        if (errorChars >= MAX_ERROR_TEXT) return
+        errors.push(message)
+        errorChars += message.length + 1
+      }
       const recorder = new ConsoleRecorder(path.join(dir, OUTPUT_FILES.log), path.join(dir, OUTPUT_FILES.consoleIndex), DEFAULT_WINDOW, Date.now, redact)
       const startedAt = new Date()
       await withRetry('marking the run as running', () => deps.runs.markRunning(runId, startedAt))
@@ -82,7 +90,7 @@ export function createK6Activities(deps: K6ActivityDeps) {
           const line = recorder.add(stream, text)
           if (stream === 'stderr') {
             const message = k6ErrorMessage(line.text)
-            if (message !== undefined) errors.push(message)
+            if (message !== undefined) addError(message)
           }
         },
       })
@@ -118,7 +126,7 @@ export function createK6Activities(deps: K6ActivityDeps) {
         exit = await proc.exited
       } catch (err) {
         exit = { code: null, signal: null }
-        errors.push(redact(`could not start k6 (${deps.k6BinPath}): ${err instanceof Error ? err.message : String(err)}`))
+        addError(redact(`could not start k6 (${deps.k6BinPath}): ${err instanceof Error ? err.message : String(err)}`))
       } finally {
         clearTimeout(timeoutTimer)
         if (killTimer) clearTimeout(killTimer)
