@@ -206,6 +206,8 @@ describe('locations', () => {
       return run.waitingForRunner ? run : undefined
     }, 20_000)
     expect(waiting.status).toBe('queued')
+    const listed = await stack.api.runs.list.query({ location: 'eu-central', status: 'queued' })
+    expect(listed.items.find((r) => r.id === id)?.waitingForRunner).toBe(true)
     const locations = await stack.api.locations.list.query()
     expect(locations.find((l) => l.id === 'eu-central')?.runnerAvailable).toBe(false)
     expect(locations.find((l) => l.id === 'us-east')?.runnerAvailable).toBe(true)

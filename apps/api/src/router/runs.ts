@@ -2,6 +2,7 @@ import { TRPCError } from '@trpc/server'
 import { WorkflowNotFoundError } from '@temporalio/client'
 import { artifactUrlInput, byIdInput, isTerminal, runListInput, runStartInput, ARTIFACTS } from '@stampede/shared'
 import { LOAD_TEST_RUN_WORKFLOW, ORCHESTRATION_QUEUE, workflowIdFor, type RunWorkflowInput } from '@stampede/shared/temporal'
+import type { Run } from '@stampede/db'
 import type { Context } from '../context.ts'
 import { toRunDto } from '../runs/dto.ts'
 import { publicProcedure, router } from '../trpc.ts'
@@ -10,11 +11,16 @@ import { runEnvFor } from '../tests/variables.ts'
 
 const notFound = (id: string) => new TRPCError({ code: 'NOT_FOUND', message: `run ${id} does not exist` })
 
+/** Whether a queued run waits for a runner: no runner polls its location's queue (if Temporal cannot say, assume one does). */
+async function waitingForRunner(ctx: Context, run: Pick<Run, 'status' | 'locationId'>): Promise<boolean> {
+  if (run.status !== 'queued') return false
+  return !(await ctx.presence.of(run.locationId).catch(() => ({ runnerAvailable: true }))).runnerAvailable
+}
+
 async function runDto(ctx: Context, id: string) {
   const run = await ctx.db.run.findUnique({ where: { id } })
   if (!run) throw notFound(id)
-  const waiting = run.status === 'queued' ? !(await ctx.presence.of(run.locationId).catch(() => ({ runnerAvailable: true }))).runnerAvailable : false
-  return toRunDto(run, waiting)
+  return toRunDto(run, await waitingForRunner(ctx, run))
 }
 
 export const runsRouter = router({
@@ -70,7 +76,8 @@ export const runsRouter = router({
       ...(input.cursor ? { cursor: { id: input.cursor }, skip: 1 } : {}),
     })
     const page = runs.slice(0, input.limit)
-    return { items: page.map((r) => toRunDto(r)), nextCursor: runs.length > input.limit ? (page.at(-1)?.id ?? null) : null }
+    const items = await Promise.all(page.map(async (r) => toRunDto(r, await waitingForRunner(ctx, r))))
+    return { items, nextCursor: runs.length > input.limit ? (page.at(-1)?.id ?? null) : null }
   }),
 
   /** Cancels a queued or running run. Cancelling a finished run returns it unchanged. */
