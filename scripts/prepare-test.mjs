@@ -54,9 +54,28 @@ async function ensurePostgres() {
   for (let i = 0; i < 50 && !(await reachable(host, port)); i++) await new Promise((r) => setTimeout(r, 200))
 }
 
+/** Browser tests drive Debian's Chromium (Playwright's own download is not used). */
+function ensureChromium() {
+  const bin = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
+  if (existsSync(bin)) return say(`Chromium at ${bin}`)
+  if (process.getuid?.() !== 0) {
+    console.error(`[prepare] Chromium is missing at ${bin}; install it with \`apt-get install -y chromium\` (or set CHROMIUM_PATH)`)
+    process.exit(1)
+  }
+  say('installing Chromium from Debian (apt-get install -y chromium)')
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' }
+  const args = ['install', '-y', '--no-install-recommends', 'chromium']
+  // Package lists may be missing or stale on a fresh machine: refresh once and retry.
+  if (spawnSync('apt-get', args, { cwd: root, stdio: 'inherit', env }).status !== 0) {
+    run('apt-get', ['update'], { env })
+    run('apt-get', args, { env })
+  }
+}
+
 if (dependenciesStale()) {
   say('installing npm dependencies')
   run('npm', ['install', '--no-audit', '--no-fund'])
 }
 await ensurePostgres()
+ensureChromium()
 run('npm', ['run', '--silent', 'tools'])

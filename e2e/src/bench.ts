@@ -9,7 +9,8 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { resolveTool } from '@stampede/tools'
-import { k6Args, k6Env } from '@stampede/runner'
+import { k6Args, k6Env, SCRIPT_FILE } from '@stampede/runner'
+import { resolveTargetPolicy } from '@stampede/shared/targets'
 import type { ConsoleMessage } from '@stampede/shared'
 import { watchConsole } from './console-client.ts'
 import { startStack, type Stack } from './stack.ts'
@@ -50,7 +51,7 @@ async function consoleLatency(stack: Stack, linesPerSecond: number, seconds: num
   let firstAt = 0
   let lastAt = 0
   let gaps = 0
-  const viewer = await watchConsole(stack.wsUrl, id, 0, (m: ConsoleMessage) => {
+  const viewer = await watchConsole(stack, id, 0, (m: ConsoleMessage) => {
     if (m.type === 'gap') gaps += m.to - m.from + 1
     if (m.type !== 'line') return
     const match = /bench (\d+) (\d+)/.exec(m.text)
@@ -109,7 +110,7 @@ async function bareK6(k6Path: string, script: string, withStampedeOutputs: boole
   const dir = await mkdtemp(path.join(os.tmpdir(), 'bench-bare-'))
   try {
     await writeFile(path.join(dir, 'script.js'), script)
-    const args = withStampedeOutputs ? k6Args() : ['run', '--summary-export=summary.json', 'script.js']
+    const args = withStampedeOutputs ? k6Args(SCRIPT_FILE, await resolveTargetPolicy({ allowLoopback: true, allowlist: [] })) : ['run', '--summary-export=summary.json', 'script.js']
     const env = withStampedeOutputs ? k6Env(dir) : { PATH: '/usr/bin:/bin', HOME: dir, K6_NO_USAGE_REPORT: 'true' }
     await new Promise<void>((resolve, reject) => {
       const child = spawn(k6Path, args, { cwd: dir, env, stdio: 'ignore' })

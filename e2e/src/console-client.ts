@@ -10,8 +10,14 @@ export interface ConsoleSession {
   waitFor(predicate: (m: ConsoleMessage) => boolean, timeoutMs?: number): Promise<ConsoleMessage>
 }
 
-export function watchConsole(wsUrl: string, runId: string, after = 0, onMessage?: (m: ConsoleMessage) => void): Promise<ConsoleSession> {
-  const ws = new WebSocket(`${wsUrl}/ws/runs/${runId}/console?after=${after}`)
+/** Where the console is and the headers that authenticate (the stack's API token). */
+export interface ConsoleEndpoint {
+  wsUrl: string
+  wsHeaders?: Record<string, string>
+}
+
+export function watchConsole(endpoint: ConsoleEndpoint, runId: string, after = 0, onMessage?: (m: ConsoleMessage) => void): Promise<ConsoleSession> {
+  const ws = new WebSocket(`${endpoint.wsUrl}/ws/runs/${runId}/console?after=${after}`, { headers: endpoint.wsHeaders ?? {} })
   const messages: ConsoleMessage[] = []
   const listeners = new Set<() => void>()
   ws.on('message', (data) => {

@@ -4,21 +4,34 @@ import { randomBytes } from 'node:crypto'
 import { mkdtemp, rm } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
-import { createTRPCClient, httpLink } from '@trpc/client'
-import { createServer, loadApiConfig, type ApiServer, type AppRouter } from '@stampede/api'
+import { createServer, loadApiConfig, type ApiServer } from '@stampede/api'
 import { createRunner, loadRunnerConfig, type Runner } from '@stampede/runner'
 import { createTestDatabase } from '@stampede/db/testing'
 import { startEmbeddedS3, startTemporalDevServer } from '@stampede/devstack'
 import { resolveTool } from '@stampede/tools'
 
-export type Api = ReturnType<typeof createTRPCClient<AppRouter>>
+import { sessionClient, tokenClient, type Api, type SessionClient } from './clients.ts'
+
+export type { Api } from './clients.ts'
+
+/** The first admin every stack bootstraps. */
+export const ADMIN = { email: 'admin@stampede.test', name: 'Admin', password: 'correct horse battery staple' }
 
 export interface Stack {
   apiUrl: string
   wsUrl: string
+  /** Authenticates the console WebSocket with the admin token. */
+  wsHeaders: Record<string, string>
+  /** The bootstrapped admin's API token (scope admin) on the Default project. */
   api: Api
+  token: string
+  projectId: string
+  /** The bootstrapped admin's signed-in session (cookie + CSRF), as the web UI uses it. */
+  admin: SessionClient
   env: Record<string, string>
   server: ApiServer
+  /** The runners started so far (the first one unless `runner: false`). */
+  runners: Runner[]
   /** Starts another runner with extra environment (e.g. a location-only runner). */
   startRunner(extra?: Record<string, string>): Promise<Runner>
   stop(): Promise<void>
@@ -55,9 +68,12 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       K6_BIN_PATH: k6Bin.path,
       RUNNER_WORK_DIR: path.join(tmp, 'work'),
       SECRETS_KEY: randomBytes(32).toString('base64'),
+      // Single-machine mode: the targets tests start listen on 127.0.0.1.
+      ALLOW_LOOPBACK_TARGETS: 'true',
       ...(opts.locations ? { LOCATIONS: opts.locations } : {}),
     }
-    const server = await createServer(loadApiConfig({ ...env, API_PORT: '0', ...opts.api }))
+    const bootstrapToken = randomBytes(24).toString('base64url')
+    const server = await createServer(loadApiConfig({ ...env, API_PORT: '0', BOOTSTRAP_TOKEN: bootstrapToken, API_TOKEN_RATE_LIMIT: '100000', ...opts.api }))
     const apiUrl = await server.start()
     cleanups.push(() => server.stop())
 
@@ -72,13 +88,23 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     })
     if (opts.runner !== false) await startRunner(opts.runner ?? {})
 
-    const api = createTRPCClient<AppRouter>({ links: [httpLink({ url: `${apiUrl}/trpc` })] })
+    const admin = sessionClient(apiUrl)
+    const me = await admin.api.auth.bootstrap.mutate({ token: bootstrapToken, ...ADMIN })
+    const projectId = me.projects[0]!.id
+    const { token } = await admin.api.tokens.create.mutate({ projectId, name: 'e2e', scope: 'admin' })
+    // Tests start runs back to back; the default of 5 at a time is for people.
+    await admin.api.projects.update.mutate({ projectId, maxConcurrentRuns: 50 })
     return {
       apiUrl,
       wsUrl: apiUrl.replace(/^http/, 'ws'),
-      api,
+      wsHeaders: { authorization: `Bearer ${token}` },
+      api: tokenClient(apiUrl, token),
+      token,
+      projectId,
+      admin,
       env,
       server,
+      runners,
       startRunner,
       async stop() {
         for (const c of cleanups.reverse()) await c().catch((err: unknown) => console.warn(`cleanup: ${(err as Error).message}`))

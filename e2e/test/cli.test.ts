@@ -8,6 +8,7 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Run } from '@stampede/sdk'
+import { waitUntil } from '../src/wait.ts'
 import { startStack, type Stack } from '../src/stack.ts'
 import { startTarget, type Target } from '../src/target.ts'
 
@@ -33,10 +34,28 @@ interface Cli {
   stderr: () => string
   signal(sig: NodeJS.Signals): void
   waitForOutput(pattern: RegExp, timeoutMs?: number): Promise<void>
+  /** Keys typed at the terminal (only with `terminal: true`). */
+  type(keys: string): void
 }
 
-function cli(args: string[], env: Record<string, string> = {}): Cli {
-  const child = spawn(process.execPath, [bin, ...args], { cwd: dir, env: { ...process.env, STAMPEDE_URL: stack.apiUrl, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+const quote = (arg: string) => `'${arg.replaceAll("'", "'\\''")}'`
+
+/**
+ * Runs the CLI as a subprocess. `terminal: true` gives it a real pseudo-terminal (through
+ * util-linux `script`), so stdin is a TTY and Ctrl-C typed there reaches it as a person's would.
+ */
+function cli(args: string[], env: Record<string, string> = {}, opts: { terminal?: boolean } = {}): Cli {
+  const childEnv = { ...process.env, STAMPEDE_URL: stack.apiUrl, STAMPEDE_TOKEN: stack.token, ...env }
+  const child = opts.terminal
+    ? // `script` runs the command through $SHELL -c. dash (Debian's /bin/sh) stays in the terminal's
+      // process group and dies of the first Ctrl-C, and `script` then reports its 130, so the
+      // shell must `exec` the CLI. SHELL is pinned so every machine takes the same path.
+      spawn('script', ['-qfec', `exec ${[process.execPath, bin, ...args].map(quote).join(' ')}`, '/dev/null'], {
+        cwd: dir,
+        env: { ...childEnv, SHELL: '/bin/sh' },
+        stdio: ['pipe', 'pipe', 'pipe'],
+      })
+    : spawn(process.execPath, [bin, ...args], { cwd: dir, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] })
   let stdout = ''
   let stderr = ''
   const watchers = new Set<() => void>()
@@ -54,6 +73,7 @@ function cli(args: string[], env: Record<string, string> = {}): Cli {
     stdout: () => stdout,
     stderr: () => stderr,
     signal: (sig) => child.kill(sig),
+    type: (keys) => void child.stdin?.write(keys),
     waitForOutput: (pattern, timeoutMs = 60_000) =>
       new Promise((resolve, reject) => {
         const check = () => {
@@ -148,6 +168,27 @@ describe('stampede run', () => {
     expect((await stack.api.runs.byId.query({ id: run.id })).status).toBe('cancelled')
   })
 
+  it('Ctrl-C at a terminal asks once: "n" lets the run go on, "y" cancels it and exits 5', async () => {
+    const file = await scriptFile('long-tty.js', `
+      import { sleep } from 'k6'
+      export const options = { vus: 1, duration: '60s' }
+      export default function () { console.log('tick ' + __ITER); sleep(0.2) }`)
+    const p = cli(['run', file, '--location', 'us-east'], {}, { terminal: true })
+    await p.waitForOutput(/tick 3/)
+    const prompts = () => (p.stdout().match(/Cancel run [0-9a-f-]{36}\? \[y\/N\]/g) ?? []).length
+    p.type('\x03')
+    await p.waitForOutput(/Cancel run [0-9a-f-]{36}\? \[y\/N\]/)
+    const runId = /Cancel run ([0-9a-f-]{36})/.exec(p.stdout())![1]!
+    p.type('n\r')
+    await p.waitForOutput(/the run goes on/)
+    expect((await stack.api.runs.byId.query({ id: runId })).status).toBe('running')
+    p.type('\x03')
+    await waitUntil('the second prompt', async () => (prompts() === 2 ? true : undefined), 10_000, 50)
+    p.type('y\r')
+    expect(await p.code).toBe(5)
+    expect((await stack.api.runs.byId.query({ id: runId })).status).toBe('cancelled')
+  })
+
   it('--detach prints the run id at once', async () => {
     const file = await scriptFile('quick.js', `export const options = { vus: 1, iterations: 1 }\nexport default function () {}`)
     const p = cli(['run', file, '--location', 'us-east', '--detach'])
@@ -193,5 +234,29 @@ describe('other commands', () => {
     const down = cli(['locations', '--json'], { STAMPEDE_URL: 'http://127.0.0.1:9' })
     expect(await down.code).toBe(3)
     expect(JSON.parse(down.stdout())).toMatchObject({ error: { type: 'StampedeConnectionError', exitCode: 3 } })
+    const anonymous = cli(['runs', 'list'], { STAMPEDE_TOKEN: '' })
+    expect(await anonymous.code).toBe(1)
+    expect(anonymous.stderr()).toContain('STAMPEDE_TOKEN')
+  })
+
+  it('lists jobs and triggers one by name', async () => {
+    const test = (await stack.api.tests.list.query())[0]!
+    const job = await stack.api.jobs.create.mutate({ name: 'nightly checkout', testIds: [test.id], location: 'us-east', cron: '0 2 * * *', timezone: 'Europe/Berlin', enabled: false })
+    const list = cli(['jobs', 'list', '--json'])
+    expect(await list.code).toBe(0)
+    expect(JSON.parse(list.stdout())).toEqual(await stack.api.jobs.list.query())
+    const human = cli(['jobs', 'list'])
+    expect(await human.code).toBe(0)
+    expect(human.stdout()).toContain('0 2 * * * (Europe/Berlin)')
+
+    const fired = cli(['jobs', 'trigger', 'nightly checkout'])
+    expect(await fired.code).toBe(0)
+    expect(fired.stdout()).toContain(`triggered job "nightly checkout" ${job.id}`)
+    const firing = await waitUntil('the triggered firing', async () => {
+      const [f] = (await stack.api.jobs.history.query({ id: job.id })).items
+      return f?.finishedAt ? f : undefined
+    }, 60_000, 200)
+    expect(firing.runs).toHaveLength(1)
+    expect(await cli(['jobs', 'trigger', 'no such job']).code).toBe(1)
   })
 })

@@ -50,7 +50,7 @@ describe('a passing run', () => {
     const started = await stack.api.runs.start.mutate({ testId: test.id, location: 'us-east' })
     expect(started.status).toBe('queued')
     expect(started.trigger).toBe('api')
-    const viewer = await watchConsole(stack.wsUrl, started.id)
+    const viewer = await watchConsole(stack, started.id)
     const end = await viewer.waitFor((m) => m.type === 'end', 90_000)
     const run = await finished(started.id)
 
@@ -105,7 +105,7 @@ describe('a passing run', () => {
     expect((await fetch(link.url.replace(/sig=[^&]+/, 'sig=forged'))).status).toBe(403)
 
     // A viewer of the finished run gets the archived console.
-    const late = await watchConsole(stack.wsUrl, run.id, 5)
+    const late = await watchConsole(stack, run.id, 5)
     await late.closed
     expect(lines(late.messages).map((l) => l.seq)).toEqual(got.slice(5).map((l) => l.seq))
     expect(late.messages.at(-1)).toMatchObject({ type: 'end', status: 'passed' })
@@ -122,7 +122,8 @@ describe('runs that do not pass', () => {
     expect(run.status).toBe('failed')
     expect(run.exitCode).toBe(99)
     expect(run.thresholdsPassed).toBe(false)
-    expect(run.thresholds).toEqual([{ metric: 'http_req_duration', expression: 'max<0', ok: false }])
+    expect(run.thresholds).toEqual([{ metric: 'http_req_duration', expression: 'max<0', ok: false, actual: run.metrics.httpReqDuration.max }])
+    expect(run.thresholds[0]!.actual).toBeGreaterThan(0)
     expect(run.errorMessage).toContain("http_req_duration 'max<0'")
   })
 
@@ -160,7 +161,7 @@ describe('runs that do not pass', () => {
       export const options = { vus: 2, duration: '60s' }
       export default function () { http.get('${target.url}/'); console.log('still going'); sleep(0.2) }`
     const { id } = await stack.api.runs.start.mutate({ script, location: 'us-east' })
-    const viewer = await watchConsole(stack.wsUrl, id)
+    const viewer = await watchConsole(stack, id)
     await viewer.waitFor((m) => m.type === 'line' && m.text.includes('still going'), 60_000)
     const askedAt = Date.now()
     await stack.api.runs.cancel.mutate({ id })
@@ -288,14 +289,14 @@ describe('live console', () => {
         for (let i = 1; i <= 120; i++) { console.log('tick ' + i); sleep(0.05) }
       }`
     const { id } = await stack.api.runs.start.mutate({ script, location: 'us-east' })
-    const first = await watchConsole(stack.wsUrl, id)
+    const first = await watchConsole(stack, id)
     await first.waitFor((m) => m.type === 'line' && m.text.includes('tick 20'), 60_000)
     first.close()
     await first.closed
     const seen = lines(first.messages)
     const after = seen.at(-1)!.seq
     await new Promise((r) => setTimeout(r, 1500))
-    const second = await watchConsole(stack.wsUrl, id, after)
+    const second = await watchConsole(stack, id, after)
     await second.waitFor((m) => m.type === 'end', 60_000)
     const all = [...seen, ...lines(second.messages)]
     expect(second.messages.some((m) => m.type === 'gap')).toBe(false)

@@ -14,7 +14,7 @@ let client: StampedeClient
 beforeAll(async () => {
   target = await startTarget()
   stack = await startStack()
-  client = createStampedeClient({ url: stack.apiUrl, token: 'ci-token' })
+  client = createStampedeClient({ url: stack.apiUrl, token: stack.token })
 })
 afterAll(async () => {
   await stack?.stop()
@@ -97,7 +97,7 @@ describe('SDK', () => {
   it('followConsole delivers every line exactly once across forced disconnects', async () => {
     const proxy = await startCuttableProxy(stack.apiUrl)
     try {
-      const viaProxy = createStampedeClient({ url: proxy.url })
+      const viaProxy = createStampedeClient({ url: proxy.url, token: stack.token })
       const script = `
         import { sleep } from 'k6'
         export const options = { vus: 1, iterations: 1 }

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { appRouter, createCallerFactory, createInnerContext } from '@stampede/api'
 import type { ConsoleMessage } from '@stampede/shared'
 import { watchConsole } from '../src/console-client.ts'
-import { startStack, type Stack } from '../src/stack.ts'
+import { ADMIN, startStack, type Stack } from '../src/stack.ts'
 import { startTarget, type Target } from '../src/target.ts'
 import { waitUntil } from '../src/wait.ts'
 
@@ -87,7 +87,7 @@ describe('variables and secrets', () => {
     expect(JSON.stringify(await stack.api.tests.list.query())).not.toContain(SECRET)
 
     const started = await stack.api.runs.start.mutate({ testId: test.id, location: 'us-east' })
-    const viewer = await watchConsole(stack.wsUrl, started.id)
+    const viewer = await watchConsole(stack, started.id)
     await viewer.waitFor((m) => m.type === 'end', 90_000)
     const run = await finished(started.id)
     expect(run.status).toBe('passed')
@@ -151,6 +151,27 @@ describe('variables and secrets', () => {
     }
   })
 
+  it('keeps API tokens, session cookies and passwords only as hashes, and webhook secrets encrypted', async () => {
+    const test = await stack.api.tests.create.mutate({ name: 'hooked', script: 'export default function () {}' })
+    const job = await stack.api.jobs.create.mutate({ name: 'hooked', testIds: [test.id], location: 'us-east', cron: '0 0 1 1 *', enabled: false, webhookUrl: 'http://127.0.0.1:9/hook' })
+    const credentials = { token: stack.token, password: ADMIN.password, cookie: stack.admin.cookie()!.split('=')[1]!, webhookSecret: job.webhookSecret! }
+    const db = new pg.Client({ connectionString: stack.env.DATABASE_URL })
+    await db.connect()
+    try {
+      const tables = await db.query<{ table_name: string }>(`SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' AND table_type = 'BASE TABLE'`)
+      for (const [what, value] of Object.entries(credentials)) {
+        for (const { table_name } of tables.rows) {
+          const hits = await db.query<{ n: string }>(`SELECT count(*) AS n FROM "${table_name}" t WHERE strpos(t::text, $1) > 0`, [value])
+          expect(Number(hits.rows[0]!.n), `rows of ${table_name} containing the ${what}`).toBe(0)
+        }
+      }
+    } finally {
+      await db.end()
+    }
+    const audit = JSON.stringify(await stack.api.audit.list.query({ limit: 200 }))
+    for (const value of Object.values(credentials)) expect(audit).not.toContain(value)
+  })
+
   it('updates variables and secrets, refuses bad names naming the field, and passes a run env to k6', async () => {
     const test = await stack.api.tests.create.mutate({ name: 'vars', script: 'export default function () {}', secrets: [{ name: 'A_SECRET', value: 'first-value' }] })
     const updated = await stack.api.tests.update.mutate({ id: test.id, variables: [{ name: 'ONE', value: '1' }], secrets: [{ name: 'B_SECRET', value: 'second-value' }] })
@@ -168,7 +189,9 @@ describe('variables and secrets', () => {
 
     // An API without SECRETS_KEY refuses secrets, saying what to set; plain variables still work.
     const { secretsKey: _unset, ...noKey } = stack.server.services.config
-    const keyless = createCallerFactory(appRouter)(createInnerContext({ ...stack.server.services, config: noKey }))
+    const keyless = createCallerFactory(appRouter)(
+      createInnerContext({ ...stack.server.services, config: noKey }, { request: { address: '127.0.0.1', authorization: `Bearer ${stack.token}` } }),
+    )
     await expect(keyless.tests.create({ name: 'x', script: 'export default function () {}', secrets: [{ name: 'S', value: 'v' }] })).rejects.toThrow(/secrets: .*set SECRETS_KEY/)
     expect((await keyless.tests.create({ name: 'x', script: 'export default function () {}', variables: [{ name: 'V', value: 'v' }] })).variables).toEqual([{ name: 'V', value: 'v' }])
 

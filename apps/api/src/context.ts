@@ -6,6 +6,8 @@ import type { ConsoleRelay } from './console/relay.ts'
 import type { ApiConfig } from './env.ts'
 import type { RunnerPresence } from './runs/presence.ts'
 import type { ArtifactLinks } from './artifacts/links.ts'
+import type { RequestInfo } from './auth/actor.ts'
+import type { TokenRateLimiter } from './auth/limits.ts'
 
 /** Long-lived services, built once per server. */
 export interface Services {
@@ -16,14 +18,26 @@ export interface Services {
   presence: RunnerPresence
   relay: ConsoleRelay
   artifactLinks: ArtifactLinks
+  tokenLimiter: TokenRateLimiter
 }
 
 /** Per-request context: the services plus what the request says about itself. */
 export interface Context extends Services {
   /** Runs started from the web UI are `manual`; from the SDK, CLI or plain HTTP, `api`. */
   trigger: RunTrigger
+  request: RequestInfo
+  /** Adds a Set-Cookie header to the response (sign-in and sign-out). */
+  setCookie(value: string): void
 }
 
-export function createInnerContext(services: Services, opts: { client?: string | undefined } = {}): Context {
-  return { ...services, trigger: opts.client === 'web' ? 'manual' : 'api' }
+export function createInnerContext(
+  services: Services,
+  opts: { client?: string | undefined; request?: RequestInfo; setCookie?: (value: string) => void } = {},
+): Context {
+  return {
+    ...services,
+    trigger: opts.client === 'web' ? 'manual' : 'api',
+    request: opts.request ?? { address: 'internal' },
+    setCookie: opts.setCookie ?? (() => {}),
+  }
 }

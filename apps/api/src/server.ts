@@ -1,7 +1,8 @@
 // createServer(config) → { app, start, stop }: the API process. Fastify serves tRPC at /trpc,
 // the live console WebSocket at /ws/runs/<runId>/console?after=<seq>, signed artifact links at
 // /artifacts/<runId>/<name>, and GET /healthz.
-import Fastify, { type FastifyInstance } from 'fastify'
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyRequest } from 'fastify'
+import { TRPCError } from '@trpc/server'
 import websocket from '@fastify/websocket'
 import { fastifyTRPCPlugin, type FastifyTRPCPluginOptions } from '@trpc/server/adapters/fastify'
 import { Client, Connection } from '@temporalio/client'
@@ -11,20 +12,31 @@ import { createStorage, ArtifactNotFoundError } from '@stampede/storage'
 import { ArtifactLinks, REPORT_CSP } from './artifacts/links.ts'
 import { ConsoleRelay } from './console/relay.ts'
 import { createInnerContext, type Services } from './context.ts'
+import { Access } from './auth/access.ts'
+import { resolveActor, type RequestInfo } from './auth/actor.ts'
+import { prepareBootstrap } from './auth/bootstrap.ts'
+import { TokenRateLimiter } from './auth/limits.ts'
+import { reconcileSchedules } from './jobs/schedules.ts'
 import type { ApiConfig } from './env.ts'
 import { appRouter, type AppRouter } from './router/root.ts'
 import { RunnerPresence } from './runs/presence.ts'
+
+class ConsoleRefused extends Error {}
 
 export interface ApiServer {
   app: FastifyInstance
   services: Services
   /** Listens and returns the base URL. */
   start(): Promise<string>
+  /**
+   * After start, while no account exists: the one-time link that creates the first admin (shown
+   * once by whoever started the API). Null once an account exists or when BOOTSTRAP_TOKEN is set.
+   */
+  readonly bootstrapLink: string | null
+  /** What the schedule reconciliation at start repaired (empty: the jobs and Temporal agreed). */
+  readonly scheduleDrift: string[]
   stop(): Promise<void>
 }
-
-/** Scripts are capped at 500 KB; leave room for JSON escaping. */
-const BODY_LIMIT = 2 * 1024 * 1024
 
 async function syncLocations(db: Db, config: ApiConfig): Promise<void> {
   for (const l of config.locations) {
@@ -42,7 +54,7 @@ async function check(fn: () => Promise<unknown>): Promise<{ ok: boolean; error?:
 }
 
 export async function createServer(config: ApiConfig): Promise<ApiServer> {
-  const app = Fastify({ bodyLimit: BODY_LIMIT, logger: false })
+  const app = Fastify({ bodyLimit: config.bodyLimitBytes, logger: false, trustProxy: false })
   const db = createDb(config.databaseUrl)
   const connection = Connection.lazy({ address: config.temporal.address })
   const temporal = new Client({ connection, namespace: config.temporal.namespace })
@@ -51,14 +63,32 @@ export async function createServer(config: ApiConfig): Promise<ApiServer> {
   const relay = new ConsoleRelay({ db, temporal, storage, presence, pollMs: config.consolePollMs })
   let baseUrl = config.publicUrl ?? `http://${config.host}:${config.port}`
   const artifactLinks = new ArtifactLinks(config.artifactSigningKey, config.artifactUrlTtlSeconds, () => baseUrl)
-  const services: Services = { config, db, temporal, storage, presence, relay, artifactLinks }
+  const tokenLimiter = new TokenRateLimiter(config.tokenRateLimitPerMinute)
+  const services: Services = { config, db, temporal, storage, presence, relay, artifactLinks, tokenLimiter }
+
+  const requestInfo = (req: FastifyRequest): RequestInfo => ({
+    authorization: req.headers.authorization,
+    cookie: req.headers.cookie,
+    origin: req.headers.origin,
+    csrf: typeof req.headers['x-stampede-csrf'] === 'string' ? req.headers['x-stampede-csrf'] : undefined,
+    address: req.ip,
+    userAgent: req.headers['user-agent'],
+  })
+
+  app.setErrorHandler((err: FastifyError, _req, reply) => {
+    if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+      return reply.code(413).send({ error: { message: `request body is larger than this API accepts (${config.bodyLimitBytes} bytes, API_BODY_LIMIT); scripts may be at most 500 KB`, code: 'PAYLOAD_TOO_LARGE' } })
+    }
+    return reply.code(err.statusCode ?? 500).send({ error: { message: err.message } })
+  })
 
   app.addHook('onRequest', async (req, reply) => {
     const origin = req.headers.origin
     if (origin && config.webOrigins.includes(origin)) {
       reply.header('access-control-allow-origin', origin)
       reply.header('vary', 'origin')
-      reply.header('access-control-allow-headers', 'content-type, authorization, x-stampede-client, trpc-accept')
+      reply.header('access-control-allow-credentials', 'true')
+      reply.header('access-control-allow-headers', 'content-type, authorization, x-stampede-client, x-stampede-csrf, trpc-accept')
       reply.header('access-control-allow-methods', 'GET, POST, OPTIONS')
       if (req.method === 'OPTIONS') return reply.code(204).send()
     }
@@ -69,12 +99,31 @@ export async function createServer(config: ApiConfig): Promise<ApiServer> {
     prefix: '/trpc',
     trpcOptions: {
       router: appRouter,
-      createContext: ({ req }) => createInnerContext(services, { client: req.headers['x-stampede-client'] as string | undefined }),
+      createContext: ({ req, res }) =>
+        createInnerContext(services, {
+          client: req.headers['x-stampede-client'] as string | undefined,
+          request: requestInfo(req),
+          setCookie: (value) => void res.header('set-cookie', value),
+        }),
       onError({ error, path }) {
         if (error.code === 'INTERNAL_SERVER_ERROR') console.error(`[api] ${path ?? '?'}: ${error.message}`)
       },
     } satisfies FastifyTRPCPluginOptions<AppRouter>['trpcOptions'],
   })
+
+  /**
+   * The console WebSocket goes through the same access checks as runs.byId: a session cookie
+   * (only from the web UI's origins: browsers do not apply CORS to WebSockets) or a bearer token.
+   */
+  async function authorizeConsole(request: RequestInfo, runId: string): Promise<void> {
+    const actor = await resolveActor(db, request)
+    if (!actor) throw new ConsoleRefused('not signed in: send a session cookie or `Authorization: Bearer <token>`')
+    if (actor.kind === 'user' && request.origin !== undefined && !config.webOrigins.includes(request.origin)) {
+      throw new ConsoleRefused(`connections from ${request.origin} may not use a Stampede session; use an API token`)
+    }
+    if (actor.kind === 'token') tokenLimiter.take(actor.id, actor.name)
+    await new Access(db, actor, 'read').run(runId)
+  }
 
   app.get<{ Params: { runId: string }; Querystring: { after?: string } }>('/ws/runs/:runId/console', { websocket: true }, (socket, req) => {
     const send = (message: ConsoleMessage) => {
@@ -93,15 +142,16 @@ export async function createServer(config: ApiConfig): Promise<ApiServer> {
       closed = true
       detach?.()
     })
-    relay
-      .attach(runId.data, after, { send, close: () => socket.close(1000) })
+    authorizeConsole(requestInfo(req), runId.data)
+      .then(() => (closed ? () => {} : relay.attach(runId.data, after, { send, close: () => socket.close(1000) })))
       .then((d) => {
         if (closed) d()
         else detach = d
       })
       .catch((err: unknown) => {
-        send({ type: 'error', message: `console unavailable: ${err instanceof Error ? err.message : String(err)}` })
-        socket.close(1011)
+        const refused = err instanceof ConsoleRefused || err instanceof TRPCError
+        send({ type: 'error', message: refused ? (err as Error).message : `console unavailable: ${err instanceof Error ? err.message : String(err)}` })
+        socket.close(refused ? 1008 : 1011)
       })
   })
 
@@ -143,14 +193,31 @@ export async function createServer(config: ApiConfig): Promise<ApiServer> {
     return reply.code(ok ? 200 : 503).send({ ok, database, temporal: temporalCheck, s3 })
   })
 
+  let bootstrapLink: string | null = null
+  let lastReconcile: string[] = []
   return {
     app,
     services,
+    get scheduleDrift() {
+      return lastReconcile
+    },
+    get bootstrapLink() {
+      return bootstrapLink
+    },
     async start() {
       await syncLocations(db, config)
       await storage.ensureBucket().catch((err: unknown) => console.warn(`[api] S3 bucket check failed: ${(err as Error).message}`))
       const address = await app.listen({ host: config.host, port: config.port })
       if (!config.publicUrl) baseUrl = address.replace('[::1]', '127.0.0.1')
+      // Temporal's schedules must match the jobs table; repair and report any drift.
+      await reconcileSchedules(db, temporal)
+        .then((report) => {
+          lastReconcile = report
+          for (const line of report) console.warn(`[api] schedule drift repaired: ${line}`)
+        })
+        .catch((err: unknown) => console.warn(`[api] could not reconcile job schedules with Temporal: ${(err as Error).message}`))
+      const bootstrap = await prepareBootstrap(db, config.bootstrapToken)
+      if (bootstrap && !config.bootstrapToken) bootstrapLink = `${config.webPublicUrl ?? config.webOrigins[0] ?? baseUrl}/setup#token=${bootstrap}`
       return baseUrl
     },
     async stop() {

@@ -11,6 +11,7 @@ import { resolveTool } from '@stampede/tools'
 import { createK6Activities, type RunStateStore } from './activities/k6.ts'
 import { loadRunSpec } from './activities/run-spec.ts'
 import { createPersistenceActivities } from './activities/persistence.ts'
+import { createJobActivities } from './activities/jobs.ts'
 import type { RunnerConfig } from './env.ts'
 import { Gate } from './gate.ts'
 import { spawnK6 as realSpawnK6, type SpawnK6 } from './k6/process.ts'
@@ -68,6 +69,7 @@ export async function createRunner(config: RunnerConfig, overrides: { spawnK6?: 
     runs: prismaRunStateStore(db, config.secretsKey),
     k6BinPath,
     workRoot: config.workDir,
+    allowLoopbackTargets: config.allowLoopbackTargets,
     stopGraceMs: config.stopGraceMs,
     heartbeatIntervalMs: config.heartbeatIntervalMs,
     log,
@@ -116,7 +118,10 @@ export async function createRunner(config: RunnerConfig, overrides: { spawnK6?: 
         namespace: config.temporal.namespace,
         taskQueue: ORCHESTRATION_QUEUE,
         workflowBundle: await workflowBundle(),
-        activities: createPersistenceActivities({ db, storage }),
+        activities: {
+          ...createPersistenceActivities({ db, storage }),
+          ...createJobActivities({ db, secretsKey: config.secretsKey, webUrl: config.webPublicUrl ?? 'http://127.0.0.1:3000', runTimeoutSeconds: config.defaultRunTimeoutSeconds, allowLoopbackTargets: config.allowLoopbackTargets }),
+        },
       }),
     )
   }

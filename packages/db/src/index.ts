@@ -4,7 +4,7 @@ import { PrismaPg } from '@prisma/adapter-pg'
 import { PrismaClient } from './generated/client.ts'
 
 export { Prisma, PrismaClient, RunStatus, RunTrigger } from './generated/client.ts'
-export type { Location, Run, Test } from './generated/client.ts'
+export type { Location, Run, Test, Project, ProjectRole, TokenScope, User, ApiToken, AuditEvent } from './generated/client.ts'
 export { migrate, markRolledBack, MigrationError } from './migrate.ts'
 export type { MigrateOptions, MigrateResult, MigrationErrorCode } from './migrate.ts'
 export { redactUrl } from './redact.ts'

@@ -22,7 +22,8 @@ describe('createDb', () => {
 
   it('raises P2002 on a duplicate workflowId', async () => {
     const location = await db.location.create({ data: { id: 'eu-dup', name: 'EU', region: 'eu-west-1' } })
-    const data = { script: 'x', locationId: location.id, trigger: 'api' as const, timeoutSeconds: 60, workflowId: 'run-dup' }
+    const { id: projectId } = await db.project.findFirstOrThrow()
+    const data = { projectId, script: 'x', locationId: location.id, trigger: 'api' as const, timeoutSeconds: 60, workflowId: 'run-dup' }
     await db.run.create({ data })
     const err: unknown = await db.run.create({ data }).catch((e: unknown) => e)
     expect(err).toBeInstanceOf(Prisma.PrismaClientKnownRequestError)
@@ -31,9 +32,10 @@ describe('createDb', () => {
 
   it('sets SET NULL on runs when their test is deleted, and refuses to delete a used location', async () => {
     const location = await db.location.create({ data: { id: 'us-fk', name: 'US', region: 'us-east-1' } })
-    const test = await db.test.create({ data: { name: 'fk', script: 'x' } })
+    const { id: projectId } = await db.project.findFirstOrThrow()
+    const test = await db.test.create({ data: { projectId, name: 'fk', script: 'x' } })
     const run = await db.run.create({
-      data: { script: 'x', testId: test.id, locationId: location.id, trigger: 'schedule', timeoutSeconds: 1, workflowId: 'run-fk' },
+      data: { projectId, script: 'x', testId: test.id, locationId: location.id, trigger: 'schedule', timeoutSeconds: 1, workflowId: 'run-fk' },
     })
     await db.test.delete({ where: { id: test.id } })
     expect(await db.run.findUniqueOrThrow({ where: { id: run.id } })).toMatchObject({ testId: null, status: RunStatus.queued })

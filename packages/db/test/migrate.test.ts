@@ -1,5 +1,5 @@
 // The migrator against the real Postgres server (TEST_DATABASE_ADMIN_URL or 127.0.0.1:5432).
-import { cp, mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises'
+import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import pg from 'pg'
@@ -175,5 +175,30 @@ describe('migrate', () => {
     expect(err).toBeInstanceOf(Error)
     expect((err as Error).message).toContain('postgresql://postgres:***@127.0.0.1:1/nowhere')
     expect((err as Error).message).not.toContain('hunter2-secret')
+  })
+})
+
+describe('20261210120000_projects_and_access', () => {
+  it('moves tests and runs that existed before projects into the Default project', async () => {
+    const db = await emptyDatabase()
+    const before = await copyOfMigrations()
+    for (const m of await readMigrations(before)) {
+      if (m.name >= '20261210120000_projects_and_access') await rm(path.join(before, m.name), { recursive: true })
+    }
+    await migrate(db.url, { migrationsDir: before })
+    await query(db.url, `INSERT INTO locations (id, name, region, updated_at) VALUES ('us-east', 'US East', 'us-east-1', now())`)
+    await query(db.url, `INSERT INTO tests (id, name, script, updated_at) VALUES ('11111111-1111-4111-8111-111111111111', 'old', 'x', now())`)
+    await query(
+      db.url,
+      `INSERT INTO runs (id, test_id, script, location_id, trigger, workflow_id, timeout_seconds)
+       VALUES ('22222222-2222-4222-8222-222222222222', '11111111-1111-4111-8111-111111111111', 'x', 'us-east', 'manual', 'run-2', 60)`,
+    )
+
+    await migrate(db.url)
+
+    const projects = await query<{ id: string; name: string }>(db.url, 'SELECT id, name FROM projects')
+    expect(projects.map((p) => p.name)).toEqual(['Default'])
+    const rows = await query<{ project_id: string }>(db.url, 'SELECT project_id FROM tests UNION ALL SELECT project_id FROM runs')
+    expect(rows.map((r) => r.project_id)).toEqual([projects[0]?.id, projects[0]?.id])
   })
 })

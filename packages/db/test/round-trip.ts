@@ -4,7 +4,9 @@ import type { Db } from '../src/index.ts'
 
 export async function roundTrip(db: Db): Promise<void> {
   const location = await db.location.create({ data: { id: 'local', name: 'Local', region: 'on-prem' } })
-  const test = await db.test.create({ data: { name: 'checkout', script: 'export default function () {}' } })
+  // The migrations create the project existing rows move into.
+  const project = await db.project.findFirstOrThrow({ where: { name: 'Default' } })
+  const test = await db.test.create({ data: { projectId: project.id, name: 'checkout', script: 'export default function () {}' } })
   expect(test.id).toMatch(/^[0-9a-f-]{36}$/)
   expect(test).toMatchObject({ description: '', type: 'load' })
 
@@ -12,6 +14,7 @@ export async function roundTrip(db: Db): Promise<void> {
   const dataSent = 9_007_199_254_740_993n // above Number.MAX_SAFE_INTEGER: must survive as a BigInt
   const run = await db.run.create({
     data: {
+      projectId: project.id,
       testId: test.id,
       script: test.script,
       locationId: location.id,

@@ -69,7 +69,16 @@ async function main(): Promise<void> {
 
   if (!env.SECRETS_KEY) childEnv.SECRETS_KEY = await localSecretsKey()
 
-  const merged = { ...env, ...childEnv, RUNNER_WORK_DIR: env.RUNNER_WORK_DIR ?? path.join(dataDir, 'work') }
+  const webPort = env.WEB_PORT ?? '3000'
+  const merged = {
+    // Single-machine mode: k6 may reach loopback so local demos work (private ranges stay blocked).
+    ALLOW_LOOPBACK_TARGETS: 'true',
+    WEB_ORIGIN: `http://127.0.0.1:${webPort},http://localhost:${webPort}`,
+    WEB_PUBLIC_URL: `http://127.0.0.1:${webPort}`,
+    ...env,
+    ...childEnv,
+    RUNNER_WORK_DIR: env.RUNNER_WORK_DIR ?? path.join(dataDir, 'work'),
+  }
   const api = await createServer(loadApiConfig(merged))
   const apiUrl = await api.start()
   stops.push({ name: 'API', stop: api.stop })
@@ -77,13 +86,17 @@ async function main(): Promise<void> {
   const runner = await createRunner(loadRunnerConfig(merged), { log: (line) => log(`runner: ${line}`) })
   stops.push({ name: 'runner', stop: runner.shutdown })
 
-  const webPort = env.WEB_PORT ?? '3000'
   const web = startWeb(mode, webPort, apiUrl)
   stops.push({ name: 'web', stop: () => stopChild(web) })
 
   console.log('')
   log(`API:    ${apiUrl}  (tRPC ${apiUrl}/trpc, health ${apiUrl}/healthz)`)
   log(`Web UI: http://127.0.0.1:${webPort}`)
+  if (api.services.config.allowLoopbackTargets) log('Targets: loopback allowed (single-machine mode); private and cloud-metadata addresses blocked.')
+  if (api.bootstrapLink) {
+    log('No account exists yet. Create the first admin with this one-time link (valid 24 h):')
+    log(`  ${api.bootstrapLink}`)
+  }
   log('Ctrl-C stops everything.')
 }
 

@@ -3,6 +3,7 @@
 import { z } from 'zod'
 import { locationIdSchema } from './locations.ts'
 import { artifactNameSchema, runStatusSchema } from './run.ts'
+import { projectIdSchema } from './access.ts'
 import { MAX_VARIABLES, runEnvSchema, variableListSchema, variableNameSchema } from './variables.ts'
 
 export const MAX_SCRIPT_BYTES = 500 * 1024
@@ -20,6 +21,8 @@ export const testIdSchema = idSchema()
 export const runIdSchema = idSchema()
 
 export const testCreateInput = z.object({
+  /** Optional when the caller belongs to exactly one project (always so for an API token). */
+  projectId: projectIdSchema.optional(),
   name: z.string().trim().min(1, 'is required').max(200, 'must be at most 200 characters'),
   description: z.string().max(5000, 'must be at most 5000 characters').optional(),
   script: scriptSchema,
@@ -30,7 +33,7 @@ export const testCreateInput = z.object({
 })
 export const testUpdateInput = z.object({
   id: idSchema(),
-  name: testCreateInput.shape.name.optional(),
+  name: z.string().trim().min(1, 'is required').max(200, 'must be at most 200 characters').optional(),
   description: testCreateInput.shape.description,
   script: scriptSchema.optional(),
   /** Replaces all plain variables when given. */
@@ -41,6 +44,7 @@ export const testUpdateInput = z.object({
   removeSecrets: z.array(variableNameSchema).max(MAX_VARIABLES).optional(),
 })
 export const byIdInput = z.object({ id: idSchema() })
+export const testListInput = z.object({ projectId: projectIdSchema.optional() }).default({})
 
 export const runTimeoutSchema = z
   .number()
@@ -53,6 +57,8 @@ export const runStartInput = z
   .object({
     testId: testIdSchema.optional(),
     script: scriptSchema.optional(),
+    /** The project an unsaved script runs in (a saved test's run belongs to the test's project). */
+    projectId: projectIdSchema.optional(),
     location: locationIdSchema,
     timeoutSeconds: runTimeoutSchema.optional(),
     /** Plain variables for this run (__ENV.NAME); with testId they override the test's. */
@@ -67,6 +73,7 @@ export type RunStartInput = z.infer<typeof runStartInput>
 
 export const runListInput = z
   .object({
+    projectId: projectIdSchema.optional(),
     testId: testIdSchema.optional(),
     status: runStatusSchema.optional(),
     location: locationIdSchema.optional(),
@@ -78,5 +85,5 @@ export const runListInput = z
 export const artifactUrlInput = z.object({ runId: runIdSchema, name: artifactNameSchema })
 
 /** `scripts.validate`: the script only; validation never runs it. */
-export const scriptValidateInput = z.object({ script: scriptSchema })
+export const scriptValidateInput = z.object({ script: scriptSchema, projectId: projectIdSchema.optional() })
 export const templateByIdInput = z.object({ id: z.string().min(1, 'is required: a template id from templates.list') })

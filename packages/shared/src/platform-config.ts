@@ -19,6 +19,15 @@ export const platformEnvSchema = z.object({
   S3_SECRET_ACCESS_KEY: z.string().optional(),
   S3_FORCE_PATH_STYLE: envBoolean.default(true),
   LOCATIONS: z.string().optional(),
+  /**
+   * Single-machine (embedded) mode: k6 may reach loopback addresses so local demos work. Off by
+   * default: runners refuse loopback, private, link-local and cloud-metadata targets.
+   */
+  ALLOW_LOOPBACK_TARGETS: envBoolean.default(false),
+  /** Default run timeout; scheduled runs always use it. */
+  RUN_TIMEOUT_SECONDS: z.coerce.number().int().min(5).max(86400).default(3600),
+  /** Where people open the web UI: links in webhook bodies and the first-admin link. */
+  WEB_PUBLIC_URL: z.url().optional(),
   /** Key for test secrets at rest (AES-256-GCM): 32 bytes as 64 hex characters or base64. */
   SECRETS_KEY: z
     .string()
@@ -32,6 +41,11 @@ export interface PlatformConfig {
   temporal: { address: string; namespace: string }
   s3: { endpoint?: string; region: string; bucket: string; accessKeyId?: string; secretAccessKey?: string; forcePathStyle: boolean }
   locations: LocationConfig[]
+  /** ALLOW_LOOPBACK_TARGETS: k6 may reach 127.0.0.0/8 and ::1 (single-machine mode). */
+  allowLoopbackTargets: boolean
+  defaultRunTimeoutSeconds: number
+  /** Base URL of the web UI (no trailing slash). */
+  webPublicUrl?: string
   /** SECRETS_KEY as given (parse with @stampede/db/secrets); without it secrets cannot be stored or used. */
   secretsKey?: string
 }
@@ -49,6 +63,9 @@ export function platformConfig(e: PlatformEnv): PlatformConfig {
       forcePathStyle: e.S3_FORCE_PATH_STYLE,
     },
     locations: parseLocations(e.LOCATIONS),
+    allowLoopbackTargets: e.ALLOW_LOOPBACK_TARGETS,
+    defaultRunTimeoutSeconds: e.RUN_TIMEOUT_SECONDS,
+    ...(e.WEB_PUBLIC_URL ? { webPublicUrl: e.WEB_PUBLIC_URL.replace(/\/$/, '') } : {}),
     ...(e.SECRETS_KEY ? { secretsKey: e.SECRETS_KEY } : {}),
   }
 }

@@ -46,3 +46,23 @@ export const recordRunInputSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('error'), runId: z.string(), message: z.string() }),
 ])
 export type RecordRunInput = z.infer<typeof recordRunInputSchema>
+
+/** Jobs: each job is the Temporal Schedule `job-<jobId>`, whose action starts `jobFiring`. */
+export const JOB_FIRING_WORKFLOW = 'jobFiring'
+export const scheduleIdFor = (jobId: string): string => `job-${jobId}`
+export const jobIdFromScheduleId = (scheduleId: string): string | undefined => /^job-([0-9a-f-]{36})$/.exec(scheduleId)?.[1]
+
+export interface JobFiringInput {
+  jobId: string
+}
+
+/** What a firing's next run needs, prepared (idempotently) by an activity. */
+export interface FiringRun {
+  runId: string
+  locationId: string
+  timeoutSeconds: number
+}
+
+export type FiringStatus = 'running' | 'passed' | 'failed' | 'error' | 'cancelled'
+/** `failure`: a firing that did not pass; `recovery`: the first pass after one; `firing`: any other (notifyOn always). */
+export type WebhookEvent = 'failure' | 'recovery' | 'firing'

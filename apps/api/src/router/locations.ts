@@ -1,7 +1,7 @@
-import { publicProcedure, router } from '../trpc.ts'
+import { signedInProcedure, router } from '../trpc.ts'
 
 export const locationsRouter = router({
-  list: publicProcedure.query(async ({ ctx }) => {
+  list: signedInProcedure.query(async ({ ctx }) => {
     return Promise.all(
       ctx.config.locations.map(async (location) => {
         const presence = await ctx.presence.of(location.id).catch(() => ({ runnerAvailable: false, pollers: 0 }))

@@ -5,8 +5,9 @@ import { LOAD_TEST_RUN_WORKFLOW, ORCHESTRATION_QUEUE, workflowIdFor, type RunWor
 import type { Run } from '@stampede/db'
 import type { Context } from '../context.ts'
 import { toRunDto } from '../runs/dto.ts'
-import { publicProcedure, router } from '../trpc.ts'
-import { assertRunnable, validationEnv } from '../scripts/validate.ts'
+import { audit } from '../auth/audit.ts'
+import { projectProcedure, router } from '../trpc.ts'
+import { assertRunnable, limitsFor, validationEnv } from '../scripts/validate.ts'
 import { runEnvFor } from '../tests/variables.ts'
 
 const notFound = (id: string) => new TRPCError({ code: 'NOT_FOUND', message: `run ${id} does not exist` })
@@ -24,7 +25,7 @@ async function runDto(ctx: Context, id: string) {
 }
 
 export const runsRouter = router({
-  start: publicProcedure.input(runStartInput).mutation(async ({ ctx, input }) => {
+  start: projectProcedure('write').input(runStartInput).mutation(async ({ ctx, input }) => {
     const location = ctx.config.locations.find((l) => l.id === input.location)
     if (!location) {
       throw new TRPCError({
@@ -34,24 +35,46 @@ export const runsRouter = router({
     }
     let script: string
     let testId: string | null = null
+    let projectId: string
     if (input.testId !== undefined) {
+      const testNotFound = new TRPCError({ code: 'NOT_FOUND', message: `testId: test ${input.testId} does not exist` })
+      projectId = await ctx.access.test(input.testId).catch((err: unknown) => {
+        throw err instanceof TRPCError && err.code === 'NOT_FOUND' ? testNotFound : err
+      })
+      if (input.projectId !== undefined && input.projectId !== projectId) throw testNotFound
       const test = await ctx.db.test.findUnique({ where: { id: input.testId }, select: { script: true } })
-      if (!test) throw new TRPCError({ code: 'NOT_FOUND', message: `testId: test ${input.testId} does not exist` })
+      if (!test) throw testNotFound
       script = test.script
       testId = input.testId
     } else {
+      projectId = await ctx.access.project(input.projectId)
       script = input.script ?? ''
     }
     const { env, secretNames } = await runEnvFor(ctx.db, testId, input.env)
     // k6 loads the script with the run's variables; secrets get stand-ins, so no secret value can
     // surface in k6's error text (and from there in this API's answer).
-    await assertRunnable(ctx, script, validationEnv(env, secretNames))
+    const project = await ctx.db.project.findUniqueOrThrow({ where: { id: projectId }, select: { name: true, maxConcurrentRuns: true, maxVus: true, maxDurationSeconds: true } })
+    await assertRunnable(ctx, script, validationEnv(env, secretNames), limitsFor(ctx.config.scriptLimits, project))
     const timeoutSeconds = input.timeoutSeconds ?? ctx.config.defaultRunTimeoutSeconds
+    const trigger = ctx.actor.kind === 'user' ? 'manual' : 'api'
     const id = crypto.randomUUID()
-    const run = await ctx.db.run.create({
-      data: { id, testId, script, ...(env ? { env } : {}), locationId: location.id, trigger: ctx.trigger, status: 'queued', workflowId: workflowIdFor(id), timeoutSeconds },
+    const run = await ctx.db.$transaction(async (tx) => {
+      // One start at a time per project, so two concurrent starts cannot both pass the quota.
+      await tx.$queryRaw`SELECT pg_advisory_xact_lock(hashtext(${projectId}))::text`
+      const { maxConcurrentRuns, name } = project
+      const inFlight = await tx.run.count({ where: { projectId, status: { in: ['queued', 'running'] } } })
+      if (inFlight >= maxConcurrentRuns) {
+        throw new TRPCError({
+          code: 'TOO_MANY_REQUESTS',
+          message: `project "${name}" already has ${inFlight} run(s) queued or running and allows at most ${maxConcurrentRuns} at a time; wait for one to finish, cancel one, or ask an admin to raise maxConcurrentRuns`,
+        })
+      }
+      return tx.run.create({
+        data: { id, projectId, testId, script, ...(env ? { env } : {}), locationId: location.id, trigger, status: 'queued', workflowId: workflowIdFor(id), timeoutSeconds },
+      })
     })
-    const args: RunWorkflowInput = { runId: id, locationId: location.id, trigger: ctx.trigger, timeoutSeconds }
+    await audit(ctx.db, ctx.actor, projectId, { action: 'run.start', targetType: 'run', targetId: id, details: { testId, location: location.id } })
+    const args: RunWorkflowInput = { runId: id, locationId: location.id, trigger, timeoutSeconds }
     try {
       await ctx.temporal.workflow.start(LOAD_TEST_RUN_WORKFLOW, { taskQueue: ORCHESTRATION_QUEUE, workflowId: run.workflowId, args: [args] })
     } catch (err) {
@@ -62,11 +85,16 @@ export const runsRouter = router({
     return runDto(ctx, id)
   }),
 
-  byId: publicProcedure.input(byIdInput).query(({ ctx, input }) => runDto(ctx, input.id)),
+  byId: projectProcedure('read').input(byIdInput).query(async ({ ctx, input }) => {
+    await ctx.access.run(input.id)
+    return runDto(ctx, input.id)
+  }),
 
-  list: publicProcedure.input(runListInput).query(async ({ ctx, input }) => {
+  list: projectProcedure('read').input(runListInput).query(async ({ ctx, input }) => {
+    const projectId = await ctx.access.project(input.projectId)
     const runs = await ctx.db.run.findMany({
       where: {
+        projectId,
         ...(input.testId ? { testId: input.testId } : {}),
         ...(input.status ? { status: input.status } : {}),
         ...(input.location ? { locationId: input.location } : {}),
@@ -81,10 +109,12 @@ export const runsRouter = router({
   }),
 
   /** Cancels a queued or running run. Cancelling a finished run returns it unchanged. */
-  cancel: publicProcedure.input(byIdInput).mutation(async ({ ctx, input }) => {
+  cancel: projectProcedure('write').input(byIdInput).mutation(async ({ ctx, input }) => {
+    await ctx.access.run(input.id)
     const run = await ctx.db.run.findUnique({ where: { id: input.id } })
     if (!run) throw notFound(input.id)
     if (!isTerminal(run.status)) {
+      await audit(ctx.db, ctx.actor, run.projectId, { action: 'run.cancel', targetType: 'run', targetId: run.id })
       try {
         await ctx.temporal.workflow.getHandle(run.workflowId).cancel()
       } catch (err) {
@@ -94,7 +124,8 @@ export const runsRouter = router({
     return runDto(ctx, input.id)
   }),
 
-  artifactUrl: publicProcedure.input(artifactUrlInput).query(async ({ ctx, input }) => {
+  artifactUrl: projectProcedure('read').input(artifactUrlInput).query(async ({ ctx, input }) => {
+    await ctx.access.run(input.runId)
     const run = await ctx.db.run.findUnique({ where: { id: input.runId }, select: { status: true, artifacts: true } })
     if (!run) throw notFound(input.runId)
     const artifacts = (run.artifacts ?? {}) as Record<string, unknown>

@@ -1,12 +1,14 @@
 import { TRPCError } from '@trpc/server'
-import { byIdInput, testCreateInput, testUpdateInput } from '@stampede/shared'
+import { byIdInput, testCreateInput, testListInput, testUpdateInput } from '@stampede/shared'
 import type { Test, Run } from '@stampede/db'
-import { publicProcedure, router } from '../trpc.ts'
-import { assertRunnable, validationEnv } from '../scripts/validate.ts'
+import { audit } from '../auth/audit.ts'
+import { projectProcedure, router } from '../trpc.ts'
+import { assertRunnable, projectLimits, validationEnv } from '../scripts/validate.ts'
 import { toVariablesDto, updateVariables, variablesForCreate, variablesSelect, type VariableRow, type VariablesDto } from '../tests/variables.ts'
 
 export interface TestDto extends VariablesDto {
   id: string
+  projectId: string
   name: string
   description: string
   script: string
@@ -19,6 +21,7 @@ const toTestDto = (test: Test & { runs?: Run[]; variables?: VariableRow[] }): Te
   const last = test.runs?.[0]
   return {
     id: test.id,
+    projectId: test.projectId,
     name: test.name,
     description: test.description,
     script: test.script,
@@ -35,43 +38,57 @@ const notFound = (id: string) => new TRPCError({ code: 'NOT_FOUND', message: `te
 const lastRun = { runs: { orderBy: { createdAt: 'desc' as const }, take: 1 }, variables: variablesSelect }
 
 export const testsRouter = router({
-  create: publicProcedure.input(testCreateInput).mutation(async ({ ctx, input }) => {
-    await assertRunnable(ctx, input.script, validationEnv(namedValues(input.variables), (input.secrets ?? []).map((s) => s.name)))
+  create: projectProcedure('write').input(testCreateInput).mutation(async ({ ctx, input }) => {
+    const projectId = await ctx.access.project(input.projectId)
+    await assertRunnable(ctx, input.script, validationEnv(namedValues(input.variables), (input.secrets ?? []).map((s) => s.name)), await projectLimits(ctx, projectId))
     const variables = variablesForCreate(input, ctx.config.secretsKey)
     const test = await ctx.db.test.create({
-      data: { name: input.name, description: input.description ?? '', script: input.script, variables: { create: variables } },
+      data: { projectId, name: input.name, description: input.description ?? '', script: input.script, variables: { create: variables } },
       include: { variables: variablesSelect },
     })
+    await audit(ctx.db, ctx.actor, projectId, { action: 'test.create', targetType: 'test', targetId: test.id, details: { name: test.name, secrets: test.variables.filter((v) => v.secret).map((v) => v.name) } })
     return toTestDto(test)
   }),
-  update: publicProcedure.input(testUpdateInput).mutation(async ({ ctx, input }) => {
+  update: projectProcedure('write').input(testUpdateInput).mutation(async ({ ctx, input }) => {
+    const projectId = await ctx.access.test(input.id)
     if (input.script !== undefined) {
       const stored = await ctx.db.testVariable.findMany({ where: { testId: input.id }, select: { name: true, secret: true, value: true } })
       const plain = input.variables ?? stored.filter((v) => !v.secret).map((v) => ({ name: v.name, value: v.value ?? '' }))
       const kept = stored.filter((v) => v.secret && !input.removeSecrets?.includes(v.name)).map((v) => v.name)
-      await assertRunnable(ctx, input.script, validationEnv(namedValues(plain), [...kept, ...(input.secrets ?? []).map((s) => s.name)]))
+      await assertRunnable(ctx, input.script, validationEnv(namedValues(plain), [...kept, ...(input.secrets ?? []).map((s) => s.name)]), await projectLimits(ctx, projectId))
     }
     const { id, variables, secrets, removeSecrets, ...data } = input
     await ctx.db.$transaction(async (tx) => {
       const updated = await tx.test.updateMany({ where: { id }, data })
       if (updated.count === 0) throw notFound(id)
       await updateVariables(tx, id, { variables, secrets, removeSecrets }, ctx.config.secretsKey)
+      // What changed, by field and variable name; never a value.
+      const changed = { fields: Object.keys(data), variables: variables?.map((v) => v.name), secretsSet: secrets?.map((v) => v.name), secretsRemoved: removeSecrets }
+      await audit(tx, ctx.actor, projectId, { action: 'test.update', targetType: 'test', targetId: id, details: JSON.parse(JSON.stringify(changed)) as object })
     })
     return toTestDto(await ctx.db.test.findUniqueOrThrow({ where: { id }, include: lastRun }))
   }),
-  byId: publicProcedure.input(byIdInput).query(async ({ ctx, input }) => {
+  byId: projectProcedure('read').input(byIdInput).query(async ({ ctx, input }) => {
+    await ctx.access.test(input.id)
     const test = await ctx.db.test.findUnique({ where: { id: input.id }, include: lastRun })
     if (!test) throw notFound(input.id)
     return toTestDto(test)
   }),
-  list: publicProcedure.query(async ({ ctx }) => {
-    const tests = await ctx.db.test.findMany({ orderBy: { updatedAt: 'desc' }, include: lastRun })
+  list: projectProcedure('read').input(testListInput).query(async ({ ctx, input }) => {
+    const projectId = await ctx.access.project(input.projectId)
+    const tests = await ctx.db.test.findMany({ where: { projectId }, orderBy: { updatedAt: 'desc' }, include: lastRun })
     return tests.map(toTestDto)
   }),
   /** Deletes the test; its runs (and their artifacts) are kept and keep their script snapshot. */
-  delete: publicProcedure.input(byIdInput).mutation(async ({ ctx, input }) => {
+  delete: projectProcedure('write').input(byIdInput).mutation(async ({ ctx, input }) => {
+    const projectId = await ctx.access.test(input.id)
+    const usedBy = await ctx.db.jobTest.findMany({ where: { testId: input.id }, select: { job: { select: { name: true } } }, distinct: ['jobId'] })
+    if (usedBy.length > 0) {
+      throw new TRPCError({ code: 'PRECONDITION_FAILED', message: `test ${input.id} is used by job(s) ${usedBy.map((u) => `"${u.job.name}"`).join(', ')}; remove it from them (or delete them) first` })
+    }
     const deleted = await ctx.db.test.deleteMany({ where: { id: input.id } })
     if (deleted.count === 0) throw notFound(input.id)
+    await audit(ctx.db, ctx.actor, projectId, { action: 'test.delete', targetType: 'test', targetId: input.id })
     return { id: input.id, deleted: true }
   }),
 })

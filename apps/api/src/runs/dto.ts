@@ -6,6 +6,7 @@ import type { ThresholdResult } from '@stampede/shared/k6'
 
 export interface RunDto {
   id: string
+  projectId: string
   testId: string | null
   location: string
   trigger: RunTrigger
@@ -45,6 +46,7 @@ export function toRunDto(run: Run, waitingForRunner = false): RunDto {
   const artifacts = artifactsSchema.safeParse(run.artifacts ?? {})
   return {
     id: run.id,
+    projectId: run.projectId,
     testId: run.testId,
     location: run.locationId,
     trigger: run.trigger,

@@ -14,6 +14,27 @@ export interface ScriptValidation {
   requirements: ExecutionRequirements | null
 }
 
+export interface ScriptLimits {
+  maxVUs: number
+  maxDurationSeconds: number
+  /** Whose caps these are, for the message. */
+  owner: 'platform' | 'project'
+}
+
+/** The caps a project's scripts run under: its own quotas where set, never above the platform's. */
+export async function projectLimits(services: Pick<Services, 'config' | 'db'>, projectId: string): Promise<ScriptLimits> {
+  const project = await services.db.project.findUniqueOrThrow({ where: { id: projectId }, select: { maxVus: true, maxDurationSeconds: true } })
+  return limitsFor(services.config.scriptLimits, project)
+}
+
+/** The caps of a project row already read: its quotas where set, never above the platform's. */
+export function limitsFor(platform: { maxVUs: number; maxDurationSeconds: number }, project: { maxVus: number | null; maxDurationSeconds: number | null }): ScriptLimits {
+  const maxVUs = Math.min(platform.maxVUs, project.maxVus ?? Infinity)
+  const maxDurationSeconds = Math.min(platform.maxDurationSeconds, project.maxDurationSeconds ?? Infinity)
+  const owner = maxVUs < platform.maxVUs || maxDurationSeconds < platform.maxDurationSeconds ? 'project' : 'platform'
+  return { maxVUs, maxDurationSeconds, owner }
+}
+
 let resolvedK6: Promise<string> | undefined
 async function k6Bin(services: Pick<Services, 'config'>): Promise<string> {
   if (services.config.k6BinPath) return services.config.k6BinPath
@@ -26,7 +47,7 @@ const minutes = (s: number) => (s % 60 === 0 ? `${s / 60} min` : `${s} s`)
 export async function validateScript(
   services: Pick<Services, 'config'>,
   script: string,
-  opts: { browserSupported?: boolean; env?: Record<string, string> } = {},
+  opts: { browserSupported?: boolean; env?: Record<string, string>; limits?: ScriptLimits } = {},
 ): Promise<ScriptValidation> {
   const { errors, warnings, language } = checkScript(script, { browserSupported: opts.browserSupported ?? false })
   if (errors.length > 0 || language === null) return { ok: false, errors, warnings, requirements: null }
@@ -35,15 +56,15 @@ export async function validateScript(
   if (!inspected.ok) return { ok: false, errors: [inspected.error], warnings, requirements: null }
 
   const { requirements } = inspected
-  const { maxVUs, maxDurationSeconds } = services.config.scriptLimits
+  const { maxVUs, maxDurationSeconds, owner } = opts.limits ?? { ...services.config.scriptLimits, owner: 'platform' }
   const limitErrors: Finding[] = []
   if (requirements.maxVUs > maxVUs) {
-    limitErrors.push({ code: 'too-many-vus', message: `The script needs up to ${requirements.maxVUs} VUs; this platform allows at most ${maxVUs}. Lower vus, stage targets or maxVUs to ${maxVUs} or fewer.`, line: 1, column: 1 })
+    limitErrors.push({ code: 'too-many-vus', message: `The script needs up to ${requirements.maxVUs} VUs; ${owner === 'project' ? 'this project' : 'this platform'} allows at most ${maxVUs}. Lower vus, stage targets or maxVUs to ${maxVUs} or fewer.`, line: 1, column: 1 })
   }
   if (requirements.totalDurationSeconds > maxDurationSeconds) {
     limitErrors.push({
       code: 'too-long',
-      message: `The script can run for up to ${minutes(Math.ceil(requirements.totalDurationSeconds))} (durations plus graceful stops, or maxDuration for iteration-based scenarios); this platform allows at most ${minutes(maxDurationSeconds)}. Shorten the stages or durations.`,
+      message: `The script can run for up to ${minutes(Math.ceil(requirements.totalDurationSeconds))} (durations plus graceful stops, or maxDuration for iteration-based scenarios); ${owner === 'project' ? 'this project' : 'this platform'} allows at most ${minutes(maxDurationSeconds)}. Shorten the stages or durations.`,
       line: 1,
       column: 1,
     })
@@ -64,8 +85,13 @@ export function validationEnv(plain: Record<string, string> | null, secretNames:
 export const formatFindings = (findings: Finding[]) => findings.map((f) => `${f.line}:${f.column} ${f.code}: ${f.message}`).join('\n')
 
 /** Throws BAD_REQUEST listing every error when the script must not be saved or run. */
-export async function assertRunnable(services: Pick<Services, 'config'>, script: string, env?: Record<string, string>): Promise<ScriptValidation> {
-  const result = await validateScript(services, script, env ? { env } : {})
+export async function assertRunnable(
+  services: Pick<Services, 'config'>,
+  script: string,
+  env?: Record<string, string>,
+  limits?: ScriptLimits,
+): Promise<ScriptValidation> {
+  const result = await validateScript(services, script, { ...(env ? { env } : {}), ...(limits ? { limits } : {}) })
   if (!result.ok) {
     throw new TRPCError({ code: 'BAD_REQUEST', message: `script: ${result.errors.length === 1 ? 'has an error' : `has ${result.errors.length} errors`}\n${formatFindings(result.errors)}` })
   }

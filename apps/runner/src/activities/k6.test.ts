@@ -56,7 +56,7 @@ function fakeSpawn(onSignal?: (k6: FakeK6, sig: NodeJS.Signals) => void) {
   return { k6, spawnK6 }
 }
 
-async function setup(spawnK6: SpawnK6, stopGraceMs = 5000, spec: RunSpec = { script: 'export default function () {}', env: {}, secrets: {} }) {
+async function setup(spawnK6: SpawnK6, stopGraceMs = 5000, spec: RunSpec = { script: 'export default function () {}', env: {}, secrets: {}, allowlist: [] }) {
   const workRoot = await mkdtemp(path.join(os.tmpdir(), 'k6-activity-'))
   const { storage, objects } = memoryStorage()
   const running: string[] = []
@@ -65,6 +65,7 @@ async function setup(spawnK6: SpawnK6, stopGraceMs = 5000, spec: RunSpec = { scr
     storage,
     runs: { loadRun: async () => spec, markRunning: async (id) => void running.push(id) },
     k6BinPath: '/fake/k6',
+    allowLoopbackTargets: false,
     workRoot,
     stopGraceMs,
     heartbeatIntervalMs: 20,
@@ -119,24 +120,28 @@ describe('executeK6', () => {
     expect(outcome).toMatchObject({ reason: 'cancelled', exitCode: null, signal: 'SIGKILL' })
   })
 
-  it('passes variables and secrets as environment and masks secrets in heartbeats, files and the error text', async () => {
+  it('blocks private targets, passes variables and secrets as environment and masks secrets in heartbeats, files and the error text', async () => {
     const secret = 'hunter2-very-secret'
     let emit: (stream: 'stdout' | 'stderr', text: string) => void = () => {}
     let exit!: (e: K6Exit) => void
     let cwd = ''
     let k6Env: Record<string, string> = {}
+    let k6Args: string[] = []
     const spawnK6: SpawnK6 = (opts) => {
       emit = opts.onLine
       cwd = opts.cwd
       k6Env = opts.env
+      k6Args = opts.args
       return { pid: 1, exited: new Promise<K6Exit>((r) => (exit = r)), signal() {} }
     }
-    const spec = { script: 'export default function () {}', env: { BASE_URL: 'http://x', PATH: '/evil', K6_OUT: 'json=/tmp/x' }, secrets: { TOKEN: secret } }
+    const spec = { script: 'export default function () {}', env: { BASE_URL: 'http://x', PATH: '/evil', K6_OUT: 'json=/tmp/x' }, secrets: { TOKEN: secret }, allowlist: [] }
     const { activities, env, heartbeats, objects } = await setup(spawnK6, 5000, spec)
     const done = env.run(activities.executeK6, input)
     await until(() => cwd !== '')
     expect(k6Env).toMatchObject({ BASE_URL: 'http://x', TOKEN: secret, PATH: '/usr/local/bin:/usr/bin:/bin' })
     expect(k6Env.K6_OUT).toBeUndefined()
+    // Loopback and private ranges are blocked on the command line, where a script cannot lift them.
+    expect(k6Args.find((a) => a.startsWith('--blacklist-ip='))).toContain('127.0.0.0/8')
     emit('stdout', `token is ${secret}`)
     emit('stdout', `encoded ${encodeURIComponent(secret)} base url http://x`)
     emit('stderr', `time="t" level=error msg="Error: login failed with ${secret}" hint="script exception"`)

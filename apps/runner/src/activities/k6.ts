@@ -12,6 +12,7 @@ import type { K6Outcome, RunWorkflowInput } from '@stampede/shared/temporal'
 import type { Storage } from '@stampede/storage'
 import { ConsoleRecorder, DEFAULT_WINDOW } from '../k6/console-recorder.ts'
 import { detectLanguage, scriptFileName } from '@stampede/shared/script'
+import { resolveTargetPolicy } from '@stampede/shared/targets'
 import { k6Args, k6Env, OUTPUT_FILES } from '../k6/command.ts'
 import type { SpawnK6, K6Exit } from '../k6/process.ts'
 import { redactSummaryFile, secretRedactor } from '../k6/redact.ts'
@@ -30,6 +31,8 @@ export interface K6ActivityDeps {
   runs: RunStateStore
   k6BinPath: string
   workRoot: string
+  /** Single-machine mode (ALLOW_LOOPBACK_TARGETS): k6 may reach loopback addresses. */
+  allowLoopbackTargets: boolean
   /** How long k6 gets after SIGINT to write its summary before SIGKILL. */
   stopGraceMs: number
   heartbeatIntervalMs: number
@@ -59,7 +62,9 @@ export function createK6Activities(deps: K6ActivityDeps) {
   async function executeK6(input: RunWorkflowInput): Promise<K6Outcome> {
     const ctx = Context.current()
     const { runId } = input
-    const { script, env: runEnv, secrets } = await withRetry('loading the run', () => deps.runs.loadRun(runId))
+    const { script, env: runEnv, secrets, allowlist } = await withRetry('loading the run', () => deps.runs.loadRun(runId))
+    // Private, loopback, link-local and metadata targets stay blocked unless the project opens them.
+    const policy = await resolveTargetPolicy({ allowLoopback: deps.allowLoopbackTargets, allowlist })
     // Secrets reach k6 only through its environment; every line of its output is masked.
     const redact = secretRedactor(Object.values(secrets))
     const dir = await mkdtemp(path.join(deps.workRoot, `run-${runId}-`))
@@ -77,13 +82,14 @@ export function createK6Activities(deps: K6ActivityDeps) {
         errorChars += message.length + 1
       }
       const recorder = new ConsoleRecorder(path.join(dir, OUTPUT_FILES.log), path.join(dir, OUTPUT_FILES.consoleIndex), DEFAULT_WINDOW, Date.now, redact)
+      for (const warning of policy.warnings) recorder.add('stderr', `level=warning msg="target allowlist: ${warning.replaceAll('"', "'")}" source=stampede`)
       const startedAt = new Date()
       await withRetry('marking the run as running', () => deps.runs.markRunning(runId, startedAt))
       log(`run ${runId}: starting k6 on ${input.locationId}`)
 
       const proc = deps.spawnK6({
         binPath: deps.k6BinPath,
-        args: k6Args(scriptFile),
+        args: k6Args(scriptFile, policy),
         env: k6Env(dir, { ...runEnv, ...secrets }),
         cwd: dir,
         onLine: (stream, text) => {

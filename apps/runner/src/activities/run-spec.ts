@@ -10,10 +10,12 @@ export interface RunSpec {
   env: Record<string, string>
   /** Decrypted secrets, passed to k6 as environment and masked in its output. */
   secrets: Record<string, string>
+  /** The project's target allowlist (CIDRs, addresses, hostnames), read when k6 starts. */
+  allowlist: string[]
 }
 
 export async function loadRunSpec(db: Db, runId: string, secretsKey: string | undefined): Promise<RunSpec> {
-  const run = await db.run.findUniqueOrThrow({ where: { id: runId }, select: { script: true, env: true, testId: true } })
+  const run = await db.run.findUniqueOrThrow({ where: { id: runId }, select: { script: true, env: true, testId: true, project: { select: { allowlist: true } } } })
   const env: Record<string, string> = {}
   if (run.env && typeof run.env === 'object' && !Array.isArray(run.env)) {
     for (const [name, value] of Object.entries(run.env)) if (typeof value === 'string') env[name] = value
@@ -31,5 +33,6 @@ export async function loadRunSpec(db: Db, runId: string, secretsKey: string | un
       }
     }
   }
-  return { script: run.script, env, secrets }
+  const allowlist = Array.isArray(run.project.allowlist) ? run.project.allowlist.filter((e): e is string => typeof e === 'string') : []
+  return { script: run.script, env, secrets, allowlist }
 }

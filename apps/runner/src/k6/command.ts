@@ -1,6 +1,8 @@
 // How the runner invokes k6: outputs into the run's private directory, the HTML report
 // exported with the dashboard's HTTP server off, and an environment that carries nothing of
-// the platform's own (no database URL, no S3 or Temporal credentials).
+// the platform's own (no database URL, no S3 or Temporal credentials). The target policy goes
+// in as CLI flags because k6 ranks flags above both its environment and the script's `options`.
+import type { TargetPolicy } from '@stampede/shared/targets'
 import { SUMMARY_TREND_STATS } from '@stampede/shared/k6'
 import { scriptFileName } from '@stampede/shared/script'
 
@@ -13,7 +15,8 @@ export const OUTPUT_FILES = {
   consoleIndex: 'console.ndjson',
 } as const
 
-export function k6Args(scriptFile: string = SCRIPT_FILE): string[] {
+/** `policy` comes from resolveTargetPolicy: every k6 run states which targets it may reach. */
+export function k6Args(scriptFile: string, policy: Pick<TargetPolicy, 'blacklistIPs' | 'blockHostnames'>): string[] {
   return [
     'run',
     '--no-color',
@@ -23,6 +26,10 @@ export function k6Args(scriptFile: string = SCRIPT_FILE): string[] {
     `json=${OUTPUT_FILES.metrics}`,
     '--out',
     'web-dashboard',
+    // A flag replaces the script's list rather than adding to it. An empty list is left out, so
+    // k6 falls back to the script's own list, which can only block more.
+    ...(policy.blacklistIPs.length > 0 ? [`--blacklist-ip=${policy.blacklistIPs.join(',')}`] : []),
+    ...(policy.blockHostnames.length > 0 ? [`--block-hostnames=${policy.blockHostnames.join(',')}`] : []),
     scriptFile,
   ]
 }

@@ -1,5 +1,5 @@
 // Human output: aligned tables and the results block printed when a run ends.
-import type { Location, Run, Test } from '../types.ts'
+import type { Job, Location, Run, Test } from '../types.ts'
 
 export function table(header: string[], rows: string[][]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)))
@@ -63,5 +63,20 @@ export function formatLocations(locations: Location[]): string {
   return table(
     ['id', 'name', 'region', 'runner'],
     locations.map((l) => [l.id, l.name, l.region, l.runnerAvailable ? 'available' : 'none polling']),
+  )
+}
+
+export function formatJobs(jobs: Job[]): string {
+  return table(
+    ['id', 'name', 'schedule', 'location', 'state', 'next firing', 'last outcome'],
+    jobs.map((j) => [
+      j.id,
+      j.name,
+      `${j.cron} (${j.timezone})`,
+      j.location,
+      j.enabled ? ('state' in j.schedule ? j.schedule.state : 'active') : 'paused',
+      ('nextFirings' in j.schedule ? j.schedule.nextFirings[0] : undefined) ?? '–',
+      j.lastFiring ? `${j.lastFiring.status} ${j.lastFiring.scheduledAt}` : '–',
+    ]),
   )
 }

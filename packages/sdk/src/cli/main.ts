@@ -10,7 +10,7 @@ import type { ConsoleEvent } from '../console.ts'
 import { StampedeApiError, StampedeConnectionError, StampedeConsoleError, StampedeError } from '../errors.ts'
 import type { Run, RunListInput, ScriptValidation, Test } from '../types.ts'
 import { EXIT, EXIT_CODES_HELP, exitCodeForRun } from './exit-codes.ts'
-import { formatLocations, formatResults, formatRunList, formatTests, STATUS_WORDS } from './format.ts'
+import { formatJobs, formatLocations, formatResults, formatRunList, formatTests, STATUS_WORDS } from './format.ts'
 import { formatProgress, updateProgress, type Progress } from './progress.ts'
 
 type Writable = { write(chunk: string): unknown; isTTY?: boolean }
@@ -40,6 +40,8 @@ Usage:
   stampede runs cancel <run id>
   stampede runs logs <run id> [--follow]
   stampede locations
+  stampede jobs list
+  stampede jobs trigger <job name|id>
 
 Options for every command:
   --url <url>      API base URL (env STAMPEDE_URL, default http://127.0.0.1:4000)
@@ -130,9 +132,12 @@ async function resolveTestId(client: StampedeClient, nameOrId: string): Promise<
 function ask(io: CliIo, question: string): Promise<boolean> {
   return new Promise((resolve) => {
     const rl = createInterface({ input: io.stdin, output: io.stderr as NodeJS.WritableStream, terminal: false })
+    // A previous question's close() paused stdin; without this a second answer is never read.
+    io.stdin.resume()
     rl.question(question, (answer) => {
-      rl.close()
+      // Resolve before close(): close emits 'close' at once, which would answer "no".
       resolve(/^y(es)?$/i.test(answer.trim()))
+      rl.close()
     })
     rl.on('close', () => resolve(false))
   })
@@ -371,7 +376,29 @@ async function locationsCommand(ctx: Ctx, args: string[]): Promise<number> {
   return EXIT.passed
 }
 
+async function jobsCommand(ctx: Ctx, args: string[]): Promise<number> {
+  const [sub, ...rest] = args
+  const { positionals } = parse(rest, {})
+  if (sub === 'list') {
+    if (positionals.length) throw new UsageError('jobs list takes no arguments')
+    const jobs = await ctx.client.jobs.list.query()
+    out(ctx, () => (jobs.length ? formatJobs(jobs) : 'no jobs'), jobs)
+    return EXIT.passed
+  }
+  if (sub === 'trigger') {
+    const nameOrId = onePositional(positionals, 'job name or id')
+    const jobs = await ctx.client.jobs.list.query()
+    const job = jobs.find((j) => j.id === nameOrId) ?? jobs.find((j) => j.name === nameOrId)
+    if (!job) throw new StampedeApiError(`no job is named "${nameOrId}"`, 'NOT_FOUND', 404, 'jobs.list')
+    const result = await ctx.client.jobs.trigger.mutate({ id: job.id })
+    out(ctx, () => `triggered job "${job.name}" ${job.id} (overlap policy ${job.overlapPolicy})`, { ...result, name: job.name })
+    return EXIT.passed
+  }
+  throw new UsageError(`jobs: expected "list" or "trigger"${sub ? `, got "${sub}"` : ''}`)
+}
+
 const COMMANDS: Record<string, (ctx: Ctx, args: string[]) => Promise<number>> = {
+  jobs: jobsCommand,
   run: runCommand,
   validate: validateCommand,
   tests: testsCommand,

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
-import { extractRunMetrics, parseSummary, thresholdResults } from './summary.ts'
+import { extractRunMetrics, parseSummary, thresholdActual, thresholdResults } from './summary.ts'
 import { k6ErrorMessage } from './errors.ts'
 import { statusForExitCode } from './exit-codes.ts'
 
@@ -9,10 +9,20 @@ const fixture = parseSummary(JSON.parse(readFileSync(new URL('./fixtures/summary
 describe('k6 v2.2.0 summary export', () => {
   it('reads threshold booleans as "crossed" (true = failed)', () => {
     expect(thresholdResults(fixture)).toEqual([
-      { metric: 'checks', expression: 'rate>0.9', ok: true },
-      { metric: 'http_req_duration', expression: 'max<1', ok: false },
-      { metric: 'http_req_duration', expression: 'p(95)<500', ok: true },
+      { metric: 'checks', expression: 'rate>0.9', ok: true, actual: 1 },
+      { metric: 'http_req_duration', expression: 'max<1', ok: false, actual: 12.503041 },
+      { metric: 'http_req_duration', expression: 'p(95)<500', ok: true, actual: 2.099943699999997 },
     ])
+  })
+
+  it('reads the measured value of each threshold\'s aggregation', () => {
+    const counter = { count: 40, rate: 19.5 }
+    expect(thresholdActual(counter, 'count>=40')).toBe(40)
+    expect(thresholdActual(counter, 'rate > 10')).toBe(19.5)
+    expect(thresholdActual({ value: 0.02, passes: 1, fails: 49 }, 'rate<0.05')).toBe(0.02)
+    expect(thresholdActual({ 'p(99)': 12 }, 'p( 99 )<100')).toBe(12)
+    expect(thresholdActual({ 'p(95)': 3 }, 'p(99.9)<100')).toBeNull()
+    expect(thresholdActual({ avg: 3 }, 'nonsense')).toBeNull()
   })
 
   it('extracts the run metrics, including p(99) and the http_req_failed rate', () => {

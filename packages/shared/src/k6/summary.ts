@@ -52,6 +52,18 @@ export interface ThresholdResult {
   metric: string
   expression: string
   ok: boolean
+  /** The value k6 measured for the threshold's aggregation (e.g. the p(95) for `p(95)<500`); null when the summary does not hold it. */
+  actual?: number | null
+}
+
+/** The measured value a threshold expression compares, read from the metric's summary entry. */
+export function thresholdActual(data: Record<string, unknown>, expression: string): number | null {
+  const aggregation = /^\s*([a-z]+(?:\(\s*[\d.]+\s*\))?)\s*(?:<=|>=|===|==|!=|<|>)/.exec(expression)?.[1]?.replace(/\s+/g, '')
+  if (!aggregation) return null
+  const pick = (key: string) => (typeof data[key] === 'number' && Number.isFinite(data[key]) ? data[key] : null)
+  // Rate metrics keep their rate as `value`; counters keep theirs as `rate`.
+  if (aggregation === 'rate') return pick('rate') ?? pick('value')
+  return pick(aggregation)
 }
 
 /** The metric values Stampede keeps as columns on a run. */
@@ -85,7 +97,7 @@ export function thresholdResults(summary: K6Summary): ThresholdResult[] {
   const results: ThresholdResult[] = []
   for (const [metric, data] of Object.entries(summary.metrics)) {
     for (const [expression, crossed] of Object.entries(data.thresholds ?? {})) {
-      results.push({ metric, expression, ok: !crossed })
+      results.push({ metric, expression, ok: !crossed, actual: thresholdActual(data as Record<string, unknown>, expression) })
     }
   }
   return results.sort((a, b) => a.metric.localeCompare(b.metric) || a.expression.localeCompare(b.expression))

@@ -101,4 +101,55 @@ describe('ConsoleBuffer', () => {
     buffer.addLine(line(2))
     expect(shape(before)).toEqual([1])
   })
+
+  it('resumes after a drop without losing or repeating lines, whatever the replay overlaps', () => {
+    const buffer = new ConsoleBuffer()
+    // First connection: 1..6, but 5 is lost in flight.
+    for (const seq of [1, 2, 3, 4, 6]) buffer.addLine(line(seq))
+    expect(buffer.cursor).toBe(4) // reconnect with after=4
+    // Second connection replays its overlap window (3..8) from the cursor's neighbourhood.
+    const added = [3, 4, 5, 6, 7, 8].map((seq) => buffer.addLine(line(seq)))
+    expect(added).toEqual([false, false, true, false, true, true])
+    expect(shape(buffer.entries())).toEqual([1, 2, 3, 4, 5, 6, 7, 8])
+    expect(buffer.lineCount).toBe(8)
+    expect(buffer.cursor).toBe(8)
+  })
+
+  it('resumes after a gap the server announced on reconnect, and keeps lines that raced the gap', () => {
+    const buffer = new ConsoleBuffer()
+    buffer.addLine(line(1))
+    buffer.addLine(line(30)) // arrived just before the connection dropped
+    buffer.addGap(2, 40, 'no longer held by the live relay')
+    buffer.addLine(line(41))
+    expect(shape(buffer.entries())).toEqual([1, 'gap 2-29', 30, 'gap 31-40', 41])
+    expect(buffer.cursor).toBe(41)
+  })
+
+  it('holds every line once, in order, after many shuffled and repeated deliveries', () => {
+    const buffer = new ConsoleBuffer()
+    // A fixed pseudo-random order (a linear congruential generator), so a failure reproduces.
+    let state = 42
+    const next = () => (state = (state * 1103515245 + 12345) % 2 ** 31)
+    const deliveries: number[] = []
+    for (let seq = 1; seq <= 300; seq++) deliveries.push(seq, seq) // every line delivered twice
+    for (let i = deliveries.length - 1; i > 0; i--) {
+      const j = next() % (i + 1)
+      ;[deliveries[i], deliveries[j]] = [deliveries[j]!, deliveries[i]!]
+    }
+    for (const seq of deliveries) buffer.addLine(line(seq))
+    expect(shape(buffer.entries())).toEqual(Array.from({ length: 300 }, (_, i) => i + 1))
+    expect(buffer.lineCount).toBe(300)
+    expect(buffer.cursor).toBe(300)
+  })
+
+  it('keeps the cursor at the first hole while later lines and gaps pile up', () => {
+    const buffer = new ConsoleBuffer()
+    buffer.addLine(line(1))
+    buffer.addGap(5, 9, 'lost')
+    buffer.addLine(line(10))
+    expect(buffer.cursor).toBe(1) // 2..4 are neither here nor announced
+    buffer.addGap(2, 4, 'lost too')
+    expect(buffer.cursor).toBe(10)
+    expect(shape(buffer.entries())).toEqual([1, 'gap 2-4', 'gap 5-9', 10])
+  })
 })

@@ -1,4 +1,4 @@
-// The script the start form opens with: small, safe to run, and showing a threshold.
+// The script a new playground opens with: small, safe to run, and showing a threshold.
 export const DEFAULT_SCRIPT = `import http from 'k6/http'
 import { check, sleep } from 'k6'
 

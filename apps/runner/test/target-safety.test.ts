@@ -1,0 +1,214 @@
+// The target policy against the real k6 binary, run with exactly the runner's arguments and
+// environment. Loopback targets are this test's own HTTP servers; private and metadata
+// addresses are only ever tried inside a network namespace with no route out, so a policy that
+// failed open could still not send a packet anywhere.
+import { spawn } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { createServer } from 'node:http'
+import type { Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import os from 'node:os'
+import path from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { resolveTool } from '@stampede/tools'
+import { k6Args, k6Env } from '../src/k6/command.ts'
+import { resolveTargetPolicy } from '@stampede/shared/targets'
+import type { TargetPolicyInput } from '@stampede/shared/targets'
+
+const K6_DEADLINE_MS = 20_000
+
+interface Target {
+  url: string
+  requests: number
+}
+
+let k6Path = ''
+const servers: Server[] = []
+
+async function startTarget(host: string): Promise<Target> {
+  const target = { url: '', requests: 0 }
+  const server = createServer((_req, res) => {
+    target.requests++
+    res.end('ok')
+  })
+  servers.push(server)
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(0, host, resolve)
+  })
+  target.url = `http://${host}:${(server.address() as AddressInfo).port}`
+  return target
+}
+
+/** One VU, one iteration: each URL is fetched once and its status logged as `result <url> <status>`. */
+function script(urls: string[], options: Record<string, unknown> = {}): string {
+  return `
+import http from 'k6/http'
+export const options = ${JSON.stringify({ vus: 1, iterations: 1, ...options })}
+export default function () {
+  for (const url of ${JSON.stringify(urls)}) {
+    const res = http.get(url, { timeout: '2s' })
+    console.log('result ' + url + ' ' + res.status)
+  }
+}`
+}
+
+interface K6Result {
+  code: number | null
+  output: string
+  /** The HTTP status k6 got for a URL (0 when the request failed). */
+  status(url: string): number
+  /** k6's "Request Failed" warning for a URL, with the reason; '' when it did not fail. */
+  failure(url: string): string
+}
+
+async function runK6(source: string, policy: TargetPolicyInput, netns?: string): Promise<K6Result> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'stampede-target-safety-'))
+  try {
+    await writeFile(path.join(dir, 'script.js'), source)
+    const { blacklistIPs, blockHostnames } = await resolveTargetPolicy(policy)
+    const args = k6Args('script.js', { blacklistIPs, blockHostnames })
+    const [command, argv] = netns ? ['ip', ['netns', 'exec', netns, k6Path, ...args]] : [k6Path, args]
+    const child = spawn(command, argv, { cwd: dir, env: k6Env(dir), stdio: ['ignore', 'pipe', 'pipe'] })
+    let output = ''
+    for (const stream of [child.stdout, child.stderr]) stream.setEncoding('utf8').on('data', (text: string) => (output += text))
+    const deadline = setTimeout(() => child.kill('SIGKILL'), K6_DEADLINE_MS)
+    const code = await new Promise<number | null>((resolve, reject) => {
+      child.once('error', reject)
+      child.once('close', resolve)
+    }).finally(() => clearTimeout(deadline))
+    const lines = output.split('\n')
+    const status = (url: string) => {
+      const match = lines.map((l) => l.match(/result (\S+) (\d+)/)).find((m) => m?.[1] === url)
+      if (!match) throw new Error(`k6 logged no result for ${url}:\n${output}`)
+      return Number(match[2])
+    }
+    const failure = (url: string) => lines.find((l) => l.includes('Request Failed') && l.includes(`Get \\"${url}\\"`)) ?? ''
+    return { code, output, status, failure }
+  } finally {
+    await rm(dir, { recursive: true, force: true })
+  }
+}
+
+const DEFAULT_POLICY: TargetPolicyInput = { allowLoopback: false, allowlist: [] }
+
+beforeAll(async () => {
+  k6Path = (await resolveTool('k6', { allowBuild: false, log: () => {} })).path
+})
+
+afterAll(async () => {
+  await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))))
+})
+
+describe('k6 with the target policy, against loopback targets', () => {
+  let target: Target
+  let other: Target
+  beforeAll(async () => {
+    target = await startTarget('127.0.0.1')
+    other = await startTarget('127.0.0.2')
+  })
+
+  it('refuses loopback by default', async () => {
+    const before = target.requests
+    const url = `${target.url}/`
+    const run = await runK6(script([url]), DEFAULT_POLICY)
+    expect(run.code).toBe(0)
+    expect(run.status(url)).toBe(0)
+    expect(run.failure(url)).toContain('IP (127.0.0.1) is in a blacklisted range (127.0.0.0/8)')
+    expect(target.requests).toBe(before)
+  })
+
+  it("refuses loopback when the script's options clear both lists", async () => {
+    const before = target.requests
+    const url = `${target.url}/`
+    const run = await runK6(script([url], { blacklistIPs: [], blockHostnames: [] }), DEFAULT_POLICY)
+    expect(run.status(url)).toBe(0)
+    expect(run.failure(url)).toContain('IP (127.0.0.1) is in a blacklisted range (127.0.0.0/8)')
+    expect(target.requests).toBe(before)
+  })
+
+  it('refuses loopback reached through a name: the hosts option, localhost, an IPv4-mapped address', async () => {
+    const before = target.requests
+    const { port } = new URL(target.url)
+    const urls = [`http://internal.test:${port}/`, `http://localhost:${port}/`, `http://[::ffff:127.0.0.1]:${port}/`]
+    const run = await runK6(script(urls, { hosts: { 'internal.test': '127.0.0.1' }, blacklistIPs: [] }), DEFAULT_POLICY)
+    for (const url of urls) {
+      expect(run.status(url)).toBe(0)
+      expect(run.failure(url)).toMatch(/IP \((127\.0\.0\.1|::1)\) is in a blacklisted range/)
+    }
+    expect(target.requests).toBe(before)
+  })
+
+  it('lets requests through to loopback in embedded single-machine mode', async () => {
+    const before = target.requests
+    const url = `${target.url}/`
+    const run = await runK6(script([url]), { allowLoopback: true, allowlist: [] })
+    expect(run.status(url)).toBe(200)
+    expect(target.requests).toBe(before + 1)
+  })
+
+  it('opens an allowlisted address and nothing next to it', async () => {
+    const [before, otherBefore] = [target.requests, other.requests]
+    const [url, otherUrl] = [`${target.url}/`, `${other.url}/`]
+    const run = await runK6(script([url, otherUrl]), { allowLoopback: false, allowlist: ['127.0.0.1'] })
+    expect(run.status(url)).toBe(200)
+    expect(run.status(otherUrl)).toBe(0)
+    expect(run.failure(otherUrl)).toContain('IP (127.0.0.2) is in a blacklisted range (127.0.0.2/31)')
+    expect(target.requests).toBe(before + 1)
+    expect(other.requests).toBe(otherBefore)
+  })
+
+  it('opens the addresses an allowlisted hostname resolves to', async () => {
+    const before = target.requests
+    const url = `http://localhost:${new URL(target.url).port}/`
+    const run = await runK6(script([url]), { allowLoopback: false, allowlist: ['localhost'] })
+    expect(run.status(url)).toBe(200)
+    expect(target.requests).toBe(before + 1)
+  })
+})
+
+// Creating a network namespace needs CAP_SYS_ADMIN: without root these cannot run, and private
+// or metadata addresses are never tried outside such a namespace.
+const notRoot = process.getuid?.() !== 0
+
+describe('k6 with the target policy, against private and metadata addresses in a sealed namespace', () => {
+  const netns = `stampede-${randomBytes(4).toString('hex')}`
+  const [privateUrl, metadataIpUrl, metadataNameUrl] = ['http://10.0.0.1/', 'http://169.254.169.254/latest/meta-data/', 'http://metadata.google.internal/']
+
+  beforeAll(async () => {
+    if (notRoot) return
+    await ip('netns', 'add', netns)
+    await ip('netns', 'exec', netns, 'ip', 'link', 'set', 'lo', 'up')
+  })
+  afterAll(async () => {
+    if (!notRoot) await ip('netns', 'delete', netns)
+  })
+
+  it.skipIf(notRoot)('refuses private, link-local and metadata targets by default, whatever the script says', async () => {
+    const urls = [privateUrl, metadataIpUrl, metadataNameUrl]
+    const run = await runK6(script(urls, { blacklistIPs: [], blockHostnames: [] }), DEFAULT_POLICY, netns)
+    for (const url of urls) expect(run.status(url)).toBe(0)
+    expect(run.failure(privateUrl)).toContain('IP (10.0.0.1) is in a blacklisted range (10.0.0.0/8)')
+    expect(run.failure(metadataIpUrl)).toContain('IP (169.254.169.254) is in a blacklisted range (169.254.0.0/16)')
+    expect(run.failure(metadataNameUrl)).toContain('hostname (metadata.google.internal) is in a blocked pattern (metadata.google.internal)')
+  })
+
+  it.skipIf(notRoot)('opens an allowlisted private address: k6 tries to connect, and only the missing route stops it', async () => {
+    const run = await runK6(script([privateUrl, metadataIpUrl]), { allowLoopback: false, allowlist: ['10.0.0.1'] }, netns)
+    expect(run.failure(privateUrl)).toContain('dial tcp 10.0.0.1:80: connect: network is unreachable')
+    expect(run.failure(privateUrl)).not.toContain('blacklisted')
+    expect(run.failure(metadataIpUrl)).toContain('IP (169.254.169.254) is in a blacklisted range (169.254.0.0/16)')
+  })
+})
+
+async function ip(...args: string[]): Promise<void> {
+  const child = spawn('ip', args, { stdio: ['ignore', 'ignore', 'pipe'] })
+  let stderr = ''
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
+  const code = await new Promise<number | null>((resolve, reject) => {
+    child.once('error', reject)
+    child.once('close', resolve)
+  })
+  if (code !== 0) throw new Error(`ip ${args.join(' ')} exited ${code}: ${stderr}`)
+}

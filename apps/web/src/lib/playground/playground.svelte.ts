@@ -1,0 +1,198 @@
+// The playground's state for one project: the script in the editor, the saved test it belongs
+// to (if any), the last validation and the actions (validate, save, run, load a template or a
+// test). A run of an unchanged saved test is started by its id, so it lands in the test's
+// history; anything else runs as an unsaved script. The draft survives leaving the page (per
+// tab, per project) so a person can go and watch a run and come back to the same script.
+import { api, describeError, errorCode, type RouterOutputs } from '../api/client.ts'
+import { DEFAULT_SCRIPT } from './default-script.ts'
+
+export type ScriptValidation = RouterOutputs['scripts']['validate']
+export type TemplateSummary = RouterOutputs['templates']['list'][number]
+
+export interface SavedTest {
+  id: string
+  name: string
+}
+
+export interface Draft {
+  script: string
+  name: string
+  test: SavedTest | null
+  savedScript: string | null
+}
+
+const draftKey = (projectId: string) => `stampede.playground.${projectId}`
+
+/** A stored draft, or null when there is none or it is not one (storage is the user's). */
+export function parseDraft(raw: string | null): Draft | null {
+  if (!raw) return null
+  try {
+    const d = JSON.parse(raw) as Partial<Draft>
+    if (typeof d.script !== 'string' || typeof d.name !== 'string') return null
+    const test = d.test && typeof d.test.id === 'string' && typeof d.test.name === 'string' ? { id: d.test.id, name: d.test.name } : null
+    return { script: d.script, name: d.name, test, savedScript: test && typeof d.savedScript === 'string' ? d.savedScript : null }
+  } catch {
+    return null
+  }
+}
+
+/** What Run starts: the saved test when the editor holds exactly what was saved, else the script. */
+export function runInput(
+  projectId: string,
+  draft: Pick<Draft, 'script' | 'test' | 'savedScript'>,
+  location: string,
+): { testId: string; location: string } | { projectId: string; script: string; location: string } {
+  return draft.test && draft.script === draft.savedScript ? { testId: draft.test.id, location } : { projectId, script: draft.script, location }
+}
+
+export class Playground {
+  script = $state(DEFAULT_SCRIPT)
+  name = $state('')
+  test = $state.raw<SavedTest | null>(null)
+  savedScript = $state<string | null>(null)
+
+  validation = $state.raw<ScriptValidation | null>(null)
+  /** The script the validation is about; the editor may have moved on since. */
+  validatedScript = $state<string | null>(null)
+  validating = $state(false)
+  validateError = $state<string | null>(null)
+
+  saving = $state(false)
+  saveError = $state<string | null>(null)
+  /** When the editor was last saved (ms), for the "saved" note. */
+  savedAt = $state<number | null>(null)
+
+  starting = $state(false)
+  runError = $state<string | null>(null)
+
+  loading = $state<string | null>(null)
+  loadError = $state<string | null>(null)
+
+  readonly validationStale = $derived(this.validation !== null && this.validatedScript !== this.script)
+  /** The editor differs from the saved test (script or name). */
+  readonly unsaved = $derived(this.test === null || this.script !== this.savedScript || this.name.trim() !== this.test.name)
+  /** Run starts the saved test (its history) rather than an unsaved copy. */
+  readonly runsSavedTest = $derived(this.test !== null && this.script === this.savedScript)
+
+  constructor(readonly projectId: string) {}
+
+  restoreDraft(): boolean {
+    const draft = parseDraft(this.#storage(() => sessionStorage.getItem(draftKey(this.projectId))) ?? null)
+    if (!draft) return false
+    this.script = draft.script
+    this.name = draft.name
+    this.test = draft.test
+    this.savedScript = draft.savedScript
+    return true
+  }
+
+  storeDraft(): void {
+    const draft: Draft = { script: this.script, name: this.name, test: this.test, savedScript: this.savedScript }
+    this.#storage(() => sessionStorage.setItem(draftKey(this.projectId), JSON.stringify(draft)))
+  }
+
+  async validate(): Promise<void> {
+    const script = this.script
+    this.validating = true
+    this.validateError = null
+    try {
+      const result = await api.scripts.validate.mutate({ script, projectId: this.projectId })
+      this.validation = result
+      this.validatedScript = script
+    } catch (err) {
+      this.validateError = describeError(err)
+    } finally {
+      this.validating = false
+    }
+  }
+
+  async loadTemplate(id: string): Promise<void> {
+    await this.#load(`template ${id}`, async () => {
+      const template = await api.templates.byId.query({ id })
+      this.#replace({ script: template.script, name: template.name, test: null, savedScript: null })
+    })
+  }
+
+  async loadTest(id: string): Promise<void> {
+    await this.#load('the test', async () => {
+      const test = await api.tests.byId.query({ id })
+      this.#replace({ script: test.script, name: test.name, test: { id: test.id, name: test.name }, savedScript: test.script })
+    })
+  }
+
+  /** Saves the editor as the open test, or (asNew, or no test open) as a new test. */
+  async save(asNew = false): Promise<boolean> {
+    const name = this.name.trim()
+    if (!name) {
+      this.saveError = 'Give the test a name first.'
+      return false
+    }
+    const script = this.script
+    this.saving = true
+    this.saveError = null
+    try {
+      const saved = this.test && !asNew ? await api.tests.update.mutate({ id: this.test.id, name, script }) : await api.tests.create.mutate({ projectId: this.projectId, name, script })
+      this.test = { id: saved.id, name: saved.name }
+      this.savedScript = saved.script
+      this.name = saved.name
+      this.savedAt = Date.now()
+      return true
+    } catch (err) {
+      this.saveError = describeError(err)
+      // The API refuses scripts with errors; show them where they are.
+      if (errorCode(err) === 'BAD_REQUEST' && /^script:/.test(this.saveError)) void this.validate()
+      return false
+    } finally {
+      this.saving = false
+    }
+  }
+
+  /** Starts a run; returns its id, or null (with `runError` set) when the API refused. */
+  async run(location: string): Promise<string | null> {
+    this.starting = true
+    this.runError = null
+    try {
+      const run = await api.runs.start.mutate(runInput(this.projectId, this, location))
+      return run.id
+    } catch (err) {
+      this.runError = describeError(err)
+      if (errorCode(err) === 'BAD_REQUEST' && /^script:/.test(this.runError)) void this.validate()
+      return null
+    } finally {
+      this.starting = false
+    }
+  }
+
+  #replace(draft: Draft): void {
+    this.script = draft.script
+    this.name = draft.name
+    this.test = draft.test
+    this.savedScript = draft.savedScript
+    this.validation = null
+    this.validatedScript = null
+    this.validateError = null
+    this.saveError = null
+    this.runError = null
+    this.savedAt = null
+  }
+
+  async #load(what: string, load: () => Promise<void>): Promise<void> {
+    this.loading = what
+    this.loadError = null
+    try {
+      await load()
+    } catch (err) {
+      this.loadError = `Could not load ${what}: ${describeError(err)}`
+    } finally {
+      this.loading = null
+    }
+  }
+
+  #storage<T>(use: () => T): T | undefined {
+    try {
+      return use()
+    } catch {
+      return undefined // storage can be unavailable (private mode, policies): the draft then lives as long as the page
+    }
+  }
+}

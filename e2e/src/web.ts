@@ -1,0 +1,93 @@
+// The web UI for browser tests, served as in production: `vite build` once per test file (it can
+// run while the stack starts, since the API's URL is read when the server starts, not when it is
+// built) and then adapter-node's server on a port chosen up front, because the API must list the
+// UI's origin in WEB_ORIGIN before it starts. A built app also never reloads itself mid-test the
+// way Vite's dev server does when it discovers a dependency.
+import { spawn, type ChildProcess } from 'node:child_process'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { chromium, type Browser, type Page } from 'playwright-core'
+import { waitUntil } from './wait.ts'
+
+const repoRoot = fileURLToPath(new URL('../../', import.meta.url))
+const webDir = path.join(repoRoot, 'apps/web')
+
+/** Debian's Chromium; Playwright drives it over CDP, so no browser download is needed. */
+export const CHROMIUM_PATH = '/usr/bin/chromium'
+
+export interface WebServer {
+  url: string
+  stop(): Promise<void>
+}
+
+/** Output of a child process, kept to explain a failure. */
+function capture(child: ChildProcess): () => string {
+  let output = ''
+  const keep = (chunk: Buffer) => {
+    output = (output + chunk.toString()).slice(-8000)
+  }
+  child.stdout?.on('data', keep)
+  child.stderr?.on('data', keep)
+  return () => output
+}
+
+/** Builds apps/web into apps/web/build (what `npm run build -w @stampede/web` does). */
+export async function buildWeb(): Promise<void> {
+  const child = spawn(process.execPath, [path.join(repoRoot, 'node_modules/vite/bin/vite.js'), 'build', '--logLevel', 'warn'], {
+    cwd: webDir,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  const output = capture(child)
+  const code = await new Promise<number | null>((resolve, reject) => {
+    child.once('error', reject)
+    child.once('exit', resolve)
+  })
+  if (code !== 0) throw new Error(`vite build of apps/web failed (exit ${code}):\n${output()}`)
+}
+
+/** Serves the built UI on 127.0.0.1:`port`, talking to the API at `apiUrl`. */
+export async function startWeb(opts: { port: number; apiUrl: string }): Promise<WebServer> {
+  const url = `http://127.0.0.1:${opts.port}`
+  const child = spawn(process.execPath, ['build/index.js'], {
+    cwd: webDir,
+    env: { PATH: process.env.PATH ?? '', PORT: String(opts.port), HOST: '127.0.0.1', ORIGIN: url, PUBLIC_STAMPEDE_API_URL: opts.apiUrl },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  const output = capture(child)
+  const killOnExit = () => child.kill('SIGKILL')
+  process.once('exit', killOnExit)
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
+
+  const stop = async () => {
+    process.off('exit', killOnExit)
+    if (child.exitCode !== null || child.signalCode !== null) return
+    const timer = setTimeout(() => child.kill('SIGKILL'), 5000)
+    child.kill('SIGTERM')
+    await exited
+    clearTimeout(timer)
+  }
+
+  const died = exited.then(() => {
+    throw new Error(`the web server exited (${child.exitCode ?? child.signalCode}):\n${output()}`)
+  })
+  died.catch(() => {}) // only the start-up race below cares; a later stop is expected
+  try {
+    await Promise.race([waitUntil(`the web UI at ${url}`, async () => ((await fetch(`${url}/login`)).ok ? true : undefined), 20_000), died])
+  } catch (err) {
+    await stop()
+    throw err
+  }
+  return { url, stop }
+}
+
+export const launchBrowser = (): Promise<Browser> => chromium.launch({ executablePath: CHROMIUM_PATH })
+
+/** Signs in on the UI's sign-in page as a person would, and waits for the project to open. */
+export async function signIn(page: Page, webUrl: string, who: { email: string; password: string }): Promise<void> {
+  await page.goto(`${webUrl}/login`)
+  await page.getByLabel('Email').fill(who.email)
+  await page.getByLabel('Password', { exact: true }).fill(who.password)
+  await page.getByRole('button', { name: 'Sign in' }).click()
+  await page.waitForURL(`${webUrl}/`)
+  await page.getByLabel('Project').waitFor()
+}

@@ -1,0 +1,186 @@
+// The jobs pages in a real browser (Debian's Chromium driven by playwright-core) against the real
+// stack, with Temporal's own schedules and the real runner and k6: a job made in the form with a
+// schedule Temporal previews as it is typed, firing every 5 s until paused, triggered by hand and
+// deleted. STAMPEDE_SCREENSHOTS=1 also writes docs/screenshots/jobs-{list,form,page}.png.
+import { mkdir } from 'node:fs/promises'
+import { fileURLToPath } from 'node:url'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { Browser, Page } from 'playwright-core'
+import { freePort } from '@stampede/devstack'
+import { ADMIN, startStack, type Stack } from '../src/stack.ts'
+import { waitUntil } from '../src/wait.ts'
+import { buildWeb, launchBrowser, startWeb, type WebServer } from '../src/web.ts'
+
+const SCREENSHOTS = process.env.STAMPEDE_SCREENSHOTS === '1'
+const SCREENSHOT_DIR = fileURLToPath(new URL('../../docs/screenshots/', import.meta.url))
+
+/** One quick request to the API's own /healthz, so every run has a p95 and a request rate to chart. */
+const quickScript = (apiUrl: string) => `import http from 'k6/http'
+export const options = { vus: 1, iterations: 1 }
+export default function () { http.get('${apiUrl}/healthz') }`
+const TEST_NAME = 'quick check'
+const JOB_NAME = 'every 5 s'
+
+let stack: Stack
+let web: WebServer
+let browser: Browser
+
+beforeAll(async () => {
+  // As in web-auth.test.ts: the UI's port first (the API must allow its origin), the build
+  // while the stack starts.
+  const port = await freePort()
+  const [started, built] = await Promise.allSettled([startStack({ api: { WEB_ORIGIN: `http://127.0.0.1:${port}` } }), buildWeb()])
+  if (started.status === 'rejected') throw started.reason
+  stack = started.value
+  if (built.status === 'rejected') throw built.reason
+  const [server, chromium] = await Promise.all([startWeb({ port, apiUrl: stack.apiUrl }), launchBrowser()])
+  web = server
+  browser = chromium
+  await stack.api.tests.create.mutate({ name: TEST_NAME, script: quickScript(stack.apiUrl) })
+})
+
+afterAll(async () => {
+  await browser?.close()
+  await web?.stop()
+  await stack?.stop()
+})
+
+async function signedInAdmin(): Promise<Page> {
+  const context = await browser.newContext({ viewport: { width: 1200, height: 900 }, timezoneId: 'Europe/Berlin' })
+  const page = await context.newPage()
+  await page.goto(`${web.url}/login`)
+  await page.getByLabel('Email').fill(ADMIN.email)
+  await page.getByLabel('Password', { exact: true }).fill(ADMIN.password)
+  await page.getByRole('button', { name: 'Sign in' }).click()
+  await page.waitForURL(`${web.url}/`)
+  await page.getByLabel('Project').waitFor()
+  return page
+}
+
+async function screenshot(page: Page, name: string): Promise<void> {
+  if (!SCREENSHOTS) return
+  await mkdir(SCREENSHOT_DIR, { recursive: true })
+  await page.screenshot({ path: `${SCREENSHOT_DIR}${name}.png`, fullPage: true })
+}
+
+/** The instants (ms) the form's "Next five firings" list shows, once it shows five. */
+async function previewTimes(page: Page): Promise<number[]> {
+  const list = page.getByRole('list', { name: 'Next five firings' })
+  await list.locator('li').nth(4).waitFor()
+  const times = await list.locator('time').evaluateAll((els) => els.map((e) => e.getAttribute('datetime') ?? ''))
+  return times.map((t) => Date.parse(t))
+}
+
+const gaps = (times: number[]) => times.slice(1).map((t, i) => t - times[i]!)
+
+describe('jobs in the browser', () => {
+  it('creates a job with a previewed schedule, shows its firings and runs, pauses, triggers and deletes it', async () => {
+    const page = await signedInAdmin()
+    await page.getByRole('link', { name: 'Jobs', exact: true }).click()
+    await page.waitForURL(`${web.url}/jobs`)
+    await page.getByText('No jobs in this project yet.').waitFor()
+
+    // The form: a test from the project, a preset said in words, Temporal's next five firings.
+    await page.getByRole('link', { name: 'New job' }).first().click()
+    await page.waitForURL(`${web.url}/jobs/new`)
+    await page.getByLabel('Name').fill(JOB_NAME)
+    await page.getByLabel('Add a test').selectOption({ label: TEST_NAME })
+    await page.getByRole('button', { name: 'Add test' }).click()
+    await page.getByRole('list', { name: 'Tests of this job' }).getByText(TEST_NAME).waitFor()
+    expect(await page.getByLabel('Time zone').inputValue()).toBe('Europe/Berlin') // the browser's zone
+
+    await page.getByLabel('Schedule', { exact: true }).selectOption({ label: 'Weekdays at 09:00' })
+    expect(await page.getByLabel('Cron expression').inputValue()).toBe('0 9 * * 1-5')
+    await page.getByText('Every weekday at 09:00').waitFor()
+    const weekdays = await previewTimes(page)
+    for (const t of weekdays) {
+      const wall = new Date(t).toLocaleString('en-US', { timeZone: 'Europe/Berlin', weekday: 'short', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' })
+      expect(wall).toMatch(/^(Mon|Tue|Wed|Thu|Fri) 09:00$/)
+    }
+
+    // A custom seconds-level expression: the words and Temporal's times follow it.
+    await page.getByLabel('Schedule', { exact: true }).selectOption({ label: 'Custom cron expression' })
+    await page.getByLabel('Cron expression').fill('*/5 * * * * * *')
+    await page.getByText('Every 5 seconds').waitFor()
+    const everyFive = await waitUntil('the preview of */5 s', async () => {
+      const times = await previewTimes(page)
+      return gaps(times).every((g) => g === 5000) ? times : undefined
+    }, 15_000, 200)
+    expect(everyFive[0]! % 5000).toBe(0)
+
+    // A bad expression: Temporal's refusal under the field, and no saving.
+    const create = page.getByRole('button', { name: 'Create job' })
+    await page.getByLabel('Cron expression').fill('61 * * * *')
+    await page.getByRole('alert').filter({ hasText: 'Temporal refused the expression' }).waitFor()
+    expect(await create.isDisabled()).toBe(true)
+    expect(await page.getByLabel('Cron expression').getAttribute('aria-invalid')).toBe('true')
+
+    await page.getByLabel('Cron expression').fill('*/5 * * * * * *')
+    await page.getByRole('list', { name: 'Next five firings' }).locator('li').nth(4).waitFor()
+    await waitUntil('Create job to be enabled', async () => ((await create.isEnabled()) ? true : undefined), 15_000, 100)
+    await screenshot(page, 'jobs-form')
+    await create.click()
+
+    // The job page: active, with Temporal's next firings, then a firing whose run passed.
+    await page.waitForURL(/\/jobs\/[0-9a-f-]{36}$/)
+    const jobId = new URL(page.url()).pathname.split('/').at(-1)!
+    await page.getByRole('heading', { name: JOB_NAME }).waitFor()
+    await page.getByText('Active', { exact: true }).waitFor()
+    await page.getByRole('list', { name: 'Next firings' }).locator('li').first().waitFor()
+    const passedRun = page.locator('tr[data-firing-id]').getByRole('link', { name: /: passed$/ }).first()
+    await passedRun.waitFor({ timeout: 45_000 })
+    const runHref = await passedRun.getAttribute('href')
+    expect(runHref).toMatch(/^\/runs\/[0-9a-f-]{36}$/)
+    const runId = runHref!.split('/').at(-1)!
+    expect((await stack.api.runs.byId.query({ id: runId })).jobId).toBe(jobId)
+
+    await passedRun.click()
+    await page.waitForURL(`${web.url}${runHref}`)
+    await page.getByRole('heading', { name: `Run ${runId}` }).waitFor()
+    await page.goBack()
+    await page.waitForURL(`${web.url}/jobs/${jobId}`)
+    await page.locator('tr[data-firing-id]').first().waitFor()
+    await page.getByRole('img', { name: /^Trend over \d+ runs?: p95 from / }).waitFor()
+
+    // The list: schedule in words and cron, next firing, last outcome, state.
+    await page.getByRole('link', { name: '← All jobs' }).click()
+    await page.waitForURL(`${web.url}/jobs`)
+    const row = page.locator(`tr[data-job-id="${jobId}"]`)
+    await row.getByText('Passed').waitFor()
+    for (const text of [JOB_NAME, 'Every 5 seconds', '*/5 * * * * * *', 'Europe/Berlin', 'Active']) await row.getByText(text).first().waitFor()
+    await screenshot(page, 'jobs-list')
+    await row.getByRole('link', { name: JOB_NAME }).click()
+    await page.waitForURL(`${web.url}/jobs/${jobId}`)
+    await page.locator('tr[data-firing-id]').first().waitFor()
+    if (SCREENSHOTS) await page.getByRole('img', { name: /^Trend over ([3-9]|\d{2,}) runs:/ }).waitFor({ timeout: 30_000 }) // a trend worth a picture
+    await screenshot(page, 'jobs-page')
+
+    // Pause: the schedule stops; a firing that had started may still end.
+    await page.getByRole('button', { name: 'Pause' }).click()
+    await page.getByText('Paused', { exact: true }).waitFor()
+    expect((await stack.api.jobs.byId.query({ id: jobId })).schedule).toMatchObject({ state: 'paused' })
+    // Under the default overlap policy (skip) a trigger while a firing runs is skipped.
+    await waitUntil('no firing to be running', async () => {
+      const { schedule } = await stack.api.jobs.byId.query({ id: jobId })
+      return 'running' in schedule && schedule.running === 0 ? true : undefined
+    }, 30_000, 250)
+
+    // Trigger now: a new firing, scheduled now, shows in the history.
+    const triggeredAt = Date.now()
+    await page.getByRole('button', { name: 'Trigger now' }).click()
+    const firing = await waitUntil('the triggered firing', async () => {
+      const { items } = await stack.api.jobs.history.query({ id: jobId, limit: 5 })
+      return items.find((f) => Date.parse(f.scheduledAt) >= triggeredAt - 1000)
+    }, 30_000, 250)
+    await page.locator(`tr[data-firing-id="${firing.id}"]`).waitFor({ timeout: 15_000 })
+    await page.getByText('Paused', { exact: true }).waitFor()
+
+    // Delete, confirmed in place: back to the list, without the job.
+    await page.getByRole('button', { name: 'Delete', exact: true }).click()
+    await page.getByRole('button', { name: 'Delete job' }).click()
+    await page.waitForURL(`${web.url}/jobs`)
+    await page.getByText('No jobs in this project yet.').waitFor()
+    expect(await page.locator(`tr[data-job-id="${jobId}"]`).count()).toBe(0)
+    await expect(stack.api.jobs.byId.query({ id: jobId })).rejects.toThrow(/does not exist/)
+  }, 90_000)
+})

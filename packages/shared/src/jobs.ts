@@ -1,0 +1,86 @@
+// Input schemas of jobs.*: recurring load jobs on Temporal Schedules.
+import { z } from 'zod'
+import { projectIdSchema } from './access.ts'
+import { locationIdSchema } from './locations.ts'
+
+const idSchema = () => z.uuid({ error: 'must be an id as returned by the API (a UUID)' })
+export const jobIdSchema = idSchema()
+
+export const OVERLAP_POLICIES = ['skip', 'buffer_one', 'cancel_other'] as const
+export type OverlapPolicy = (typeof OVERLAP_POLICIES)[number]
+export const NOTIFY_ON = ['failure', 'recovery', 'always'] as const
+export type NotifyOn = (typeof NOTIFY_ON)[number]
+
+export const cronSchema = z
+  .string()
+  .trim()
+  .min(1, 'is required: a cron expression such as "0 2 * * *" (every day at 02:00)')
+  .max(200, 'must be at most 200 characters')
+  .refine((c) => !/^(CRON_)?TZ=/i.test(c), { message: 'must not carry TZ=; set timezone instead' })
+export const timezoneSchema = z
+  .string()
+  .trim()
+  .min(1)
+  .max(64)
+  .refine(
+    (tz) => {
+      try {
+        new Intl.DateTimeFormat('en-US', { timeZone: tz })
+        return true
+      } catch {
+        return false
+      }
+    },
+    { message: 'must be an IANA time zone such as UTC, Europe/Berlin or America/New_York' },
+  )
+
+const jobFields = {
+  name: z.string().trim().min(1, 'is required').max(200, 'must be at most 200 characters'),
+  description: z.string().max(5000, 'must be at most 5000 characters').optional(),
+  /** Saved tests of the project, run in this order at every firing. */
+  testIds: z.array(idSchema()).min(1, 'must name at least one test').max(20, 'must name at most 20 tests'),
+  location: locationIdSchema,
+  cron: cronSchema,
+  timezone: timezoneSchema.default('UTC'),
+  /** What happens when a firing comes while the previous one still runs. */
+  overlapPolicy: z.enum(OVERLAP_POLICIES, { error: `must be one of ${OVERLAP_POLICIES.join(', ')}` }).default('skip'),
+  enabled: z.boolean().default(true),
+  /** Stop after this many firings. */
+  maxFirings: z.number().int().min(1, 'must be at least 1').nullable().optional(),
+  /** No firings after this time (ISO 8601). */
+  endAt: z.iso.datetime({ offset: true, error: 'must be an ISO 8601 date-time such as 2027-01-31T00:00:00Z' }).nullable().optional(),
+  /** A URL that receives a signed JSON POST about firings (null: none). */
+  webhookUrl: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).nullable().optional(),
+  /** When the webhook is called: failures, recoveries (first pass after a failure), or always. */
+  notifyOn: z.array(z.enum(NOTIFY_ON, { error: `must be among ${NOTIFY_ON.join(', ')}` })).min(1).optional(),
+}
+
+export const jobCreateInput = z.object({ projectId: projectIdSchema.optional(), ...jobFields })
+export const jobUpdateInput = z.object({
+  id: jobIdSchema,
+  name: jobFields.name.optional(),
+  description: jobFields.description,
+  testIds: jobFields.testIds.optional(),
+  location: locationIdSchema.optional(),
+  cron: cronSchema.optional(),
+  timezone: timezoneSchema.optional(),
+  overlapPolicy: z.enum(OVERLAP_POLICIES, { error: `must be one of ${OVERLAP_POLICIES.join(', ')}` }).optional(),
+  maxFirings: jobFields.maxFirings,
+  endAt: jobFields.endAt,
+  webhookUrl: jobFields.webhookUrl,
+  notifyOn: jobFields.notifyOn,
+  /** A new webhook signing secret, returned once. */
+  rotateWebhookSecret: z.boolean().optional(),
+})
+export const jobRef = z.object({ id: jobIdSchema })
+export const jobListInput = z.object({ projectId: projectIdSchema.optional() }).default({})
+export const jobPreviewInput = z.object({ cron: cronSchema, timezone: timezoneSchema.default('UTC'), count: z.number().int().min(1).max(10).default(5) })
+export const jobBackfillInput = z
+  .object({
+    id: jobIdSchema,
+    from: z.iso.datetime({ offset: true, error: 'must be an ISO 8601 date-time' }),
+    to: z.iso.datetime({ offset: true, error: 'must be an ISO 8601 date-time' }),
+  })
+  .refine((v) => new Date(v.from) < new Date(v.to), { message: 'must be before to', path: ['from'] })
+  .refine((v) => new Date(v.to) <= new Date(Date.now() + 60_000), { message: 'must not be in the future: backfill fills past firings', path: ['to'] })
+export const jobHistoryInput = z.object({ id: jobIdSchema, limit: z.number().int().min(1).max(100).default(20), cursor: z.string().optional() })

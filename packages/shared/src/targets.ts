@@ -1,0 +1,374 @@
+// Which addresses a k6 run may reach. By default k6 is refused private, loopback, link-local and
+// cloud-metadata targets through its own `blacklistIPs`/`blockHostnames`, passed as CLI flags so
+// a script's `options` cannot lift them; a project's allowlist (CIDRs, IPs, exact hostnames) and
+// the embedded single-machine mode carve exact holes out of those ranges.
+//
+// The IP ranges are the real barrier: k6 checks them on the address it is about to dial, after
+// `hosts` overrides and DNS. The hostname list only adds a clearer error for well-known metadata
+// names; k6 does not match it against an FQDN's trailing-dot form or a gRPC `dns:///` target.
+import { isIP } from 'node:net'
+
+/** Blocked unless a project opens them. Go normalises IPv4-mapped IPv6 addresses (::ffff:a.b.c.d)
+ * to IPv4 before k6 compares, so the IPv4 ranges cover them too. ::ffff:0:0/96 itself is not
+ * listed: Go reads that network as IPv4 0.0.0.0/0, which would block every IPv4 target. */
+export const DEFAULT_BLOCKED_CIDRS: readonly string[] = [
+  '0.0.0.0/8', // "this network"; connecting to 0.0.0.0 reaches the local host on Linux
+  '10.0.0.0/8',
+  '100.64.0.0/10', // carrier-grade NAT, also used by VPN overlays
+  '127.0.0.0/8',
+  '169.254.0.0/16', // link-local, home of 169.254.169.254 metadata services
+  '172.16.0.0/12',
+  '192.0.0.0/24', // IETF protocol assignments (e.g. 192.0.0.192 Oracle Cloud metadata)
+  '192.168.0.0/16',
+  '198.18.0.0/15', // benchmarking networks
+  '224.0.0.0/4', // multicast
+  '240.0.0.0/4', // reserved, including 255.255.255.255
+  '::/128',
+  '::1/128',
+  'fc00::/7', // unique local, including AWS's fd00:ec2::254 metadata address
+  'fe80::/10',
+]
+
+/** What the embedded single-machine mode opens so local demos can reach their own targets. */
+export const LOOPBACK_CIDRS: readonly string[] = ['127.0.0.0/8', '::1/128']
+
+/** Cloud metadata service names. Exact names only: k6 has no exceptions to a wildcard, so an
+ * allowlisted hostname could not be carved out of one. */
+export const DEFAULT_BLOCKED_HOSTNAMES: readonly string[] = [
+  'metadata', // GCP's short name, resolved through the search domain
+  'metadata.google.internal',
+  'metadata.goog',
+  'instance-data', // AWS
+  'instance-data.ec2.internal',
+  'metadata.tencentyun.com',
+]
+
+export type AllowlistEntry = { kind: 'cidr'; cidr: string } | { kind: 'host'; host: string }
+
+/** Validates one allowlist entry: an IP address, a CIDR, or an exact hostname. Returns the entry
+ * in canonical form (addresses as network CIDRs, hostnames lower-case) or an error message. */
+export function parseAllowlistEntry(entry: string): AllowlistEntry | string {
+  const text = entry.trim()
+  if (text === '') return 'an allowlist entry may not be empty'
+  if (text.includes('/')) {
+    const net = parseNetwork(text)
+    if (typeof net === 'string') return net
+    // An IPv4-mapped network is reported in its IPv4 form, the one Go and k6 compare with.
+    const canonical = normalizeMapped(net)
+    const masked = maskRange(canonical)
+    if (masked.start !== canonical.start) {
+      return `${text} has bits set after its /${canonical.prefix} prefix; did you mean ${formatCidr(masked)}?`
+    }
+    return { kind: 'cidr', cidr: formatCidr(canonical) }
+  }
+  if (isAddress(text)) {
+    const addr = parseAddress(text)
+    if (addr) return { kind: 'cidr', cidr: formatCidr(normalizeMapped({ ...addr, prefix: width(addr.family) })) }
+  }
+  if (text.startsWith('*')) return `${text}: only exact hostnames can be allowlisted, not patterns`
+  const host = text.toLowerCase().replace(/\.$/, '')
+  if (isHostname(host)) return { kind: 'host', host }
+  return `${text} is not an IP address, CIDR or hostname`
+}
+
+/** The address ranges of `blocked` minus those of `allowed`, as the fewest CIDRs that cover
+ * exactly the difference: IPv4 first, then IPv6, each in ascending address order. */
+export function subtractCidrs(blocked: readonly string[], allowed: readonly string[]): string[] {
+  const out: string[] = []
+  for (const family of [4, 6] as const) {
+    const of = (cidrs: readonly string[]) =>
+      merge(cidrs.map(toRange).filter((r) => r.family === family))
+    const remaining = subtractRanges(of(blocked), of(allowed))
+    for (const r of remaining) out.push(...rangeToCidrs(family, r.start, r.end))
+  }
+  return out
+}
+
+export interface LookupAddress {
+  address: string
+  family: number
+}
+export type Lookup = (hostname: string) => Promise<readonly LookupAddress[]>
+
+export interface TargetPolicyInput {
+  /** Embedded single-machine mode: loopback targets are the point of a local demo. */
+  allowLoopback: boolean
+  /** The project's allowlist, as stored (entries that do not parse open nothing). */
+  allowlist: readonly string[]
+  /** Resolves allowlisted hostnames; defaults to the system resolver (all addresses). */
+  lookup?: Lookup
+}
+
+export interface TargetPolicy {
+  /** For k6's `--blacklist-ip`. */
+  blacklistIPs: string[]
+  /** For k6's `--block-hostnames`. */
+  blockHostnames: string[]
+  /** What this policy opens beyond the defaults, one line each, for the run's log. */
+  opened: string[]
+  /** Allowlist entries that opened nothing: invalid, unresolvable, or not blocked anyway. */
+  warnings: string[]
+}
+
+const systemLookup: Lookup = async (hostname) => {
+  // Imported here so that validating entries (`parseAllowlistEntry`) needs nothing but node:net.
+  const dns = await import('node:dns/promises')
+  return dns.lookup(hostname, { all: true })
+}
+
+/** The blocked ranges and hostnames for one run. Allowlisted hostnames are resolved now; k6
+ * resolves them again when it connects, so a name whose addresses change between the two is
+ * refused rather than let through. */
+export async function resolveTargetPolicy(input: TargetPolicyInput): Promise<TargetPolicy> {
+  const lookup = input.lookup ?? systemLookup
+  const opened: string[] = []
+  const warnings: string[] = []
+  const openings: string[] = []
+  let blockHostnames = [...DEFAULT_BLOCKED_HOSTNAMES]
+
+  /** Records the ranges to open; false when none of them is blocked by default. */
+  const open = (cidrs: readonly string[], reason: string) => {
+    openings.push(...cidrs)
+    if (!cidrs.some(isBlockedByDefault)) return false
+    opened.push(`${cidrs.join(', ')} (${reason})`)
+    return true
+  }
+
+  if (input.allowLoopback) open(LOOPBACK_CIDRS, 'embedded single-machine mode')
+
+  for (const raw of input.allowlist) {
+    const entry = parseAllowlistEntry(raw)
+    if (typeof entry === 'string') {
+      warnings.push(`allowlist entry ignored: ${entry}`)
+      continue
+    }
+    if (entry.kind === 'cidr') {
+      if (!open([entry.cidr], 'allowlist')) warnings.push(`allowlist entry ${entry.cidr} is not blocked by default; it opens nothing`)
+      continue
+    }
+    const unblocked = blockHostnames.filter((pattern) => !hostnameMatches(pattern, entry.host))
+    if (unblocked.length < blockHostnames.length) {
+      blockHostnames = unblocked
+      opened.push(`hostname ${entry.host} (allowlist)`)
+    }
+    let addresses: readonly LookupAddress[]
+    try {
+      addresses = await lookup(entry.host)
+    } catch (err) {
+      const code = err instanceof Error ? ((err as NodeJS.ErrnoException).code ?? err.message) : String(err)
+      warnings.push(`allowlist entry ${entry.host} did not resolve (${code}); it opens no addresses`)
+      continue
+    }
+    const cidrs = [...new Set(addresses.flatMap(({ address }) => {
+      const parsed = parseAllowlistEntry(address)
+      return typeof parsed !== 'string' && parsed.kind === 'cidr' ? [parsed.cidr] : []
+    }))]
+    if (cidrs.length === 0) {
+      warnings.push(`allowlist entry ${entry.host} resolved to no addresses; it opens none`)
+    } else if (!open(cidrs, `allowlist: ${entry.host}`)) {
+      warnings.push(`allowlist entry ${entry.host} resolves to ${cidrs.join(', ')}, which is not blocked by default`)
+    }
+  }
+
+  return { blacklistIPs: subtractCidrs(DEFAULT_BLOCKED_CIDRS, openings), blockHostnames, opened, warnings }
+}
+
+/** Whether a k6 `blockHostnames` pattern matches a hostname: exact, or `*`-prefixed suffix. */
+function hostnameMatches(pattern: string, host: string): boolean {
+  return pattern.startsWith('*') ? host.endsWith(pattern.slice(1)) : pattern === host
+}
+
+// --- Address arithmetic ---------------------------------------------------------------------
+
+type Family = 4 | 6
+interface Address {
+  family: Family
+  start: bigint
+}
+interface Network extends Address {
+  prefix: number
+}
+interface Range {
+  family: Family
+  start: bigint
+  end: bigint
+}
+
+const width = (family: Family) => (family === 4 ? 32 : 128)
+const MAPPED_PREFIX = 0xffffn << 32n
+
+/** An exact hostname as k6's `blockHostnames` reads one; an all-digit last label would be an
+ * IPv4 address with a typo (10.0.0.300), not a name. */
+function isHostname(host: string): boolean {
+  const labels = host.split('.')
+  return (
+    host.length <= 253 &&
+    labels.every((l) => /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(l)) &&
+    !/^\d+$/.test(labels.at(-1) ?? '')
+  )
+}
+
+function isAddress(text: string): boolean {
+  // Zones (fe80::1%eth0) name an interface of this machine, which means nothing to a runner.
+  return isIP(text) !== 0 && !text.includes('%')
+}
+
+function parseAddress(text: string): Address | undefined {
+  if (!isAddress(text)) return undefined
+  if (isIP(text) === 4) return { family: 4, start: ipv4ToBigInt(text) }
+  // A trailing dotted quad (::ffff:10.0.0.1) stands for the last two groups.
+  let head = text
+  let tail: bigint[] = []
+  const lastColon = text.lastIndexOf(':')
+  if (text.slice(lastColon).includes('.')) {
+    const v4 = ipv4ToBigInt(text.slice(lastColon + 1))
+    tail = [v4 >> 16n, v4 & 0xffffn]
+    head = text.slice(0, text[lastColon - 1] === ':' ? lastColon + 1 : lastColon)
+  }
+  const [left = '', right] = head.split('::')
+  const groups = (s: string) => (s === '' ? [] : s.split(':').map((g) => BigInt(`0x${g}`)))
+  const leftGroups = groups(left)
+  const rightGroups = right === undefined ? [] : groups(right)
+  const fill = 8 - leftGroups.length - rightGroups.length - tail.length
+  const all = [...leftGroups, ...Array<bigint>(right === undefined ? 0 : fill).fill(0n), ...rightGroups, ...tail]
+  return { family: 6, start: all.reduce((acc, g) => (acc << 16n) | g, 0n) }
+}
+
+function ipv4ToBigInt(text: string): bigint {
+  return text.split('.').reduce((acc, octet) => (acc << 8n) | BigInt(octet), 0n)
+}
+
+function parseNetwork(text: string): Network | string {
+  const [addrText = '', prefixText = '', ...rest] = text.split('/')
+  const addr = parseAddress(addrText)
+  if (!addr || rest.length > 0) return `${text} is not an IP address, CIDR or hostname`
+  const max = width(addr.family)
+  if (!/^\d{1,3}$/.test(prefixText) || Number(prefixText) > max) {
+    return `${text}: the prefix length must be a number from 0 to ${max}`
+  }
+  return { ...addr, prefix: Number(prefixText) }
+}
+
+/** ::ffff:a.b.c.d/96+n is the IPv4 network a.b.c.d/n as far as Go (and so k6) is concerned. */
+function normalizeMapped(net: Network): Network {
+  if (net.family === 6 && net.prefix >= 96 && net.start >> 32n === 0xffffn) {
+    return { family: 4, start: net.start - MAPPED_PREFIX, prefix: net.prefix - 96 }
+  }
+  return net
+}
+
+function maskRange(net: Network): Network {
+  const hostBits = BigInt(width(net.family) - net.prefix)
+  return { ...net, start: (net.start >> hostBits) << hostBits }
+}
+
+function toRange(cidr: string): Range {
+  const parsed = parseNetwork(cidr.includes('/') ? cidr : `${cidr}/${isIP(cidr) === 4 ? 32 : 128}`)
+  if (typeof parsed === 'string') throw new Error(`not a CIDR: ${cidr}`)
+  const net = maskRange(normalizeMapped(parsed))
+  const size = 1n << BigInt(width(net.family) - net.prefix)
+  return { family: net.family, start: net.start, end: net.start + size - 1n }
+}
+
+/** Sorted, with overlapping and adjacent ranges joined. */
+function merge(ranges: Range[]): Range[] {
+  const sorted = [...ranges].sort((a, b) => (a.start < b.start ? -1 : a.start > b.start ? 1 : 0))
+  const out: Range[] = []
+  for (const r of sorted) {
+    const last = out.at(-1)
+    if (last && r.start <= last.end + 1n) {
+      if (r.end > last.end) last.end = r.end
+    } else {
+      out.push({ ...r })
+    }
+  }
+  return out
+}
+
+/** Both inputs merged; the result is too. */
+function subtractRanges(from: Range[], minus: Range[]): Range[] {
+  const out: Range[] = []
+  for (const r of from) {
+    let start = r.start
+    for (const m of minus) {
+      if (m.end < start || m.start > r.end) continue
+      if (m.start > start) out.push({ family: r.family, start, end: m.start - 1n })
+      start = m.end + 1n
+      if (start > r.end) break
+    }
+    if (start <= r.end) out.push({ family: r.family, start, end: r.end })
+  }
+  return out
+}
+
+/** The fewest aligned blocks covering exactly [start, end]. */
+function rangeToCidrs(family: Family, start: bigint, end: bigint): string[] {
+  const bits = width(family)
+  const out: string[] = []
+  let at = start
+  while (at <= end) {
+    let size = BigInt(bits)
+    // The largest block aligned at `at`…
+    while (size > 0n && at % (1n << size) !== 0n) size--
+    // …that does not run past `end`.
+    while (at + (1n << size) - 1n > end) size--
+    out.push(formatCidr({ family, start: at, prefix: bits - Number(size) }))
+    at += 1n << size
+  }
+  return out
+}
+
+function isBlockedByDefault(cidr: string): boolean {
+  const r = toRange(cidr)
+  return DEFAULT_BLOCKED_CIDRS.map(toRange).some((b) => b.family === r.family && b.start <= r.end && r.start <= b.end)
+}
+
+function formatCidr(net: Network): string {
+  return `${net.family === 4 ? formatIPv4(net.start) : formatIPv6(net.start)}/${net.prefix}`
+}
+
+function formatIPv4(n: bigint): string {
+  return [24n, 16n, 8n, 0n].map((shift) => String((n >> shift) & 0xffn)).join('.')
+}
+
+/** RFC 5952: lower case, the longest run (2+) of zero groups, first on a tie, becomes `::`. */
+function formatIPv6(n: bigint): string {
+  const groups = Array.from({ length: 8 }, (_, i) => (n >> BigInt(16 * (7 - i))) & 0xffffn)
+  let bestAt = -1
+  let bestLen = 1
+  for (let i = 0; i < 8; ) {
+    let j = i
+    while (j < 8 && groups[j] === 0n) j++
+    if (j - i > bestLen) {
+      bestAt = i
+      bestLen = j - i
+    }
+    i = j === i ? i + 1 : j
+  }
+  const hex = (gs: bigint[]) => gs.map((g) => g.toString(16)).join(':')
+  if (bestAt < 0) return hex(groups)
+  return `${hex(groups.slice(0, bestAt))}::${hex(groups.slice(bestAt + bestLen))}`
+}
+
+/** Validates an admin's allowlist for projects.update: canonical entries, or each bad one's message. */
+export function parseTargetAllowlist(entries: readonly string[]): { ok: true; entries: string[] } | { ok: false; errors: { index: number; message: string }[] } {
+  const errors: { index: number; message: string }[] = []
+  const out: string[] = []
+  entries.forEach((raw, index) => {
+    const parsed = parseAllowlistEntry(raw)
+    if (typeof parsed === 'string') errors.push({ index, message: parsed })
+    else out.push(parsed.kind === 'cidr' ? parsed.cidr : parsed.host)
+  })
+  return errors.length > 0 ? { ok: false, errors } : { ok: true, entries: [...new Set(out)] }
+}
+
+/** The CIDR of `cidrs` that holds `address` (IPv4-mapped IPv6 counts as IPv4), or undefined. */
+export function blockingRange(address: string, cidrs: readonly string[]): string | undefined {
+  const parsed = parseAddress(address)
+  if (!parsed) return undefined
+  const { family, start } = normalizeMapped({ ...parsed, prefix: width(parsed.family) })
+  return cidrs.find((cidr) => {
+    const r = toRange(cidr)
+    return r.family === family && start >= r.start && start <= r.end
+  })
+}
