@@ -159,6 +159,7 @@ const TABLE: Record<string, Row> = {
   'runs.start': { rule: 'write', input: () => ({ testId: world.testId, location: 'us-east' }), cross: () => ({ input: { testId: world.testId, location: 'us-east' }, id: world.testId }) },
   'runs.byId': { rule: 'read', input: () => ({ id: world.runId }), cross: () => ({ input: { id: world.runId }, id: world.runId }) },
   'runs.list': { rule: 'read', input: () => ({ projectId: world.projectId }), cross: project },
+  'runs.inFlight': { rule: 'read', input: () => ({ projectId: world.projectId }), cross: project },
   'runs.cancel': { rule: 'write', input: () => ({ id: world.runId }), cross: () => ({ input: { id: world.runId }, id: world.runId }) },
   'runs.artifactUrl': { rule: 'read', input: () => ({ runId: world.runId, name: 'summary' }), cross: () => ({ input: { runId: world.runId, name: 'summary' }, id: world.runId }) },
   'jobs.preview': { rule: 'signed-in', input: () => ({ cron: '0 2 * * *', timezone: 'Europe/Berlin' }) },

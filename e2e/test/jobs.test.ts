@@ -115,6 +115,18 @@ describe('a job with a seconds-level schedule', () => {
     expect(byId.trend.length).toBeGreaterThanOrEqual(2)
     expect(byId.trend.every((t) => t.status !== 'passed' || t.p95 === null || t.p95 >= 0)).toBe(true)
 
+    // jobs.list finds every job's last firing in one query: paused and settled, it agrees with
+    // byId and with the newest finished firing of the history.
+    await stack.api.jobs.pause.mutate({ id: job.id })
+    await settled(job.id)
+    const [finalById, listed, newest] = await Promise.all([
+      stack.api.jobs.byId.query({ id: job.id }),
+      stack.api.jobs.list.query().then((jobs) => jobs.find((j) => j.id === job.id)),
+      finishedFirings(job.id).then((f) => f[0]),
+    ])
+    expect(listed?.lastFiring).toEqual(finalById.lastFiring)
+    expect(finalById.lastFiring).toMatchObject({ id: newest?.id, scheduledAt: newest?.scheduledAt, status: newest?.status })
+
     await expect(stack.api.tests.delete.mutate({ id: test.id })).rejects.toThrow(/is used by job\(s\) "every 3 s"/)
     await stack.api.jobs.delete.mutate({ id: job.id })
     expect(await scheduleExists(job.id)).toBe(false)

@@ -209,6 +209,9 @@ describe('locations', () => {
     expect(waiting.status).toBe('queued')
     const listed = await stack.api.runs.list.query({ location: 'eu-central', status: 'queued' })
     expect(listed.items.find((r) => r.id === id)?.waitingForRunner).toBe(true)
+    const inFlight = await stack.api.runs.inFlight.query()
+    expect(inFlight.map((c) => c.location)).toEqual(['us-east', 'eu-central'])
+    expect(inFlight.find((c) => c.location === 'eu-central')).toEqual({ location: 'eu-central', queued: 1, running: 0 })
     const locations = await stack.api.locations.list.query()
     expect(locations.find((l) => l.id === 'eu-central')?.runnerAvailable).toBe(false)
     expect(locations.find((l) => l.id === 'us-east')?.runnerAvailable).toBe(true)
@@ -222,6 +225,7 @@ describe('locations', () => {
     expect(run.status).toBe('passed')
     expect(run.location).toBe('eu-central')
     expect(target.count).toBe(3)
+    expect((await stack.api.runs.inFlight.query()).find((c) => c.location === 'eu-central')).toEqual({ location: 'eu-central', queued: 0, running: 0 })
   })
 
   it('refuses an unknown location and bad input with errors naming the field', async () => {

@@ -191,6 +191,13 @@ describe('the playground, a live run and its results', () => {
     await page.waitForURL((url) => url.pathname.startsWith('/runs/') && !url.pathname.endsWith(runId))
     await page.locator('.status', { hasText: 'Running' }).waitFor({ timeout: 30_000 })
     await page.locator('.console .line', { hasText: 'iteration 0: status 200' }).waitFor()
+    // The locations page, in a second tab, counts it as running where it runs.
+    const locationsTab = await page.context().newPage()
+    await locationsTab.goto(`${web.url}/locations`)
+    const euCentralRow = locationsTab.getByRole('row').filter({ hasText: 'eu-central' })
+    await expect.poll(() => euCentralRow.getByRole('link', { name: /^Running runs in/ }).textContent(), { timeout: 10_000 }).toBe('1')
+    expect(await euCentralRow.getByRole('link', { name: /^Queued runs in/ }).textContent()).toBe('0')
+    await locationsTab.close()
     await page.getByRole('button', { name: 'Cancel run' }).click()
     await page.locator('.status', { hasText: 'Cancelled' }).waitFor({ timeout: 30_000 })
     await page.getByText('Cancelled: the run was stopped before it finished.').waitFor()

@@ -49,8 +49,30 @@ async function schedule(ctx: Context, jobId: string) {
   }
 }
 
-async function toJobDto(ctx: Context, job: JobWithTests) {
-  const last = await ctx.db.jobFiring.findFirst({ where: { jobId: job.id, finishedAt: { not: null } }, orderBy: { scheduledAt: 'desc' } })
+interface LastFiring {
+  id: string
+  scheduledAt: Date
+  finishedAt: Date | null
+  status: string
+}
+
+/**
+ * Each job's last finished firing, in one query for any number of jobs: DISTINCT ON walks the
+ * (job_id, scheduled_at) index once instead of one query per job.
+ */
+async function lastFirings(ctx: Context, jobIds: string[]): Promise<Map<string, LastFiring>> {
+  if (jobIds.length === 0) return new Map()
+  const rows = await ctx.db.$queryRaw<(LastFiring & { jobId: string })[]>`
+    SELECT DISTINCT ON (job_id) id::text AS "id", job_id::text AS "jobId", scheduled_at AS "scheduledAt", finished_at AS "finishedAt", status
+    FROM job_firings
+    WHERE job_id = ANY(${jobIds}::uuid[]) AND finished_at IS NOT NULL
+    ORDER BY job_id, scheduled_at DESC`
+  return new Map(rows.map((r) => [r.jobId, r]))
+}
+
+/** A job as the API returns it; `last` is its last finished firing when the caller already has it. */
+async function toJobDto(ctx: Context, job: JobWithTests, last?: LastFiring | null) {
+  if (last === undefined) last = (await lastFirings(ctx, [job.id])).get(job.id) ?? null
   return {
     id: job.id,
     projectId: job.projectId,
@@ -195,7 +217,8 @@ export const jobsRouter = router({
   list: projectProcedure('read').input(jobListInput).query(async ({ ctx, input }) => {
     const projectId = await ctx.access.project(input.projectId)
     const jobs = await ctx.db.job.findMany({ where: { projectId }, orderBy: { name: 'asc' }, include: jobInclude })
-    return Promise.all(jobs.map((j) => toJobDto(ctx, j)))
+    const last = await lastFirings(ctx, jobs.map((j) => j.id))
+    return Promise.all(jobs.map((j) => toJobDto(ctx, j, last.get(j.id) ?? null)))
   }),
 
   /** Deletes the job and its schedule, cancelling a firing in progress. Its runs are kept. */

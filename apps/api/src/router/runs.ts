@@ -1,6 +1,6 @@
 import { TRPCError } from '@trpc/server'
 import { WorkflowNotFoundError } from '@temporalio/client'
-import { artifactUrlInput, byIdInput, isTerminal, runListInput, runStartInput, ARTIFACTS } from '@stampede/shared'
+import { artifactUrlInput, byIdInput, isTerminal, optionalProjectRef, runListInput, runStartInput, ARTIFACTS } from '@stampede/shared'
 import { LOAD_TEST_RUN_WORKFLOW, ORCHESTRATION_QUEUE, workflowIdFor, type RunWorkflowInput } from '@stampede/shared/temporal'
 import type { Run } from '@stampede/db'
 import type { Context } from '../context.ts'
@@ -106,6 +106,26 @@ export const runsRouter = router({
     const page = runs.slice(0, input.limit)
     const items = await Promise.all(page.map(async (r) => toRunDto(r, await waitingForRunner(ctx, r))))
     return { items, nextCursor: runs.length > input.limit ? (page.at(-1)?.id ?? null) : null }
+  }),
+
+  /**
+   * The project's queued and running runs per location, counted exactly: every configured
+   * location (zeros included), then any location that still has runs but is no longer configured.
+   */
+  inFlight: projectProcedure('read').input(optionalProjectRef).query(async ({ ctx, input }) => {
+    const projectId = await ctx.access.project(input.projectId)
+    const groups = await ctx.db.run.groupBy({
+      by: ['locationId', 'status'],
+      where: { projectId, status: { in: ['queued', 'running'] } },
+      _count: { _all: true },
+    })
+    const counts = new Map(ctx.config.locations.map((l) => [l.id, { location: l.id, queued: 0, running: 0 }]))
+    for (const g of groups) {
+      const c = counts.get(g.locationId) ?? { location: g.locationId, queued: 0, running: 0 }
+      if (g.status === 'queued' || g.status === 'running') c[g.status] = g._count._all
+      counts.set(g.locationId, c)
+    }
+    return [...counts.values()]
   }),
 
   /** Cancels a queued or running run. Cancelling a finished run returns it unchanged. */
