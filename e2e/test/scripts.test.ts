@@ -68,7 +68,7 @@ describe('scripts.validate', () => {
 
   it('reports static errors with code and position without running k6', async () => {
     const result = await stack.api.scripts.validate.mutate({ script: `import http from 'k6/http'\nimport fs from 'node:fs'\nexport const options = {}\n` })
-    expect(result.errors.map((e) => `${e.code} ${e.line}:${e.column}`)).toEqual(['node-builtin-import 2:1', 'no-default-export 3:1'])
+    expect(result.errors.map((e) => `${e.code} ${e.line}:${e.column}`)).toEqual(['node-builtin-import 2:16', 'no-default-export 3:1'])
   })
 })
 
@@ -77,7 +77,7 @@ describe('refusing scripts before a run starts', () => {
     const script = `import http from 'k6/http'\nimport { chromium } from 'playwright'\nconst data = open('/etc/passwd')\n`
     const err = await stack.api.runs.start.mutate({ script, location: 'us-east' }).then(() => undefined, (e: Error & { data?: { code?: string } }) => e)
     expect(err?.data?.code).toBe('BAD_REQUEST')
-    expect(err?.message).toContain('2:1 playwright-import')
+    expect(err?.message).toContain('2:26 playwright-import')
     expect(err?.message).toContain('3:19 open-absolute-path')
     expect(err?.message).toContain('no-default-export')
     expect((await stack.api.runs.list.query({})).items).toEqual([])

@@ -233,6 +233,7 @@ export function checkScript(source: string, opts: CheckOptions = {}): CheckResul
   // --- imports -------------------------------------------------------------------------------
   let importCount = 0
   let k6ish = false
+  // `node` is the module string itself, so a finding points at the name to change.
   const checkSpecifier = (specifier: string, node: Node) => {
     importCount++
     const pos = posOf(node)
@@ -293,14 +294,14 @@ export function checkScript(source: string, opts: CheckOptions = {}): CheckResul
 
   let defaultNode: Node | undefined
   for (const stmt of program.body) {
-    if (stmt.type === 'ImportDeclaration' && stmt.importKind !== 'type') checkSpecifier(stmt.source.value, stmt)
-    if (stmt.type === 'ExportAllDeclaration') checkSpecifier(stmt.source.value, stmt)
+    if (stmt.type === 'ImportDeclaration' && stmt.importKind !== 'type') checkSpecifier(stmt.source.value, stmt.source)
+    if (stmt.type === 'ExportAllDeclaration') checkSpecifier(stmt.source.value, stmt.source)
     if (stmt.type === 'ExportDefaultDeclaration') {
       hasDefault = true
       defaultNode = stmt.declaration
     }
     if (stmt.type === 'ExportNamedDeclaration') {
-      if (stmt.source) checkSpecifier(stmt.source.value, stmt)
+      if (stmt.source) checkSpecifier(stmt.source.value, stmt.source)
       for (const s of stmt.specifiers) {
         const name = s.exported.type === 'Identifier' ? s.exported.name : s.exported.value
         const local = s.type === 'ExportSpecifier' ? s.local.name : undefined
@@ -321,18 +322,18 @@ export function checkScript(source: string, opts: CheckOptions = {}): CheckResul
   walk(program, (node) => {
     if (node.type === 'ImportExpression') {
       const s = stringValue(node.source)
-      if (s !== undefined) checkSpecifier(s, node)
+      if (s !== undefined) checkSpecifier(s, node.source)
     }
     if (node.type === 'CallExpression') {
       const callee = node.callee
       const first = node.arguments[0]
       if (callee.type === 'Import' && first) {
         const s = stringValue(first)
-        if (s !== undefined) checkSpecifier(s, node)
+        if (s !== undefined) checkSpecifier(s, first)
       }
       if (callee.type === 'Identifier' && callee.name === 'require' && first) {
         const s = stringValue(first)
-        if (s !== undefined) checkSpecifier(s, node)
+        if (s !== undefined) checkSpecifier(s, first)
       }
       if (callee.type === 'Identifier' && callee.name === 'open' && first) {
         const p = stringValue(first)

@@ -1,4 +1,4 @@
-// expect: browser-unsupported 3:1
+// expect: browser-unsupported 3:25
 import http from 'k6/http'
 import { browser } from 'k6/experimental/browser'
 export default async function () {}

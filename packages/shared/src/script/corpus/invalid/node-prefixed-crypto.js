@@ -1,4 +1,4 @@
-// expect: node-builtin-import 3:1
+// expect: node-builtin-import 3:20
 import http from 'k6/http'
 import crypto from 'node:crypto'
 export default function () {}

@@ -1,4 +1,4 @@
-// expect: node-builtin-import 3:12
+// expect: node-builtin-import 3:20
 import http from 'k6/http'
 const os = require('os')
 export default function () {}

@@ -1,4 +1,4 @@
-// expect: npm-package-import 3:1
+// expect: npm-package-import 3:15
 import http from 'k6/http'
 import _ from 'lodash'
 export default function () {}

@@ -1,4 +1,4 @@
-// expect: npm-package-import 3:1
+// expect: npm-package-import 3:23
 import http from 'k6/http'
 import { faker } from '@faker-js/faker'
 export default function () {}
