@@ -194,6 +194,17 @@ describe('k6 with the target policy, against private and metadata addresses in a
     expect(run.failure(metadataNameUrl)).toContain('hostname (metadata.google.internal) is in a blocked pattern (metadata.google.internal)')
   })
 
+  it.skipIf(notRoot)('refuses private and metadata addresses written as NAT64 or 6to4 IPv6 addresses', async () => {
+    // 169.254.169.254 under NAT64's well-known prefix, 10.0.0.1 under 6to4; 8.8.8.8 under NAT64 is
+    // public, so k6 tries it and only the sealed namespace's missing route stops it.
+    const [nat64Metadata, sixToFourPrivate, nat64Public] = ['http://[64:ff9b::a9fe:a9fe]/', 'http://[2002:a00:1::1]/', 'http://[64:ff9b::808:808]/']
+    const run = await runK6(script([nat64Metadata, sixToFourPrivate, nat64Public]), DEFAULT_POLICY, netns)
+    expect(run.failure(nat64Metadata)).toContain('IP (64:ff9b::a9fe:a9fe) is in a blacklisted range (64:ff9b::a9fe:0/112)')
+    expect(run.failure(sixToFourPrivate)).toContain('IP (2002:a00:1::1) is in a blacklisted range (2002:a00::/24)')
+    expect(run.failure(nat64Public)).toContain('network is unreachable')
+    expect(run.failure(nat64Public)).not.toContain('blacklisted')
+  })
+
   it.skipIf(notRoot)('opens an allowlisted private address: k6 tries to connect, and only the missing route stops it', async () => {
     const run = await runK6(script([privateUrl, metadataIpUrl]), { allowLoopback: false, allowlist: ['10.0.0.1'] }, netns)
     expect(run.failure(privateUrl)).toContain('dial tcp 10.0.0.1:80: connect: network is unreachable')

@@ -136,6 +136,29 @@ describe('resolveTargetPolicy', () => {
       '198.18.0.0/15',
       '224.0.0.0/3',
       '::/127',
+      // The same IPv4 networks under NAT64's well-known prefix…
+      '64:ff9b::/104',
+      '64:ff9b::a00:0/104',
+      '64:ff9b::6440:0/106',
+      '64:ff9b::7f00:0/104',
+      '64:ff9b::a9fe:0/112',
+      '64:ff9b::ac10:0/108',
+      '64:ff9b::c000:0/120',
+      '64:ff9b::c0a8:0/112',
+      '64:ff9b::c612:0/111',
+      '64:ff9b::e000:0/99',
+      '64:ff9b:1::/48',
+      // …and under 6to4.
+      '2002::/24',
+      '2002:a00::/24',
+      '2002:6440::/26',
+      '2002:7f00::/24',
+      '2002:a9fe::/32',
+      '2002:ac10::/28',
+      '2002:c000::/40',
+      '2002:c0a8::/32',
+      '2002:c612::/31',
+      '2002:e000::/19',
       'fc00::/7',
       'fe80::/10',
     ])
@@ -216,5 +239,16 @@ describe('blockingRange', () => {
     expect(blockingRange('10.1.2.3', blacklistIPs)).toBeUndefined()
     expect(blockingRange('93.184.216.34', blacklistIPs)).toBeUndefined()
     expect(blockingRange('not an ip', blacklistIPs)).toBeUndefined()
+  })
+
+  it('finds blocked IPv4 networks inside NAT64 and 6to4 addresses, and leaves public ones open', async () => {
+    const { blacklistIPs } = await resolveTargetPolicy({ allowLoopback: false, allowlist: [] })
+    expect(blockingRange('64:ff9b::a9fe:a9fe', blacklistIPs)).toBe('64:ff9b::a9fe:0/112') // 169.254.169.254
+    expect(blockingRange('64:ff9b::10.1.2.3', blacklistIPs)).toBe('64:ff9b::a00:0/104')
+    expect(blockingRange('64:ff9b:1::a00:1', blacklistIPs)).toBe('64:ff9b:1::/48')
+    expect(blockingRange('2002:c0a8:101::1', blacklistIPs)).toBe('2002:c0a8::/32') // 192.168.1.1
+    expect(blockingRange('2002:7f00:1::1', blacklistIPs)).toBe('2002:7f00::/24') // 127.0.0.1
+    expect(blockingRange('64:ff9b::808:808', blacklistIPs)).toBeUndefined() // 8.8.8.8
+    expect(blockingRange('2002:5db8:d822::1', blacklistIPs)).toBeUndefined() // 93.184.216.34
   })
 })

@@ -8,10 +8,7 @@
 // names; k6 does not match it against an FQDN's trailing-dot form or a gRPC `dns:///` target.
 import { isIP } from 'node:net'
 
-/** Blocked unless a project opens them. Go normalises IPv4-mapped IPv6 addresses (::ffff:a.b.c.d)
- * to IPv4 before k6 compares, so the IPv4 ranges cover them too. ::ffff:0:0/96 itself is not
- * listed: Go reads that network as IPv4 0.0.0.0/0, which would block every IPv4 target. */
-export const DEFAULT_BLOCKED_CIDRS: readonly string[] = [
+const BLOCKED_IPV4: readonly string[] = [
   '0.0.0.0/8', // "this network"; connecting to 0.0.0.0 reaches the local host on Linux
   '10.0.0.0/8',
   '100.64.0.0/10', // carrier-grade NAT, also used by VPN overlays
@@ -23,10 +20,31 @@ export const DEFAULT_BLOCKED_CIDRS: readonly string[] = [
   '198.18.0.0/15', // benchmarking networks
   '224.0.0.0/4', // multicast
   '240.0.0.0/4', // reserved, including 255.255.255.255
+]
+
+/**
+ * The IPv6 forms of an IPv4 network: under NAT64's well-known prefix (64:ff9b::/96, RFC 6052)
+ * and under 6to4 (2002::/16, RFC 3056). A NAT64 gateway or 6to4 relay next to a runner turns
+ * such an address back into the IPv4 one, so a blocked IPv4 network is blocked in both forms.
+ */
+function embeddedInIPv6(cidr: string): string[] {
+  const [address = '', prefix = ''] = cidr.split('/')
+  const v4 = ipv4ToBigInt(address)
+  const bits = Number(prefix)
+  return [`${formatIPv6((0x64ff9bn << 96n) | v4)}/${96 + bits}`, `${formatIPv6((0x2002n << 112n) | (v4 << 80n))}/${16 + bits}`]
+}
+
+/** Blocked unless a project opens them. Go normalises IPv4-mapped IPv6 addresses (::ffff:a.b.c.d)
+ * to IPv4 before k6 compares, so the IPv4 ranges cover them too. ::ffff:0:0/96 itself is not
+ * listed: Go reads that network as IPv4 0.0.0.0/0, which would block every IPv4 target. */
+export const DEFAULT_BLOCKED_CIDRS: readonly string[] = [
+  ...BLOCKED_IPV4,
   '::/128',
   '::1/128',
   'fc00::/7', // unique local, including AWS's fd00:ec2::254 metadata address
   'fe80::/10',
+  '64:ff9b:1::/48', // NAT64 for local use (RFC 8215): the operator decides where the IPv4 address sits
+  ...BLOCKED_IPV4.flatMap(embeddedInIPv6),
 ]
 
 /** What the embedded single-machine mode opens so local demos can reach their own targets. */
