@@ -22,6 +22,8 @@ export interface Stack {
   wsUrl: string
   /** Authenticates the console WebSocket with the admin token. */
   wsHeaders: Record<string, string>
+  /** The one-time setup token the first admin was created with (used, so refused from now on). */
+  bootstrapToken: string
   /** The bootstrapped admin's API token (scope admin) on the Default project. */
   api: Api
   token: string
@@ -98,6 +100,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       apiUrl,
       wsUrl: apiUrl.replace(/^http/, 'ws'),
       wsHeaders: { authorization: `Bearer ${token}` },
+      bootstrapToken,
       api: tokenClient(apiUrl, token),
       token,
       projectId,

@@ -7,6 +7,8 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { chromium, type Browser, type Page } from 'playwright-core'
+import { freePort } from '@stampede/devstack'
+import { startStack, type Stack } from './stack.ts'
 import { waitUntil } from './wait.ts'
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url))
@@ -81,6 +83,40 @@ export async function startWeb(opts: { port: number; apiUrl: string }): Promise<
 }
 
 export const launchBrowser = (): Promise<Browser> => chromium.launch({ executablePath: CHROMIUM_PATH })
+
+/** What a browser test needs: the platform, the built UI in front of it, and Chromium. */
+export interface WebStack {
+  stack: Stack
+  web: WebServer
+  browser: Browser
+  /** Closes the browser, then stops the UI and the platform. */
+  stop(): Promise<void>
+}
+
+/**
+ * Starts a WebStack. The UI's port is chosen first (the API must allow its origin before it
+ * starts) and the UI is built while the platform starts. If a part fails, the parts that did
+ * start are stopped before the error is thrown, so a failed start leaves no process behind.
+ */
+export async function startWebStack(): Promise<WebStack> {
+  const port = await freePort()
+  const [started, built] = await Promise.allSettled([startStack({ api: { WEB_ORIGIN: `http://127.0.0.1:${port}` } }), buildWeb()])
+  const stack = started.status === 'fulfilled' ? started.value : undefined
+  const [server, chromium] = stack && built.status === 'fulfilled' ? await Promise.allSettled([startWeb({ port, apiUrl: stack.apiUrl }), launchBrowser()]) : []
+  const web = server?.status === 'fulfilled' ? server.value : undefined
+  const browser = chromium?.status === 'fulfilled' ? chromium.value : undefined
+  const stop = async () => {
+    await browser?.close()
+    await web?.stop()
+    await stack?.stop()
+  }
+  if (!stack || !web || !browser) {
+    await stop()
+    const failed = [started, built, server, chromium].find((r) => r?.status === 'rejected')
+    throw failed?.reason ?? new Error('the web stack did not start')
+  }
+  return { stack, web, browser, stop }
+}
 
 /** Signs in on the UI's sign-in page as a person would, and waits for the project to open. */
 export async function signIn(page: Page, webUrl: string, who: { email: string; password: string }): Promise<void> {

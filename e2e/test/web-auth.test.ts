@@ -6,12 +6,11 @@ import { mkdir } from 'node:fs/promises'
 import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Browser, BrowserContext, Page } from 'playwright-core'
-import { freePort } from '@stampede/devstack'
 import { isTerminal } from '@stampede/shared'
 import { tokenClient } from '../src/clients.ts'
-import { ADMIN, startStack, type Stack } from '../src/stack.ts'
+import { ADMIN, type Stack } from '../src/stack.ts'
 import { waitUntil } from '../src/wait.ts'
-import { buildWeb, launchBrowser, startWeb, type WebServer } from '../src/web.ts'
+import { startWebStack, type WebServer, type WebStack } from '../src/web.ts'
 
 const SCREENSHOTS = process.env.STAMPEDE_SCREENSHOTS === '1'
 const SCREENSHOT_DIR = fileURLToPath(new URL('../../docs/screenshots/', import.meta.url))
@@ -48,26 +47,18 @@ let browser: Browser
 let runId: string
 const contexts: BrowserContext[] = []
 
+let webStack: WebStack | undefined
+
 beforeAll(async () => {
-  // The API must allow the UI's origin before it starts, so the UI's port is chosen first; the
-  // build needs no API and runs while the stack starts.
-  const port = await freePort()
-  const [started, built] = await Promise.allSettled([startStack({ api: { WEB_ORIGIN: `http://127.0.0.1:${port}` } }), buildWeb()])
-  if (started.status === 'rejected') throw started.reason
-  stack = started.value
-  if (built.status === 'rejected') throw built.reason
-  const [server, chromium] = await Promise.all([startWeb({ port, apiUrl: stack.apiUrl }), launchBrowser()])
-  web = server
-  browser = chromium
+  webStack = await startWebStack()
+  ;({ stack, web, browser } = webStack)
   // Started now so that its report exists by the time the last test looks at it.
   runId = (await stack.api.runs.start.mutate({ script: REPORT_SCRIPT, location: 'us-east' })).id
 })
 
 afterAll(async () => {
   for (const context of contexts) await context.close().catch(() => {})
-  await browser?.close()
-  await web?.stop()
-  await stack?.stop()
+  await webStack?.stop()
 })
 
 /** A page in a browser context of its own (its own cookies). */
@@ -148,6 +139,31 @@ describe('signing in', () => {
     await fillSignIn(page, ADMIN.email, ADMIN.password)
     await page.waitForURL(`${web.url}/runs/${runId}`)
     await page.getByRole('heading', { name: `Run ${runId}` }).waitFor()
+  })
+})
+
+describe('the setup page', () => {
+  it('needs the setup link, checks the new password in the page, and sends the visitor of a used link to sign in', async () => {
+    const withoutLink = await freshPage()
+    await withoutLink.goto(`${web.url}/setup`)
+    await withoutLink.getByRole('alert').filter({ hasText: 'This page needs the one-time setup link.' }).waitFor()
+
+    // The setup link opened again after the first admin was created with it.
+    const page = await freshPage()
+    await page.goto(`${web.url}/setup#token=${stack.bootstrapToken}`)
+    await page.getByLabel('Name').fill('Second Admin')
+    await page.getByLabel('Email').fill('second-admin@example.com')
+    await page.getByLabel('Password', { exact: true }).fill('a long enough password')
+    await page.getByLabel('Password again').fill('a long enough passw0rd')
+    await page.getByRole('button', { name: 'Create account' }).click()
+    await page.getByRole('alert').filter({ hasText: 'The two passwords differ.' }).waitFor()
+
+    await page.getByLabel('Password again').fill('a long enough password')
+    await page.getByRole('button', { name: 'Create account' }).click()
+    const refusal = page.getByRole('alert').filter({ hasText: 'this bootstrap link was used already; sign in instead' })
+    await refusal.waitFor()
+    await refusal.getByRole('link', { name: 'sign in' }).click()
+    await page.waitForURL(`${web.url}/login`)
   })
 })
 

@@ -6,10 +6,9 @@ import { mkdir } from 'node:fs/promises'
 import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Browser, Page } from 'playwright-core'
-import { freePort } from '@stampede/devstack'
-import { ADMIN, startStack, type Stack } from '../src/stack.ts'
+import { ADMIN, type Stack } from '../src/stack.ts'
 import { waitUntil } from '../src/wait.ts'
-import { buildWeb, launchBrowser, startWeb, type WebServer } from '../src/web.ts'
+import { startWebStack, type WebServer, type WebStack } from '../src/web.ts'
 
 const SCREENSHOTS = process.env.STAMPEDE_SCREENSHOTS === '1'
 const SCREENSHOT_DIR = fileURLToPath(new URL('../../docs/screenshots/', import.meta.url))
@@ -25,24 +24,16 @@ let stack: Stack
 let web: WebServer
 let browser: Browser
 
+let webStack: WebStack | undefined
+
 beforeAll(async () => {
-  // As in web-auth.test.ts: the UI's port first (the API must allow its origin), the build
-  // while the stack starts.
-  const port = await freePort()
-  const [started, built] = await Promise.allSettled([startStack({ api: { WEB_ORIGIN: `http://127.0.0.1:${port}` } }), buildWeb()])
-  if (started.status === 'rejected') throw started.reason
-  stack = started.value
-  if (built.status === 'rejected') throw built.reason
-  const [server, chromium] = await Promise.all([startWeb({ port, apiUrl: stack.apiUrl }), launchBrowser()])
-  web = server
-  browser = chromium
+  webStack = await startWebStack()
+  ;({ stack, web, browser } = webStack)
   await stack.api.tests.create.mutate({ name: TEST_NAME, script: quickScript(stack.apiUrl) })
 })
 
 afterAll(async () => {
-  await browser?.close()
-  await web?.stop()
-  await stack?.stop()
+  await webStack?.stop()
 })
 
 async function signedInAdmin(): Promise<Page> {

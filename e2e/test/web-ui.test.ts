@@ -9,11 +9,10 @@ import { mkdir } from 'node:fs/promises'
 import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Browser, Page } from 'playwright-core'
-import { freePort } from '@stampede/devstack'
 import { sessionClient } from '../src/clients.ts'
-import { ADMIN, startStack, type Stack } from '../src/stack.ts'
+import { ADMIN, type Stack } from '../src/stack.ts'
 import { startTarget, type Target } from '../src/target.ts'
-import { buildWeb, launchBrowser, signIn, startWeb, type WebServer } from '../src/web.ts'
+import { signIn, startWebStack, type WebServer, type WebStack } from '../src/web.ts'
 
 const SCREENSHOTS = process.env.STAMPEDE_SCREENSHOTS === '1'
 const SCREENSHOT_DIR = fileURLToPath(new URL('../../docs/screenshots/', import.meta.url))
@@ -24,25 +23,19 @@ let web: WebServer
 let browser: Browser
 let target: Target
 
+let webStack: WebStack | undefined
+
 beforeAll(async () => {
-  // The API must allow the UI's origin before it starts, so the UI's port is chosen first; the
-  // build needs no API and runs while the stack starts.
-  const port = await freePort()
-  const [started, built, local] = await Promise.allSettled([startStack({ api: { WEB_ORIGIN: `http://127.0.0.1:${port}` } }), buildWeb(), startTarget()])
+  const [started, local] = await Promise.allSettled([startWebStack(), startTarget()])
+  if (started.status === 'fulfilled') webStack = started.value
   if (local.status === 'fulfilled') target = local.value
   if (started.status === 'rejected') throw started.reason
-  stack = started.value
-  if (built.status === 'rejected') throw built.reason
   if (local.status === 'rejected') throw local.reason
-  const [server, chromium] = await Promise.all([startWeb({ port, apiUrl: stack.apiUrl }), launchBrowser()])
-  web = server
-  browser = chromium
+  ;({ stack, web, browser } = started.value)
 })
 
 afterAll(async () => {
-  await browser?.close()
-  await web?.stop()
-  await stack?.stop()
+  await webStack?.stop()
   await target?.stop()
 })
 
@@ -110,11 +103,11 @@ describe('the playground, a live run and its results', () => {
     await page.keyboard.press('Control+S') // the validate shortcut, from inside the editor
     const finding = page.getByRole('list', { name: 'Problems' }).getByRole('button').filter({ hasText: '"lodash" is an npm package' })
     await finding.waitFor()
-    expect(await finding.textContent()).toContain(`line ${at + 1}:1`)
+    expect(await finding.textContent()).toContain(`line ${at + 1}:15`)
     await page.locator('.cm-lint-marker-error').first().waitFor()
     const underline = page.locator('.cm-lintRange-error')
     expect(await underline.count()).toBe(1)
-    expect(await underline.textContent()).toBe('import')
+    expect(await underline.textContent()).toBe("'lodash'") // the module name, the part to change
     await finding.click() // puts the cursor on the finding's line
     expect(await page.locator('.cm-activeLine').textContent()).toBe("import _ from 'lodash'")
 

@@ -102,19 +102,24 @@ const maxFirings = (v: JobFormValues) => (v.maxFirings.trim() ? Number(v.maxFiri
 const endAt = (v: JobFormValues) => (v.endAt.trim() ? (wallTimeToIso(v.endAt, v.timezone) ?? null) : null)
 const webhookUrl = (v: JobFormValues) => v.webhookUrl.trim() || null
 
+/** The fields that creating and updating a job send alike. */
+const jobInput = (v: JobFormValues) => ({
+  name: v.name.trim(),
+  description: v.description,
+  testIds: [...v.testIds],
+  location: v.location,
+  cron: v.cron.trim(),
+  timezone: v.timezone,
+  overlapPolicy: v.overlapPolicy,
+})
+
 export function createInput(projectId: string, v: JobFormValues): RouterInputs['jobs']['create'] {
   const max = maxFirings(v)
   const end = endAt(v)
   const url = webhookUrl(v)
   return {
     projectId,
-    name: v.name.trim(),
-    description: v.description,
-    testIds: [...v.testIds],
-    location: v.location,
-    cron: v.cron.trim(),
-    timezone: v.timezone,
-    overlapPolicy: v.overlapPolicy,
+    ...jobInput(v),
     enabled: v.enabled,
     ...(max !== null ? { maxFirings: max } : {}),
     ...(end !== null ? { endAt: end } : {}),
@@ -127,13 +132,7 @@ export function updateInput(id: string, v: JobFormValues): RouterInputs['jobs'][
   const url = webhookUrl(v)
   return {
     id,
-    name: v.name.trim(),
-    description: v.description,
-    testIds: [...v.testIds],
-    location: v.location,
-    cron: v.cron.trim(),
-    timezone: v.timezone,
-    overlapPolicy: v.overlapPolicy,
+    ...jobInput(v),
     maxFirings: maxFirings(v),
     endAt: endAt(v),
     webhookUrl: url,
