@@ -318,12 +318,16 @@ describe('webhooks', () => {
     expect(verify('whsec_wrong', received[0]!)).toBe(false)
 
     await stack.api.tests.update.mutate({ id: test.id, variables: [{ name: 'MODE', value: 'pass' }] })
+    // The job skips a firing while one runs, and a notification can arrive before its firing
+    // has ended: each trigger waits until Temporal reports none running.
+    await settled(job.id)
     await trigger(job.id)
     await waitUntil('the recovery notification', async () => (received.length >= 2 ? true : undefined), 60_000, 100)
     expect(JSON.parse(received[1]!.body)).toMatchObject({ event: 'recovery', firing: { status: 'passed' } })
     expect(verify(secret, received[1]!)).toBe(true)
 
     // A passing firing after a pass is not news.
+    await settled(job.id)
     await trigger(job.id)
     const [third] = await waitForFirings(job.id, 3)
     // A notification's workflow is started before its firing ends: none exists for this one.
@@ -335,6 +339,7 @@ describe('webhooks', () => {
     // A receiver that fails twice gets it on the third attempt.
     await stack.api.tests.update.mutate({ id: test.id, variables: [{ name: 'MODE', value: 'fail' }] })
     failNext = 2
+    await settled(job.id)
     await trigger(job.id)
     await waitUntil('three delivery attempts', async () => (received.length >= 5 ? true : undefined), 60_000, 100)
     const attempts = received.slice(2)
