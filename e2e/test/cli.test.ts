@@ -251,7 +251,7 @@ describe('other commands', () => {
 
     const fired = cli(['jobs', 'trigger', 'nightly checkout'])
     expect(await fired.code).toBe(0)
-    expect(fired.stdout()).toContain(`triggered job "nightly checkout" ${job.id}`)
+    expect(fired.stdout()).toContain(`job "nightly checkout" ${job.id}: started: the firing runs now`)
     const firing = await waitUntil('the triggered firing', async () => {
       const [f] = (await stack.api.jobs.history.query({ id: job.id })).items
       return f?.finishedAt ? f : undefined

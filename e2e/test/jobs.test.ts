@@ -41,11 +41,13 @@ function waitForFirings(jobId: string, count: number, timeoutMs = 60_000) {
  * the same second are one firing: triggers here are at least a second-boundary apart.
  */
 let lastTriggerSecond = 0
-async function trigger(id: string): Promise<void> {
+/** Triggers the job; returns what the API says Temporal does with it. */
+async function trigger(id: string): Promise<string> {
   const now = Date.now()
   if (Math.floor(now / 1000) <= lastTriggerSecond) await new Promise((r) => setTimeout(r, (lastTriggerSecond + 1) * 1000 - now + 50))
-  await stack.api.jobs.trigger.mutate({ id })
+  const { outcome } = await stack.api.jobs.trigger.mutate({ id })
   lastTriggerSecond = Math.floor(Date.now() / 1000)
+  return outcome
 }
 
 /** Waits until Temporal reports no firing of the job running (buffered ones start before that). */
@@ -173,20 +175,21 @@ describe('overlap policies', () => {
     const slow = await saveTest('slow', SLOW(4))
     const skip = await stack.api.jobs.create.mutate({ name: 'skip', testIds: [slow.id], location: 'us-east', cron: '0 0 1 1 *', enabled: false })
     expect(skip.overlapPolicy).toBe('skip')
-    await trigger(skip.id)
+    expect(await trigger(skip.id)).toBe('started')
     await waitUntil('the first firing to run', async () => ((await history(skip.id)).length === 1 ? true : undefined), 20_000, 100)
-    await trigger(skip.id)
-    await trigger(skip.id)
+    // The API says so when a trigger is skipped.
+    expect(await trigger(skip.id)).toBe('skipped')
+    expect(await trigger(skip.id)).toBe('skipped')
     await waitForFirings(skip.id, 1)
     await settled(skip.id)
     expect(await history(skip.id)).toHaveLength(1)
     expect((await stack.api.jobs.byId.query({ id: skip.id })).schedule).toMatchObject({ skippedOverlap: 2 })
 
     const buffer = await stack.api.jobs.create.mutate({ name: 'buffer', testIds: [slow.id], location: 'us-east', cron: '0 0 1 1 *', enabled: false, overlapPolicy: 'buffer_one' })
-    await trigger(buffer.id)
+    expect(await trigger(buffer.id)).toBe('started')
     await waitUntil('the first firing to run', async () => ((await history(buffer.id)).length === 1 ? true : undefined), 20_000, 100)
-    await trigger(buffer.id)
-    await trigger(buffer.id)
+    expect(await trigger(buffer.id)).toBe('queued')
+    expect(await trigger(buffer.id)).toBe('queued') // said queued; Temporal's buffer holds one, so it is dropped
     const done = await waitForFirings(buffer.id, 2, 60_000)
     await settled(buffer.id)
     // One buffered behind the running one; the third was dropped (buffer holds one). They never overlap.
@@ -206,7 +209,7 @@ describe('cancel_other', () => {
       const [f] = await history(job.id)
       return f?.runs[0]?.status === 'running' ? f : undefined
     }, 30_000, 100)
-    await trigger(job.id)
+    expect(await trigger(job.id)).toBe('cancelling_running')
     const done = await waitForFirings(job.id, 2, 60_000)
     const cancelled = done.find((f) => f.id === first.id)!
     const next = done.find((f) => f.id !== first.id)!

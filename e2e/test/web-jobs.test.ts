@@ -159,6 +159,7 @@ describe('jobs in the browser', () => {
     // Trigger now: a new firing, scheduled now, shows in the history.
     const triggeredAt = Date.now()
     await page.getByRole('button', { name: 'Trigger now' }).click()
+    await page.getByText('Started: the firing runs now.').waitFor()
     const firing = await waitUntil('the triggered firing', async () => {
       const { items } = await stack.api.jobs.history.query({ id: jobId, limit: 5 })
       return items.find((f) => Date.parse(f.scheduledAt) >= triggeredAt - 1000)

@@ -84,3 +84,19 @@ export const jobBackfillInput = z
   .refine((v) => new Date(v.from) < new Date(v.to), { message: 'must be before to', path: ['from'] })
   .refine((v) => new Date(v.to) <= new Date(Date.now() + 60_000), { message: 'must not be in the future: backfill fills past firings', path: ['to'] })
 export const jobHistoryInput = z.object({ id: jobIdSchema, limit: z.number().int().min(1).max(100).default(20), cursor: z.string().optional() })
+
+/** What a manual trigger does, given the job's overlap policy and how many firings run now. */
+export type TriggerOutcome = 'started' | 'queued' | 'cancelling_running' | 'skipped'
+
+export function triggerOutcome(policy: OverlapPolicy, running: number): TriggerOutcome {
+  if (running === 0) return 'started'
+  return policy === 'skip' ? 'skipped' : policy === 'buffer_one' ? 'queued' : 'cancelling_running'
+}
+
+/** The sentence clients show for a trigger's outcome. */
+export const TRIGGER_OUTCOME_MESSAGES: Record<TriggerOutcome, string> = {
+  started: 'started: the firing runs now',
+  queued: 'queued: a firing is running and this one starts when it ends (overlap policy buffer_one holds one waiting firing; a trigger while one waits is dropped)',
+  cancelling_running: 'started: the running firing and its runs are cancelled first (overlap policy cancel_other)',
+  skipped: 'skipped: a firing is running and the overlap policy is skip; trigger again once it has ended, or change the job\'s overlap policy',
+}

@@ -2,7 +2,7 @@ import { TRPCError } from '@trpc/server'
 import { ScheduleOverlapPolicy, type Client } from '@temporalio/client'
 import type { Prisma } from '@stampede/db'
 import { encryptSecret, parseSecretsKey } from '@stampede/db/secrets'
-import { jobBackfillInput, jobCreateInput, jobHistoryInput, jobListInput, jobPreviewInput, jobRef, jobUpdateInput, type NotifyOn } from '@stampede/shared'
+import { jobBackfillInput, jobCreateInput, jobHistoryInput, jobListInput, jobPreviewInput, jobRef, jobUpdateInput, triggerOutcome, TRIGGER_OUTCOME_MESSAGES, type NotifyOn } from '@stampede/shared'
 import { scheduleIdFor } from '@stampede/shared/temporal'
 import { audit } from '../auth/audit.ts'
 import { randomSecret } from '../auth/secrets.ts'
@@ -253,13 +253,23 @@ export const jobsRouter = router({
     return toJobDto(ctx, await loadJob(ctx, input.id))
   }),
 
-  /** Fires the job now, under its overlap policy (skipped if one runs and the policy is skip). */
+  /**
+   * Fires the job now, under its overlap policy. `outcome` says what Temporal does with the
+   * trigger, judged from the firings running just before it: started, queued behind the running
+   * one, started after cancelling it, or skipped.
+   */
   trigger: projectProcedure('write').input(jobRef).mutation(async ({ ctx, input }) => {
     const projectId = await ctx.access.job(input.id)
     const job = await ctx.db.job.findUniqueOrThrow({ where: { id: input.id } })
-    await withTemporal(ctx, 'trigger', () => ctx.temporal.schedule.getHandle(scheduleIdFor(input.id)).trigger(overlapFor(job)))
-    await audit(ctx.db, ctx.actor, projectId, { action: 'job.trigger', targetType: 'job', targetId: input.id })
-    return { id: input.id, triggered: true }
+    const outcome = await withTemporal(ctx, 'trigger', async () => {
+      const handle = ctx.temporal.schedule.getHandle(scheduleIdFor(input.id))
+      const running = (await handle.describe()).info.runningActions.length
+      // Triggered even when it will be skipped, so that Temporal counts the skip.
+      await handle.trigger(overlapFor(job))
+      return triggerOutcome(job.overlapPolicy, running)
+    })
+    await audit(ctx.db, ctx.actor, projectId, { action: 'job.trigger', targetType: 'job', targetId: input.id, details: { outcome } })
+    return { id: input.id, triggered: outcome !== 'skipped', outcome, message: TRIGGER_OUTCOME_MESSAGES[outcome] }
   }),
 
   /** Fires the job once for every time its schedule matched in [from, to), one after another. */

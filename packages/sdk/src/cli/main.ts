@@ -391,7 +391,7 @@ async function jobsCommand(ctx: Ctx, args: string[]): Promise<number> {
     const job = jobs.find((j) => j.id === nameOrId) ?? jobs.find((j) => j.name === nameOrId)
     if (!job) throw new StampedeApiError(`no job is named "${nameOrId}"`, 'NOT_FOUND', 404, 'jobs.list')
     const result = await ctx.client.jobs.trigger.mutate({ id: job.id })
-    out(ctx, () => `triggered job "${job.name}" ${job.id} (overlap policy ${job.overlapPolicy})`, { ...result, name: job.name })
+    out(ctx, () => `job "${job.name}" ${job.id}: ${result.message}`, { ...result, name: job.name })
     return EXIT.passed
   }
   throw new UsageError(`jobs: expected "list" or "trigger"${sub ? `, got "${sub}"` : ''}`)

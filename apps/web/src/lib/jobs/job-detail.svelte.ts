@@ -75,15 +75,13 @@ export class JobDetail {
   pause = () => this.#act('pause', async () => this.#setJob(await api.jobs.pause.mutate({ id: this.id })), 'Paused: no firing starts until you resume the job.')
   resume = () => this.#act('resume', async () => this.#setJob(await api.jobs.resume.mutate({ id: this.id })), 'Resumed: the job fires on its schedule again.')
 
+  /** The notice says what the trigger did: started, queued, cancelling the running firing, or skipped. */
   trigger = () =>
-    this.#act(
-      'trigger',
-      async () => {
-        await api.jobs.trigger.mutate({ id: this.id })
-        await this.refreshHistory()
-      },
-      'Triggered: the firing shows in the history below once it starts (unless one still runs and the overlap policy skips it).',
-    )
+    this.#act('trigger', async () => {
+      const { message } = await api.jobs.trigger.mutate({ id: this.id })
+      await this.refreshHistory()
+      return `${message.charAt(0).toUpperCase()}${message.slice(1)}.`
+    })
 
   /** Fires the job for every time its schedule matched in [from, to) (ISO instants). */
   backfill = (from: string, to: string) =>
@@ -112,13 +110,13 @@ export class JobDetail {
     this.job.set({ ...job, trend: this.job.data?.trend ?? [] })
   }
 
-  async #act(action: JobAction, run: () => Promise<void>, notice: string | null): Promise<boolean> {
+  /** Runs an action; its notice is `notice`, or what the action itself returns. */
+  async #act(action: JobAction, run: () => Promise<string | void>, notice: string | null = null): Promise<boolean> {
     this.busy = action
     this.actionError = null
     this.notice = null
     try {
-      await run()
-      this.notice = notice
+      this.notice = (await run()) ?? notice
       return true
     } catch (err) {
       this.actionError = `Could not ${action} the job: ${describeError(err)}`
