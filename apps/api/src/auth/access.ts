@@ -3,7 +3,7 @@
 // member of a project gets the same NOT_FOUND as for an id that does not exist, so ids of other
 // projects leak nothing; a member whose role is too low gets FORBIDDEN naming what is missing.
 import { TRPCError } from '@trpc/server'
-import type { Db, ProjectRole } from '@stampede/db'
+import type { Db, ProjectRole, Run } from '@stampede/db'
 import { describePermission, roleAllows, scopeAllows, type Permission } from '@stampede/shared'
 import type { Actor } from './actor.ts'
 
@@ -60,10 +60,16 @@ export class Access {
     })
   }
 
-  /** The project of run `id`, checked; NOT_FOUND when it does not exist or is not the caller's. */
-  async run(id: string): Promise<string> {
-    const row = await this.db.run.findUnique({ where: { id }, select: { projectId: true } })
-    return this.owned(row?.projectId, `run ${id} does not exist`)
+  /**
+   * Run `id`, checked; NOT_FOUND when it does not exist or is not the caller's. The whole row,
+   * since every caller goes on to read it.
+   */
+  async run(id: string): Promise<Run> {
+    const notFound = `run ${id} does not exist`
+    const row = await this.db.run.findUnique({ where: { id } })
+    if (!row) this.missing(notFound)
+    await this.owned(row.projectId, notFound)
+    return row
   }
 
   async test(id: string): Promise<string> {
@@ -94,8 +100,12 @@ export class Access {
     return (await this.userMemberships()).get(projectId)?.role ?? null
   }
 
+  private missing(notFound: string): never {
+    throw new TRPCError({ code: 'NOT_FOUND', message: notFound })
+  }
+
   private async owned(projectId: string | undefined, notFound: string): Promise<string> {
-    if (projectId === undefined) throw new TRPCError({ code: 'NOT_FOUND', message: notFound })
+    if (projectId === undefined) this.missing(notFound)
     await this.check(projectId, () => notFound)
     return projectId
   }

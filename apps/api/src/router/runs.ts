@@ -86,8 +86,8 @@ export const runsRouter = router({
   }),
 
   byId: projectProcedure('read').input(byIdInput).query(async ({ ctx, input }) => {
-    await ctx.access.run(input.id)
-    return runDto(ctx, input.id)
+    const run = await ctx.access.run(input.id)
+    return toRunDto(run, await waitingForRunner(ctx, run))
   }),
 
   list: projectProcedure('read').input(runListInput).query(async ({ ctx, input }) => {
@@ -130,9 +130,7 @@ export const runsRouter = router({
 
   /** Cancels a queued or running run. Cancelling a finished run returns it unchanged. */
   cancel: projectProcedure('write').input(byIdInput).mutation(async ({ ctx, input }) => {
-    await ctx.access.run(input.id)
-    const run = await ctx.db.run.findUnique({ where: { id: input.id } })
-    if (!run) throw notFound(input.id)
+    const run = await ctx.access.run(input.id)
     if (!isTerminal(run.status)) {
       await audit(ctx.db, ctx.actor, run.projectId, { action: 'run.cancel', targetType: 'run', targetId: run.id })
       try {
@@ -145,9 +143,7 @@ export const runsRouter = router({
   }),
 
   artifactUrl: projectProcedure('read').input(artifactUrlInput).query(async ({ ctx, input }) => {
-    await ctx.access.run(input.runId)
-    const run = await ctx.db.run.findUnique({ where: { id: input.runId }, select: { status: true, artifacts: true } })
-    if (!run) throw notFound(input.runId)
+    const run = await ctx.access.run(input.runId)
     const artifacts = (run.artifacts ?? {}) as Record<string, unknown>
     if (!artifacts[input.name]) {
       const why = isTerminal(run.status) ? 'the run did not produce it' : 'the run has not finished yet'
