@@ -4,6 +4,7 @@
 // UI's origin in WEB_ORIGIN before it starts. A built app also never reloads itself mid-test the
 // way Vite's dev server does when it discovers a dependency.
 import { spawn, type ChildProcess } from 'node:child_process'
+import { mkdir } from 'node:fs/promises'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { chromium, type Browser, type Page } from 'playwright-core'
@@ -126,4 +127,27 @@ export async function signIn(page: Page, webUrl: string, who: { email: string; p
   await page.getByRole('button', { name: 'Sign in' }).click()
   await page.waitForURL(`${webUrl}/`)
   await page.getByLabel('Project').waitFor()
+}
+
+/** Whether this run refreshes docs/screenshots (`STAMPEDE_SCREENSHOTS=1`). */
+export const SCREENSHOTS = process.env.STAMPEDE_SCREENSHOTS === '1'
+const SCREENSHOT_DIR = path.join(repoRoot, 'docs/screenshots')
+
+/**
+ * Writes docs/screenshots/<name>.png when SCREENSHOTS is set: the viewport, the whole page
+ * (`fullPage`), or the top `height` pixels through a taller viewport (Chromium leaves
+ * out-of-process frames, such as the report's, blank in full-page captures).
+ */
+export async function screenshot(page: Page, name: string, opts: { fullPage?: boolean; height?: number } = {}): Promise<void> {
+  if (!SCREENSHOTS) return
+  await mkdir(SCREENSHOT_DIR, { recursive: true })
+  const file = path.join(SCREENSHOT_DIR, `${name}.png`)
+  const viewport = page.viewportSize()
+  if (!opts.height || !viewport) return void (await page.screenshot({ path: file, fullPage: opts.fullPage ?? false }))
+  await page.setViewportSize({ width: viewport.width, height: opts.height })
+  // Frames that were off screen are throttled: wait until each has drawn two frames at this size.
+  // (A string: it runs in the page, and this package's TypeScript has no DOM types.)
+  await Promise.all(page.frames().map((frame) => frame.evaluate('new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))')))
+  await page.screenshot({ path: file })
+  await page.setViewportSize(viewport)
 }

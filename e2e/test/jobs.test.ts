@@ -7,6 +7,7 @@ import { ScheduleNotFoundError, WorkflowNotFoundError } from '@temporalio/client
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createServer, loadApiConfig, type ApiServer } from '@stampede/api'
 import { tokenClient } from '../src/clients.ts'
+import { settled as settledJob } from '../src/jobs.ts'
 import { startStack, type Stack } from '../src/stack.ts'
 import { waitUntil } from '../src/wait.ts'
 
@@ -50,12 +51,7 @@ async function trigger(id: string): Promise<string> {
   return outcome
 }
 
-/** Waits until Temporal reports no firing of the job running (buffered ones start before that). */
-const settled = (jobId: string) =>
-  waitUntil(`no firing of job ${jobId} running`, async () => {
-    const { schedule } = await stack.api.jobs.byId.query({ id: jobId })
-    return 'running' in schedule && schedule.running === 0 ? true : undefined
-  }, 60_000, 100)
+const settled = (jobId: string) => settledJob(stack.api, jobId)
 
 const scheduleExists = async (jobId: string) => {
   try {
@@ -103,10 +99,14 @@ describe('a job with a seconds-level schedule', () => {
     const paused = await stack.api.jobs.pause.mutate({ id: job.id })
     expect(paused).toMatchObject({ enabled: false, schedule: { state: 'paused' } })
     // A firing already running may still finish; after that nothing new starts. An absence can
-    // only be observed over time: the window spans two periods of the 3 s schedule and more.
+    // only be observed over time: a paused schedule still reports the times it would fire at,
+    // so the window ends a second after the second of them.
     await settled(job.id)
     const before = (await history(job.id)).length
-    await new Promise((r) => setTimeout(r, 7000))
+    const { schedule } = await stack.api.jobs.byId.query({ id: job.id })
+    const wouldFire = ('nextFirings' in schedule ? schedule.nextFirings : []).slice(0, 2).map((t) => Date.parse(t))
+    expect(wouldFire).toHaveLength(2)
+    await waitUntil('two of the paused schedule\'s times to pass', async () => (Date.now() > wouldFire[1]! + 1000 ? true : undefined), 15_000, 100)
     expect((await history(job.id)).length).toBe(before)
 
     await stack.api.jobs.resume.mutate({ id: job.id })

@@ -2,18 +2,14 @@
 // stack: signing in with the HTTP-only session cookie, the way back to sign-in, API tokens,
 // invitations and roles, and the sandbox that keeps the k6 HTML report away from the session.
 // STAMPEDE_SCREENSHOTS=1 also writes docs/screenshots/{login,members}.png.
-import { mkdir } from 'node:fs/promises'
-import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { isTerminal } from '@stampede/shared'
 import { tokenClient } from '../src/clients.ts'
 import { ADMIN, type Stack } from '../src/stack.ts'
 import { waitUntil } from '../src/wait.ts'
-import { startWebStack, type WebServer, type WebStack } from '../src/web.ts'
+import { screenshot, startWebStack, type WebServer, type WebStack } from '../src/web.ts'
 
-const SCREENSHOTS = process.env.STAMPEDE_SCREENSHOTS === '1'
-const SCREENSHOT_DIR = fileURLToPath(new URL('../../docs/screenshots/', import.meta.url))
 
 /** Long enough (several 1 s dashboard periods) for k6 to write its HTML report. */
 const REPORT_SCRIPT = `
@@ -92,12 +88,6 @@ async function openSettingsTab(page: Page, tab: string, path: string): Promise<v
   await page.locator('nav[aria-label="Settings"] a[aria-current="page"]', { hasText: tab }).waitFor()
 }
 
-async function screenshot(page: Page, name: string): Promise<void> {
-  if (!SCREENSHOTS) return
-  await mkdir(SCREENSHOT_DIR, { recursive: true })
-  await page.screenshot({ path: `${SCREENSHOT_DIR}${name}.png`, fullPage: true })
-}
-
 describe('signing in', () => {
   it('refuses a wrong password, opens the project with the right one, keeps the session cookie from page scripts, and signs out', async () => {
     const page = await freshPage()
@@ -105,7 +95,7 @@ describe('signing in', () => {
     await page.goto(`${web.url}/`)
     await page.waitForURL(`${web.url}/login`)
     await page.getByRole('heading', { name: 'Sign in' }).waitFor()
-    await screenshot(page, 'login')
+    await screenshot(page, 'login', { fullPage: true })
 
     await fillSignIn(page, ADMIN.email, 'not the password at all')
     await page.getByRole('alert').filter({ hasText: 'email or password is wrong' }).waitFor()
@@ -228,7 +218,7 @@ describe('members', () => {
     await row.waitFor()
     expect(await row.getByLabel('Role of vera@stampede.test').inputValue()).toBe('viewer')
     await admin.setViewportSize({ width: 1100, height: 760 })
-    await screenshot(admin, 'members')
+    await screenshot(admin, 'members', { fullPage: true })
   })
 })
 

@@ -2,16 +2,13 @@
 // stack, with Temporal's own schedules and the real runner and k6: a job made in the form with a
 // schedule Temporal previews as it is typed, firing every 5 s until paused, triggered by hand and
 // deleted. STAMPEDE_SCREENSHOTS=1 also writes docs/screenshots/jobs-{list,form,page}.png.
-import { mkdir } from 'node:fs/promises'
-import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Browser, Page } from 'playwright-core'
+import { settled } from '../src/jobs.ts'
 import { ADMIN, type Stack } from '../src/stack.ts'
 import { waitUntil } from '../src/wait.ts'
-import { startWebStack, type WebServer, type WebStack } from '../src/web.ts'
+import { screenshot, SCREENSHOTS, startWebStack, type WebServer, type WebStack } from '../src/web.ts'
 
-const SCREENSHOTS = process.env.STAMPEDE_SCREENSHOTS === '1'
-const SCREENSHOT_DIR = fileURLToPath(new URL('../../docs/screenshots/', import.meta.url))
 
 /** One quick request to the API's own /healthz, so every run has a p95 and a request rate to chart. */
 const quickScript = (apiUrl: string) => `import http from 'k6/http'
@@ -46,12 +43,6 @@ async function signedInAdmin(): Promise<Page> {
   await page.waitForURL(`${web.url}/`)
   await page.getByLabel('Project').waitFor()
   return page
-}
-
-async function screenshot(page: Page, name: string): Promise<void> {
-  if (!SCREENSHOTS) return
-  await mkdir(SCREENSHOT_DIR, { recursive: true })
-  await page.screenshot({ path: `${SCREENSHOT_DIR}${name}.png`, fullPage: true })
 }
 
 /** The instants (ms) the form's "Next five firings" list shows, once it shows five. */
@@ -109,7 +100,7 @@ describe('jobs in the browser', () => {
     await page.getByLabel('Cron expression').fill('*/5 * * * * * *')
     await page.getByRole('list', { name: 'Next five firings' }).locator('li').nth(4).waitFor()
     await waitUntil('Create job to be enabled', async () => ((await create.isEnabled()) ? true : undefined), 15_000, 100)
-    await screenshot(page, 'jobs-form')
+    await screenshot(page, 'jobs-form', { fullPage: true })
     await create.click()
 
     // The job page: active, with Temporal's next firings, then a firing whose run passed.
@@ -139,22 +130,19 @@ describe('jobs in the browser', () => {
     const row = page.locator(`tr[data-job-id="${jobId}"]`)
     await row.getByText('Passed').waitFor()
     for (const text of [JOB_NAME, 'Every 5 seconds', '*/5 * * * * * *', 'Europe/Berlin', 'Active']) await row.getByText(text).first().waitFor()
-    await screenshot(page, 'jobs-list')
+    await screenshot(page, 'jobs-list', { fullPage: true })
     await row.getByRole('link', { name: JOB_NAME }).click()
     await page.waitForURL(`${web.url}/jobs/${jobId}`)
     await page.locator('tr[data-firing-id]').first().waitFor()
     if (SCREENSHOTS) await page.getByRole('img', { name: /^Trend over ([3-9]|\d{2,}) runs:/ }).waitFor({ timeout: 30_000 }) // a trend worth a picture
-    await screenshot(page, 'jobs-page')
+    await screenshot(page, 'jobs-page', { fullPage: true })
 
     // Pause: the schedule stops; a firing that had started may still end.
     await page.getByRole('button', { name: 'Pause' }).click()
     await page.getByText('Paused', { exact: true }).waitFor()
     expect((await stack.api.jobs.byId.query({ id: jobId })).schedule).toMatchObject({ state: 'paused' })
     // Under the default overlap policy (skip) a trigger while a firing runs is skipped.
-    await waitUntil('no firing to be running', async () => {
-      const { schedule } = await stack.api.jobs.byId.query({ id: jobId })
-      return 'running' in schedule && schedule.running === 0 ? true : undefined
-    }, 30_000, 250)
+    await settled(stack.api, jobId, 30_000)
 
     // Trigger now: a new firing, scheduled now, shows in the history.
     const triggeredAt = Date.now()

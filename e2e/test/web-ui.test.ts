@@ -5,17 +5,13 @@
 // and the report appear without a reload, cancel a long run, and find both runs in the test's
 // history; and a viewer's playground is read-only. STAMPEDE_SCREENSHOTS=1 also writes
 // docs/screenshots/{playground,run-live,run-finished}.png.
-import { mkdir } from 'node:fs/promises'
-import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Browser, Page } from 'playwright-core'
 import { sessionClient } from '../src/clients.ts'
 import { ADMIN, type Stack } from '../src/stack.ts'
 import { startTarget, type Target } from '../src/target.ts'
-import { signIn, startWebStack, type WebServer, type WebStack } from '../src/web.ts'
+import { screenshot, signIn, startWebStack, type WebServer, type WebStack } from '../src/web.ts'
 
-const SCREENSHOTS = process.env.STAMPEDE_SCREENSHOTS === '1'
-const SCREENSHOT_DIR = fileURLToPath(new URL('../../docs/screenshots/', import.meta.url))
 const TEST_NAME = 'Smoke against the local target'
 
 let stack: Stack
@@ -38,22 +34,6 @@ afterAll(async () => {
   await webStack?.stop()
   await target?.stop()
 })
-
-/** A screenshot of the viewport, or of the top `height` pixels of the page. */
-async function screenshot(page: Page, name: string, height?: number): Promise<void> {
-  if (!SCREENSHOTS) return
-  await mkdir(SCREENSHOT_DIR, { recursive: true })
-  // A taller viewport rather than `fullPage`: Chromium leaves out-of-process frames (the
-  // report's) blank in full-page captures.
-  const viewport = page.viewportSize()
-  if (height && viewport) {
-    await page.setViewportSize({ width: viewport.width, height })
-    // Chromium throttles frames that were off screen; give the report's a moment to paint.
-    await page.waitForTimeout(1500)
-  }
-  await page.screenshot({ path: `${SCREENSHOT_DIR}${name}.png` })
-  if (height && viewport) await page.setViewportSize(viewport)
-}
 
 /** Replaces the editor's whole text as a person pasting would (select all, then insert). */
 async function setScript(page: Page, script: string): Promise<void> {
@@ -172,7 +152,7 @@ describe('the playground, a live run and its results', () => {
     await page.getByRole('button', { name: /Download Summary/ }).waitFor()
     await page.getByRole('button', { name: /Download Console log/ }).waitFor()
     await page.getByRole('button', { name: /Download Metrics/ }).waitFor()
-    await screenshot(page, 'run-finished', 2000)
+    await screenshot(page, 'run-finished', { height: 2000 })
 
     // — A long version of the test, saved and started, then cancelled from its page.
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Playground' }).click()
