@@ -1,9 +1,11 @@
-// Before `npm run dev` / `npm start`: install npm dependencies when missing or stale, provide
-// the pinned k6 and Temporal CLI, and for `npm start` build the web app once.
+// Before `npm run dev` / `npm start`: install npm dependencies when missing or stale, bubblewrap
+// (the k6 sandbox) from Debian, the pinned k6 and Temporal CLI, and for `npm start` build the web
+// app once.
 import { spawnSync } from 'node:child_process'
 import { existsSync, statSync } from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { ensureBubblewrap } from './system-packages.mjs'
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const run = (cmd, args) => {
@@ -15,6 +17,7 @@ if (!existsSync(marker) || statSync(path.join(root, 'package-lock.json')).mtimeM
   console.log('[stampede] installing npm dependencies')
   run('npm', ['install', '--no-audit', '--no-fund'])
 }
+if (!ensureBubblewrap((line) => console.log(`[stampede] ${line}`))) process.exit(1)
 run('npm', ['run', '--silent', 'tools'])
 if (process.argv.includes('--production') && !existsSync(path.join(root, 'apps/web/build/index.js'))) {
   console.log('[stampede] building the web app')

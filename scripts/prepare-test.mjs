@@ -1,13 +1,15 @@
 // Everything `npm test` needs before the test runner starts, on a fresh machine or a warm one:
 // npm dependencies (installed when missing or older than the lockfile), a reachable Postgres
-// for the tests' throwaway databases (started when it is installed but down), and the pinned
-// k6 and Temporal CLI (found or built into .tools/bin by `npm run tools`).
+// for the tests' throwaway databases (started when it is installed but down), bubblewrap (the
+// k6 sandbox) and Chromium (browser tests) from Debian, and the pinned k6 and Temporal CLI
+// (found or built into .tools/bin by `npm run tools`).
 // Written without dependencies: it must run before `npm install` has.
 import { spawnSync } from 'node:child_process'
 import { existsSync, readdirSync, statSync } from 'node:fs'
 import net from 'node:net'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { ensureBubblewrap, ensureDebianPackage } from './system-packages.mjs'
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const say = (line) => console.log(`[prepare] ${line}`)
@@ -57,19 +59,7 @@ async function ensurePostgres() {
 /** Browser tests drive Debian's Chromium (Playwright's own download is not used). */
 function ensureChromium() {
   const bin = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
-  if (existsSync(bin)) return say(`Chromium at ${bin}`)
-  if (process.getuid?.() !== 0) {
-    console.error(`[prepare] Chromium is missing at ${bin}; install it with \`apt-get install -y chromium\` (or set CHROMIUM_PATH)`)
-    process.exit(1)
-  }
-  say('installing Chromium from Debian (apt-get install -y chromium)')
-  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' }
-  const args = ['install', '-y', '--no-install-recommends', 'chromium']
-  // Package lists may be missing or stale on a fresh machine: refresh once and retry.
-  if (spawnSync('apt-get', args, { cwd: root, stdio: 'inherit', env }).status !== 0) {
-    run('apt-get', ['update'], { env })
-    run('apt-get', args, { env })
-  }
+  if (!ensureDebianPackage({ bin, pkg: 'chromium', why: 'browser tests', say, alternative: 'set CHROMIUM_PATH' })) process.exit(1)
 }
 
 if (dependenciesStale()) {
@@ -77,5 +67,6 @@ if (dependenciesStale()) {
   run('npm', ['install', '--no-audit', '--no-fund'])
 }
 await ensurePostgres()
+if (!ensureBubblewrap(say)) process.exit(1)
 ensureChromium()
 run('npm', ['run', '--silent', 'tools'])

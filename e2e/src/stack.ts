@@ -1,13 +1,16 @@
 // The whole platform on real parts for end-to-end tests and benchmarks: a Temporal dev server,
 // a fresh database on the machine's Postgres, an S3-compatible server, the API, and runners.
+// Temporal and S3 listen on the platform's reserved loopback address (127.77.0.1 on Linux), as
+// `npm run dev` starts them, so k6 in single-machine mode cannot reach them; the machine's
+// Postgres stays where it is (127.0.0.1:5432).
 import { randomBytes } from 'node:crypto'
-import { mkdtemp, rm } from 'node:fs/promises'
+import { chmod, mkdtemp, rm } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { createServer, loadApiConfig, type ApiServer } from '@stampede/api'
 import { createRunner, loadRunnerConfig, type Runner } from '@stampede/runner'
 import { createTestDatabase } from '@stampede/db/testing'
-import { startEmbeddedS3, startTemporalDevServer } from '@stampede/devstack'
+import { embeddedServicesHost, startEmbeddedS3, startTemporalDevServer } from '@stampede/devstack'
 import { resolveTool } from '@stampede/tools'
 
 import { sessionClient, tokenClient, type Api, type SessionClient } from './clients.ts'
@@ -20,6 +23,8 @@ export const ADMIN = { email: 'admin@stampede.test', name: 'Admin', password: 'c
 export interface Stack {
   apiUrl: string
   wsUrl: string
+  /** The address the stack's Temporal dev server and S3 server listen on. */
+  servicesHost: string
   /** Authenticates the console WebSocket with the admin token. */
   wsHeaders: Record<string, string>
   /** The one-time setup token the first admin was created with (used, so refused from now on). */
@@ -49,12 +54,15 @@ export interface StackOptions {
 export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   const cleanups: (() => Promise<void>)[] = []
   const tmp = await mkdtemp(path.join(os.tmpdir(), 'stampede-e2e-'))
+  // The k6 sandboxes' users must be able to pass through to the runners' work directory.
+  await chmod(tmp, 0o711)
   cleanups.push(() => rm(tmp, { recursive: true, force: true }))
   try {
     const [temporalBin, k6Bin] = await Promise.all([resolveTool('temporal'), resolveTool('k6')])
+    const servicesHost = embeddedServicesHost()
     const [temporal, s3, database] = await Promise.all([
-      startTemporalDevServer({ binPath: temporalBin.path }),
-      startEmbeddedS3({ dir: path.join(tmp, 's3'), bucket: 'stampede' }),
+      startTemporalDevServer({ binPath: temporalBin.path, host: servicesHost }),
+      startEmbeddedS3({ dir: path.join(tmp, 's3'), host: servicesHost, bucket: 'stampede' }),
       createTestDatabase(),
     ])
     cleanups.push(() => database.drop(), () => s3.stop(), () => temporal.stop())
@@ -75,7 +83,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       ...(opts.locations ? { LOCATIONS: opts.locations } : {}),
     }
     const bootstrapToken = randomBytes(24).toString('base64url')
-    const server = await createServer(loadApiConfig({ ...env, API_PORT: '0', BOOTSTRAP_TOKEN: bootstrapToken, API_TOKEN_RATE_LIMIT: '100000', ...opts.api }))
+    const server = await createServer(loadApiConfig({ ...env, API_PORT: '0', BOOTSTRAP_TOKEN: bootstrapToken, API_TOKEN_RATE_LIMIT: '100000', VALIDATION_RATE_LIMIT: '100000', ...opts.api }))
     const apiUrl = await server.start()
     cleanups.push(() => server.stop())
 
@@ -99,6 +107,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     return {
       apiUrl,
       wsUrl: apiUrl.replace(/^http/, 'ws'),
+      servicesHost,
       wsHeaders: { authorization: `Bearer ${token}` },
       bootstrapToken,
       api: tokenClient(apiUrl, token),

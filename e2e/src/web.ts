@@ -99,9 +99,9 @@ export interface WebStack {
  * starts) and the UI is built while the platform starts. If a part fails, the parts that did
  * start are stopped before the error is thrown, so a failed start leaves no process behind.
  */
-export async function startWebStack(): Promise<WebStack> {
+export async function startWebStack(opts: { api?: Record<string, string> } = {}): Promise<WebStack> {
   const port = await freePort()
-  const [started, built] = await Promise.allSettled([startStack({ api: { WEB_ORIGIN: `http://127.0.0.1:${port}` } }), buildWeb()])
+  const [started, built] = await Promise.allSettled([startStack({ api: { WEB_ORIGIN: `http://127.0.0.1:${port}`, ...opts.api } }), buildWeb()])
   const stack = started.status === 'fulfilled' ? started.value : undefined
   const [server, chromium] = stack && built.status === 'fulfilled' ? await Promise.allSettled([startWeb({ port, apiUrl: stack.apiUrl }), launchBrowser()]) : []
   const web = server?.status === 'fulfilled' ? server.value : undefined

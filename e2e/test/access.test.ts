@@ -3,6 +3,7 @@
 // this project's ids. The table below must name every procedure the router has, so a new
 // procedure cannot ship without its row.
 import { randomUUID } from 'node:crypto'
+import { request as httpRequest } from 'node:http'
 import { TRPCClientError } from '@trpc/client'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { appRouter, createServer, loadApiConfig } from '@stampede/api'
@@ -43,6 +44,21 @@ async function invite(projectId: string, role: ProjectRole, by: Api = owner.api)
   const session = sessionClient(stack.apiUrl)
   const me = await session.api.auth.acceptInvite.mutate({ token: invitationToken!, name: role, password: PASSWORD })
   return { session, userId: me.actor.id, email }
+}
+
+/** Signs in from another loopback address (127.0.0.0/8 all reaches the API): the API sees it as the caller's address. */
+function loginFrom(localAddress: string, email: string, password: string): Promise<{ status: number; message: string | undefined }> {
+  const body = JSON.stringify({ email, password })
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(`${stack.apiUrl}/trpc/auth.login`, { method: 'POST', localAddress, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
+      let text = ''
+      res.setEncoding('utf8')
+      res.on('data', (chunk: string) => (text += chunk))
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, message: (JSON.parse(text) as { error?: { message?: string } }).error?.message }))
+    })
+    req.on('error', reject)
+    req.end(body)
+  })
 }
 
 const finished = (api: Api, id: string) =>
@@ -345,15 +361,24 @@ describe('API tokens', () => {
 })
 
 describe('sessions', () => {
-  it('throttles sign-in per account and per address, and says for how long', async () => {
+  it('throttles sign-in per account and address with growing delays, and per address, never delaying the owner elsewhere', async () => {
     const who = await invite(world.projectId, 'viewer')
-    const fresh = sessionClient(stack.apiUrl)
-    for (let i = 0; i < 5; i++) await expect(fresh.api.auth.login.mutate({ email: who.email, password: 'wrong password!' })).rejects.toThrow('email or password is wrong')
-    // The right password is refused too while the account is throttled.
-    await expect(fresh.api.auth.login.mutate({ email: who.email, password: PASSWORD })).rejects.toThrow(/too many failed sign-ins for this account; try again in \d+ min/)
-    // Unknown accounts count against the address: 20 failures in the window lock it out.
-    for (let i = 0; i < 15; i++) await fresh.api.auth.login.mutate({ email: `${unique('ghost')}@stampede.test`, password: 'nope nope nope' }).catch(() => {})
-    await expect(fresh.api.auth.login.mutate({ email: ADMIN.email, password: ADMIN.password })).rejects.toThrow(/too many failed sign-ins from your address/)
+    const stranger = sessionClient(stack.apiUrl) // from 127.0.0.1
+    const guess = () => stranger.api.auth.login.mutate({ email: who.email, password: 'wrong password!' }).then(() => 'signed in', (err: Error) => err.message)
+    for (let i = 0; i < 3; i++) expect(await guess()).toBe('email or password is wrong')
+    // The fourth attempt from this address waits 1 s after the third failure, the right password too.
+    await expect(stranger.api.auth.login.mutate({ email: who.email, password: PASSWORD })).rejects.toThrow(/^too many failed sign-ins for this account from your address; try again in 1 s$/)
+    // The owner, signing in from another address meanwhile, is not delayed.
+    expect(await loginFrom('127.0.0.2', who.email, PASSWORD)).toEqual({ status: 200, message: undefined })
+    // Once the second is over the next guess is checked (and fails); the one after waits 2 s.
+    await waitUntil('the 1 s delay to pass', async () => ((await guess()) === 'email or password is wrong' ? true : undefined), 10_000, 100)
+    expect(await guess()).toMatch(/^too many failed sign-ins for this account from your address; try again in 2 s$/)
+    expect(await loginFrom('127.0.0.2', who.email, PASSWORD)).toMatchObject({ status: 200 })
+
+    // Password spraying: 20 failures from one address over many accounts close that address.
+    for (let i = 0; i < 20; i++) expect(await loginFrom('127.0.0.3', `${unique('ghost')}@stampede.test`, 'nope nope nope')).toMatchObject({ status: 401 })
+    expect(await loginFrom('127.0.0.3', ADMIN.email, ADMIN.password)).toEqual({ status: 429, message: expect.stringMatching(/^too many failed sign-ins from your address; try again in \d+ s$/) })
+    expect(await loginFrom('127.0.0.2', ADMIN.email, ADMIN.password)).toMatchObject({ status: 200 })
     await stack.server.services.db.loginAttempt.deleteMany({})
   })
 

@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net'
 import { ScheduleNotFoundError, WorkflowNotFoundError } from '@temporalio/client'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createServer, loadApiConfig, type ApiServer } from '@stampede/api'
-import { tokenClient } from '../src/clients.ts'
+import { tokenClient, type Api } from '../src/clients.ts'
 import { settled as settledJob } from '../src/jobs.ts'
 import { startStack, type Stack } from '../src/stack.ts'
 import { waitUntil } from '../src/wait.ts'
@@ -14,7 +14,8 @@ import { waitUntil } from '../src/wait.ts'
 let stack: Stack
 
 beforeAll(async () => {
-  stack = await startStack()
+  // Seconds-level schedules keep these tests short; the default minimum between firings is 60 s.
+  stack = await startStack({ api: { JOB_MIN_INTERVAL_SECONDS: '1' } })
 }, 120_000)
 afterAll(async () => {
   await stack?.stop()
@@ -43,10 +44,10 @@ function waitForFirings(jobId: string, count: number, timeoutMs = 60_000) {
  */
 let lastTriggerSecond = 0
 /** Triggers the job; returns what the API says Temporal does with it. */
-async function trigger(id: string): Promise<string> {
+async function trigger(id: string, api: Api = stack.api): Promise<string> {
   const now = Date.now()
   if (Math.floor(now / 1000) <= lastTriggerSecond) await new Promise((r) => setTimeout(r, (lastTriggerSecond + 1) * 1000 - now + 50))
-  const { outcome } = await stack.api.jobs.trigger.mutate({ id })
+  const { outcome } = await api.jobs.trigger.mutate({ id })
   lastTriggerSecond = Math.floor(Date.now() / 1000)
   return outcome
 }
@@ -80,6 +81,56 @@ describe('cron preview and validation', () => {
     await expect(stack.api.jobs.create.mutate({ ...base, testIds: [crypto.randomUUID()] })).rejects.toThrow(/testIds\.0: test .* does not exist in this project/)
     await expect(stack.api.jobs.create.mutate({ ...base, location: 'mars-north' })).rejects.toThrow('location: "mars-north" is not a configured location')
     expect((await stack.api.jobs.list.query()).filter((j) => j.name === 'bad')).toEqual([])
+  })
+
+  /** An API on the same stack with JOB_MIN_INTERVAL_SECONDS as given (default: unset, 60 s). */
+  async function apiWithMinimum(minimum?: string) {
+    const server = await createServer(loadApiConfig({ ...stack.env, API_PORT: '0', ...(minimum ? { JOB_MIN_INTERVAL_SECONDS: minimum } : {}) }))
+    return { server, api: tokenClient(await server.start(), stack.token) }
+  }
+
+  it('refuses a schedule firing more often than JOB_MIN_INTERVAL_SECONDS (60 s by default), and the preview says so', async () => {
+    const test = await saveTest('interval', QUICK)
+    const { server, api } = await apiWithMinimum()
+    try {
+      const base = { name: 'too often', testIds: [test.id], location: 'us-east' }
+      await expect(api.jobs.create.mutate({ ...base, cron: '*/3 * * * * * *' })).rejects.toThrow(
+        'cron: "*/3 * * * * * *" fires every 3 s; jobs may fire at most once every 60 s (JOB_MIN_INTERVAL_SECONDS=60). Choose a schedule whose firings are at least 60 s apart',
+      )
+      // Judged by the closest two firings, not the usual gap: twice at the start of each hour, 30 s apart.
+      await expect(api.jobs.create.mutate({ ...base, cron: '0,30 0 * * * * *' })).rejects.toThrow(/^cron: "0,30 0 \* \* \* \* \*" has firings only 30 s apart \(\S+:00:00\.000Z and \S+:00:30\.000Z\); jobs may fire at most once every 60 s/)
+      expect((await api.jobs.list.query()).filter((j) => j.name === 'too often')).toEqual([])
+
+      expect(await api.jobs.preview.query({ cron: '*/3 * * * * * *' })).toMatchObject({ closestIntervalSeconds: 3, minIntervalSeconds: 60, tooFrequent: expect.stringContaining('fires every 3 s') })
+      expect(await api.jobs.preview.query({ cron: '*/1 * * * *' })).toMatchObject({ closestIntervalSeconds: 60, minIntervalSeconds: 60, tooFrequent: null })
+
+      // Every minute is exactly the minimum: accepted. Changing it to more often is refused and changes nothing.
+      const job = await api.jobs.create.mutate({ ...base, name: 'every minute', cron: '*/1 * * * *', enabled: false })
+      await expect(api.jobs.update.mutate({ id: job.id, cron: '*/30 * * * * * *' })).rejects.toThrow(/^cron: "\*\/30 \* \* \* \* \* \*" fires every 30 s/)
+      expect((await api.jobs.byId.query({ id: job.id })).cron).toBe('*/1 * * * *')
+      await api.jobs.delete.mutate({ id: job.id })
+    } finally {
+      await server.stop()
+    }
+  })
+
+  it('finds two firings brought together by a clock change in the job\'s time zone', async () => {
+    const test = await saveTest('dst', QUICK)
+    const { server, api } = await apiWithMinimum('120')
+    try {
+      const base = { name: 'dst', testIds: [test.id], location: 'us-east', enabled: false }
+      await expect(api.jobs.create.mutate({ ...base, cron: '0,1 * * * *' })).rejects.toThrow(/^cron: "0,1 \* \* \* \*" has firings only 60 s apart .*at most once every 2 min/)
+      // 01:00 and 01:59, then four hours later: 59 min apart at the closest, except when New York
+      // turns its clocks back and 01:00–01:59 comes twice, a minute after 01:59 of the first pass.
+      const cron = '0,59 1,5,9,13,17,21 * * *'
+      await expect(api.jobs.create.mutate({ ...base, cron, timezone: 'America/New_York' })).rejects.toThrow(/has firings only 60 s apart \(\S+T05:59:00\.000Z and \S+T06:00:00\.000Z, time zone America\/New_York\)/)
+      const utc = await api.jobs.create.mutate({ ...base, cron, timezone: 'UTC' })
+      expect(utc.cron).toBe(cron)
+      await expect(api.jobs.update.mutate({ id: utc.id, timezone: 'America/New_York' })).rejects.toThrow(/has firings only 60 s apart/)
+      await api.jobs.delete.mutate({ id: utc.id })
+    } finally {
+      await server.stop()
+    }
   })
 })
 
@@ -270,6 +321,68 @@ describe('drift', () => {
       await server.stop()
     }
   })
+})
+
+describe('the project\'s maxConcurrentRuns', () => {
+  it('skips a firing whose run would exceed it, with the reason in the history, the job and the webhook', async () => {
+    const received: { event: string; firing: { status: string; reason: string | null } }[] = []
+    const receiver = createHttpServer((req, res) => {
+      let body = ''
+      req.on('data', (c: Buffer) => (body += c.toString()))
+      req.on('end', () => {
+        received.push(JSON.parse(body) as (typeof received)[number])
+        res.writeHead(204).end()
+      })
+    })
+    await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r))
+    try {
+      // A project of its own, with room for one run at a time.
+      const owner = stack.admin.api
+      const project = await owner.projects.create.mutate({ name: `quota ${Date.now()}` })
+      const projectId = project.id
+      await owner.projects.update.mutate({ projectId, maxConcurrentRuns: 1 })
+      const hold = await owner.tests.create.mutate({ projectId, name: 'hold', script: SLOW(60) })
+      const quick = await owner.tests.create.mutate({ projectId, name: 'quick', script: QUICK })
+      const job = await owner.jobs.create.mutate({
+        projectId,
+        name: 'quota',
+        testIds: [quick.id],
+        location: 'us-east',
+        cron: '0 0 1 1 *',
+        enabled: false,
+        webhookUrl: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`,
+      })
+      const held = await owner.runs.start.mutate({ projectId, testId: hold.id, location: 'us-east' })
+
+      await trigger(job.id, owner)
+      const reason = `project "${project.name}" already has 1 run(s) queued or running and allows at most 1 at a time, so test "quick" was not started`
+      const [skipped] = await waitUntil('the skipped firing', async () => {
+        const { items } = await owner.jobs.history.query({ id: job.id })
+        return items[0]?.finishedAt ? items : undefined
+      }, 30_000, 100)
+      expect(skipped).toMatchObject({ status: 'skipped', reason, runs: [] })
+      expect((await owner.jobs.byId.query({ id: job.id })).lastFiring).toMatchObject({ id: skipped!.id, status: 'skipped', reason })
+      // A skipped firing ran nothing: the webhook hears of it as a failure.
+      await waitUntil('the failure notification', async () => (received.length >= 1 ? true : undefined), 30_000, 100)
+      expect(received[0]).toMatchObject({ event: 'failure', firing: { id: skipped!.id, status: 'skipped', reason } })
+      expect((await owner.runs.byId.query({ id: held.id })).status).toMatch(/^(queued|running)$/)
+
+      // With the slot free again the next firing runs, and recovers.
+      await owner.runs.cancel.mutate({ id: held.id })
+      await waitUntil('the held run to end', async () => ((await owner.runs.byId.query({ id: held.id })).status === 'cancelled' ? true : undefined), 30_000, 100)
+      await settledJob(owner, job.id)
+      await trigger(job.id, owner)
+      const [passed] = await waitUntil('the next firing', async () => {
+        const { items } = await owner.jobs.history.query({ id: job.id })
+        return items.length === 2 && items[0]?.finishedAt ? items : undefined
+      }, 60_000, 100)
+      expect(passed).toMatchObject({ status: 'passed', reason: null, runs: [{ testId: quick.id, status: 'passed' }] })
+      await waitUntil('the recovery notification', async () => (received.length >= 2 ? true : undefined), 30_000, 100)
+      expect(received[1]).toMatchObject({ event: 'recovery', firing: { status: 'passed', reason: null } })
+    } finally {
+      await new Promise<void>((r) => receiver.close(() => r()))
+    }
+  }, 120_000)
 })
 
 describe('webhooks', () => {

@@ -264,10 +264,16 @@ describe('API surface', () => {
     await expect(stack.api.tests.delete.mutate({ id: created.id })).rejects.toThrow(/does not exist/)
   })
 
-  it('reports the database, Temporal and S3 as reachable on /healthz', async () => {
+  it('reports the database, Temporal, S3 and the k6 sandbox on /healthz', async () => {
     const res = await fetch(`${stack.apiUrl}/healthz`)
     expect(res.status).toBe(200)
-    expect(await res.json()).toEqual({ ok: true, database: { ok: true }, temporal: { ok: true }, s3: { ok: true } })
+    expect(await res.json()).toEqual({
+      ok: true,
+      database: { ok: true },
+      temporal: { ok: true },
+      s3: { ok: true },
+      sandbox: { ok: true, mode: 'bubblewrap', detail: expect.stringContaining('bubblewrap sandbox') as unknown },
+    })
 
     // The same API with S3 out of reach says so, and which part is down.
     const broken = await createServer(loadApiConfig({ ...stack.env, API_PORT: '0', S3_ENDPOINT: 'http://127.0.0.1:1' }))

@@ -1,9 +1,11 @@
 // Test variables and secrets end to end: k6 really gets them as __ENV, and a secret printed by
-// the script never appears in the relayed console, the archived log, the database (every row of
-// every table, and a pg_dump) or the Temporal history of the run's workflow.
+// the script, or put into a check name, a group name, a tag or a URL, never appears in the relayed
+// console, the archived log, summary, HTML report (its embedded data decoded too) or metrics, the
+// database (every row of every table, and a pg_dump) or the Temporal history of the run's workflow.
 import { execFile } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { promisify } from 'node:util'
+import { gunzipSync } from 'node:zlib'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { appRouter, createCallerFactory, createInnerContext } from '@stampede/api'
@@ -37,6 +39,18 @@ const finished = (runId: string) =>
 
 const lineTexts = (messages: ConsoleMessage[]) => messages.flatMap((m) => (m.type === 'line' ? [m.text] : []))
 
+/** The HTML report's embedded data: k6's dashboard events, gzipped and base64-encoded in a script element. */
+function reportData(html: string): string {
+  const tag = '<script id="data" type="application/json; charset=utf-8; gzip; base64">'
+  const start = html.indexOf(tag)
+  expect(start, 'the report has its data element').toBeGreaterThan(0)
+  const base64 = html.slice(start + tag.length, html.indexOf('</script>', start)).trim()
+  return gunzipSync(Buffer.from(base64, 'base64')).toString('utf8')
+}
+
+/** Each non-empty line of an NDJSON text, parsed (throws on a line that is not JSON). */
+const ndjson = (text: string): unknown[] => text.split('\n').flatMap((line) => (line === '' ? [] : [JSON.parse(line) as unknown]))
+
 /** Every string in a value, with byte arrays (Temporal payload data) decoded as UTF-8. */
 function strings(value: unknown, out: string[] = []): string[] {
   if (typeof value === 'string') out.push(value)
@@ -66,12 +80,21 @@ describe('variables and secrets', () => {
     target.reset()
     const script = `
       import http from 'k6/http'
+      import { check, group, sleep } from 'k6'
       export const options = { iterations: 1 }
       export default function () {
         console.log('greeting is ' + __ENV.GREETING)
         console.log('token is ' + __ENV.API_TOKEN)
         console.error('still the token: ' + __ENV.API_TOKEN)
-        http.get('${target.url}/', { headers: { Authorization: 'Bearer ' + __ENV.API_TOKEN, 'X-Greeting': __ENV.GREETING } })
+        group('as ' + __ENV.API_TOKEN, () => {
+          const res = http.get('${target.url}/?token=' + __ENV.API_TOKEN, {
+            headers: { Authorization: 'Bearer ' + __ENV.API_TOKEN, 'X-Greeting': __ENV.GREETING },
+            tags: { tenant: 'tenant ' + __ENV.API_TOKEN },
+          })
+          check(res, { ['ok for ' + __ENV.API_TOKEN]: (r) => r.status === 200 })
+        })
+        // k6 writes the HTML report only when the run lasts at least two dashboard periods (1 s each).
+        sleep(3)
       }`
     const test = await stack.api.tests.create.mutate({
       name: 'with secrets',
@@ -109,11 +132,30 @@ describe('variables and secrets', () => {
     const log = await (await fetch(link.url)).text()
     expect(log).toContain('token is [secret]')
     expect(log).not.toContain(SECRET)
-    for (const name of ['summary', 'report'] as const) {
-      if (!run.artifacts[name]) continue
-      const url = (await stack.api.runs.artifactUrl.query({ runId: run.id, name })).url
-      expect(await (await fetch(url)).text()).not.toContain(SECRET)
+    const download = async (name: 'summary' | 'report' | 'metrics') => {
+      expect(run.artifacts[name], `the run stored its ${name}`).toBeTruthy()
+      const { url } = await stack.api.runs.artifactUrl.query({ runId: run.id, name })
+      const res = await fetch(url)
+      expect(res.status).toBe(200)
+      return Buffer.from(await res.arrayBuffer())
     }
+    // The script put the secret into a check name, a group name, a tag and a URL: where k6 wrote
+    // them, [secret] stands instead.
+    const summary = (await download('summary')).toString('utf8')
+    expect(summary).toContain('ok for [secret]')
+    expect(summary).not.toContain(SECRET)
+    const html = (await download('report')).toString('utf8')
+    expect(html).not.toContain(SECRET)
+    const data = reportData(html)
+    expect(data).not.toContain(SECRET)
+    expect(ndjson(data).length).toBeGreaterThan(3)
+    expect(data).toContain('group:::as [secret]')
+    const metrics = gunzipSync(await download('metrics')).toString('utf8')
+    expect(metrics).not.toContain(SECRET)
+    expect(ndjson(metrics).length).toBeGreaterThan(10)
+    expect(metrics).toContain(`"url":"${target.url}/?token=[secret]"`)
+    expect(metrics).toContain('"tenant":"tenant [secret]"')
+    expect(metrics).toContain('"check":"ok for [secret]"')
     expect(JSON.stringify(await stack.api.runs.byId.query({ id: run.id }))).not.toContain(SECRET)
     expect(await historyText(run.id)).not.toContain(SECRET)
 

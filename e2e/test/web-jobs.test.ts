@@ -1,7 +1,9 @@
 // The jobs pages in a real browser (Debian's Chromium driven by playwright-core) against the real
 // stack, with Temporal's own schedules and the real runner and k6: a job made in the form with a
 // schedule Temporal previews as it is typed, firing every 5 s until paused, triggered by hand and
-// deleted. STAMPEDE_SCREENSHOTS=1 also writes docs/screenshots/jobs-{list,form,page}.png.
+// deleted; a schedule firing more often than the API's minimum is refused in the form, and a
+// firing the project's maxConcurrentRuns leaves no room for shows as skipped, with the reason.
+// STAMPEDE_SCREENSHOTS=1 also writes docs/screenshots/jobs-{list,form,page}.png.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Browser, Page } from 'playwright-core'
 import { settled } from '../src/jobs.ts'
@@ -24,7 +26,8 @@ let browser: Browser
 let webStack: WebStack | undefined
 
 beforeAll(async () => {
-  webStack = await startWebStack()
+  // Firings every 5 s keep the test short; the default minimum between firings is 60 s.
+  webStack = await startWebStack({ api: { JOB_MIN_INTERVAL_SECONDS: '5' } })
   ;({ stack, web, browser } = webStack)
   await stack.api.tests.create.mutate({ name: TEST_NAME, script: quickScript(stack.apiUrl) })
 })
@@ -97,6 +100,12 @@ describe('jobs in the browser', () => {
     expect(await create.isDisabled()).toBe(true)
     expect(await page.getByLabel('Cron expression').getAttribute('aria-invalid')).toBe('true')
 
+    // More often than the API's minimum: refused under the field, its times still shown.
+    await page.getByLabel('Cron expression').fill('*/2 * * * * * *')
+    await page.getByRole('alert').filter({ hasText: '"*/2 * * * * * *" fires every 2 s; jobs may fire at most once every 5 s' }).waitFor()
+    expect(await create.isDisabled()).toBe(true)
+    expect(gaps(await previewTimes(page)).every((g) => g === 2000)).toBe(true)
+
     await page.getByLabel('Cron expression').fill('*/5 * * * * * *')
     await page.getByRole('list', { name: 'Next five firings' }).locator('li').nth(4).waitFor()
     await waitUntil('Create job to be enabled', async () => ((await create.isEnabled()) ? true : undefined), 15_000, 100)
@@ -144,7 +153,10 @@ describe('jobs in the browser', () => {
     // Under the default overlap policy (skip) a trigger while a firing runs is skipped.
     await settled(stack.api, jobId, 30_000)
 
-    // Trigger now: a new firing, scheduled now, shows in the history.
+    // Trigger now while the project's only run slot is taken: a new firing, scheduled now, shows
+    // in the history as skipped, saying why.
+    await stack.api.projects.update.mutate({ projectId: stack.projectId, maxConcurrentRuns: 1 })
+    const held = await stack.api.runs.start.mutate({ script: `import { sleep } from 'k6'\nexport const options = { vus: 1, iterations: 1 }\nexport default function () { sleep(60) }`, location: 'us-east' })
     const triggeredAt = Date.now()
     await page.getByRole('button', { name: 'Trigger now' }).click()
     await page.getByText('Started: the firing runs now.').waitFor()
@@ -152,8 +164,14 @@ describe('jobs in the browser', () => {
       const { items } = await stack.api.jobs.history.query({ id: jobId, limit: 5 })
       return items.find((f) => Date.parse(f.scheduledAt) >= triggeredAt - 1000)
     }, 30_000, 250)
-    await page.locator(`tr[data-firing-id="${firing.id}"]`).waitFor({ timeout: 15_000 })
+    const firingRow = page.locator(`tr[data-firing-id="${firing.id}"]`)
+    await firingRow.waitFor({ timeout: 15_000 })
+    await firingRow.getByText('Skipped', { exact: true }).waitFor({ timeout: 15_000 })
+    await firingRow.getByText(/already has 1 run\(s\) queued or running and allows at most 1 at a time, so test "quick check" was not started/).waitFor()
+    await firingRow.getByText('no run started').waitFor()
     await page.getByText('Paused', { exact: true }).waitFor()
+    await stack.api.runs.cancel.mutate({ id: held.id })
+    await stack.api.projects.update.mutate({ projectId: stack.projectId, maxConcurrentRuns: 50 })
 
     // Delete, confirmed in place: back to the list, without the job.
     await page.getByRole('button', { name: 'Delete', exact: true }).click()

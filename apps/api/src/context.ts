@@ -8,6 +8,8 @@ import type { RunnerPresence } from './runs/presence.ts'
 import type { ArtifactLinks } from './artifacts/links.ts'
 import type { RequestInfo } from './auth/actor.ts'
 import type { TokenRateLimiter } from './auth/limits.ts'
+import type { K6Sandbox } from '@stampede/sandbox'
+import type { ValidationGate } from './scripts/gate.ts'
 
 /** Long-lived services, built once per server. */
 export interface Services {
@@ -19,6 +21,8 @@ export interface Services {
   relay: ConsoleRelay
   artifactLinks: ArtifactLinks
   tokenLimiter: TokenRateLimiter
+  /** Script validation: the k6 sandbox it runs in and the gate that bounds it. */
+  validation: { sandbox: K6Sandbox; gate: ValidationGate }
 }
 
 /** Per-request context: the services plus what the request says about itself. */

@@ -11,10 +11,19 @@ const schema = platformEnvSchema.extend({
   ARTIFACT_SIGNING_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
   ARTIFACT_URL_TTL_SECONDS: z.coerce.number().int().min(10).max(86400).default(300),
   K6_BIN_PATH: z.string().min(1).optional(),
-  MAX_VUS: z.coerce.number().int().min(1).default(1000),
-  MAX_DURATION_SECONDS: z.coerce.number().int().min(1).default(3600),
+  /** Script validation (k6 inspect): k6 processes at once, seconds a call may wait for one, calls per minute per caller. */
+  VALIDATION_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
+  VALIDATION_QUEUE_SECONDS: z.coerce.number().int().min(1).max(600).default(30),
+  VALIDATION_RATE_LIMIT: z.coerce.number().int().min(1).max(1_000_000).default(60),
+  /**
+   * Behind a reverse proxy: `true` trusts X-Forwarded-For from any hop, or a comma-separated list
+   * of the proxies' addresses/CIDRs. Sign-in throttling and the audit log key on the client's address.
+   */
+  TRUST_PROXY: z.string().default('false'),
   /** Requests per minute each API token may make. */
   API_TOKEN_RATE_LIMIT: z.coerce.number().int().min(1).default(600),
+  /** The least time between two firings of a job's schedule; jobs.create/update refuse a cron firing more often. */
+  JOB_MIN_INTERVAL_SECONDS: z.coerce.number().int().min(1, 'must be at least 1 (second)').default(60),
   /** Largest request body in bytes (scripts are capped at 500 KB; JSON escaping needs room). */
   API_BODY_LIMIT: z.coerce.number().int().min(1024).default(2 * 1024 * 1024),
   /** Secure on the session cookie; defaults to on when API_PUBLIC_URL is https. */
@@ -33,11 +42,13 @@ export interface ApiConfig extends PlatformConfig {
   artifactUrlTtlSeconds: number
   /** The k6 binary for script checks (`k6 inspect`); resolved like the runner's when absent. */
   k6BinPath?: string
-  /** Caps a script must stay under (from `k6 inspect --execution-requirements`) before it may run. */
-  scriptLimits: { maxVUs: number; maxDurationSeconds: number }
   /** How often the console relay reads heartbeats of a watched run. */
   consolePollMs: number
   tokenRateLimitPerMinute: number
+  /** Fastify's trustProxy: whom to believe about the client's address. */
+  trustProxy: boolean | string[]
+  validation: { concurrency: number; maxWaitMs: number; perCallerPerMinute: number }
+  jobMinIntervalSeconds: number
   bodyLimitBytes: number
   secureCookies: boolean
   bootstrapToken?: string
@@ -57,8 +68,10 @@ export function loadApiConfig(env: NodeJS.ProcessEnv = process.env): ApiConfig {
     artifactUrlTtlSeconds: e.ARTIFACT_URL_TTL_SECONDS,
     consolePollMs: 50,
     ...(e.K6_BIN_PATH ? { k6BinPath: e.K6_BIN_PATH } : {}),
-    scriptLimits: { maxVUs: e.MAX_VUS, maxDurationSeconds: e.MAX_DURATION_SECONDS },
     tokenRateLimitPerMinute: e.API_TOKEN_RATE_LIMIT,
+    trustProxy: ['true', '1', 'yes'].includes(e.TRUST_PROXY) ? true : ['false', '0', 'no', ''].includes(e.TRUST_PROXY) ? false : e.TRUST_PROXY.split(',').map((a) => a.trim()).filter(Boolean),
+    validation: { concurrency: e.VALIDATION_CONCURRENCY, maxWaitMs: e.VALIDATION_QUEUE_SECONDS * 1000, perCallerPerMinute: e.VALIDATION_RATE_LIMIT },
+    jobMinIntervalSeconds: e.JOB_MIN_INTERVAL_SECONDS,
     bodyLimitBytes: e.API_BODY_LIMIT,
     secureCookies: e.SESSION_COOKIE_SECURE ?? (e.API_PUBLIC_URL?.startsWith('https:') ?? false),
     ...(e.BOOTSTRAP_TOKEN ? { bootstrapToken: e.BOOTSTRAP_TOKEN } : {}),

@@ -20,6 +20,12 @@ import { reconcileSchedules } from './jobs/schedules.ts'
 import type { ApiConfig } from './env.ts'
 import { appRouter, type AppRouter } from './router/root.ts'
 import { RunnerPresence } from './runs/presence.ts'
+import { isUnexpectedError, reportInternalError } from './trpc.ts'
+import { ValidationGate } from './scripts/gate.ts'
+import { K6Sandbox } from '@stampede/sandbox'
+import { resolveTool } from '@stampede/tools'
+import os from 'node:os'
+import path from 'node:path'
 
 class ConsoleRefused extends Error {}
 
@@ -54,7 +60,7 @@ async function check(fn: () => Promise<unknown>): Promise<{ ok: boolean; error?:
 }
 
 export async function createServer(config: ApiConfig): Promise<ApiServer> {
-  const app = Fastify({ bodyLimit: config.bodyLimitBytes, logger: false, trustProxy: false })
+  const app = Fastify({ bodyLimit: config.bodyLimitBytes, logger: false, trustProxy: config.trustProxy })
   const db = createDb(config.databaseUrl)
   const connection = Connection.lazy({ address: config.temporal.address })
   const temporal = new Client({ connection, namespace: config.temporal.namespace })
@@ -64,7 +70,16 @@ export async function createServer(config: ApiConfig): Promise<ApiServer> {
   let baseUrl = config.publicUrl ?? `http://${config.host}:${config.port}`
   const artifactLinks = new ArtifactLinks(config.artifactSigningKey, config.artifactUrlTtlSeconds, () => baseUrl)
   const tokenLimiter = new TokenRateLimiter(config.tokenRateLimitPerMinute)
-  const services: Services = { config, db, temporal, storage, presence, relay, artifactLinks, tokenLimiter }
+  // Validation runs k6 (`k6 inspect`) in the same sandbox as runs; without a working sandbox the
+  // API does not start (unless the operator turned it off, which is logged and shown by /healthz).
+  const sandbox = await K6Sandbox.create({
+    mode: config.sandbox.mode,
+    k6BinPath: config.k6BinPath ?? (await resolveTool('k6')).path,
+    root: path.join(os.tmpdir(), 'stampede-validation'),
+    log: (line) => console.warn(`[api] ${line}`),
+  })
+  const validation = { sandbox, gate: new ValidationGate(config.validation) }
+  const services: Services = { config, db, temporal, storage, presence, relay, artifactLinks, tokenLimiter, validation }
 
   const requestInfo = (req: FastifyRequest): RequestInfo => ({
     authorization: req.headers.authorization,
@@ -75,11 +90,14 @@ export async function createServer(config: ApiConfig): Promise<ApiServer> {
     userAgent: req.headers['user-agent'],
   })
 
-  app.setErrorHandler((err: FastifyError, _req, reply) => {
+  app.setErrorHandler((err: FastifyError, req, reply) => {
     if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
       return reply.code(413).send({ error: { message: `request body is larger than this API accepts (${config.bodyLimitBytes} bytes, API_BODY_LIMIT); scripts may be at most 500 KB`, code: 'PAYLOAD_TOO_LARGE' } })
     }
-    return reply.code(err.statusCode ?? 500).send({ error: { message: err.message } })
+    const status = err.statusCode ?? 500
+    if (status < 500) return reply.code(status).send({ error: { message: err.message } })
+    // Unexpected: the client gets an error id, the log the error (the route, not the URL: links carry signatures).
+    return reply.code(status).send({ error: { message: reportInternalError(err, `${req.method} ${req.routeOptions.url ?? 'unknown route'}`) } })
   })
 
   app.addHook('onRequest', async (req, reply) => {
@@ -105,8 +123,10 @@ export async function createServer(config: ApiConfig): Promise<ApiServer> {
           request: requestInfo(req),
           setCookie: (value) => void res.header('set-cookie', value),
         }),
+      // Unexpected errors are logged with their id by the error formatter; deliberate internal
+      // errors (Temporal unreachable, …) are logged here, as the client saw them.
       onError({ error, path }) {
-        if (error.code === 'INTERNAL_SERVER_ERROR') console.error(`[api] ${path ?? '?'}: ${error.message}`)
+        if (error.code === 'INTERNAL_SERVER_ERROR' && !isUnexpectedError(error)) console.error(`[api] ${path ?? '?'}: ${error.message}`)
       },
     } satisfies FastifyTRPCPluginOptions<AppRouter>['trpcOptions'],
   })
@@ -150,7 +170,7 @@ export async function createServer(config: ApiConfig): Promise<ApiServer> {
       })
       .catch((err: unknown) => {
         const refused = err instanceof ConsoleRefused || err instanceof TRPCError
-        send({ type: 'error', message: refused ? (err as Error).message : `console unavailable: ${err instanceof Error ? err.message : String(err)}` })
+        send({ type: 'error', message: refused ? (err as Error).message : `console unavailable: ${reportInternalError(err, 'console WebSocket')}` })
         socket.close(refused ? 1008 : 1011)
       })
   })
@@ -190,7 +210,9 @@ export async function createServer(config: ApiConfig): Promise<ApiServer> {
       check(() => storage.ping()),
     ])
     const ok = database.ok && temporalCheck.ok && s3.ok
-    return reply.code(ok ? 200 : 503).send({ ok, database, temporal: temporalCheck, s3 })
+    // Which sandbox k6 runs in here; `off` is healthy but says so.
+    const { mode, detail } = sandbox.status()
+    return reply.code(ok ? 200 : 503).send({ ok, database, temporal: temporalCheck, s3, sandbox: { ok: true, mode, detail } })
   })
 
   let bootstrapLink: string | null = null

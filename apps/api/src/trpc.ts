@@ -1,13 +1,18 @@
 // tRPC is initialised once here. Plain JSON on the wire (no transformer) so any HTTP client can
 // call the API; input errors name the field that is wrong.
 //
+// Every procedure refuses input Postgres cannot store (a NUL character in any string) before its
+// schema runs, and an unexpected error (anything but a TRPCError thrown on purpose) reaches the
+// client only as `internal error <id>`; the server log has the full error under that id.
+//
 // Every procedure declares its access rule in `meta` and passes through one middleware that
 // enforces it: `public` (sign-in and bootstrap), `signed-in` (any caller with credentials), or a
 // permission (`read`, `write`, `admin`, `owner`) that the procedure's project lookups through
 // `ctx.access` check against the caller's role or token scope. A procedure without a rule fails.
+import { randomBytes } from 'node:crypto'
 import { initTRPC, TRPCError } from '@trpc/server'
-import { ZodError } from 'zod'
-import type { Permission } from '@stampede/shared'
+import { ZodError, ZodRealError } from 'zod'
+import { findUnstorableText, type Permission } from '@stampede/shared'
 import { Access } from './auth/access.ts'
 import { resolveActor, SIGN_IN_HINT, type Actor } from './auth/actor.ts'
 import { safeEqual } from './auth/secrets.ts'
@@ -18,20 +23,58 @@ export interface ProcedureMeta {
   access: AccessRule
 }
 
+/**
+ * Writes an unexpected error with a fresh id to the server log (with its stack and causes) and
+ * returns what the client may see: the id, and nothing of the error's own text, which can hold
+ * source paths, query text or internal state. Used by tRPC's error formatter and by the Fastify
+ * routes' error handler.
+ */
+export function reportInternalError(err: unknown, where: string, log: (...args: unknown[]) => void = console.error): string {
+  const id = randomBytes(8).toString('hex')
+  log(`[api] internal error ${id} in ${where}:`, err)
+  return `internal error ${id}; the server log has the details under this id`
+}
+
+/**
+ * True for an error nobody chose the message of. tRPC turns anything thrown that is not a
+ * TRPCError (a Prisma error, a bug) into INTERNAL_SERVER_ERROR carrying the thrown error as its
+ * cause and the cause's message as its own; a TRPCError thrown on purpose has a message of its own.
+ */
+export function isUnexpectedError(error: TRPCError): boolean {
+  if (error.code !== 'INTERNAL_SERVER_ERROR') return false
+  return error.cause === undefined ? error.message === error.code : error.message === error.cause.message
+}
+
+/** One id per error, should the formatter see the same error twice. */
+const internalMessages = new WeakMap<TRPCError, string>()
+
 const t = initTRPC
   .context<Context>()
   .meta<ProcedureMeta>()
   .create({
-    // Never send stack traces to clients; internal errors are logged by the server (onError).
+    // Never send stack traces to clients.
     isDev: false,
-    errorFormatter({ shape, error }) {
+    errorFormatter({ shape, error, path }) {
       if (error.code === 'BAD_REQUEST' && error.cause instanceof ZodError) {
         const issues = error.cause.issues.map((i) => ({ path: i.path.join('.'), message: i.message }))
         return {
           ...shape,
-          message: issues.map((i) => (i.path ? `${i.path}: ${i.message}` : i.message)).join('; '),
+          // An issue about the whole input (wrong type, unknown key) is named `input`.
+          message: issues.map((i) => `${i.path || 'input'}: ${i.message}`).join('; '),
           data: { ...shape.data, issues },
         }
+      }
+      if (error.code === 'BAD_REQUEST' && error.cause instanceof SyntaxError) {
+        // tRPC could not parse the body or `?input=` as JSON.
+        return { ...shape, message: `input: is not valid JSON (${error.cause.message.replaceAll('\0', '\\u0000')})` }
+      }
+      if (isUnexpectedError(error)) {
+        let message = internalMessages.get(error)
+        if (message === undefined) {
+          message = reportInternalError(error.cause ?? error, path ?? 'the API')
+          internalMessages.set(error, message)
+        }
+        return { ...shape, message }
       }
       return shape
     },
@@ -61,9 +104,27 @@ const enforceAccess = t.middleware(async ({ ctx, meta, path, type, next }) => {
   return next({ ctx: authed })
 })
 
+/**
+ * Refuses, with the field's path, any string in the raw input (at any depth, record keys too)
+ * holding a NUL character, which Postgres text and jsonb columns cannot store, and input nested
+ * deeper than any procedure takes. This is a middleware of the one base procedure rather than a
+ * string helper in the schemas because every procedure is built from `procedure` below (`t` is
+ * not exported), so a procedure added later is covered without anyone remembering it; a schema
+ * helper would miss every plain `z.string()`, record key and `z.unknown()` someone writes.
+ * It runs after the access check, so a caller without credentials still gets UNAUTHORIZED first.
+ */
+const refuseUnstorableInput = t.middleware(async ({ getRawInput, next }) => {
+  const problems = findUnstorableText(await getRawInput())
+  if (problems.length > 0) {
+    const cause = new ZodRealError(problems.map((p) => ({ code: 'custom' as const, path: p.path, message: p.message, input: undefined })))
+    throw new TRPCError({ code: 'BAD_REQUEST', message: problems.map((p) => `${p.path.join('.') || 'input'}: ${p.message}`).join('; '), cause })
+  }
+  return next()
+})
+
 export const router = t.router
 export const createCallerFactory = t.createCallerFactory
-const procedure = t.procedure.use(enforceAccess)
+const procedure = t.procedure.use(enforceAccess).use(refuseUnstorableInput)
 type Authed = typeof procedure
 
 /** Sign-in, bootstrap and invitations: no credentials needed. */

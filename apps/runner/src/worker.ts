@@ -5,10 +5,13 @@ import { mkdir } from 'node:fs/promises'
 import { fileURLToPath } from 'node:url'
 import { DefaultLogger, NativeConnection, Runtime, Worker, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker'
 import { ORCHESTRATION_QUEUE, taskQueueFor } from '@stampede/shared/temporal'
+import { platformExposure } from '@stampede/shared/targets'
 import { createDb, type Db } from '@stampede/db'
 import { createStorage } from '@stampede/storage'
 import { resolveTool } from '@stampede/tools'
+import { K6Sandbox } from '@stampede/sandbox'
 import { createK6Activities, type RunStateStore } from './activities/k6.ts'
+import { httpControl } from './k6/control.ts'
 import { loadRunSpec } from './activities/run-spec.ts'
 import { createPersistenceActivities } from './activities/persistence.ts'
 import { createJobActivities } from './activities/jobs.ts'
@@ -32,9 +35,9 @@ export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
   return bundlePromise
 }
 
-export function prismaRunStateStore(db: Db, secretsKey?: string): RunStateStore {
+export function prismaRunStateStore(db: Db, secretsKey: string | undefined, caps: RunnerConfig['scriptLimits']): RunStateStore {
   return {
-    loadRun: (runId) => loadRunSpec(db, runId, secretsKey),
+    loadRun: (runId) => loadRunSpec(db, runId, secretsKey, caps),
     async markRunning(runId, startedAt) {
       await db.run.updateMany({ where: { id: runId, status: 'queued' }, data: { status: 'running', startedAt } })
     },
@@ -57,7 +60,21 @@ export async function createRunner(config: RunnerConfig, overrides: { spawnK6?: 
   const log = overrides.log ?? ((line: string) => console.log(`[runner] ${line}`))
   installRuntime()
   const k6BinPath = config.k6BinPath ?? (await resolveTool('k6', { log })).path
-  await mkdir(config.workDir, { recursive: true, mode: 0o700 })
+  await mkdir(config.workDir, { recursive: true, mode: 0o711 })
+  // Every k6 runs in the sandbox; a runner that cannot build one does not take runs (unless the
+  // operator turned it off: K6_SANDBOX=off, logged loudly).
+  const sandbox = await K6Sandbox.create({ mode: config.sandbox.mode, k6BinPath, root: config.workDir, log })
+  log(sandbox.status().detail)
+  // In single-machine mode k6 may reach loopback: say so when the platform's own services are there.
+  const exposed = platformExposure({
+    allowLoopback: config.allowLoopbackTargets,
+    endpoints: [
+      { name: 'Temporal', address: config.temporal.address },
+      { name: 'Postgres', address: config.databaseUrl },
+      ...(config.s3.endpoint ? [{ name: 'S3', address: config.s3.endpoint }] : []),
+    ],
+  })
+  for (const line of exposed) log(`WARNING: ${line}`)
   const db = createDb(config.databaseUrl)
   const storage = createStorage(config.s3)
   const connection = await NativeConnection.connect({ address: config.temporal.address })
@@ -65,10 +82,12 @@ export async function createRunner(config: RunnerConfig, overrides: { spawnK6?: 
   const gate = new Gate(config.maxConcurrency)
   const k6 = createK6Activities({
     spawnK6: overrides.spawnK6 ?? realSpawnK6,
+    sandbox,
+    limits: config.sandbox.run,
+    maxLogBytes: config.sandbox.maxLogBytes,
+    control: httpControl,
     storage,
-    runs: prismaRunStateStore(db, config.secretsKey),
-    k6BinPath,
-    workRoot: config.workDir,
+    runs: prismaRunStateStore(db, config.secretsKey, config.scriptLimits),
     allowLoopbackTargets: config.allowLoopbackTargets,
     stopGraceMs: config.stopGraceMs,
     heartbeatIntervalMs: config.heartbeatIntervalMs,

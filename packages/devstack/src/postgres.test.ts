@@ -43,6 +43,23 @@ describe('embedded Postgres', () => {
     expect((await c2.query('select name from runs order by id')).rows).toEqual([{ name: 'smoke' }, { name: 'soak' }])
   })
 
+  it("listens on the host it is given, such as the platform's reserved loopback address, and nowhere else", { timeout: 60_000 }, async () => {
+    const s = await startEmbeddedPostgres({ dataDir: await mkdtemp(path.join(os.tmpdir(), 'stampede-pg-')), host: '127.77.0.1' })
+    running.push(s)
+    expect(s.url).toMatch(/^postgresql:\/\/postgres:postgres@127\.77\.0\.1:\d+\/postgres\?sslmode=disable$/)
+    const c = await connect(s.url)
+    expect((await c.query('select 1 as one')).rows).toEqual([{ one: 1 }])
+    const elsewhere = new URL(s.url)
+    elsewhere.hostname = '127.0.0.1'
+    await expect(connect(elsewhere.toString())).rejects.toThrow(/ECONNREFUSED/)
+  })
+
+  it('refuses a host that is not an IP address, naming the option', async () => {
+    await expect(startEmbeddedPostgres({ dataDir: os.tmpdir(), host: 'localhost' })).rejects.toThrow(
+      'host: "localhost" is not an IP address; give the address the embedded Postgres should listen on, such as 127.77.0.1',
+    )
+  })
+
   it('serves concurrent clients without mixing up their statements, even with large parameters', { timeout: 60_000 }, async () => {
     const s = await start(await mkdtemp(path.join(os.tmpdir(), 'stampede-pg-')))
     const a = await connect(s.url)

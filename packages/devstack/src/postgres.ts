@@ -1,8 +1,10 @@
 // Embedded Postgres: PGlite (Postgres 17 in WebAssembly) persisted in `dataDir`, served over the
-// Postgres wire protocol on 127.0.0.1 so ordinary clients (pg, Prisma) connect. PGlite is one
+// Postgres wire protocol on `host` (default 127.0.0.1; in single-machine mode the platform's
+// reserved loopback address) so ordinary clients (pg, Prisma) connect. PGlite is one
 // backend: connections take turns per protocol unit, and an open transaction holds every other
 // connection until it ends (see pgwire.ts for why this is not pglite-socket's server).
 import { mkdir } from 'node:fs/promises'
+import { isIP } from 'node:net'
 import { PGlite } from '@electric-sql/pglite'
 import { serveWire } from './pgwire.ts'
 
@@ -11,12 +13,19 @@ export interface EmbeddedPostgres {
   stop(): Promise<void>
 }
 
-export async function startEmbeddedPostgres(opts: { dataDir: string; port?: number }): Promise<EmbeddedPostgres> {
+export async function startEmbeddedPostgres(opts: {
+  dataDir: string
+  /** The address to listen on; default 127.0.0.1. */
+  host?: string
+  port?: number
+}): Promise<EmbeddedPostgres> {
+  const host = opts.host ?? '127.0.0.1'
+  if (isIP(host) === 0) throw new Error(`host: "${host}" is not an IP address; give the address the embedded Postgres should listen on, such as 127.77.0.1`)
   await mkdir(opts.dataDir, { recursive: true })
   const db = await PGlite.create(opts.dataDir)
   let server
   try {
-    server = await serveWire(db, { host: '127.0.0.1', port: opts.port ?? 0 })
+    server = await serveWire(db, { host, port: opts.port ?? 0 })
   } catch (err) {
     await db.close()
     throw err
@@ -26,7 +35,7 @@ export async function startEmbeddedPostgres(opts: { dataDir: string; port?: numb
   let stopped: Promise<void> | undefined
   return {
     // PGlite has a single user and database, both `postgres`; it does not check the password.
-    url: `postgresql://postgres:postgres@127.0.0.1:${port}/postgres?sslmode=disable`,
+    url: `postgresql://postgres:postgres@${host.includes(':') ? `[${host}]` : host}:${port}/postgres?sslmode=disable`,
     stop() {
       stopped ??= (async () => {
         await server.stop()

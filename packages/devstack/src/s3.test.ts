@@ -52,6 +52,24 @@ describe('embedded S3', () => {
     client.destroy()
   })
 
+  it("listens on the host it is given, such as the platform's reserved loopback address, and nowhere else", { timeout: 30_000 }, async () => {
+    const s3 = await startEmbeddedS3({ dir: await mkdtemp(path.join(os.tmpdir(), 'stampede-s3-')), host: '127.77.0.1', bucket: 'artifacts' })
+    running.push(s3)
+    expect(s3.endpoint).toMatch(/^http:\/\/127\.77\.0\.1:\d+$/)
+    const client = clientFor(s3)
+    await client.send(new PutObjectCommand({ Bucket: s3.bucket, Key: 'k', Body: 'on the platform address' }))
+    expect((await getBytes(client, s3.bucket, 'k')).toString()).toBe('on the platform address')
+    client.destroy()
+    const port = Number(new URL(s3.endpoint).port)
+    await expect(fetch(`http://127.0.0.1:${port}/`)).rejects.toThrow()
+  })
+
+  it('refuses a host that is not an IP address, naming the option', async () => {
+    await expect(startEmbeddedS3({ dir: os.tmpdir(), host: 'localhost', bucket: 'b' })).rejects.toThrow(
+      'host: "localhost" is not an IP address; give the address the embedded S3 server should listen on, such as 127.77.0.1',
+    )
+  })
+
   it('accepts a custom key pair and rejects an unknown access key id', { timeout: 30_000 }, async () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'stampede-s3-'))
     const s3 = await startEmbeddedS3({ dir, bucket: 'b', accessKeyId: 'stampede', secretAccessKey: 'sekret-123' })

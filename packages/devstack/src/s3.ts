@@ -1,9 +1,11 @@
 // eslint-disable-next-line @typescript-eslint/triple-slash-reference -- s3rver ships no types; the declaration must travel with this module into every package that compiles it
 /// <reference path="../../../types/s3rver.d.ts" />
 // Embedded S3-compatible server (s3rver, in-process, files under `dir`) for zero-setup runs and
-// tests. Clients must use path-style addressing, and should set the AWS SDK's checksum options to
+// tests, listening on `host` (in single-machine mode the platform's reserved loopback address).
+// Clients must use path-style addressing, and should set the AWS SDK's checksum options to
 // 'WHEN_REQUIRED': s3rver stores aws-chunked streamed uploads verbatim otherwise.
 import { mkdir } from 'node:fs/promises'
+import { isIP } from 'node:net'
 import S3rver from 's3rver'
 import { DUMMY_ACCOUNT } from 's3rver/lib/models/account.js'
 
@@ -21,11 +23,15 @@ const DEFAULT_KEY = 'S3RVER'
 
 export async function startEmbeddedS3(opts: {
   dir: string
+  /** The address to listen on; default 127.0.0.1. */
+  host?: string
   port?: number
   bucket: string
   accessKeyId?: string
   secretAccessKey?: string
 }): Promise<EmbeddedS3> {
+  const host = opts.host ?? '127.0.0.1'
+  if (isIP(host) === 0) throw new Error(`host: "${host}" is not an IP address; give the address the embedded S3 server should listen on, such as 127.77.0.1`)
   await mkdir(opts.dir, { recursive: true })
   const accessKeyId = opts.accessKeyId ?? DEFAULT_KEY
   const secretAccessKey = opts.secretAccessKey ?? DEFAULT_KEY
@@ -36,7 +42,7 @@ export async function startEmbeddedS3(opts: {
   if (customKey) DUMMY_ACCOUNT.createKeyPair(accessKeyId, secretAccessKey)
 
   const server = new S3rver({
-    address: '127.0.0.1',
+    address: host,
     port: opts.port ?? 0,
     silent: true,
     directory: opts.dir,
@@ -53,7 +59,7 @@ export async function startEmbeddedS3(opts: {
 
   let stopped: Promise<void> | undefined
   return {
-    endpoint: `http://127.0.0.1:${address.port}`,
+    endpoint: `http://${host.includes(':') ? `[${host}]` : host}:${address.port}`,
     bucket: opts.bucket,
     region: 'us-east-1',
     accessKeyId,

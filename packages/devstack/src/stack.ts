@@ -1,8 +1,10 @@
 // `npm run dev` / `npm start`: the whole platform on one machine with embedded defaults. Each
 // external service is started here only when its setting is absent: Temporal's dev server
 // unless TEMPORAL_ADDRESS is set, an embedded Postgres unless DATABASE_URL is set, an embedded
-// S3-compatible server unless S3_ENDPOINT is set. Data lives in STAMPEDE_DATA_DIR (default
-// .data/) and survives restarts. Ctrl-C stops everything.
+// S3-compatible server unless S3_ENDPOINT is set. The embedded services listen on
+// EMBEDDED_SERVICES_HOST (default 127.77.0.1 on Linux: the platform's reserved loopback range,
+// which k6 can never reach, also in single-machine mode). Data lives in STAMPEDE_DATA_DIR
+// (default .data/) and survives restarts. Ctrl-C stops everything.
 import { spawn, type ChildProcess } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { mkdir, readFile, writeFile } from 'node:fs/promises'
@@ -12,6 +14,8 @@ import { migrate, redactUrl } from '@stampede/db'
 import { generateSecretsKey } from '@stampede/db/secrets'
 import { createRunner, loadRunnerConfig } from '@stampede/runner'
 import { repoRoot, resolveTool } from '@stampede/tools'
+import { PLATFORM_LOOPBACK_CIDR, blockingRange } from '@stampede/shared/targets'
+import { embeddedServicesHost } from './index.ts'
 import { startEmbeddedPostgres } from './postgres.ts'
 import { startEmbeddedS3 } from './s3.ts'
 import { startTemporalDevServer } from './temporal.ts'
@@ -26,6 +30,8 @@ async function main(): Promise<void> {
   await mkdir(dataDir, { recursive: true })
   log(`data directory: ${dataDir}`)
   const childEnv: Record<string, string> = {}
+  const host = embeddedServicesHost(env)
+  log(`embedded services listen on ${host}${isPlatformHost(host) ? ' (reserved for the platform: k6 scripts cannot reach it)' : ''}`)
 
   const [k6, temporalBin] = await Promise.all([resolveTool('k6', { log }), env.TEMPORAL_ADDRESS ? undefined : resolveTool('temporal', { log })])
   log(`k6 ${k6.version} (${k6.source}): ${k6.path}`)
@@ -34,6 +40,7 @@ async function main(): Promise<void> {
   if (temporalBin) {
     const temporal = await startTemporalDevServer({
       binPath: temporalBin.path,
+      host,
       port: Number(env.TEMPORAL_DEV_PORT ?? 7233),
       uiPort: Number(env.TEMPORAL_UI_PORT ?? 8233),
       dbFile: path.join(dataDir, 'temporal.db'),
@@ -45,7 +52,7 @@ async function main(): Promise<void> {
   }
 
   if (!env.DATABASE_URL) {
-    const pg = await startEmbeddedPostgres({ dataDir: path.join(dataDir, 'postgres'), port: Number(env.EMBEDDED_POSTGRES_PORT ?? 5433) })
+    const pg = await startEmbeddedPostgres({ dataDir: path.join(dataDir, 'postgres'), host, port: Number(env.EMBEDDED_POSTGRES_PORT ?? 5433) })
     stops.push({ name: 'embedded Postgres', stop: pg.stop })
     childEnv.DATABASE_URL = pg.url
     log(`embedded Postgres: ${redactUrl(pg.url)}`)
@@ -55,7 +62,7 @@ async function main(): Promise<void> {
   log(`database migrated (${migrated.applied.length} applied, ${migrated.alreadyApplied} already applied)`)
 
   if (!env.S3_ENDPOINT) {
-    const s3 = await startEmbeddedS3({ dir: path.join(dataDir, 's3'), port: Number(env.EMBEDDED_S3_PORT ?? 9000), bucket: env.S3_BUCKET ?? 'stampede' })
+    const s3 = await startEmbeddedS3({ dir: path.join(dataDir, 's3'), host, port: Number(env.EMBEDDED_S3_PORT ?? 9000), bucket: env.S3_BUCKET ?? 'stampede' })
     stops.push({ name: 'embedded S3', stop: s3.stop })
     Object.assign(childEnv, {
       S3_ENDPOINT: s3.endpoint,
@@ -77,7 +84,8 @@ async function main(): Promise<void> {
     WEB_PUBLIC_URL: `http://127.0.0.1:${webPort}`,
     ...env,
     ...childEnv,
-    RUNNER_WORK_DIR: env.RUNNER_WORK_DIR ?? path.join(dataDir, 'work'),
+    // Runs' private directories are transient and must be reachable by the k6 sandboxes' users,
+    // which a checkout under a private home directory is not: the runner's default ($TMPDIR/stampede-runs).
   }
   const api = await createServer(loadApiConfig(merged))
   const apiUrl = await api.start()
@@ -92,12 +100,18 @@ async function main(): Promise<void> {
   console.log('')
   log(`API:    ${apiUrl}  (tRPC ${apiUrl}/trpc, health ${apiUrl}/healthz)`)
   log(`Web UI: http://127.0.0.1:${webPort}`)
-  if (api.services.config.allowLoopbackTargets) log('Targets: loopback allowed (single-machine mode); private and cloud-metadata addresses blocked.')
+  if (api.services.config.allowLoopbackTargets) {
+    log(`Targets: loopback allowed (single-machine mode) except the platform's ${PLATFORM_LOOPBACK_CIDR}; private and cloud-metadata addresses blocked.`)
+  }
   if (api.bootstrapLink) {
     log('No account exists yet. Create the first admin with this one-time link (valid 24 h):')
     log(`  ${api.bootstrapLink}`)
   }
   log('Ctrl-C stops everything.')
+}
+
+function isPlatformHost(host: string): boolean {
+  return blockingRange(host, [PLATFORM_LOOPBACK_CIDR]) !== undefined
 }
 
 /** The key test secrets are encrypted with, generated once into the data directory (mode 0600). */

@@ -1,6 +1,7 @@
 // Accounts, projects, roles and API tokens: the input schemas of auth.*, projects.*, members.*,
 // tokens.* and audit.*, and the one table of what each role and token scope may do.
 import { z } from 'zod'
+import { cursorSchema, idSchema, INT4_MAX, wholeNumber } from './input.ts'
 
 export const PROJECT_ROLES = ['owner', 'admin', 'editor', 'viewer'] as const
 export type ProjectRole = (typeof PROJECT_ROLES)[number]
@@ -32,7 +33,6 @@ const DESCRIBE: Record<Permission, string> = {
 }
 export const describePermission = (permission: Permission) => DESCRIBE[permission]
 
-const idSchema = () => z.uuid({ error: 'must be an id as returned by the API (a UUID)' })
 export const projectIdSchema = idSchema()
 
 export const emailSchema = z
@@ -62,11 +62,11 @@ export const projectUpdateInput = z.object({
   name: nameSchema.optional(),
   /** Private targets k6 may reach: CIDRs (10.1.0.0/16), addresses (10.1.2.3) or hostnames (api.internal). Replaces the list. */
   allowlist: z.array(z.string().trim().min(1).max(253)).max(MAX_ALLOWLIST_ENTRIES, `must have at most ${MAX_ALLOWLIST_ENTRIES} entries`).optional(),
-  maxConcurrentRuns: z.number().int().min(1, 'must be at least 1').max(1000, 'must be at most 1000').optional(),
-  /** null: the platform's cap (MAX_VUS). */
-  maxVus: z.number().int().min(1, 'must be at least 1').nullable().optional(),
-  /** null: the platform's cap (MAX_DURATION_SECONDS). */
-  maxDurationSeconds: z.number().int().min(1, 'must be at least 1').nullable().optional(),
+  maxConcurrentRuns: wholeNumber(1, 1000).optional(),
+  /** null: the platform's cap (MAX_VUS). The API also refuses values above that cap. */
+  maxVus: wholeNumber(1, INT4_MAX).nullable().optional(),
+  /** null: the platform's cap (MAX_DURATION_SECONDS). The API also refuses values above that cap. */
+  maxDurationSeconds: wholeNumber(1, INT4_MAX).nullable().optional(),
 })
 
 export const memberAddInput = z.object({ projectId: projectIdSchema, email: emailSchema, role: z.enum(PROJECT_ROLES, { error: `must be one of ${PROJECT_ROLES.join(', ')}` }) })
@@ -84,6 +84,6 @@ export const tokenRevokeInput = z.object({ id: idSchema() })
 
 export const auditListInput = z.object({
   projectId: projectIdSchema.optional(),
-  limit: z.number().int().min(1).max(200).default(50),
-  cursor: z.string().optional(),
+  limit: wholeNumber(1, 200).default(50),
+  cursor: cursorSchema.optional(),
 })

@@ -4,6 +4,7 @@ import { z } from 'zod'
 import { locationIdSchema } from './locations.ts'
 import { artifactNameSchema, runStatusSchema } from './run.ts'
 import { projectIdSchema } from './access.ts'
+import { cursorSchema, idSchema, wholeNumber } from './input.ts'
 import { MAX_VARIABLES, runEnvSchema, variableListSchema, variableNameSchema } from './variables.ts'
 
 export const MAX_SCRIPT_BYTES = 500 * 1024
@@ -14,8 +15,6 @@ export const scriptSchema = z
   .refine((s) => Buffer.byteLength(s, 'utf8') <= MAX_SCRIPT_BYTES, {
     message: `is larger than ${MAX_SCRIPT_BYTES / 1024} KB; move data into a SharedArray file or shrink it`,
   })
-
-const idSchema = () => z.uuid({ error: 'must be an id as returned by the API (a UUID)' })
 
 export const testIdSchema = idSchema()
 export const runIdSchema = idSchema()
@@ -46,11 +45,7 @@ export const testUpdateInput = z.object({
 export const byIdInput = z.object({ id: idSchema() })
 export const testListInput = z.object({ projectId: projectIdSchema.optional() }).default({})
 
-export const runTimeoutSchema = z
-  .number()
-  .int('must be a whole number of seconds')
-  .min(5, 'must be at least 5 seconds')
-  .max(24 * 3600, 'must be at most 86400 seconds (24 h)')
+export const runTimeoutSchema = wholeNumber(5, 24 * 3600, 'seconds')
 
 /** A run of a saved test (`testId`) or of an unsaved playground script (`script`). */
 export const runStartInput = z
@@ -77,8 +72,8 @@ export const runListInput = z
     testId: testIdSchema.optional(),
     status: runStatusSchema.optional(),
     location: locationIdSchema.optional(),
-    limit: z.number().int().min(1).max(200).default(50),
-    cursor: z.string().optional(),
+    limit: wholeNumber(1, 200).default(50),
+    cursor: cursorSchema.optional(),
   })
   .default({ limit: 50 })
 
@@ -86,4 +81,4 @@ export const artifactUrlInput = z.object({ runId: runIdSchema, name: artifactNam
 
 /** `scripts.validate`: the script only; validation never runs it. */
 export const scriptValidateInput = z.object({ script: scriptSchema, projectId: projectIdSchema.optional() })
-export const templateByIdInput = z.object({ id: z.string().min(1, 'is required: a template id from templates.list') })
+export const templateByIdInput = z.object({ id: z.string().min(1, 'is required: a template id from templates.list').max(100, 'must be at most 100 characters: a template id from templates.list') })

@@ -1,9 +1,9 @@
 // Input schemas of jobs.*: recurring load jobs on Temporal Schedules.
 import { z } from 'zod'
 import { projectIdSchema } from './access.ts'
+import { cursorSchema, idSchema, INT4_MAX, wholeNumber } from './input.ts'
 import { locationIdSchema } from './locations.ts'
 
-const idSchema = () => z.uuid({ error: 'must be an id as returned by the API (a UUID)' })
 export const jobIdSchema = idSchema()
 
 export const OVERLAP_POLICIES = ['skip', 'buffer_one', 'cancel_other'] as const
@@ -46,11 +46,11 @@ const jobFields = {
   overlapPolicy: z.enum(OVERLAP_POLICIES, { error: `must be one of ${OVERLAP_POLICIES.join(', ')}` }).default('skip'),
   enabled: z.boolean().default(true),
   /** Stop after this many firings. */
-  maxFirings: z.number().int().min(1, 'must be at least 1').nullable().optional(),
+  maxFirings: wholeNumber(1, INT4_MAX).nullable().optional(),
   /** No firings after this time (ISO 8601). */
   endAt: z.iso.datetime({ offset: true, error: 'must be an ISO 8601 date-time such as 2027-01-31T00:00:00Z' }).nullable().optional(),
   /** A URL that receives a signed JSON POST about firings (null: none). */
-  webhookUrl: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).nullable().optional(),
+  webhookUrl: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).max(2048, 'must be at most 2048 characters').nullable().optional(),
   /** When the webhook is called: failures, recoveries (first pass after a failure), or always. */
   notifyOn: z.array(z.enum(NOTIFY_ON, { error: `must be among ${NOTIFY_ON.join(', ')}` })).min(1).optional(),
 }
@@ -74,7 +74,7 @@ export const jobUpdateInput = z.object({
 })
 export const jobRef = z.object({ id: jobIdSchema })
 export const jobListInput = z.object({ projectId: projectIdSchema.optional() }).default({})
-export const jobPreviewInput = z.object({ cron: cronSchema, timezone: timezoneSchema.default('UTC'), count: z.number().int().min(1).max(10).default(5) })
+export const jobPreviewInput = z.object({ cron: cronSchema, timezone: timezoneSchema.default('UTC'), count: wholeNumber(1, 10).default(5) })
 export const jobBackfillInput = z
   .object({
     id: jobIdSchema,
@@ -83,7 +83,7 @@ export const jobBackfillInput = z
   })
   .refine((v) => new Date(v.from) < new Date(v.to), { message: 'must be before to', path: ['from'] })
   .refine((v) => new Date(v.to) <= new Date(Date.now() + 60_000), { message: 'must not be in the future: backfill fills past firings', path: ['to'] })
-export const jobHistoryInput = z.object({ id: jobIdSchema, limit: z.number().int().min(1).max(100).default(20), cursor: z.string().optional() })
+export const jobHistoryInput = z.object({ id: jobIdSchema, limit: wholeNumber(1, 100).default(20), cursor: cursorSchema.optional() })
 
 /** What a manual trigger does, given the job's overlap policy and how many firings run now. */
 export type TriggerOutcome = 'started' | 'queued' | 'cancelling_running' | 'skipped'

@@ -24,6 +24,19 @@ export const platformEnvSchema = z.object({
    * default: runners refuse loopback, private, link-local and cloud-metadata targets.
    */
   ALLOW_LOOPBACK_TARGETS: envBoolean.default(false),
+  /** Caps every run stays under (projects may set lower ones): checked before a run starts and held while it runs. */
+  MAX_VUS: z.coerce.number().int().min(1).max(1_000_000).default(1000),
+  MAX_DURATION_SECONDS: z.coerce.number().int().min(1).max(7 * 86400).default(3600),
+  /** Every k6 process runs in the bubblewrap sandbox; `off` is the operator's explicit, logged opt-out. */
+  K6_SANDBOX: z.enum(['bubblewrap', 'off'], { error: 'must be bubblewrap (the default) or off (k6 unsandboxed: only where every script author is trusted)' }).default('bubblewrap'),
+  /** Limits of one k6 process (see README, "The k6 sandbox"). */
+  K6_RUN_MEMORY_MB: z.coerce.number().int().min(64).max(1_048_576).default(4096),
+  K6_VALIDATION_MEMORY_MB: z.coerce.number().int().min(64).max(1_048_576).default(512),
+  K6_VALIDATION_CPU_SECONDS: z.coerce.number().int().min(1).max(3600).default(10),
+  K6_VALIDATION_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(3600).default(15),
+  K6_MAX_THREADS: z.coerce.number().int().min(16).max(100_000).default(256),
+  K6_MAX_FILE_MB: z.coerce.number().int().min(1).max(1_048_576).default(1024),
+  K6_MAX_LOG_MB: z.coerce.number().int().min(1).max(1_048_576).default(100),
   /** Default run timeout; scheduled runs always use it. */
   RUN_TIMEOUT_SECONDS: z.coerce.number().int().min(5).max(86400).default(3600),
   /** Where people open the web UI: links in webhook bodies and the first-admin link. */
@@ -36,6 +49,32 @@ export const platformEnvSchema = z.object({
 })
 export type PlatformEnv = z.infer<typeof platformEnvSchema>
 
+/** Limits of one k6 process: what @stampede/sandbox enforces. */
+export interface K6ProcessLimits {
+  memoryBytes: number
+  cpuSeconds?: number
+  threads: number
+  fileBytes: number
+}
+
+export interface SandboxConfig {
+  mode: 'bubblewrap' | 'off'
+  run: K6ProcessLimits
+  validation: K6ProcessLimits & { cpuSeconds: number }
+  /** Wall-clock time `k6 inspect` may take. */
+  validationTimeoutMs: number
+  /** The largest console log a run may write (k6's stdout and stderr). */
+  maxLogBytes: number
+}
+
+/** The environment variable behind each limit, named in the message when one is hit. */
+export const LIMIT_SETTINGS = {
+  run: { memory: 'K6_RUN_MEMORY_MB', threads: 'K6_MAX_THREADS', fileSize: 'K6_MAX_FILE_MB' },
+  validation: { memory: 'K6_VALIDATION_MEMORY_MB', cpu: 'K6_VALIDATION_CPU_SECONDS', threads: 'K6_MAX_THREADS', fileSize: 'K6_MAX_FILE_MB' },
+  log: 'K6_MAX_LOG_MB',
+  validationTimeout: 'K6_VALIDATION_TIMEOUT_SECONDS',
+} as const
+
 export interface PlatformConfig {
   databaseUrl: string
   temporal: { address: string; namespace: string }
@@ -43,12 +82,17 @@ export interface PlatformConfig {
   locations: LocationConfig[]
   /** ALLOW_LOOPBACK_TARGETS: k6 may reach 127.0.0.0/8 and ::1 (single-machine mode). */
   allowLoopbackTargets: boolean
+  /** Caps a script must stay under before it runs and while it runs (projects may set lower ones). */
+  scriptLimits: { maxVUs: number; maxDurationSeconds: number }
+  sandbox: SandboxConfig
   defaultRunTimeoutSeconds: number
   /** Base URL of the web UI (no trailing slash). */
   webPublicUrl?: string
   /** SECRETS_KEY as given (parse with @stampede/db/secrets); without it secrets cannot be stored or used. */
   secretsKey?: string
 }
+
+const MB = 1024 * 1024
 
 export function platformConfig(e: PlatformEnv): PlatformConfig {
   return {
@@ -64,6 +108,14 @@ export function platformConfig(e: PlatformEnv): PlatformConfig {
     },
     locations: parseLocations(e.LOCATIONS),
     allowLoopbackTargets: e.ALLOW_LOOPBACK_TARGETS,
+    scriptLimits: { maxVUs: e.MAX_VUS, maxDurationSeconds: e.MAX_DURATION_SECONDS },
+    sandbox: {
+      mode: e.K6_SANDBOX,
+      run: { memoryBytes: e.K6_RUN_MEMORY_MB * MB, threads: e.K6_MAX_THREADS, fileBytes: e.K6_MAX_FILE_MB * MB },
+      validation: { memoryBytes: e.K6_VALIDATION_MEMORY_MB * MB, cpuSeconds: e.K6_VALIDATION_CPU_SECONDS, threads: e.K6_MAX_THREADS, fileBytes: e.K6_MAX_FILE_MB * MB },
+      validationTimeoutMs: e.K6_VALIDATION_TIMEOUT_SECONDS * 1000,
+      maxLogBytes: e.K6_MAX_LOG_MB * MB,
+    },
     defaultRunTimeoutSeconds: e.RUN_TIMEOUT_SECONDS,
     ...(e.WEB_PUBLIC_URL ? { webPublicUrl: e.WEB_PUBLIC_URL.replace(/\/$/, '') } : {}),
     ...(e.SECRETS_KEY ? { secretsKey: e.SECRETS_KEY } : {}),

@@ -1,12 +1,38 @@
 // Which addresses a k6 run may reach. By default k6 is refused private, loopback, link-local and
 // cloud-metadata targets through its own `blacklistIPs`/`blockHostnames`, passed as CLI flags so
 // a script's `options` cannot lift them; a project's allowlist (CIDRs, IPs, exact hostnames) and
-// the embedded single-machine mode carve exact holes out of those ranges.
+// the embedded single-machine mode carve exact holes out of those ranges. Two kinds of range stay
+// blocked whatever opens them: cloud-metadata addresses, and the loopback range reserved for the
+// platform's own services (PLATFORM_LOOPBACK_CIDR).
 //
 // The IP ranges are the real barrier: k6 checks them on the address it is about to dial, after
 // `hosts` overrides and DNS. The hostname list only adds a clearer error for well-known metadata
 // names; k6 does not match it against an FQDN's trailing-dot form or a gRPC `dns:///` target.
 import { isIP } from 'node:net'
+
+/** Loopback range reserved for the platform's own services: in single-machine mode the embedded
+ * Temporal, S3 and Postgres listen here (EMBEDDED_SERVICES_HOST), and the runner may open per-run
+ * control sockets on other addresses of it (127.77.x.y). k6 can never reach it: it is in every
+ * run's `blacklistIPs`, also in single-machine mode, and no allowlist entry may overlap it. */
+export const PLATFORM_LOOPBACK_CIDR = '127.77.0.0/16'
+/** The address the embedded services bind to by default (on Linux, where all of 127.0.0.0/8
+ * answers on loopback). */
+export const PLATFORM_LOOPBACK_HOST = '127.77.0.1'
+
+/** Cloud instance-metadata and credential endpoints. Always blocked, whatever an allowlist or
+ * single-machine mode opens, and no allowlist entry may contain one. */
+export const METADATA_ADDRESSES: readonly string[] = [
+  '169.254.169.254', // AWS, GCP, Azure, OpenStack, DigitalOcean, Oracle Cloud, …
+  'fd00:ec2::254', // AWS over IPv6
+  'fd20:ce::254', // GCP over IPv6
+  '169.254.170.2', // AWS ECS task metadata and credentials
+  '169.254.170.23', // AWS EKS Pod Identity credentials
+  'fd00:ec2::23', // AWS EKS Pod Identity credentials over IPv6
+  '169.254.0.23', // Tencent Cloud (metadata.tencentyun.com)
+  '100.100.100.200', // Alibaba Cloud
+  '192.0.0.192', // Oracle Cloud
+  '168.63.129.16', // Azure WireServer (VM agent configuration)
+]
 
 const BLOCKED_IPV4: readonly string[] = [
   '0.0.0.0/8', // "this network"; connecting to 0.0.0.0 reaches the local host on Linux
@@ -47,11 +73,12 @@ export const DEFAULT_BLOCKED_CIDRS: readonly string[] = [
   ...BLOCKED_IPV4.flatMap(embeddedInIPv6),
 ]
 
-/** What the embedded single-machine mode opens so local demos can reach their own targets. */
+/** What the embedded single-machine mode opens so local demos can reach their own targets
+ * (all but PLATFORM_LOOPBACK_CIDR, which stays blocked). */
 export const LOOPBACK_CIDRS: readonly string[] = ['127.0.0.0/8', '::1/128']
 
 /** Cloud metadata service names. Exact names only: k6 has no exceptions to a wildcard, so an
- * allowlisted hostname could not be carved out of one. */
+ * allowlisted hostname could not be carved out of one. None of them can be allowlisted. */
 export const DEFAULT_BLOCKED_HOSTNAMES: readonly string[] = [
   'metadata', // GCP's short name, resolved through the search domain
   'metadata.google.internal',
@@ -61,11 +88,35 @@ export const DEFAULT_BLOCKED_HOSTNAMES: readonly string[] = [
   'metadata.tencentyun.com',
 ]
 
+/** The platform's reserved range, also as NAT64 and 6to4 addresses. */
+const PLATFORM_CIDRS: readonly string[] = [PLATFORM_LOOPBACK_CIDR, ...embeddedInIPv6(PLATFORM_LOOPBACK_CIDR)]
+
+/** Each metadata address as CIDRs: IPv4 ones also in their NAT64 and 6to4 forms. */
+const METADATA_CIDRS: readonly { address: string; cidr: string }[] = METADATA_ADDRESSES.flatMap((address) =>
+  (address.includes(':') ? [`${address}/128`] : [`${address}/32`, ...embeddedInIPv6(`${address}/32`)]).map((cidr) => ({ address, cidr })),
+)
+
+/** In every run's `blacklistIPs`, whatever single-machine mode or an allowlist opens: they are put
+ * back after the openings are subtracted. */
+export const ALWAYS_BLOCKED_CIDRS: readonly string[] = [...PLATFORM_CIDRS, ...METADATA_CIDRS.map((m) => m.cidr)]
+
+/** The widest network an allowlist entry may be, per address family. */
+export const MIN_ALLOWLIST_PREFIX = { 4: 8, 6: 32 } as const
+
 export type AllowlistEntry = { kind: 'cidr'; cidr: string } | { kind: 'host'; host: string }
 
 /** Validates one allowlist entry: an IP address, a CIDR, or an exact hostname. Returns the entry
- * in canonical form (addresses as network CIDRs, hostnames lower-case) or an error message. */
+ * in canonical form (addresses as network CIDRs, hostnames lower-case) or an error message that
+ * names the entry, says why it is refused and what to do instead. Refused besides malformed
+ * entries: networks wider than /8 (IPv4) or /32 (IPv6), anything holding a cloud-metadata address
+ * or name, and anything overlapping the platform's reserved PLATFORM_LOOPBACK_CIDR. */
 export function parseAllowlistEntry(entry: string): AllowlistEntry | string {
+  const parsed = parseEntrySyntax(entry)
+  if (typeof parsed === 'string') return parsed
+  return allowlistRefusal(parsed, entry.trim()) ?? parsed
+}
+
+function parseEntrySyntax(entry: string): AllowlistEntry | string {
   const text = entry.trim()
   if (text === '') return 'an allowlist entry may not be empty'
   if (text.includes('/')) {
@@ -87,6 +138,38 @@ export function parseAllowlistEntry(entry: string): AllowlistEntry | string {
   const host = text.toLowerCase().replace(/\.$/, '')
   if (isHostname(host)) return { kind: 'host', host }
   return `${text} is not an IP address, CIDR or hostname`
+}
+
+/** Why a well-formed entry may not be allowlisted, or undefined. */
+function allowlistRefusal(entry: AllowlistEntry, text: string): string | undefined {
+  if (entry.kind === 'host') {
+    if (!DEFAULT_BLOCKED_HOSTNAMES.includes(entry.host)) return undefined
+    return `${text} is a cloud-metadata service name, which is always blocked (it hands out the machine's credentials); it cannot be allowlisted`
+  }
+  const range = toRange(entry.cidr)
+  const prefix = Number(entry.cidr.split('/')[1])
+  const isSingle = prefix === width(range.family)
+  // An IPv4-mapped entry is judged as the IPv4 network Go and k6 compare it as.
+  const shown = text.includes(':') && range.family === 4 ? `${text} (IPv4 ${isSingle ? entry.cidr.split('/')[0] : entry.cidr})` : text
+
+  const min = MIN_ALLOWLIST_PREFIX[range.family]
+  if (prefix < min) {
+    return `${shown} is too wide: allowlist networks must be /${MIN_ALLOWLIST_PREFIX[4]} or narrower for IPv4 and /${MIN_ALLOWLIST_PREFIX[6]} or narrower for IPv6; list the networks your targets are in instead`
+  }
+  const metadata = METADATA_CIDRS.find((m) => overlaps(toRange(m.cidr), range))
+  if (metadata) {
+    const form = metadata.cidr.split('/')[0] === metadata.address ? '' : ` (as ${metadata.cidr.endsWith('/128') ? metadata.cidr.split('/')[0] : metadata.cidr})`
+    if (isSingle) return `${shown} is a cloud-metadata address${form ? ` (${metadata.address})` : ''}, which is always blocked (it hands out the machine's credentials); it cannot be allowlisted`
+    return `${shown} contains the cloud-metadata address ${metadata.address}${form}, which is always blocked; allowlist narrower networks that leave it out, or the exact addresses you test`
+  }
+  const platform = PLATFORM_CIDRS.find((cidr) => overlaps(toRange(cidr), range))
+  if (platform) {
+    const reserved = toRange(platform)
+    const inside = reserved.start <= range.start && range.end <= reserved.end
+    const form = platform === PLATFORM_LOOPBACK_CIDR ? '' : ` (as ${platform})`
+    return `${shown} ${inside ? 'is in' : 'overlaps'} ${PLATFORM_LOOPBACK_CIDR}${form}, which is reserved for Stampede's own services (Temporal, S3, Postgres); it cannot be allowlisted. Run the target on another address, such as 127.0.0.1, and allowlist that`
+  }
+  return undefined
 }
 
 /** The address ranges of `blocked` minus those of `allowed`, as the fewest CIDRs that cover
@@ -111,7 +194,7 @@ export type Lookup = (hostname: string) => Promise<readonly LookupAddress[]>
 export interface TargetPolicyInput {
   /** Embedded single-machine mode: loopback targets are the point of a local demo. */
   allowLoopback: boolean
-  /** The project's allowlist, as stored (entries that do not parse open nothing). */
+  /** The project's allowlist, as stored (entries that are refused today open nothing). */
   allowlist: readonly string[]
   /** Resolves allowlisted hostnames; defaults to the system resolver (all addresses). */
   lookup?: Lookup
@@ -124,7 +207,8 @@ export interface TargetPolicy {
   blockHostnames: string[]
   /** What this policy opens beyond the defaults, one line each, for the run's log. */
   opened: string[]
-  /** Allowlist entries that opened nothing: invalid, unresolvable, or not blocked anyway. */
+  /** Allowlist entries that opened nothing (invalid, refused, unresolvable, or not blocked
+   * anyway) or less than they name (addresses that stay blocked). */
   warnings: string[]
 }
 
@@ -136,19 +220,18 @@ const systemLookup: Lookup = async (hostname) => {
 
 /** The blocked ranges and hostnames for one run. Allowlisted hostnames are resolved now; k6
  * resolves them again when it connects, so a name whose addresses change between the two is
- * refused rather than let through. */
+ * refused rather than let through. Whatever is opened, ALWAYS_BLOCKED_CIDRS stay blocked. */
 export async function resolveTargetPolicy(input: TargetPolicyInput): Promise<TargetPolicy> {
   const lookup = input.lookup ?? systemLookup
   const opened: string[] = []
   const warnings: string[] = []
   const openings: string[] = []
-  let blockHostnames = [...DEFAULT_BLOCKED_HOSTNAMES]
 
   /** Records the ranges to open; false when none of them is blocked by default. */
   const open = (cidrs: readonly string[], reason: string) => {
     openings.push(...cidrs)
     if (!cidrs.some(isBlockedByDefault)) return false
-    opened.push(`${cidrs.join(', ')} (${reason})`)
+    opened.push(`${cidrs.map(describeOpening).join(', ')} (${reason})`)
     return true
   }
 
@@ -164,11 +247,6 @@ export async function resolveTargetPolicy(input: TargetPolicyInput): Promise<Tar
       if (!open([entry.cidr], 'allowlist')) warnings.push(`allowlist entry ${entry.cidr} is not blocked by default; it opens nothing`)
       continue
     }
-    const unblocked = blockHostnames.filter((pattern) => !hostnameMatches(pattern, entry.host))
-    if (unblocked.length < blockHostnames.length) {
-      blockHostnames = unblocked
-      opened.push(`hostname ${entry.host} (allowlist)`)
-    }
     let addresses: readonly LookupAddress[]
     try {
       addresses = await lookup(entry.host)
@@ -177,23 +255,104 @@ export async function resolveTargetPolicy(input: TargetPolicyInput): Promise<Tar
       warnings.push(`allowlist entry ${entry.host} did not resolve (${code}); it opens no addresses`)
       continue
     }
-    const cidrs = [...new Set(addresses.flatMap(({ address }) => {
-      const parsed = parseAllowlistEntry(address)
+    const resolved = [...new Set(addresses.flatMap(({ address }) => {
+      const parsed = parseEntrySyntax(address)
       return typeof parsed !== 'string' && parsed.kind === 'cidr' ? [parsed.cidr] : []
     }))]
-    if (cidrs.length === 0) {
+    const kept = resolved.filter(isAlwaysBlocked)
+    const cidrs = resolved.filter((cidr) => !isAlwaysBlocked(cidr))
+    if (kept.length > 0) {
+      const why = kept.map((cidr) => `${cidr} (${METADATA_CIDRS.some((m) => overlaps(toRange(m.cidr), toRange(cidr))) ? 'cloud metadata' : `reserved for the platform in ${PLATFORM_LOOPBACK_CIDR}`})`)
+      warnings.push(`allowlist entry ${entry.host} resolves to ${why.join(', ')}, which stays blocked; it opens ${cidrs.length > 0 ? 'only its other addresses' : 'nothing'}`)
+    }
+    if (resolved.length === 0) {
       warnings.push(`allowlist entry ${entry.host} resolved to no addresses; it opens none`)
-    } else if (!open(cidrs, `allowlist: ${entry.host}`)) {
+    } else if (cidrs.length > 0 && !open(cidrs, `allowlist: ${entry.host}`)) {
       warnings.push(`allowlist entry ${entry.host} resolves to ${cidrs.join(', ')}, which is not blocked by default`)
     }
   }
 
-  return { blacklistIPs: subtractCidrs(DEFAULT_BLOCKED_CIDRS, openings), blockHostnames, opened, warnings }
+  // Subtract the openings, then put the always-blocked ranges back, merged into the fewest CIDRs.
+  const blacklistIPs = subtractCidrs([...subtractCidrs(DEFAULT_BLOCKED_CIDRS, openings), ...ALWAYS_BLOCKED_CIDRS], [])
+  return { blacklistIPs, blockHostnames: [...DEFAULT_BLOCKED_HOSTNAMES], opened, warnings }
 }
 
-/** Whether a k6 `blockHostnames` pattern matches a hostname: exact, or `*`-prefixed suffix. */
-function hostnameMatches(pattern: string, host: string): boolean {
-  return pattern.startsWith('*') ? host.endsWith(pattern.slice(1)) : pattern === host
+/** An opened range, naming the always-blocked ranges inside it that stay closed. */
+function describeOpening(cidr: string): string {
+  const range = toRange(cidr)
+  const kept = subtractCidrs(ALWAYS_BLOCKED_CIDRS.filter((b) => overlaps(toRange(b), range)), [])
+  return kept.length > 0 ? `${cidr} minus ${kept.join(', ')}` : cidr
+}
+
+function isAlwaysBlocked(cidr: string): boolean {
+  const range = toRange(cidr)
+  return ALWAYS_BLOCKED_CIDRS.some((b) => overlaps(toRange(b), range))
+}
+
+export interface PlatformEndpoint {
+  /** What the service is, e.g. `Temporal`, `database`, `S3`. */
+  name: string
+  /** A URL (`postgresql://…`, `http://…`) or `host:port`. Only host and port are ever shown. */
+  address: string
+}
+
+export interface PlatformExposureInput {
+  /** Single-machine mode (ALLOW_LOOPBACK_TARGETS): k6 may reach loopback. */
+  allowLoopback: boolean
+  endpoints: readonly PlatformEndpoint[]
+}
+
+/**
+ * Warning lines for the platform services k6 scripts could reach: in single-machine mode, each
+ * endpoint whose host is `localhost` or a loopback address outside PLATFORM_LOOPBACK_CIDR. Outside
+ * single-machine mode loopback is blocked, so there is nothing to say. Pure: no name is resolved.
+ */
+export function platformExposure(input: PlatformExposureInput): string[] {
+  if (!input.allowLoopback) return []
+  const lines: string[] = []
+  for (const { name, address } of input.endpoints) {
+    const endpoint = endpointHost(address)
+    if (!endpoint || !isExposedLoopback(endpoint.host)) continue
+    const host = endpoint.host.includes(':') ? `[${endpoint.host}]` : endpoint.host
+    const at = endpoint.port ? `${host}:${endpoint.port}` : host
+    lines.push(`${name} at ${at} is reachable from k6 scripts in single-machine mode; bind it to 127.77.0.x (EMBEDDED_SERVICES_HOST) or set ALLOW_LOOPBACK_TARGETS=false`)
+  }
+  return lines
+}
+
+const DEFAULT_PORTS: Record<string, string> = { 'http:': '80', 'https:': '443', 'postgres:': '5432', 'postgresql:': '5432' }
+
+/** Host and port of a URL or `host:port` (`[v6]:port`, a bare host or IPv6 address). */
+function endpointHost(value: string): { host: string; port: string | undefined } | undefined {
+  const text = value.trim()
+  if (text === '') return undefined
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(text)) {
+    let url: URL
+    try {
+      url = new URL(text)
+    } catch {
+      return undefined
+    }
+    const host = url.hostname.replace(/^\[|\]$/g, '')
+    return host === '' ? undefined : { host, port: url.port || DEFAULT_PORTS[url.protocol] }
+  }
+  const bracketed = /^\[([^\]]+)\](?::(\d+))?$/.exec(text)
+  if (bracketed) return { host: bracketed[1]!, port: bracketed[2] }
+  if (isIP(text) === 6) return { host: text, port: undefined }
+  const colon = text.lastIndexOf(':')
+  if (colon > 0 && /^\d+$/.test(text.slice(colon + 1))) return { host: text.slice(0, colon), port: text.slice(colon + 1) }
+  return { host: text, port: undefined }
+}
+
+/** `localhost` (and names under it) or a loopback address k6 may reach in single-machine mode. */
+function isExposedLoopback(host: string): boolean {
+  const name = host.toLowerCase().replace(/\.$/, '')
+  if (name === 'localhost' || name.endsWith('.localhost')) return true
+  const addr = parseAddress(host)
+  if (!addr) return false
+  const net = normalizeMapped({ ...addr, prefix: width(addr.family) })
+  const range = { family: net.family, start: net.start, end: net.start }
+  return LOOPBACK_CIDRS.some((c) => overlaps(toRange(c), range)) && !overlaps(toRange(PLATFORM_LOOPBACK_CIDR), range)
 }
 
 // --- Address arithmetic ---------------------------------------------------------------------
@@ -338,7 +497,11 @@ function rangeToCidrs(family: Family, start: bigint, end: bigint): string[] {
 
 function isBlockedByDefault(cidr: string): boolean {
   const r = toRange(cidr)
-  return DEFAULT_BLOCKED_CIDRS.map(toRange).some((b) => b.family === r.family && b.start <= r.end && r.start <= b.end)
+  return DEFAULT_BLOCKED_CIDRS.map(toRange).some((b) => overlaps(b, r))
+}
+
+function overlaps(a: Range, b: Range): boolean {
+  return a.family === b.family && a.start <= b.end && b.start <= a.end
 }
 
 function formatCidr(net: Network): string {

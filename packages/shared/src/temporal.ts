@@ -30,7 +30,8 @@ export const k6OutcomeSchema = z.object({
   exitCode: z.number().int().nullable(),
   /** The signal that ended k6, when it did not exit on its own. */
   signal: z.string().nullable(),
-  reason: z.enum(['exited', 'timed_out', 'cancelled']),
+  /** `limit`: the runner stopped k6 at a cap or a sandbox limit (errorText names it). */
+  reason: z.enum(['exited', 'timed_out', 'cancelled', 'limit']),
   startedAt: z.string(),
   finishedAt: z.string(),
   artifacts: artifactsSchema,
@@ -63,6 +64,7 @@ export interface FiringRun {
   timeoutSeconds: number
 }
 
-export type FiringStatus = 'running' | 'passed' | 'failed' | 'error' | 'cancelled'
+/** `skipped`: a test was not started because the project had maxConcurrentRuns runs queued or running (the firing's `reason` says so). */
+export type FiringStatus = 'running' | 'passed' | 'failed' | 'error' | 'cancelled' | 'skipped'
 /** `failure`: a firing that did not pass; `recovery`: the first pass after one; `firing`: any other (notifyOn always). */
 export type WebhookEvent = 'failure' | 'recovery' | 'firing'

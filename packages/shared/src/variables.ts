@@ -2,6 +2,7 @@
 // the settings k6 reads from its environment (K6_*) or those the runner sets for it (PATH, HOME,
 // TMPDIR): the runner's own values would win anyway, so such a name is refused up front.
 import { z } from 'zod'
+import { NUL_MESSAGE } from './input.ts'
 
 export const MAX_VARIABLES = 100
 export const MAX_VARIABLE_VALUE_BYTES = 32 * 1024
@@ -17,7 +18,8 @@ export const variableNameSchema = z
 const variableValueSchema = z
   .string({ error: 'must be a string' })
   .refine((v) => Buffer.byteLength(v, 'utf8') <= MAX_VARIABLE_VALUE_BYTES, { message: `must be at most ${MAX_VARIABLE_VALUE_BYTES / 1024} KB` })
-  .refine((v) => !v.includes('\0'), { message: 'must not contain NUL characters' })
+  // The API refuses NUL anywhere before any schema; this keeps forms that use the schema alone in line.
+  .refine((v) => !v.includes('\0'), { message: NUL_MESSAGE })
 
 export const variableInput = z.object({ name: variableNameSchema, value: variableValueSchema }).strict()
 export type VariableInput = z.infer<typeof variableInput>

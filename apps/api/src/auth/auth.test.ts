@@ -1,6 +1,9 @@
-import { describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { TRPCError } from '@trpc/server'
+import { createDb, type Db } from '@stampede/db'
+import { createTestDatabase, type TestDatabase } from '@stampede/db/testing'
 import { clearedSessionCookie, readCookie, sessionCookie } from './cookies.ts'
-import { TokenRateLimiter } from './limits.ts'
+import { beginLogin, finishLogin, LOGIN_ADDRESS_WINDOW_MS, LOGIN_DELAY_CAP_MS, LOGIN_FAILURES_PER_ADDRESS, loginDelayMs, loginWait, loginWaitMessage, TokenRateLimiter } from './limits.ts'
 import { hashPassword, verifyPassword } from './passwords.ts'
 import { csrfTokenFor, newApiToken, safeEqual, sha256 } from './secrets.ts'
 
@@ -56,5 +59,91 @@ describe('TokenRateLimiter', () => {
     // One request per second comes back.
     expect(() => limiter.take('t1', 'ci', t0 + 1000)).not.toThrow()
     expect(() => limiter.take('t1', 'ci', t0 + 1000)).toThrow()
+  })
+})
+
+describe('sign-in delays', () => {
+  const t0 = new Date('2027-01-01T00:00:00Z')
+  const plus = (ms: number) => new Date(t0.getTime() + ms)
+
+  it('lets three failures of an account from an address through, then doubles the wait from 1 s up to 15 min', () => {
+    expect([1, 2, 3, 4, 5, 6, 7].map(loginDelayMs)).toEqual([0, 0, 1000, 2000, 4000, 8000, 16_000])
+    expect(loginDelayMs(0)).toBe(0)
+    expect(loginDelayMs(12)).toBe(512_000)
+    expect(loginDelayMs(13)).toBe(LOGIN_DELAY_CAP_MS)
+    expect(loginDelayMs(10_000)).toBe(LOGIN_DELAY_CAP_MS)
+    expect(LOGIN_DELAY_CAP_MS).toBe(15 * 60 * 1000)
+  })
+
+  it('counts the wait from the last failure of the pair', () => {
+    const failures = (n: number) => Array.from({ length: n }, (_, i) => plus(i * 100))
+    expect(loginWait(failures(2), failures(2), plus(150))).toBeNull()
+    // The third failure at t0+200 ms: the fourth attempt waits until t0+1200 ms.
+    expect(loginWait(failures(3), failures(3), plus(200))).toEqual({ ms: 1000, why: 'account' })
+    expect(loginWait(failures(3), failures(3), plus(1100))).toEqual({ ms: 100, why: 'account' })
+    expect(loginWait(failures(3), failures(3), plus(1200))).toBeNull()
+    expect(loginWait(failures(5), failures(5), plus(400))).toEqual({ ms: 4000, why: 'account' })
+    expect(loginWaitMessage({ ms: 3001, why: 'account' })).toBe('too many failed sign-ins for this account from your address; try again in 4 s')
+    expect(loginWaitMessage({ ms: 10, why: 'address' })).toBe('too many failed sign-ins from your address; try again in 1 s')
+  })
+
+  it('refuses an address with 20 failures over any accounts for the rest of the window', () => {
+    const spray = Array.from({ length: LOGIN_FAILURES_PER_ADDRESS }, (_, i) => plus(i * 1000))
+    expect(loginWait([], spray.slice(1), plus(20_000))).toBeNull()
+    expect(loginWait([], spray, plus(20_000))).toEqual({ ms: LOGIN_ADDRESS_WINDOW_MS - 20_000, why: 'address' })
+    expect(loginWait([], spray, plus(LOGIN_ADDRESS_WINDOW_MS))).toBeNull()
+  })
+})
+
+describe('sign-in throttling in the database', () => {
+  let database: TestDatabase
+  let db: Db
+  beforeAll(async () => {
+    database = await createTestDatabase()
+    db = createDb(database.url, { max: 8 })
+  })
+  afterAll(async () => {
+    await db?.$disconnect()
+    await database?.drop()
+  })
+
+  const refusal = (p: Promise<unknown>) => p.then(() => null, (err: unknown) => (err instanceof TRPCError ? `${err.code}: ${err.message}` : String(err)))
+  const fail = async (email: string, address: string, now: Date) => finishLogin(db, await beginLogin(db, email, address, now), email, address, false, now)
+
+  it('delays a stranger\'s guesses, never the owner signing in from another address', async () => {
+    const now = new Date()
+    for (let i = 0; i < 3; i++) await fail('owner@example.test', '203.0.113.9', now)
+    expect(await refusal(beginLogin(db, 'owner@example.test', '203.0.113.9', now))).toBe('TOO_MANY_REQUESTS: too many failed sign-ins for this account from your address; try again in 1 s')
+    // Once the wait is over the next guess goes through, and the one after waits 2 s.
+    await fail('owner@example.test', '203.0.113.9', new Date(now.getTime() + 1000))
+    expect(await refusal(beginLogin(db, 'owner@example.test', '203.0.113.9', new Date(now.getTime() + 1000)))).toMatch(/try again in 2 s$/)
+
+    // The owner, elsewhere: no wait, and a success clears only their own address's failures.
+    const owner = await beginLogin(db, 'owner@example.test', '198.51.100.7', now)
+    await finishLogin(db, owner, 'owner@example.test', '198.51.100.7', true, now)
+    expect(await refusal(beginLogin(db, 'owner@example.test', '203.0.113.9', new Date(now.getTime() + 1000)))).toMatch(/try again in 2 s$/)
+  })
+
+  it('counts the wait from when a failure is answered, not from when its password check began', async () => {
+    const began = new Date()
+    const attempts = []
+    for (let i = 0; i < 3; i++) attempts.push(await beginLogin(db, 'slow@example.test', '192.0.2.45', began))
+    const answered = new Date(began.getTime() + 5000) // a slow password check
+    for (const id of attempts) await finishLogin(db, id, 'slow@example.test', '192.0.2.45', false, answered)
+    expect(await refusal(beginLogin(db, 'slow@example.test', '192.0.2.45', new Date(answered.getTime() + 100)))).toMatch(/try again in 1 s$/)
+  })
+
+  it('sees parallel guesses from one address: no more than the free three get through at once', async () => {
+    const now = new Date()
+    const results = await Promise.all(Array.from({ length: 10 }, () => refusal(beginLogin(db, 'victim@example.test', '192.0.2.44', now))))
+    expect(results.filter((r) => r === null)).toHaveLength(3)
+    expect(results.filter((r) => r?.startsWith('TOO_MANY_REQUESTS'))).toHaveLength(7)
+  })
+
+  it('refuses an address spraying passwords over many accounts, not the accounts elsewhere', async () => {
+    const now = new Date()
+    for (let i = 0; i < LOGIN_FAILURES_PER_ADDRESS; i++) await fail(`user${i}@example.test`, '192.0.2.99', now)
+    expect(await refusal(beginLogin(db, 'someone-else@example.test', '192.0.2.99', now))).toMatch(/^TOO_MANY_REQUESTS: too many failed sign-ins from your address; try again in 900 s$/)
+    expect(await refusal(beginLogin(db, 'user0@example.test', '198.51.100.8', now))).toBeNull()
   })
 })

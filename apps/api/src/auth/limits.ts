@@ -1,38 +1,93 @@
-// Abuse limits: sign-in throttling (per account and per address, counted in the database so
-// every API instance agrees) and a per-token request rate (in memory, per API instance).
+// Abuse limits: sign-in throttling (counted in the database so every API instance agrees) and a
+// per-token request rate (in memory, per API instance).
+//
+// Sign-in failures are counted per account AND address, so a stranger who knows an email address
+// only slows down their own guesses, never the owner signing in from elsewhere: after
+// LOGIN_FREE_FAILURES failures in a row of one account from one address, each further attempt
+// from there waits 1 s, 2 s, 4 s … up to LOGIN_DELAY_CAP_MS after the last failure. A success
+// from that address clears its count. Across accounts, an address with
+// LOGIN_FAILURES_PER_ADDRESS failures within LOGIN_ADDRESS_WINDOW_MS is refused for the rest of
+// the window (password spraying).
 import { TRPCError } from '@trpc/server'
 import type { Db } from '@stampede/db'
 
-export const LOGIN_WINDOW_MS = 15 * 60 * 1000
-export const LOGIN_FAILURES_PER_ACCOUNT = 5
+export const LOGIN_FREE_FAILURES = 3
+export const LOGIN_DELAY_BASE_MS = 1000
+export const LOGIN_DELAY_CAP_MS = 15 * 60 * 1000
+/** How long an account-and-address pair's failures are remembered. */
+export const LOGIN_PAIR_MEMORY_MS = 24 * 3600 * 1000
+export const LOGIN_ADDRESS_WINDOW_MS = 15 * 60 * 1000
 export const LOGIN_FAILURES_PER_ADDRESS = 20
 
-const minutesUntil = (ms: number) => Math.max(1, Math.ceil(ms / 60_000))
-
-/** Throws TOO_MANY_REQUESTS while the account or the address has too many recent failures. */
-export async function assertLoginAllowed(db: Db, email: string, address: string, now = new Date()): Promise<void> {
-  const since = new Date(now.getTime() - LOGIN_WINDOW_MS)
-  const [byAccount, byAddress] = await Promise.all([
-    db.loginAttempt.findMany({ where: { email, success: false, at: { gt: since } }, select: { at: true }, orderBy: { at: 'asc' } }),
-    db.loginAttempt.findMany({ where: { address, success: false, at: { gt: since } }, select: { at: true }, orderBy: { at: 'asc' } }),
-  ])
-  const blocked = (failures: { at: Date }[], limit: number) =>
-    failures.length >= limit ? failures[failures.length - limit]!.at.getTime() + LOGIN_WINDOW_MS - now.getTime() : 0
-  const account = blocked(byAccount, LOGIN_FAILURES_PER_ACCOUNT)
-  const addr = blocked(byAddress, LOGIN_FAILURES_PER_ADDRESS)
-  if (account > 0 || addr > 0) {
-    throw new TRPCError({
-      code: 'TOO_MANY_REQUESTS',
-      message: `too many failed sign-ins ${account > 0 ? 'for this account' : 'from your address'}; try again in ${minutesUntil(Math.max(account, addr))} min`,
-    })
-  }
+/** The wait after the `failures`-th failure in a row of one account from one address: 0, 0, 0 (free), then 1 s, 2 s, 4 s, … capped. */
+export function loginDelayMs(failures: number): number {
+  if (failures < LOGIN_FREE_FAILURES) return 0
+  return Math.min(LOGIN_DELAY_CAP_MS, LOGIN_DELAY_BASE_MS * 2 ** (failures - LOGIN_FREE_FAILURES))
 }
 
-export async function recordLogin(db: Db, email: string, address: string, success: boolean): Promise<void> {
-  await db.loginAttempt.create({ data: { email, address, success } })
-  // A successful sign-in clears the account's failures; old rows are pruned as we go.
-  if (success) await db.loginAttempt.deleteMany({ where: { email, success: false } })
-  await db.loginAttempt.deleteMany({ where: { at: { lt: new Date(Date.now() - 2 * LOGIN_WINDOW_MS) } } })
+export interface LoginWait {
+  ms: number
+  /** `account`: this account's failures from this address; `address`: this address's failures over all accounts. */
+  why: 'account' | 'address'
+}
+
+/**
+ * How long a sign-in must still wait, or null when it may go ahead. `pairFailures`: the times of
+ * this account's failures from this address since its last success (oldest first);
+ * `addressFailures`: this address's failures over all accounts within the window (oldest first).
+ */
+export function loginWait(pairFailures: readonly Date[], addressFailures: readonly Date[], now: Date): LoginWait | null {
+  const last = pairFailures.at(-1)
+  const account = last ? last.getTime() + loginDelayMs(pairFailures.length) - now.getTime() : 0
+  const nth = addressFailures.length >= LOGIN_FAILURES_PER_ADDRESS ? addressFailures[addressFailures.length - LOGIN_FAILURES_PER_ADDRESS] : undefined
+  const address = nth ? nth.getTime() + LOGIN_ADDRESS_WINDOW_MS - now.getTime() : 0
+  if (account <= 0 && address <= 0) return null
+  return address > account ? { ms: address, why: 'address' } : { ms: account, why: 'account' }
+}
+
+export function loginWaitMessage(wait: LoginWait): string {
+  const seconds = Math.max(1, Math.ceil(wait.ms / 1000))
+  return `too many failed sign-ins ${wait.why === 'account' ? 'for this account from your address' : 'from your address'}; try again in ${seconds} s`
+}
+
+/**
+ * Checks the throttle and, when the attempt may go ahead, records it as a failure before the
+ * password is checked (finishLogin turns it into a success), so parallel guesses from one address
+ * see each other. Throws TOO_MANY_REQUESTS with how long to wait. Returns the attempt's id.
+ */
+export async function beginLogin(db: Db, email: string, address: string, now = new Date()): Promise<string> {
+  return db.$transaction(async (tx) => {
+    // One attempt at a time per address (every API instance), between reading and recording. The
+    // two-key form keeps these locks apart from the per-project ones of runs.start.
+    await tx.$queryRaw`SELECT pg_advisory_xact_lock(hashtext('stampede.login'), hashtext(${address}))::text`
+    const [pair, byAddress] = await Promise.all([
+      tx.loginAttempt.findMany({ where: { email, address, success: false, at: { gt: new Date(now.getTime() - LOGIN_PAIR_MEMORY_MS) } }, select: { at: true }, orderBy: { at: 'asc' } }),
+      tx.loginAttempt.findMany({ where: { address, success: false, at: { gt: new Date(now.getTime() - LOGIN_ADDRESS_WINDOW_MS) } }, select: { at: true }, orderBy: { at: 'asc' } }),
+    ])
+    const wait = loginWait(
+      pair.map((r) => r.at),
+      byAddress.map((r) => r.at),
+      now,
+    )
+    if (wait) throw new TRPCError({ code: 'TOO_MANY_REQUESTS', message: loginWaitMessage(wait) })
+    const attempt = await tx.loginAttempt.create({ data: { email, address, success: false, at: now }, select: { id: true } })
+    return attempt.id
+  })
+}
+
+/**
+ * Ends an attempt begun with beginLogin. A failure counts from now, when it is answered (the
+ * password check takes a while); a success clears this account's failures from this address only.
+ */
+export async function finishLogin(db: Db, attemptId: string, email: string, address: string, success: boolean, now = new Date()): Promise<void> {
+  if (success) {
+    await db.loginAttempt.update({ where: { id: attemptId }, data: { success: true, at: now } })
+    await db.loginAttempt.deleteMany({ where: { email, address, success: false } })
+  } else {
+    await db.loginAttempt.update({ where: { id: attemptId }, data: { at: now } })
+  }
+  // Old rows are pruned as we go.
+  await db.loginAttempt.deleteMany({ where: { at: { lt: new Date(Date.now() - Math.max(LOGIN_PAIR_MEMORY_MS, LOGIN_ADDRESS_WINDOW_MS)) } } })
 }
 
 /** A token bucket per API token: `perMinute` requests, refilled continuously. */

@@ -2,8 +2,10 @@
 // the schedule `job-<jobId>` whose action starts `jobFiring`. Every change to a job goes through
 // here, and reconcile() repairs and reports drift between the database and Temporal.
 import { ScheduleNotFoundError, ScheduleOverlapPolicy, type Client, type ScheduleOptions, type ScheduleDescription } from '@temporalio/client'
+import { msNumberToTs, tsToDate } from '@temporalio/common/lib/time.js'
 import type { Db, Prisma } from '@stampede/db'
 import { JOB_FIRING_WORKFLOW, ORCHESTRATION_QUEUE, jobIdFromScheduleId, scheduleIdFor, type JobFiringInput } from '@stampede/shared/temporal'
+import { closestFirings, firingWindows, type ClosestFirings } from './interval.ts'
 
 export type JobRow = Prisma.JobGetPayload<object>
 
@@ -62,10 +64,11 @@ export async function describeSchedule(temporal: Client, jobId: string): Promise
 }
 
 /**
- * Describes a paused, never-firing schedule with this cron and time zone, then deletes it: how
- * Temporal itself reads the expression (its calendars and next firing times).
+ * Creates a paused, never-firing schedule with this cron and time zone, lets `read` ask Temporal
+ * about it, then deletes it: how Temporal itself reads the expression (its calendars and firing
+ * times).
  */
-async function describeCron(temporal: Client, cron: string, timezone: string): Promise<ScheduleDescription> {
+async function withCronSchedule<T>(temporal: Client, cron: string, timezone: string, read: (scheduleId: string) => Promise<T>): Promise<T> {
   const scheduleId = `preview-${crypto.randomUUID()}`
   await temporal.schedule.create({
     scheduleId,
@@ -74,15 +77,39 @@ async function describeCron(temporal: Client, cron: string, timezone: string): P
     state: { paused: true, note: 'Stampede cron preview; deleted at once' },
   })
   try {
-    return await temporal.schedule.getHandle(scheduleId).describe()
+    return await read(scheduleId)
   } finally {
     await temporal.schedule.getHandle(scheduleId).delete().catch(() => {})
   }
 }
 
-/** The next firing times Temporal computes for a cron and time zone, so a preview cannot disagree with the real schedule. */
-export async function previewFirings(temporal: Client, cron: string, timezone: string, count: number): Promise<Date[]> {
-  return (await describeCron(temporal, cron, timezone)).info.nextActionTimes.slice(0, count)
+async function describeCron(temporal: Client, cron: string, timezone: string): Promise<ScheduleDescription> {
+  return withCronSchedule(temporal, cron, timezone, (scheduleId) => temporal.schedule.getHandle(scheduleId).describe())
+}
+
+/** Every firing time Temporal lists for the schedule in (start, end], up to its limit of 1000. */
+async function matchingTimes(temporal: Client, scheduleId: string, start: Date, end: Date): Promise<Date[]> {
+  const res = await temporal.workflowService.listScheduleMatchingTimes({ namespace: temporal.options.namespace, scheduleId, startTime: msNumberToTs(start.getTime()), endTime: msNumberToTs(end.getTime()) })
+  return (res.startTime ?? []).map((t) => tsToDate(t))
+}
+
+export interface CronReading {
+  /** The next firing times, as the schedule will have them. */
+  nextFirings: Date[]
+  /** The two firings closest together among those Temporal lists (see jobs/interval.ts), or null when it fires at most once. */
+  closest: ClosestFirings | null
+}
+
+/**
+ * How Temporal reads a cron in a time zone: its next firing times, so a preview cannot disagree
+ * with the real schedule, and its closest two firings, for JOB_MIN_INTERVAL_SECONDS.
+ */
+export async function readCron(temporal: Client, cron: string, timezone: string, minIntervalSeconds: number, now = new Date()): Promise<CronReading> {
+  return withCronSchedule(temporal, cron, timezone, async (scheduleId) => {
+    const description = await temporal.schedule.getHandle(scheduleId).describe()
+    const runs = await Promise.all(firingWindows(timezone, now, minIntervalSeconds).map((w) => matchingTimes(temporal, scheduleId, w.start, w.end)))
+    return { nextFirings: description.info.nextActionTimes, closest: closestFirings(runs) }
+  })
 }
 
 /**

@@ -5,7 +5,7 @@ import type { Actor } from '../auth/actor.ts'
 import { Access } from '../auth/access.ts'
 import { audit } from '../auth/audit.ts'
 import { clearedSessionCookie } from '../auth/cookies.ts'
-import { assertLoginAllowed, recordLogin } from '../auth/limits.ts'
+import { beginLogin, finishLogin } from '../auth/limits.ts'
 import { decoyHash, hashPassword, verifyPassword } from '../auth/passwords.ts'
 import { sha256 } from '../auth/secrets.ts'
 import { startSession } from '../auth/sessions.ts'
@@ -73,10 +73,11 @@ export const authRouter = router({
   login: publicProcedure.input(loginInput).mutation(async ({ ctx, input }) => {
     assertWebOrigin(ctx)
     const { address } = ctx.request
-    await assertLoginAllowed(ctx.db, input.email, address)
+    // Throttled per account and address, and per address (see auth/limits.ts).
+    const attempt = await beginLogin(ctx.db, input.email, address)
     const user = await ctx.db.user.findUnique({ where: { email: input.email } })
     const ok = await verifyPassword(input.password, user?.passwordHash ?? (await decoyHash()))
-    await recordLogin(ctx.db, input.email, address, ok && user !== null)
+    await finishLogin(ctx.db, attempt, input.email, address, ok && user !== null)
     if (!ok || !user) throw new TRPCError({ code: 'UNAUTHORIZED', message: 'email or password is wrong' })
     return signedIn(ctx, user.id, await startSession(ctx, ctx.db, user.id))
   }),

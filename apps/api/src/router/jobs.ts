@@ -7,7 +7,8 @@ import { scheduleIdFor } from '@stampede/shared/temporal'
 import { audit } from '../auth/audit.ts'
 import { randomSecret } from '../auth/secrets.ts'
 import type { Context } from '../context.ts'
-import { createSchedule, deleteSchedule, describeSchedule, overlapFor, previewFirings, scheduleError, updateSchedule, type JobRow } from '../jobs/schedules.ts'
+import { intervalProblem } from '../jobs/interval.ts'
+import { createSchedule, deleteSchedule, describeSchedule, overlapFor, readCron, scheduleError, updateSchedule, type JobRow } from '../jobs/schedules.ts'
 import { projectProcedure, router, signedInProcedure } from '../trpc.ts'
 
 const jobInclude = { tests: { orderBy: { position: 'asc' }, include: { test: { select: { id: true, name: true } } } } } as const
@@ -54,6 +55,7 @@ interface LastFiring {
   scheduledAt: Date
   finishedAt: Date | null
   status: string
+  reason: string | null
 }
 
 /**
@@ -63,7 +65,7 @@ interface LastFiring {
 async function lastFirings(ctx: Context, jobIds: string[]): Promise<Map<string, LastFiring>> {
   if (jobIds.length === 0) return new Map()
   const rows = await ctx.db.$queryRaw<(LastFiring & { jobId: string })[]>`
-    SELECT DISTINCT ON (job_id) id::text AS "id", job_id::text AS "jobId", scheduled_at AS "scheduledAt", finished_at AS "finishedAt", status
+    SELECT DISTINCT ON (job_id) id::text AS "id", job_id::text AS "jobId", scheduled_at AS "scheduledAt", finished_at AS "finishedAt", status, reason
     FROM job_firings
     WHERE job_id = ANY(${jobIds}::uuid[]) AND finished_at IS NOT NULL
     ORDER BY job_id, scheduled_at DESC`
@@ -90,7 +92,7 @@ async function toJobDto(ctx: Context, job: JobWithTests, last?: LastFiring | nul
     notifyOn: job.notifyOn.split(',') as NotifyOn[],
     createdAt: job.createdAt.toISOString(),
     updatedAt: job.updatedAt.toISOString(),
-    lastFiring: last ? { id: last.id, scheduledAt: last.scheduledAt.toISOString(), finishedAt: last.finishedAt?.toISOString() ?? null, status: last.status } : null,
+    lastFiring: last ? { id: last.id, scheduledAt: last.scheduledAt.toISOString(), finishedAt: last.finishedAt?.toISOString() ?? null, status: last.status, reason: last.reason } : null,
     schedule: await schedule(ctx, job.id),
   }
 }
@@ -116,6 +118,19 @@ function newWebhookSecret(ctx: Context): { secret: string; ciphertext: string } 
 
 const firingCount = (ctx: Context, jobId: string) => ctx.db.jobFiring.count({ where: { jobId } })
 
+/** Temporal's reading of a cron: its next firings, and why it fires too often for JOB_MIN_INTERVAL_SECONDS (null: it does not). */
+async function cronReading(ctx: Context, cron: string, timezone: string) {
+  const minimum = ctx.config.jobMinIntervalSeconds
+  const reading = await withTemporal(ctx, 'read', () => readCron(ctx.temporal, cron, timezone, minimum))
+  return { ...reading, minimum, tooFrequent: intervalProblem(cron, timezone, reading.closest, minimum) }
+}
+
+/** Refuses a cron whose firings come closer together than JOB_MIN_INTERVAL_SECONDS. */
+async function checkInterval(ctx: Context, cron: string, timezone: string): Promise<void> {
+  const { tooFrequent } = await cronReading(ctx, cron, timezone)
+  if (tooFrequent) throw new TRPCError({ code: 'BAD_REQUEST', message: tooFrequent })
+}
+
 async function loadJob(ctx: Context, id: string): Promise<JobWithTests> {
   return ctx.db.job.findUniqueOrThrow({ where: { id }, include: jobInclude })
 }
@@ -127,16 +142,29 @@ async function cancelRunning(temporal: Client, jobId: string): Promise<void> {
 }
 
 export const jobsRouter = router({
-  /** Temporal's own next firing times for a cron and time zone, before saving. */
+  /**
+   * Temporal's own next firing times for a cron and time zone, before saving, and whether its
+   * firings come closer together than JOB_MIN_INTERVAL_SECONDS (`tooFrequent`: the message
+   * jobs.create would refuse it with).
+   */
   preview: signedInProcedure.input(jobPreviewInput).query(async ({ ctx, input }) => {
-    const times = await withTemporal(ctx, 'preview', () => previewFirings(ctx.temporal, input.cron, input.timezone, input.count))
-    return { cron: input.cron, timezone: input.timezone, nextFirings: times.map((t) => t.toISOString()) }
+    const { nextFirings, closest, minimum, tooFrequent } = await cronReading(ctx, input.cron, input.timezone)
+    return {
+      cron: input.cron,
+      timezone: input.timezone,
+      nextFirings: nextFirings.slice(0, input.count).map((t) => t.toISOString()),
+      /** Seconds between the two closest firings (null: it fires at most once). */
+      closestIntervalSeconds: closest?.seconds ?? null,
+      minIntervalSeconds: minimum,
+      tooFrequent,
+    }
   }),
 
   create: projectProcedure('write').input(jobCreateInput).mutation(async ({ ctx, input }) => {
     const projectId = await ctx.access.project(input.projectId)
     checkLocation(ctx, input.location)
     await checkTests(ctx, projectId, input.testIds)
+    await checkInterval(ctx, input.cron, input.timezone)
     const webhook = input.webhookUrl ? newWebhookSecret(ctx) : null
     const job = await ctx.db.$transaction(async (tx) => {
       const created = await tx.job.create({
@@ -170,6 +198,8 @@ export const jobsRouter = router({
     if (input.location !== undefined) checkLocation(ctx, input.location)
     if (input.testIds) await checkTests(ctx, projectId, input.testIds)
     const current = await ctx.db.job.findUniqueOrThrow({ where: { id: input.id } })
+    // A job saved under a lower minimum keeps its schedule until its cron or time zone changes.
+    if (input.cron !== undefined || input.timezone !== undefined) await checkInterval(ctx, input.cron ?? current.cron, input.timezone ?? current.timezone)
     const url = input.webhookUrl === undefined ? current.webhookUrl : input.webhookUrl
     const webhook = url && (input.rotateWebhookSecret || !current.webhookSecret) ? newWebhookSecret(ctx) : null
     const data: Prisma.JobUpdateInput = {
@@ -300,6 +330,8 @@ export const jobsRouter = router({
         startedAt: f.startedAt.toISOString(),
         finishedAt: f.finishedAt?.toISOString() ?? null,
         status: f.status,
+        /** Why a test was not started (a skipped firing). */
+        reason: f.reason,
         runs: f.runs.map((r) => ({ id: r.id, testId: r.testId, status: r.status, p95: r.httpReqDurationP95, requestRate: r.httpReqRate, durationMs: r.durationMs })),
       })),
       nextCursor: rows.length > input.limit ? (page.at(-1)?.id ?? null) : null,

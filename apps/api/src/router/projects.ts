@@ -58,6 +58,13 @@ export const projectsRouter = router({
   update: projectProcedure('admin').input(projectUpdateInput).mutation(async ({ ctx, input }) => {
     const id = await ctx.access.project(input.projectId)
     const { projectId: _, allowlist, ...rest } = input
+    // A project's quota lies under the platform's cap (a higher one would never apply).
+    const { maxVUs, maxDurationSeconds } = ctx.config.scriptLimits
+    const overCap = [
+      ...(rest.maxVus != null && rest.maxVus > maxVUs ? [`maxVus: must be at most ${maxVUs}, this platform's MAX_VUS (null: the platform's cap)`] : []),
+      ...(rest.maxDurationSeconds != null && rest.maxDurationSeconds > maxDurationSeconds ? [`maxDurationSeconds: must be at most ${maxDurationSeconds}, this platform's MAX_DURATION_SECONDS (null: the platform's cap)`] : []),
+    ]
+    if (overCap.length > 0) throw new TRPCError({ code: 'BAD_REQUEST', message: overCap.join('; ') })
     let entries: string[] | undefined
     if (allowlist !== undefined) {
       const parsed = parseTargetAllowlist(allowlist)

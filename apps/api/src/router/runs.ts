@@ -7,7 +7,8 @@ import type { Context } from '../context.ts'
 import { toRunDto } from '../runs/dto.ts'
 import { audit } from '../auth/audit.ts'
 import { projectProcedure, router } from '../trpc.ts'
-import { assertRunnable, limitsFor, validationEnv } from '../scripts/validate.ts'
+import { capsFor } from '@stampede/shared/caps'
+import { assertRunnable, validationEnv } from '../scripts/validate.ts'
 import { runEnvFor } from '../tests/variables.ts'
 
 const notFound = (id: string) => new TRPCError({ code: 'NOT_FOUND', message: `run ${id} does not exist` })
@@ -54,7 +55,7 @@ export const runsRouter = router({
     // k6 loads the script with the run's variables; secrets get stand-ins, so no secret value can
     // surface in k6's error text (and from there in this API's answer).
     const project = await ctx.db.project.findUniqueOrThrow({ where: { id: projectId }, select: { name: true, maxConcurrentRuns: true, maxVus: true, maxDurationSeconds: true } })
-    await assertRunnable(ctx, script, validationEnv(env, secretNames), limitsFor(ctx.config.scriptLimits, project))
+    await assertRunnable(ctx, script, validationEnv(env, secretNames), capsFor(ctx.config.scriptLimits, project))
     const timeoutSeconds = input.timeoutSeconds ?? ctx.config.defaultRunTimeoutSeconds
     const trigger = ctx.actor.kind === 'user' ? 'manual' : 'api'
     const id = crypto.randomUUID()

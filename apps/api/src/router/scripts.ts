@@ -7,6 +7,6 @@ export const scriptsRouter = router({
   validate: signedInProcedure.input(scriptValidateInput).mutation(async ({ ctx, input }) => {
     // With a project, its own (lower) VU and duration caps apply.
     const limits = input.projectId === undefined ? undefined : await projectLimits(ctx, await ctx.access.project(input.projectId))
-    return validateScript(ctx, input.script, limits ? { limits } : {})
+    return validateScript(ctx, input.script, { ...(limits ? { limits } : {}), caller: ctx.actor })
   }),
 })

@@ -1,10 +1,12 @@
 // The engine check: k6 itself loads the script (`k6 inspect --execution-requirements`) with the
 // same binary the runners use, so what k6 would refuse is refused before a run starts, in k6's
-// own words. k6 runs in a private temp dir with a minimal environment (no platform settings).
-import { spawn } from 'node:child_process'
-import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises'
-import os from 'node:os'
+// own words. k6 runs in the same sandbox as a run (same paths, HOME, working directory and
+// variable names, secrets as stand-ins) with the validation's limits: small memory, CPU seconds
+// and wall time.
+import { rm, writeFile } from 'node:fs/promises'
 import path from 'node:path'
+import { limitFromExit, SANDBOX_WORK_DIR, spawnPlan, type K6Sandbox } from '@stampede/sandbox'
+import { LIMIT_SETTINGS, type K6ProcessLimits } from '@stampede/shared/platform-config'
 import type { Finding } from '@stampede/shared/script'
 import { scriptFileName } from '@stampede/shared/script'
 
@@ -16,12 +18,23 @@ export interface ExecutionRequirements {
 export type InspectResult = { ok: true; requirements: ExecutionRequirements } | { ok: false; error: Finding }
 
 export interface InspectOptions {
-  k6BinPath: string
+  sandbox: K6Sandbox
+  /** Memory, CPU, threads and file size of the validation's k6 process. */
+  limits: K6ProcessLimits & { cpuSeconds: number }
   language: 'javascript' | 'typescript'
-  timeoutMs?: number
-  /** The run's variables, so init code that reads __ENV loads as it will on the runner. */
+  /** Wall-clock time k6 may take to load the script. */
+  timeoutMs: number
+  /** The run's variables (secrets as stand-ins), so init code that reads __ENV loads as it will on the runner. */
   env?: Record<string, string>
 }
+
+/** The sandbox could not start k6 at all: a platform fault, not the script's. */
+export class SandboxFailure extends Error {
+  override name = 'SandboxFailure'
+}
+
+/** The largest output `k6 inspect` may print; its JSON is a few hundred bytes. */
+const MAX_OUTPUT_CHARS = 1024 * 1024
 
 const UNITS: Record<string, number> = { h: 3600, m: 60, s: 1, ms: 1e-3, us: 1e-6, 'µs': 1e-6, ns: 1e-9 }
 
@@ -63,46 +76,53 @@ export async function inspectScript(script: string, opts: InspectOptions): Promi
   return first
 }
 
-async function inspectOnce(script: string, opts: InspectOptions, extraEnv: Record<string, string>): Promise<InspectResult> {
+async function inspectOnce(script: string, opts: InspectOptions, settings: Record<string, string>): Promise<InspectResult> {
   const scriptFile = scriptFileName(opts.language)
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'stampede-inspect-'))
+  const { sandbox } = opts
+  const dir = await sandbox.makeDir('inspect-')
   try {
-    await chmod(dir, 0o700)
-    await writeFile(path.join(dir, scriptFile), script, { mode: 0o600 })
+    await writeFile(path.join(dir.path, scriptFile), script, { mode: 0o600 })
+    await sandbox.seal(dir)
     // `k6 inspect`, unlike `k6 run`, hides the process environment from __ENV unless asked
     // (--include-system-env-vars): the script must see the same __ENV as on the runner.
-    const env = {
-      ...opts.env,
-      PATH: '/usr/local/bin:/usr/bin:/bin',
-      HOME: dir,
-      TMPDIR: dir,
-      K6_NO_USAGE_REPORT: 'true',
-      // Unknown modules must fail here, not make k6 try to build a custom binary online.
-      K6_AUTO_EXTENSION_RESOLUTION: 'false',
-      ...extraEnv,
-    }
-    const child = spawn(opts.k6BinPath, ['inspect', '--log-format=json', '--no-color', '--execution-requirements', '--include-system-env-vars', scriptFile], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] })
+    const plan = sandbox.plan({
+      dir,
+      args: ['inspect', '--log-format=json', '--no-color', '--execution-requirements', '--include-system-env-vars', scriptFile],
+      vars: opts.env ?? {},
+      settings,
+      limits: opts.limits,
+    })
     let stdout = ''
-    let stderr = ''
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d))
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d))
-    const timeoutMs = opts.timeoutMs ?? 10_000
+    const stderr: string[] = []
+    let stderrChars = 0
+    const proc = spawnPlan(plan, {
+      maxRssBytes: opts.limits.memoryBytes,
+      onLine: (stream, text) => {
+        if (stream === 'stdout') {
+          if (stdout.length < MAX_OUTPUT_CHARS) stdout += text + '\n'
+        } else if (stderrChars < MAX_OUTPUT_CHARS) {
+          stderr.push(text)
+          stderrChars += text.length
+        }
+      },
+    })
     let timedOut = false
     const timer = setTimeout(() => {
       timedOut = true
-      child.kill('SIGKILL')
-    }, timeoutMs)
-    const code = await new Promise<number | null>((resolve, reject) => {
-      child.once('error', reject)
-      child.once('close', (c) => resolve(c))
-    }).finally(() => clearTimeout(timer))
+      proc.signal('SIGKILL')
+    }, opts.timeoutMs)
+    const exit = await proc.exited.finally(() => clearTimeout(timer))
+    // Host paths never reach a message: the directory is named as k6 sees it.
+    const scrub = (text: string) => text.replaceAll(dir.path, SANDBOX_WORK_DIR)
 
+    if (exit.sandboxError !== undefined) throw new SandboxFailure(`the k6 sandbox could not start: ${scrub(exit.sandboxError)}`)
     if (timedOut) {
-      return { ok: false, error: { code: 'engine-error', message: `k6 did not finish loading the script within ${timeoutMs / 1000} s; look for an endless loop or a long wait in the init code (outside the default function).`, line: 1, column: 1 } }
+      return { ok: false, error: { code: 'engine-error', message: `k6 did not finish loading the script within ${opts.timeoutMs / 1000} s (K6_VALIDATION_TIMEOUT_SECONDS); look for an endless loop or a long wait in the init code (outside the default function).`, line: 1, column: 1 } }
     }
-    if (code !== 0) {
+    const hit = limitFromExit(stderr, exit, opts.limits, LIMIT_SETTINGS.validation)
+    if (hit) return { ok: false, error: { code: 'engine-error', message: `k6 could not load the script: ${hit.message}`, line: 1, column: 1 } }
+    if (exit.code !== 0) {
       const messages = stderr
-        .split('\n')
         .map((l) => {
           try {
             return JSON.parse(l) as { level?: string; msg?: string }
@@ -112,16 +132,21 @@ async function inspectOnce(script: string, opts: InspectOptions, extraEnv: Recor
         })
         .filter((l) => l?.level === 'error' && l.msg)
         .map((l) => l!.msg!)
-      const message = messages[0] ?? (stderr.trim() || `k6 inspect exited with code ${code}`)
-      return { ok: false, error: engineFinding(message, scriptFile) }
+      const message = messages[0] ?? (stderr.join('\n').trim().slice(0, 2000) || `k6 inspect exited with ${exit.code ?? exit.signal}`)
+      return { ok: false, error: engineFinding(scrub(message), scriptFile) }
     }
-    const out = JSON.parse(stdout) as { maxVUs?: unknown; totalDuration?: unknown }
+    let out: { maxVUs?: unknown; totalDuration?: unknown }
+    try {
+      out = JSON.parse(stdout) as typeof out
+    } catch {
+      throw new Error(`k6 inspect printed no JSON: ${scrub(stdout.slice(0, 200))}`)
+    }
     const totalDurationSeconds = typeof out.totalDuration === 'string' ? parseGoDuration(out.totalDuration) : undefined
     if (typeof out.maxVUs !== 'number' || totalDurationSeconds === undefined) {
-      throw new Error(`k6 inspect printed no maxVUs/totalDuration: ${stdout.slice(0, 200)}`)
+      throw new Error(`k6 inspect printed no maxVUs/totalDuration: ${scrub(stdout.slice(0, 200))}`)
     }
     return { ok: true, requirements: { maxVUs: out.maxVUs, totalDurationSeconds } }
   } finally {
-    await rm(dir, { recursive: true, force: true })
+    await rm(dir.base, { recursive: true, force: true })
   }
 }

@@ -1,6 +1,8 @@
 // The activities of a job's firing, on the orchestration queue. Each is idempotent: a firing is
 // keyed by its workflow id (unique per scheduled time) and its runs by a UUID derived from that id
 // and the test's position, so a retried activity or a restarted worker never makes a second row.
+// A firing's runs count against the project's maxConcurrentRuns like manual starts: a test that
+// would exceed it is not started, and the firing ends `skipped` with the reason.
 import { createHash, createHmac } from 'node:crypto'
 import { ApplicationFailure, Context } from '@temporalio/activity'
 import type { Db } from '@stampede/db'
@@ -59,15 +61,33 @@ export function derivedUuid(name: string): string {
 const RESPONSE_EXCERPT = 500
 const WEBHOOK_TIMEOUT_MS = 10_000
 
-/** passed only if every run passed; a cancelled or broken run makes the firing cancelled or error. */
-export function firingStatus(statuses: RunStatus[], cancelled: boolean): FiringStatus {
+/**
+ * passed only if every run passed; a cancelled or broken run makes the firing cancelled or error;
+ * a test not started for the project's quota (`skipped`) makes it skipped.
+ */
+export function firingStatus(statuses: RunStatus[], cancelled: boolean, skipped = false): FiringStatus {
   if (cancelled || statuses.includes('cancelled')) return 'cancelled'
+  if (skipped) return 'skipped'
   if (statuses.some((s) => s === 'error' || s === 'timed_out' || s === 'queued' || s === 'running')) return 'error'
   if (statuses.includes('failed')) return 'failed'
   return statuses.length > 0 ? 'passed' : 'error'
 }
 
-/** Which webhook event a finished firing raises under the job's notifyOn, or null. */
+/**
+ * Why the test at `position` (of `tests`) is not started: the project has `inFlight` runs queued
+ * or running and allows `max`. The tests after it are not started either.
+ */
+export function quotaSkipReason(input: { project: string; inFlight: number; max: number; test: string; position: number; tests: number }): string {
+  const after = input.tests - input.position - 1
+  const which = input.tests > 1 ? ` (${input.position + 1} of ${input.tests})` : ''
+  const rest = after > 0 ? `, nor the ${after === 1 ? 'test' : `${after} tests`} after it` : ''
+  return `project "${input.project}" already has ${input.inFlight} run(s) queued or running and allows at most ${input.max} at a time, so test "${input.test}"${which} was not started${rest}`
+}
+
+/**
+ * Which webhook event a finished firing raises under the job's notifyOn, or null. Anything but
+ * passed is a failure, a skipped firing too (its tests did not run); the next pass is a recovery.
+ */
 export function webhookEventFor(notifyOn: string[], status: FiringStatus, previous: FiringStatus | null): WebhookEvent | null {
   const failing = status !== 'passed'
   const recovered = !failing && previous !== null && previous !== 'passed'
@@ -95,23 +115,46 @@ export function createJobActivities(deps: JobActivityDeps) {
     return { firingId: firing.id, tests: job._count.tests }
   }
 
-  /** Creates (once) the run of the test at `position`; null when that test no longer exists. */
+  /**
+   * Creates (once) the run of the test at `position`. Null when the test is not to run: it left
+   * the job (or the job was deleted), or the project's maxConcurrentRuns is reached — then the
+   * firing records why, and its later tests are not started either.
+   *
+   * The quota is checked under the same per-project advisory lock as runs.start, so a manual
+   * start and a firing cannot both take the last slot. A retry finds what the first attempt did:
+   * the run it created, or the reason it recorded.
+   */
   async function prepareFiringRun(input: { firingId: string; position: number }): Promise<FiringRun | null> {
-    const firing = await db.jobFiring.findUnique({ where: { id: input.firingId }, include: { job: { include: { tests: { where: { position: input.position }, include: { test: { include: { variables: { where: { secret: false } } } } } } } } } })
+    const firing = await db.jobFiring.findUnique({
+      where: { id: input.firingId },
+      include: { job: { include: { _count: { select: { tests: true } }, tests: { where: { position: input.position }, include: { test: { include: { variables: { where: { secret: false } } } } } } } } },
+    })
     // The job (and with it the firing) was deleted, or the test left the job.
     const entry = firing?.job.tests[0]
     if (!firing || !entry) return null
+    const { job } = firing
     const runId = derivedUuid(`${firing.workflowId}:${input.position}`)
     const env = Object.fromEntries(entry.test.variables.map((v) => [v.name, v.value ?? '']))
-    await db.run.createMany({
-      data: [
-        {
+    const started = await db.$transaction(async (tx) => {
+      await tx.$queryRaw`SELECT pg_advisory_xact_lock(hashtext(${job.projectId}))::text`
+      if (await tx.run.findUnique({ where: { id: runId }, select: { id: true } })) return true
+      const current = await tx.jobFiring.findUnique({ where: { id: firing.id }, select: { reason: true } })
+      if (!current || current.reason !== null) return false
+      const project = await tx.project.findUniqueOrThrow({ where: { id: job.projectId }, select: { name: true, maxConcurrentRuns: true } })
+      const inFlight = await tx.run.count({ where: { projectId: job.projectId, status: { in: ['queued', 'running'] } } })
+      if (inFlight >= project.maxConcurrentRuns) {
+        const reason = quotaSkipReason({ project: project.name, inFlight, max: project.maxConcurrentRuns, test: entry.test.name, position: input.position, tests: job._count.tests })
+        await tx.jobFiring.update({ where: { id: firing.id }, data: { reason } })
+        return false
+      }
+      await tx.run.create({
+        data: {
           id: runId,
-          projectId: firing.job.projectId,
+          projectId: job.projectId,
           testId: entry.testId,
           script: entry.test.script,
           ...(Object.keys(env).length > 0 ? { env } : {}),
-          locationId: firing.job.locationId,
+          locationId: job.locationId,
           trigger: 'schedule',
           jobId: firing.jobId,
           firingId: firing.id,
@@ -119,17 +162,17 @@ export function createJobActivities(deps: JobActivityDeps) {
           workflowId: workflowIdFor(runId),
           timeoutSeconds: deps.runTimeoutSeconds,
         },
-      ],
-      skipDuplicates: true,
+      })
+      return true
     })
-    return { runId, locationId: firing.job.locationId, timeoutSeconds: deps.runTimeoutSeconds }
+    return started ? { runId, locationId: job.locationId, timeoutSeconds: deps.runTimeoutSeconds } : null
   }
 
   /** Ends the firing with its outcome and says which webhook event (if any) to deliver. */
   async function finishFiring(input: { firingId: string; cancelled: boolean }): Promise<{ status: FiringStatus; event: WebhookEvent | null }> {
     const firing = await db.jobFiring.findUnique({ where: { id: input.firingId }, include: { runs: { select: { status: true } }, job: true } })
     if (!firing) return { status: 'cancelled', event: null }
-    const status = firingStatus(firing.runs.map((r) => r.status), input.cancelled)
+    const status = firingStatus(firing.runs.map((r) => r.status), input.cancelled, firing.reason !== null)
     await db.jobFiring.update({ where: { id: firing.id }, data: { status, finishedAt: firing.finishedAt ?? new Date() } })
     const previous = await db.jobFiring.findFirst({
       where: { jobId: firing.jobId, id: { not: firing.id }, finishedAt: { not: null }, scheduledAt: { lt: firing.scheduledAt } },
@@ -151,7 +194,7 @@ export function createJobActivities(deps: JobActivityDeps) {
     const body = JSON.stringify({
       event: input.event,
       job: { id: job.id, name: job.name, link: `${deps.webUrl}/jobs/${job.id}` },
-      firing: { id: firing.id, status: firing.status, scheduledAt: firing.scheduledAt.toISOString(), finishedAt: firing.finishedAt?.toISOString() ?? null },
+      firing: { id: firing.id, status: firing.status, reason: firing.reason, scheduledAt: firing.scheduledAt.toISOString(), finishedAt: firing.finishedAt?.toISOString() ?? null },
       runs: firing.runs.map((r) => ({
         id: r.id,
         testId: r.testId,

@@ -8,6 +8,8 @@ import { describe, expect, it } from 'vitest'
 import type { ConsoleChunk } from '@stampede/shared'
 import type { Storage, StoredObject } from '@stampede/storage'
 import type { K6Outcome } from '@stampede/shared/temporal'
+import { K6Sandbox } from '@stampede/sandbox'
+import type { K6Control, K6Status } from '../k6/control.ts'
 import type { K6Exit, SpawnK6 } from '../k6/process.ts'
 import { createK6Activities } from './k6.ts'
 import type { RunSpec } from './run-spec.ts'
@@ -37,8 +39,8 @@ interface FakeK6 {
 function fakeSpawn(onSignal?: (k6: FakeK6, sig: NodeJS.Signals) => void) {
   const k6: FakeK6 = { signals: [], line: () => {}, errLine: () => {}, exit: () => {} }
   const spawnK6: SpawnK6 = (opts) => {
-    k6.cwd = opts.cwd
-    k6.env = opts.env
+    k6.cwd = opts.plan.cwd
+    k6.env = opts.plan.env
     let resolveExit!: (e: K6Exit) => void
     const exited = new Promise<K6Exit>((r) => (resolveExit = r))
     k6.line = (text) => opts.onLine('stdout', text)
@@ -56,19 +58,26 @@ function fakeSpawn(onSignal?: (k6: FakeK6, sig: NodeJS.Signals) => void) {
   return { k6, spawnK6 }
 }
 
-async function setup(spawnK6: SpawnK6, stopGraceMs = 5000, spec: RunSpec = { script: 'export default function () {}', env: {}, secrets: {}, allowlist: [] }) {
+const CAPS = { maxVUs: 5, maxDurationSeconds: 3600, owner: 'project' as const }
+const SPEC: RunSpec = { script: 'export default function () {}', env: {}, secrets: {}, allowlist: [], caps: CAPS }
+
+async function setup(spawnK6: SpawnK6, stopGraceMs = 5000, spec: RunSpec = SPEC, extra: Partial<Parameters<typeof createK6Activities>[0]> = {}) {
   const workRoot = await mkdtemp(path.join(os.tmpdir(), 'k6-activity-'))
   const { storage, objects } = memoryStorage()
   const running: string[] = []
+  // The fake process ignores the plan: the sandbox only names the directory and environment here.
+  const sandbox = await K6Sandbox.create({ mode: 'off', k6BinPath: '/fake/k6', root: workRoot, log: () => {} })
   const activities = createK6Activities({
     spawnK6,
+    sandbox,
+    limits: { memoryBytes: 1 << 30, threads: 256, fileBytes: 1 << 20 },
+    maxLogBytes: 1 << 20,
     storage,
     runs: { loadRun: async () => spec, markRunning: async (id) => void running.push(id) },
-    k6BinPath: '/fake/k6',
     allowLoopbackTargets: false,
-    workRoot,
     stopGraceMs,
     heartbeatIntervalMs: 20,
+    ...extra,
   })
   const env = new MockActivityEnvironment()
   const heartbeats: ConsoleChunk[] = []
@@ -129,16 +138,16 @@ describe('executeK6', () => {
     let k6Args: string[] = []
     const spawnK6: SpawnK6 = (opts) => {
       emit = opts.onLine
-      cwd = opts.cwd
-      k6Env = opts.env
-      k6Args = opts.args
+      cwd = opts.plan.cwd
+      k6Env = opts.plan.env
+      k6Args = opts.plan.args
       return { pid: 1, exited: new Promise<K6Exit>((r) => (exit = r)), signal() {} }
     }
-    const spec = { script: 'export default function () {}', env: { BASE_URL: 'http://x', PATH: '/evil', K6_OUT: 'json=/tmp/x' }, secrets: { TOKEN: secret }, allowlist: [] }
+    const spec = { ...SPEC, env: { BASE_URL: 'http://x', PATH: '/evil', K6_OUT: 'json=/tmp/x' }, secrets: { TOKEN: secret } }
     const { activities, env, heartbeats, objects } = await setup(spawnK6, 5000, spec)
     const done = env.run(activities.executeK6, input)
     await until(() => cwd !== '')
-    expect(k6Env).toMatchObject({ BASE_URL: 'http://x', TOKEN: secret, PATH: '/usr/local/bin:/usr/bin:/bin' })
+    expect(k6Env).toMatchObject({ BASE_URL: 'http://x', TOKEN: secret, PATH: '/usr/bin:/bin' })
     expect(k6Env.K6_OUT).toBeUndefined()
     // Loopback and private ranges are blocked on the command line, where a script cannot lift them.
     expect(k6Args.find((a) => a.startsWith('--blacklist-ip='))).toContain('127.0.0.0/8')
@@ -173,7 +182,7 @@ describe('executeK6', () => {
     const outcome = (await env.run(activities.executeK6, input)) as K6Outcome
     expect(outcome.exitCode).toBeNull()
     expect(outcome.errorText).toContain('Error: nope (script exception)')
-    expect(outcome.errorText).toContain('could not start k6 (/fake/k6): spawn /fake/k6 ENOENT')
+    expect(outcome.errorText).toContain('could not start k6: spawn /fake/k6 ENOENT')
   })
 
   it('keeps the first 4000 characters of error text however many error lines k6 prints', async () => {
@@ -187,5 +196,96 @@ describe('executeK6', () => {
     expect(outcome.consoleLines).toBe(10_000)
     expect(outcome.errorText!.length).toBeLessThanOrEqual(4000)
     expect(outcome.errorText!.startsWith('failure number 1\nfailure number 2\n')).toBe(true)
+  })
+
+  it('drops a report it cannot check for secrets and says so in the console', async () => {
+    const { k6, spawnK6 } = fakeSpawn()
+    const { activities, env, objects } = await setup(spawnK6, 5000, { ...SPEC, secrets: { TOKEN: 'hunter2-very-secret' } })
+    const done = env.run(activities.executeK6, input)
+    await until(() => k6.cwd !== undefined)
+    await writeFile(path.join(k6.cwd!, 'report.html'), '<html><body>hunter2-very-secret in a format of the future</body></html>')
+    k6.exit({ code: 0, signal: null })
+    await done
+    expect(objects.has('runs/r1/report.html')).toBe(false)
+    expect(objects.get('runs/r1/console.log')?.toString()).toMatch(/level=warning msg="the HTML report was not stored: it could not be checked for secrets[^\n]*source=stampede/)
+    for (const [key, bytes] of objects) expect(bytes.toString('utf8').includes('hunter2-very-secret'), key).toBe(false)
+  })
+
+  describe('caps held at run time', () => {
+    /** A k6 REST API that reports `statuses` in turn (the last one repeats) and records resumes. */
+    function fakeControl(statuses: Partial<K6Status>[]) {
+      const calls = { resumes: 0, polls: 0 }
+      const control: K6Control = {
+        address: '127.77.9.9:6565',
+        async status() {
+          const s = statuses[Math.min(calls.polls++, statuses.length - 1)]!
+          return { status: 4, paused: true, vus: 0, vusMax: 1, running: false, ...s }
+        },
+        async resume() {
+          calls.resumes++
+        },
+      }
+      return { control: () => control, calls }
+    }
+
+    it('stops k6 before any load when it initialised more VUs than the cap, and never resumes it', async () => {
+      const { k6, spawnK6 } = fakeSpawn((fake, sig) => sig === 'SIGKILL' && fake.exit({ code: null, signal: 'SIGKILL' }))
+      const { control, calls } = fakeControl([{ status: 1 }, { status: 4, paused: true, vusMax: 10 }])
+      const { activities, env } = await setup(spawnK6, 5000, SPEC, { control, capCheckMs: 10 })
+      const outcome = (await env.run(activities.executeK6, input)) as K6Outcome
+      expect(k6.signals).toEqual(['SIGKILL'])
+      expect(calls.resumes).toBe(0)
+      expect(outcome.reason).toBe('limit')
+      expect(outcome.errorText).toContain('The script started 10 VUs at run time; this project allows at most 5. k6 was stopped before sending any load.')
+    })
+
+    it('resumes k6 within the cap and stops it when its VUs grow past the cap', async () => {
+      const { k6, spawnK6 } = fakeSpawn((fake, sig) => sig === 'SIGINT' && fake.exit({ code: 105, signal: null }))
+      const { control, calls } = fakeControl([{ status: 4, paused: true, vusMax: 5 }, { status: 7, paused: false, vusMax: 5 }, { status: 7, paused: false, vusMax: 6 }])
+      const { activities, env } = await setup(spawnK6, 5000, SPEC, { control, capCheckMs: 10 })
+      const outcome = (await env.run(activities.executeK6, input)) as K6Outcome
+      expect(calls.resumes).toBe(1)
+      expect(k6.signals).toEqual(['SIGINT'])
+      expect(outcome).toMatchObject({ reason: 'limit', exitCode: 105 })
+      expect(outcome.errorText).toContain('The script reached 6 VUs while running; this project allows at most 5. The run was stopped.')
+    })
+
+    it('stops k6 when the run goes past the duration cap after the load started', async () => {
+      const { k6, spawnK6 } = fakeSpawn((fake, sig) => sig === 'SIGINT' && fake.exit({ code: 105, signal: null }))
+      const { control, calls } = fakeControl([{ status: 4, paused: true, vusMax: 1 }, { status: 7, paused: false, vusMax: 1 }])
+      const spec = { ...SPEC, caps: { ...CAPS, maxDurationSeconds: 1 } }
+      const { activities, env } = await setup(spawnK6, 5000, spec, { control, capCheckMs: 10, durationAllowanceSeconds: 0 })
+      const startedAt = Date.now()
+      const outcome = (await env.run(activities.executeK6, input)) as K6Outcome
+      expect(calls.resumes).toBe(1)
+      expect(k6.signals).toEqual(['SIGINT'])
+      expect(Date.now() - startedAt).toBeGreaterThanOrEqual(1000)
+      expect(outcome.reason).toBe('limit')
+      expect(outcome.errorText).toContain("The run went on past 1 s, this project's duration cap (plus 0 s for setup() and teardown()); it was stopped.")
+    })
+
+    it('stops k6 once its console log passes the log limit', async () => {
+      const { k6, spawnK6 } = fakeSpawn((fake, sig) => sig === 'SIGINT' && fake.exit({ code: 105, signal: null }))
+      const { activities, env, objects } = await setup(spawnK6, 5000, SPEC, { maxLogBytes: 10_000 })
+      const done = env.run(activities.executeK6, input)
+      await until(() => k6.cwd !== undefined)
+      for (let i = 0; i < 1000 && k6.signals.length === 0; i++) k6.line(`line ${i} ${'x'.repeat(100)}`)
+      const outcome = (await done) as K6Outcome
+      expect(outcome.reason).toBe('limit')
+      expect(outcome.errorText).toContain("k6's console output passed 10 KB (K6_MAX_LOG_MB)")
+      expect(objects.get('runs/r1/console.log')!.length).toBeLessThan(10_000 + 1000)
+    })
+
+    it('names the memory limit when k6 ran out of memory', async () => {
+      const { k6, spawnK6 } = fakeSpawn()
+      const { activities, env } = await setup(spawnK6)
+      const done = env.run(activities.executeK6, input)
+      await until(() => k6.cwd !== undefined)
+      k6.errLine('fatal error: runtime: out of memory')
+      k6.exit({ code: 2, signal: null })
+      const outcome = (await done) as K6Outcome
+      expect(outcome.reason).toBe('limit')
+      expect(outcome.errorText).toContain('k6 ran out of memory: it may use at most 1 GB (K6_RUN_MEMORY_MB)')
+    })
   })
 })

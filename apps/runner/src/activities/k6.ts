@@ -1,21 +1,28 @@
-// The executeK6 activity: runs one load test on this runner. It heartbeats the console as
-// sequenced chunks (the API relays them), learns of cancellation through those heartbeats,
-// stops k6 with SIGINT so it still writes its summary and report (SIGKILL after a grace
-// period), and uploads whatever artifacts exist. It never restarts k6.
+// The executeK6 activity: runs one load test on this runner, k6 in its sandbox. It heartbeats the
+// console as sequenced chunks (the API relays them), learns of cancellation through those
+// heartbeats, stops k6 with SIGINT so it still writes its summary and report (SIGKILL after a
+// grace period), holds the run's VU and duration caps while k6 runs, ends the run at the
+// sandbox's limits with a message naming them, and uploads whatever artifacts exist. It never
+// restarts k6.
 import { existsSync } from 'node:fs'
-import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { stat, rm, writeFile } from 'node:fs/promises'
 import path from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { Context } from '@temporalio/activity'
+import { fileSizeHit, formatBytes, limitFromExit, type K6Sandbox, type LimitHit } from '@stampede/sandbox'
 import { ARTIFACTS, artifactKey, CONSOLE_INDEX_FILE, type ArtifactName, type Artifacts } from '@stampede/shared'
+import { capsOwner, formatSeconds, type ScriptCaps } from '@stampede/shared/caps'
 import { k6ErrorMessage } from '@stampede/shared/k6'
+import { LIMIT_SETTINGS, type K6ProcessLimits } from '@stampede/shared/platform-config'
 import type { K6Outcome, RunWorkflowInput } from '@stampede/shared/temporal'
 import type { Storage } from '@stampede/storage'
 import { ConsoleRecorder, DEFAULT_WINDOW } from '../k6/console-recorder.ts'
 import { detectLanguage, scriptFileName } from '@stampede/shared/script'
 import { resolveTargetPolicy } from '@stampede/shared/targets'
-import { k6Args, k6Env, OUTPUT_FILES } from '../k6/command.ts'
+import { K6_WRITES, k6Args, OUTPUT_FILES } from '../k6/command.ts'
+import { controlAddress, PAUSED_BEFORE_RUN, type K6Control } from '../k6/control.ts'
 import type { SpawnK6, K6Exit } from '../k6/process.ts'
-import { redactSummaryFile, secretRedactor } from '../k6/redact.ts'
+import { redactArtifacts, secretRedactor } from '../k6/redact.ts'
 import { withRetry } from '../retry.ts'
 import type { RunSpec } from './run-spec.ts'
 
@@ -27,32 +34,50 @@ export interface RunStateStore {
 
 export interface K6ActivityDeps {
   spawnK6: SpawnK6
+  /** Where every k6 process runs (its private directory, namespaces, limits). */
+  sandbox: K6Sandbox
+  /** Memory, threads and file size of each run's k6. */
+  limits: K6ProcessLimits
+  /** The largest console log a run may write. */
+  maxLogBytes: number
+  /**
+   * k6's REST API at an address, through which the VU cap is held while k6 runs. Without it k6
+   * starts unpaused and only the duration cap is held (unit tests of other behaviour).
+   */
+  control?: (address: string) => K6Control
   storage: Storage
   runs: RunStateStore
-  k6BinPath: string
-  workRoot: string
   /** Single-machine mode (ALLOW_LOOPBACK_TARGETS): k6 may reach loopback addresses. */
   allowLoopbackTargets: boolean
   /** How long k6 gets after SIGINT to write its summary before SIGKILL. */
   stopGraceMs: number
   heartbeatIntervalMs: number
+  /** How often the VU cap is checked while k6 runs (default 500 ms). */
+  capCheckMs?: number
+  /** Past the duration cap, the time setup() and teardown() may add (default DURATION_ALLOWANCE_SECONDS). */
+  durationAllowanceSeconds?: number
   log?: (message: string) => void
 }
 
 const MAX_ERROR_TEXT = 4000
 const IDLE_HEARTBEAT_MS = 1000
+/** Past the duration cap, the time setup() and teardown() may add before the runner stops k6. */
+export const DURATION_ALLOWANCE_SECONDS = 60
+/** How many of k6's raw stderr lines (not log records: Go runtime errors) are kept to tell which limit ended it. */
+const MAX_RAW_LINES = 50
 
 export function createK6Activities(deps: K6ActivityDeps) {
   const log = deps.log ?? (() => {})
 
-  async function uploadArtifacts(runId: string, dir: string): Promise<Artifacts> {
+  /** k6's files are in `dir`, the console the runner recorded in `base` (out of k6's sight). */
+  async function uploadArtifacts(runId: string, dir: string, base: string): Promise<Artifacts> {
     const artifacts: Artifacts = {}
     for (const [name, def] of Object.entries(ARTIFACTS) as [ArtifactName, (typeof ARTIFACTS)[ArtifactName]][]) {
-      const file = path.join(dir, def.file)
+      const file = path.join(name === 'log' ? base : dir, def.file)
       if (!existsSync(file)) continue
       artifacts[name] = await withRetry(`upload of ${def.file}`, () => deps.storage.putFile(artifactKey(runId, def.file), file, def.contentType))
     }
-    const index = path.join(dir, OUTPUT_FILES.consoleIndex)
+    const index = path.join(base, OUTPUT_FILES.consoleIndex)
     if (existsSync(index)) {
       await withRetry('upload of the console index', () => deps.storage.putFile(artifactKey(runId, CONSOLE_INDEX_FILE), index, 'application/x-ndjson'))
     }
@@ -62,16 +87,18 @@ export function createK6Activities(deps: K6ActivityDeps) {
   async function executeK6(input: RunWorkflowInput): Promise<K6Outcome> {
     const ctx = Context.current()
     const { runId } = input
-    const { script, env: runEnv, secrets, allowlist } = await withRetry('loading the run', () => deps.runs.loadRun(runId))
+    const { script, env: runEnv, secrets, allowlist, caps } = await withRetry('loading the run', () => deps.runs.loadRun(runId))
     // Private, loopback, link-local and metadata targets stay blocked unless the project opens them.
     const policy = await resolveTargetPolicy({ allowLoopback: deps.allowLoopbackTargets, allowlist })
     // Secrets reach k6 only through its environment; every line of its output is masked.
     const redact = secretRedactor(Object.values(secrets))
-    const dir = await mkdtemp(path.join(deps.workRoot, `run-${runId}-`))
-    await chmod(dir, 0o700)
+    const { sandbox } = deps
+    const privateDir = await sandbox.makeDir(`run-${runId}-`)
+    const dir = privateDir.path
     try {
       const scriptFile = scriptFileName(detectLanguage(script))
       await writeFile(path.join(dir, scriptFile), script, { mode: 0o600 })
+      await sandbox.seal(privateDir, K6_WRITES)
       // k6's error lines become the run's error text, of which only the first MAX_ERROR_TEXT
       // characters are kept: stop collecting there (a script may log errors every iteration).
       const errors: string[] = []
@@ -81,22 +108,48 @@ export function createK6Activities(deps: K6ActivityDeps) {
         errors.push(message)
         errorChars += message.length + 1
       }
-      const recorder = new ConsoleRecorder(path.join(dir, OUTPUT_FILES.log), path.join(dir, OUTPUT_FILES.consoleIndex), DEFAULT_WINDOW, Date.now, redact)
-      for (const warning of policy.warnings) recorder.add('stderr', `level=warning msg="target allowlist: ${warning.replaceAll('"', "'")}" source=stampede`)
+      const rawLines: string[] = []
+      const recorder = new ConsoleRecorder(path.join(privateDir.base, OUTPUT_FILES.log), path.join(privateDir.base, OUTPUT_FILES.consoleIndex), DEFAULT_WINDOW, Date.now, redact)
+      const notice = (level: 'warning' | 'error', message: string) => recorder.add('stderr', `level=${level} msg="${message.replaceAll('"', "'")}" source=stampede`)
+      for (const warning of policy.warnings) notice('warning', `target allowlist: ${warning}`)
       const startedAt = new Date()
       await withRetry('marking the run as running', () => deps.runs.markRunning(runId, startedAt))
       log(`run ${runId}: starting k6 on ${input.locationId}`)
 
-      const proc = deps.spawnK6({
-        binPath: deps.k6BinPath,
-        args: k6Args(scriptFile, policy),
-        env: k6Env(dir, { ...runEnv, ...secrets }),
-        cwd: dir,
+      let reason: K6Outcome['reason'] = 'exited'
+      let limitMessage: string | undefined
+      let killTimer: NodeJS.Timeout | undefined
+      let logFull = false
+      // eslint-disable-next-line prefer-const -- assigned once k6 is spawned; stop() may run from its first output line
+      let proc: ReturnType<SpawnK6> | undefined
+      const stop = (why: 'cancelled' | 'timed_out' | 'limit', message?: string, opts: { now?: boolean } = {}) => {
+        if (reason !== 'exited') return
+        reason = why
+        if (message !== undefined) {
+          limitMessage = message
+          notice('error', message)
+        }
+        log(`run ${runId}: stopping k6 (${why}${message ? `: ${message}` : ''})`)
+        if (opts.now) return proc?.signal('SIGKILL')
+        proc?.signal('SIGINT')
+        killTimer = setTimeout(() => proc?.signal('SIGKILL'), deps.stopGraceMs)
+      }
+
+      const address = deps.control ? controlAddress() : undefined
+      proc = deps.spawnK6({
+        plan: sandbox.plan({ dir: privateDir, args: k6Args(scriptFile, policy, address ? { control: address } : {}), vars: { ...runEnv, ...secrets }, limits: deps.limits, writable: K6_WRITES }),
+        maxRssBytes: deps.limits.memoryBytes,
         onLine: (stream, text) => {
+          if (logFull) return
           const line = recorder.add(stream, text)
           if (stream === 'stderr') {
             const message = k6ErrorMessage(line.text)
             if (message !== undefined) addError(message)
+            else if (!line.text.startsWith('time=') && rawLines.length < MAX_RAW_LINES) rawLines.push(line.text)
+          }
+          if (recorder.bytesWritten > deps.maxLogBytes) {
+            logFull = true
+            stop('limit', `k6's console output passed ${formatBytes(deps.maxLogBytes)} (${LIMIT_SETTINGS.log}); the run was stopped and the rest of its output dropped. Log less, for example only failures.`)
           }
         },
       })
@@ -114,39 +167,58 @@ export function createK6Activities(deps: K6ActivityDeps) {
         ctx.heartbeat(lastChunk)
       }, deps.heartbeatIntervalMs)
 
-      let reason: K6Outcome['reason'] = 'exited'
-      let killTimer: NodeJS.Timeout | undefined
-      const stop = (why: 'cancelled' | 'timed_out') => {
-        if (reason !== 'exited') return
-        reason = why
-        log(`run ${runId}: stopping k6 (${why})`)
-        proc.signal('SIGINT')
-        killTimer = setTimeout(() => proc.signal('SIGKILL'), deps.stopGraceMs)
-      }
       const onCancel = () => stop('cancelled')
       ctx.cancellationSignal.addEventListener('abort', onCancel)
       const timeoutTimer = setTimeout(() => stop('timed_out'), input.timeoutSeconds * 1000)
+      // The duration cap counts from the start of the load (the resume), plus time for setup() and teardown().
+      let durationTimer: NodeJS.Timeout | undefined
+      const allowance = deps.durationAllowanceSeconds ?? DURATION_ALLOWANCE_SECONDS
+      const loadStarted = () => {
+        durationTimer = setTimeout(
+          () => stop('limit', `The run went on past ${formatSeconds(caps.maxDurationSeconds)}, ${capsOwner(caps)}'s duration cap (plus ${allowance} s for setup() and teardown()); it was stopped.`),
+          (caps.maxDurationSeconds + allowance) * 1000,
+        )
+      }
+      const capHold = address && deps.control ? holdCaps(deps.control(address), caps, { stop, loadStarted, log: (m) => log(`run ${runId}: ${m}`), everyMs: deps.capCheckMs ?? 500 }) : undefined
+      if (!capHold) loadStarted()
 
       let exit: K6Exit
       try {
         exit = await proc.exited
       } catch (err) {
         exit = { code: null, signal: null }
-        addError(redact(`could not start k6 (${deps.k6BinPath}): ${err instanceof Error ? err.message : String(err)}`))
+        addError(redact(`could not start k6: ${err instanceof Error ? err.message : String(err)}`))
       } finally {
+        capHold?.stop()
         clearTimeout(timeoutTimer)
+        if (durationTimer) clearTimeout(durationTimer)
         if (killTimer) clearTimeout(killTimer)
         ctx.cancellationSignal.removeEventListener('abort', onCancel)
       }
       const finishedAt = new Date()
+      // The output files were created empty for the sandbox to bind; those k6 never wrote are not artifacts.
+      for (const file of K6_WRITES) {
+        const target = path.join(dir, file)
+        if ((await stat(target).then((s) => s.size, () => -1)) === 0) await rm(target, { force: true })
+      }
+      if (exit.sandboxError !== undefined) addError(`the k6 sandbox could not start: ${exit.sandboxError.replaceAll(dir, '/work')}`)
+      // A limit of the sandbox ended k6 (memory, threads) or cut a file it wrote.
+      if (reason === 'exited') {
+        const hit = limitFromExit(rawLines, exit, deps.limits, LIMIT_SETTINGS.run) ?? (await fileLimitHit(dir, deps.limits))
+        if (hit) {
+          reason = 'limit'
+          limitMessage = hit.message
+          notice('error', hit.message)
+        }
+      }
+      // Check and group names, tags, URLs and metric names come from the script: mask secrets in
+      // every artifact (summary, HTML report, JSON metrics) before upload, before the console closes.
+      for (const message of await redactArtifacts(dir, redact, { log: (m) => log(`run ${runId}: ${m}`) })) notice('warning', message)
       await recorder.close()
-      // The summary (metric data, but check and group names come from the script) is stored
-      // in the database too: mask secrets in it as well.
-      if (Object.keys(secrets).length > 0) await redactSummaryFile(path.join(dir, OUTPUT_FILES.summary), redact)
       try {
-        const artifacts = await uploadArtifacts(runId, dir)
+        const artifacts = await uploadArtifacts(runId, dir, privateDir.base)
         log(`run ${runId}: k6 ended (${reason}, exit ${exit.code ?? exit.signal})`)
-        const errorText = errors.join('\n').slice(0, MAX_ERROR_TEXT)
+        const errorText = [...(limitMessage ? [limitMessage] : []), ...errors].join('\n').slice(0, MAX_ERROR_TEXT)
         return {
           exitCode: exit.code,
           signal: exit.signal,
@@ -161,11 +233,72 @@ export function createK6Activities(deps: K6ActivityDeps) {
         clearInterval(ticker)
       }
     } finally {
-      await rm(dir, { recursive: true, force: true })
+      await rm(privateDir.base, { recursive: true, force: true })
     }
+  }
+
+  /** The output file k6 could not finish because it reached the file-size limit, if any. */
+  async function fileLimitHit(dir: string, limits: K6ProcessLimits): Promise<LimitHit | undefined> {
+    for (const file of K6_WRITES) {
+      const size = await stat(path.join(dir, file)).then((s) => s.size, () => 0)
+      const hit = fileSizeHit(file, size, limits, LIMIT_SETTINGS.run)
+      if (hit) return hit
+    }
+    return undefined
   }
 
   return { executeK6 }
 }
 
 export type K6Activities = ReturnType<typeof createK6Activities>
+
+/**
+ * Holds the VU cap through k6's REST API (see control.ts): before the load starts, k6 waits
+ * paused with its VUs initialised, and is resumed only within the cap; while it runs, `vus-max`
+ * is read every `everyMs` and k6 is stopped when it grows past the cap.
+ */
+function holdCaps(
+  control: K6Control,
+  caps: ScriptCaps,
+  hooks: { stop: (why: 'limit', message: string, opts?: { now?: boolean }) => void; loadStarted: () => void; log: (m: string) => void; everyMs: number },
+): { stop(): void } {
+  let stopped = false
+  const whose = capsOwner(caps)
+  const watch = async () => {
+    for (;;) {
+      if (stopped) return
+      const status = await control.status()
+      if (status && status.status >= PAUSED_BEFORE_RUN) {
+        if (status.vusMax > caps.maxVUs) {
+          return hooks.stop(
+            'limit',
+            `The script started ${status.vusMax} VUs at run time; ${whose} allows at most ${caps.maxVUs}. k6 was stopped before sending any load. Its options differ from what validation saw: do not compute them from the environment, the time or randomness.`,
+            { now: true },
+          )
+        }
+        if (status.paused) await control.resume()
+        break
+      }
+      await sleep(20)
+    }
+    hooks.loadStarted()
+    while (!stopped) {
+      await sleep(hooks.everyMs)
+      if (stopped) return
+      const status = await control.status()
+      if (status && status.vusMax > caps.maxVUs) {
+        return hooks.stop('limit', `The script reached ${status.vusMax} VUs while running; ${whose} allows at most ${caps.maxVUs}. The run was stopped.`)
+      }
+    }
+  }
+  watch().catch((err: unknown) => {
+    if (stopped) return
+    hooks.log(`could not hold the run's caps: ${err instanceof Error ? err.message : String(err)}`)
+    hooks.stop('limit', 'The runner lost control of k6 (its REST API stopped answering), so the run\'s caps could not be held; it was stopped.')
+  })
+  return {
+    stop() {
+      stopped = true
+    },
+  }
+}

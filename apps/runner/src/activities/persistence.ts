@@ -15,6 +15,8 @@ export interface PersistenceDeps {
 function statusOf(outcome: K6Outcome, summary: K6Summary | undefined): { status: RunStatus; error: string | null } {
   if (outcome.reason === 'timed_out') return { status: 'timed_out', error: 'the run exceeded its timeout and was stopped' }
   if (outcome.reason === 'cancelled') return { status: 'cancelled', error: null }
+  // A limit of the sandbox or a cap ended k6: the message names it and its value.
+  if (outcome.reason === 'limit') return { status: 'error', error: outcome.errorText ?? 'k6 was stopped at a limit' }
   const status = statusForExitCode(outcome.exitCode)
   if (status === 'error') {
     const detail = outcome.errorText ?? (outcome.exitCode === null ? `k6 was killed by ${outcome.signal ?? 'a signal'}` : describeExitCode(outcome.exitCode))
@@ -31,7 +33,15 @@ function statusOf(outcome: K6Outcome, summary: K6Summary | undefined): { status:
 export function createPersistenceActivities({ db, storage }: PersistenceDeps) {
   async function loadSummary(artifacts: Artifacts): Promise<{ summary?: K6Summary; json?: unknown; problem?: string }> {
     if (!artifacts.summary) return {}
-    const json: unknown = JSON.parse((await storage.getBytes(artifacts.summary.key)).toString('utf8'))
+    let json: unknown
+    try {
+      json = JSON.parse((await storage.getBytes(artifacts.summary.key)).toString('utf8'))
+    } catch (err) {
+      // A summary k6 could not finish (a file-size limit, a kill mid-write) is not JSON: the run
+      // says so instead of retrying the write forever.
+      if (!(err instanceof SyntaxError)) throw err
+      return { problem: `k6's summary is not complete JSON (${err.message})` }
+    }
     try {
       return { summary: parseSummary(json), json }
     } catch (err) {
@@ -73,7 +83,8 @@ export function createPersistenceActivities({ db, storage }: PersistenceDeps) {
 
     const { outcome } = input
     const { summary, json, problem } = await loadSummary(outcome.artifacts)
-    const { status, error } = problem ? { status: 'error' as const, error: problem } : statusOf(outcome, summary)
+    // A stop at a limit, a cancel or a timeout explains a missing or cut summary better than the summary can.
+    const { status, error } = problem && outcome.reason === 'exited' ? { status: 'error' as const, error: problem } : statusOf(outcome, summary)
     const metrics = summary ? extractRunMetrics(summary) : undefined
     const thresholds = summary ? thresholdResults(summary) : undefined
     const startedAt = new Date(outcome.startedAt)

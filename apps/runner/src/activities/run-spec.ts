@@ -3,6 +3,7 @@
 // None of it travels through workflow or activity arguments, so none reaches Temporal history.
 import type { Db } from '@stampede/db'
 import { decryptSecret, parseSecretsKey } from '@stampede/db/secrets'
+import { capsFor, type ScriptCaps } from '@stampede/shared/caps'
 
 export interface RunSpec {
   script: string
@@ -12,10 +13,15 @@ export interface RunSpec {
   secrets: Record<string, string>
   /** The project's target allowlist (CIDRs, addresses, hostnames), read when k6 starts. */
   allowlist: string[]
+  /** The VU and duration caps the run is held to while it runs (the project's, under the platform's). */
+  caps: ScriptCaps
 }
 
-export async function loadRunSpec(db: Db, runId: string, secretsKey: string | undefined): Promise<RunSpec> {
-  const run = await db.run.findUniqueOrThrow({ where: { id: runId }, select: { script: true, env: true, testId: true, project: { select: { allowlist: true } } } })
+export async function loadRunSpec(db: Db, runId: string, secretsKey: string | undefined, platformCaps: { maxVUs: number; maxDurationSeconds: number }): Promise<RunSpec> {
+  const run = await db.run.findUniqueOrThrow({
+    where: { id: runId },
+    select: { script: true, env: true, testId: true, project: { select: { allowlist: true, maxVus: true, maxDurationSeconds: true } } },
+  })
   const env: Record<string, string> = {}
   if (run.env && typeof run.env === 'object' && !Array.isArray(run.env)) {
     for (const [name, value] of Object.entries(run.env)) if (typeof value === 'string') env[name] = value
@@ -34,5 +40,5 @@ export async function loadRunSpec(db: Db, runId: string, secretsKey: string | un
     }
   }
   const allowlist = Array.isArray(run.project.allowlist) ? run.project.allowlist.filter((e): e is string => typeof e === 'string') : []
-  return { script: run.script, env, secrets, allowlist }
+  return { script: run.script, env, secrets, allowlist, caps: capsFor(platformCaps, run.project) }
 }

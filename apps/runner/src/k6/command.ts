@@ -2,6 +2,7 @@
 // exported with the dashboard's HTTP server off, and an environment that carries nothing of
 // the platform's own (no database URL, no S3 or Temporal credentials). The target policy goes
 // in as CLI flags because k6 ranks flags above both its environment and the script's `options`.
+import { k6Environment } from '@stampede/sandbox'
 import type { TargetPolicy } from '@stampede/shared/targets'
 import { SUMMARY_TREND_STATS } from '@stampede/shared/k6'
 import { scriptFileName } from '@stampede/shared/script'
@@ -15,11 +16,18 @@ export const OUTPUT_FILES = {
   consoleIndex: 'console.ndjson',
 } as const
 
-/** `policy` comes from resolveTargetPolicy: every k6 run states which targets it may reach. */
-export function k6Args(scriptFile: string, policy: Pick<TargetPolicy, 'blacklistIPs' | 'blockHostnames'>): string[] {
+/** The files k6 writes into the run's directory: the only ones it may write. */
+export const K6_WRITES = [OUTPUT_FILES.summary, OUTPUT_FILES.report, OUTPUT_FILES.metrics] as const
+
+/**
+ * `policy` comes from resolveTargetPolicy: every k6 run states which targets it may reach.
+ * With `control`, k6 starts paused with its REST API on that address (see control.ts).
+ */
+export function k6Args(scriptFile: string, policy: Pick<TargetPolicy, 'blacklistIPs' | 'blockHostnames'>, opts: { control?: string } = {}): string[] {
   return [
     'run',
     '--no-color',
+    ...(opts.control ? ['--paused', `--address=${opts.control}`] : []),
     `--summary-trend-stats=${SUMMARY_TREND_STATS.join(',')}`,
     `--summary-export=${OUTPUT_FILES.summary}`,
     '--out',
@@ -34,21 +42,7 @@ export function k6Args(scriptFile: string, policy: Pick<TargetPolicy, 'blacklist
   ]
 }
 
-/** Names a run's variables may not set: k6's own settings and what the runner sets for k6. */
-const PLATFORM_ENV = /^(K6_.*|PATH|HOME|TMPDIR)$/i
-
+/** k6's environment outside the sandbox (tests and benchmarks that run k6 directly). */
 export function k6Env(workDir: string, runEnv: Record<string, string> = {}): Record<string, string> {
-  return {
-    // The API refuses such names; filtered here too so an old row or a direct insert cannot
-    // redirect k6's outputs or binaries.
-    ...Object.fromEntries(Object.entries(runEnv).filter(([name]) => !PLATFORM_ENV.test(name))),
-    PATH: '/usr/local/bin:/usr/bin:/bin',
-    HOME: workDir,
-    TMPDIR: workDir,
-    K6_NO_USAGE_REPORT: 'true',
-    K6_WEB_DASHBOARD_EXPORT: OUTPUT_FILES.report,
-    K6_WEB_DASHBOARD_PORT: '-1',
-    // The dashboard's default 10 s period skips the report for short runs ("not enough data").
-    K6_WEB_DASHBOARD_PERIOD: '1s',
-  }
+  return k6Environment(runEnv, workDir)
 }

@@ -28,6 +28,7 @@ export class ConsoleRecorder {
   private readonly logFile: WriteStream
   private readonly indexFile: WriteStream
   private changed = false
+  private written = 0
 
   constructor(
     logPath: string,
@@ -44,11 +45,17 @@ export class ConsoleRecorder {
     return this.seq
   }
 
+  /** Bytes written to the console log so far. */
+  get bytesWritten(): number {
+    return this.written
+  }
+
   add(stream: ConsoleStream, rawText: string): ConsoleLine {
     const text = this.redact(rawText)
     const at = this.now()
     const line: ConsoleLine = { seq: ++this.seq, stream, text, time: new Date(at).toISOString() }
     this.logFile.write(text + '\n')
+    this.written += Buffer.byteLength(text) + 1
     this.indexFile.write(JSON.stringify(line) + '\n')
     const bytes = text.length + 64
     this.window.push({ line, at, bytes })

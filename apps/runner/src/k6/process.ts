@@ -1,22 +1,17 @@
-// The one narrow boundary around the k6 binary: spawn it, hand every output line to a
-// callback as it arrives, wait for the exit, and signal it. Unit tests fake this function;
-// integration tests use the real binary.
-import { spawn } from 'node:child_process'
-import { createInterface } from 'node:readline'
+// The one narrow boundary around the k6 process: start a sandbox plan, hand every output line to
+// a callback as it arrives, wait for the exit, and signal k6. Unit tests fake this function;
+// integration tests use the real sandbox and k6.
+import { spawnPlan, type ProcessExit, type SpawnPlan } from '@stampede/sandbox'
 import type { ConsoleStream } from '@stampede/shared'
 
 export interface K6ProcessOptions {
-  binPath: string
-  args: string[]
-  env: Record<string, string>
-  cwd: string
+  plan: SpawnPlan
   onLine: (stream: ConsoleStream, text: string) => void
+  /** Resident memory k6 may use before it is killed. */
+  maxRssBytes?: number
 }
 
-export interface K6Exit {
-  code: number | null
-  signal: NodeJS.Signals | null
-}
+export type K6Exit = ProcessExit
 
 export interface K6Process {
   readonly pid: number | undefined
@@ -27,26 +22,4 @@ export interface K6Process {
 
 export type SpawnK6 = (opts: K6ProcessOptions) => K6Process
 
-export const spawnK6: SpawnK6 = ({ binPath, args, env, cwd, onLine }) => {
-  const child = spawn(binPath, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] })
-  const drained = (stream: ConsoleStream, input: NodeJS.ReadableStream) =>
-    new Promise<void>((resolve) => {
-      const rl = createInterface({ input, crlfDelay: Infinity })
-      rl.on('line', (text) => onLine(stream, text))
-      rl.on('close', resolve)
-    })
-  const streams = Promise.all([drained('stdout', child.stdout), drained('stderr', child.stderr)])
-  const exited = new Promise<K6Exit>((resolve, reject) => {
-    child.once('error', reject)
-    child.once('exit', (code, signal) => {
-      void streams.then(() => resolve({ code, signal }))
-    })
-  })
-  return {
-    pid: child.pid,
-    exited,
-    signal(sig) {
-      if (child.exitCode === null && child.signalCode === null) child.kill(sig)
-    },
-  }
-}
+export const spawnK6: SpawnK6 = ({ plan, onLine, maxRssBytes }) => spawnPlan(plan, { onLine, ...(maxRssBytes === undefined ? {} : { maxRssBytes }) })

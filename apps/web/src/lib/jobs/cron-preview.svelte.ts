@@ -1,11 +1,12 @@
 // The job form's preview of a schedule: Temporal's own next firing times from jobs.preview for
 // what the user is typing, asked at most once per pause in typing. A refusal ("cron: Temporal
 // refused …", "timezone: must be …") is kept per field, so the form shows it under that field
-// and refuses to save; an answer for an older expression is dropped.
+// and refuses to save; so is a schedule firing more often than the API's minimum interval
+// (`tooFrequent`), whose times are still shown. An answer for an older expression is dropped.
 import { api, describeError, errorIssues } from '../api/client.ts'
 import { apiProblems, type FieldProblems } from './job-form.ts'
 
-export type PreviewFetcher = (input: { cron: string; timezone: string }, signal: AbortSignal) => Promise<{ nextFirings: string[] }>
+export type PreviewFetcher = (input: { cron: string; timezone: string }, signal: AbortSignal) => Promise<{ nextFirings: string[]; tooFrequent?: string | null }>
 
 const fetchPreview: PreviewFetcher = (input, signal) => api.jobs.preview.query({ ...input, count: 5 }, { signal })
 
@@ -57,9 +58,9 @@ export class CronPreview {
     const controller = new AbortController()
     this.#controller = controller
     try {
-      const { nextFirings } = await this.fetcher(wanted, controller.signal)
+      const { nextFirings, tooFrequent } = await this.fetcher(wanted, controller.signal)
       if (generation !== this.#generation) return
-      this.#show(wanted, nextFirings, {}, null)
+      this.#show(wanted, nextFirings, tooFrequent ? apiProblems(tooFrequent).fields : {}, null)
     } catch (err) {
       if (generation !== this.#generation) return
       const { fields, general } = apiProblems(describeError(err), errorIssues(err))

@@ -12,7 +12,8 @@ function fakeApi() {
     if (input.cron.startsWith('61')) throw new Error('cron: Temporal refused the expression (minute out of range)')
     if (input.timezone === 'Mars/Olympus') throw new Error('timezone: must be an IANA time zone such as UTC')
     if (input.cron === 'boom') throw new Error('could not preview the job’s Temporal schedule')
-    return { nextFirings: TIMES }
+    if (input.cron === '*/3 * * * * * *') return { nextFirings: TIMES, tooFrequent: `cron: "${input.cron}" fires every 3 s; jobs may fire at most once every 60 s (JOB_MIN_INTERVAL_SECONDS=60). Choose a schedule whose firings are at least 60 s apart` }
+    return { nextFirings: TIMES, tooFrequent: null }
   }
   return { calls, fetcher }
 }
@@ -66,6 +67,21 @@ describe('CronPreview', () => {
     expect(preview.problems).toEqual({ timezone: 'must be an IANA time zone such as UTC' })
 
     preview.update('0 2 * * *', 'UTC')
+    await settle()
+    expect(preview.problems).toEqual({})
+    expect(preview.refused).toBe(false)
+  })
+
+  it('refuses a schedule firing more often than the API allows, under the cron field, and still shows its times', async () => {
+    const { fetcher } = fakeApi()
+    preview = new CronPreview(fetcher, 300)
+    preview.update('*/3 * * * * * *', 'UTC')
+    await settle()
+    expect(preview.problems).toEqual({ cron: '"*/3 * * * * * *" fires every 3 s; jobs may fire at most once every 60 s (JOB_MIN_INTERVAL_SECONDS=60). Choose a schedule whose firings are at least 60 s apart' })
+    expect(preview.times).toEqual(TIMES)
+    expect(preview.refused).toBe(true)
+
+    preview.update('*/1 * * * *', 'UTC')
     await settle()
     expect(preview.problems).toEqual({})
     expect(preview.refused).toBe(false)

@@ -1,0 +1,168 @@
+// The sandbox with the real bubblewrap and the real k6: what a script can see and write, and
+// each limit ending k6 the way the platform reports it.
+import { chmod, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
+import os from 'node:os'
+import path from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { resolveTool } from '@stampede/tools'
+import { fileSizeHit, K6Sandbox, limitFromExit, MiB, spawnPlan, type K6Limits, type LimitSettings, type ProcessExit } from '../src/index.ts'
+
+const SETTINGS: LimitSettings = { memory: 'K6_RUN_MEMORY_MB', cpu: 'K6_VALIDATION_CPU_SECONDS', threads: 'K6_MAX_THREADS', fileSize: 'K6_MAX_FILE_MB' }
+const LIMITS: K6Limits = { memoryBytes: 512 * MiB, threads: 256, fileBytes: 8 * MiB }
+
+let sandbox: K6Sandbox
+let root: string
+let hostSecret: string
+
+beforeAll(async () => {
+  root = await mkdtemp(path.join(os.tmpdir(), 'stampede-sandbox-test-'))
+  // mkdtemp makes it 0700; the sandboxes' users must be able to pass through it.
+  await chmod(root, 0o711)
+  // A file of the host, next to the sandboxes' directories: no script may read it.
+  hostSecret = path.join(root, 'host-secret.key')
+  await writeFile(hostSecret, 'host-secret-value-9f2c', { mode: 0o644 })
+  sandbox = await K6Sandbox.create({ mode: 'bubblewrap', k6BinPath: (await resolveTool('k6')).path, root: path.join(root, 'work'), log: () => {} })
+}, 120_000)
+
+afterAll(async () => {
+  await rm(root, { recursive: true, force: true })
+})
+
+interface Ran {
+  exit: ProcessExit
+  stdout: string[]
+  stderr: string[]
+  dir: string
+}
+
+async function runK6(script: string, args: string[], opts: { limits?: Partial<K6Limits>; writable?: string[]; vars?: Record<string, string>; onStart?: (p: ReturnType<typeof spawnPlan>) => void; watchRss?: boolean } = {}): Promise<Ran> {
+  const dir = await sandbox.makeDir('t-')
+  await writeFile(path.join(dir.path, 'script.js'), script, { mode: 0o600 })
+  await sandbox.seal(dir, opts.writable ?? [])
+  const plan = sandbox.plan({ dir, args, vars: opts.vars ?? {}, limits: { ...LIMITS, ...opts.limits }, writable: opts.writable ?? [] })
+  const stdout: string[] = []
+  const stderr: string[] = []
+  const limits = { ...LIMITS, ...opts.limits }
+  const proc = spawnPlan(plan, { onLine: (stream, text) => (stream === 'stdout' ? stdout : stderr).push(text), ...(opts.watchRss === false ? {} : { maxRssBytes: limits.memoryBytes }) })
+  opts.onStart?.(proc)
+  const exit = await proc.exited
+  return { exit, stdout, stderr, dir: dir.path }
+}
+
+const run = (script: string, opts: Parameters<typeof runK6>[2] = {}) => runK6(script, ['run', '--no-color', '--quiet', 'script.js'], opts)
+
+describe('the k6 sandbox', () => {
+  it('reports bubblewrap mode', () => {
+    expect(sandbox.status().mode).toBe('bubblewrap')
+    expect(sandbox.status().threadsLimited).toBe(process.getuid?.() === 0)
+  })
+
+  it('shows a script nothing of the host: not its files, its passwd, its processes or the platform environment', async () => {
+    const paths = ['/etc/passwd', '/etc/shadow', hostSecret, `../${path.basename(hostSecret)}`, '../../host-secret.key', '/proc/1/environ', '/proc/self/environ', '/proc/self/mountinfo', '/root/.bashrc', process.cwd() + '/package.json']
+    const script = `
+      const paths = ${JSON.stringify(paths)}
+      const seen = {}
+      for (const p of paths) { try { seen[p] = 'READ ' + open(p).slice(0, 80) } catch (e) { seen[p] = 'refused' } }
+      export default function () { console.log(JSON.stringify({ seen, home: __ENV.HOME, env: Object.keys(__ENV).sort() })) }`
+    const { exit, stderr } = await run(script, { vars: { PLAIN: 'x' } })
+    expect(exit).toEqual({ code: 0, signal: null })
+    const line = stderr.find((l) => l.includes('seen'))!
+    const report = JSON.parse(JSON.parse(`"${/msg="(.*)" source=console/.exec(line)![1]}"`)) as { seen: Record<string, string>; home: string; env: string[] }
+    for (const p of paths) expect(report.seen[p], p).toBe('refused')
+    expect(report.home).toBe('/work')
+    // Only the run's variables and the platform's k6 settings: nothing of this process's environment.
+    expect(report.env).toEqual(['HOME', 'K6_AUTO_EXTENSION_RESOLUTION', 'K6_NO_USAGE_REPORT', 'K6_WEB_DASHBOARD_EXPORT', 'K6_WEB_DASHBOARD_PERIOD', 'K6_WEB_DASHBOARD_PORT', 'PATH', 'PLAIN', 'PWD', 'TMPDIR'])
+    expect(stderr.join('\n')).not.toContain('host-secret-value')
+  })
+
+  it('lets k6 write only the output files it was given', async () => {
+    const script = `
+      export default function () {}
+      export function handleSummary() { return { 'summary.json': '{"ok":true}', 'other.txt': 'x', '/evil.txt': 'x', '/tmp/evil': 'x', '/dev/shm/evil': 'x', '../escape.txt': 'x' } }`
+    const { stderr, dir } = await run(script, { writable: ['summary.json'] })
+    expect(await readFile(path.join(dir, 'summary.json'), 'utf8')).toBe('{"ok":true}')
+    const text = stderr.join('\n')
+    for (const f of ['other.txt', '/evil.txt', '/tmp/evil', '/dev/shm/evil', '../escape.txt']) expect(text).toMatch(new RegExp(`could not open '${f.replace(/[.*/]/g, '\\$&')}'`))
+    await expect(stat(path.join(dir, 'other.txt'))).rejects.toThrow()
+    await expect(stat(path.join(path.dirname(dir), 'escape.txt'))).rejects.toThrow()
+  })
+
+  it('kills k6 when its resident memory passes the memory limit, with a message naming it', async () => {
+    const script = `const parts = []; for (let i = 0; i < 4000; i++) parts.push('x'.repeat(1 << 20) + i)
+      export default function () { console.log(parts.length) }`
+    const { exit, stderr } = await run(script, { limits: { memoryBytes: 256 * MiB } })
+    expect(exit.rssLimitHit).toBeGreaterThan(256 * MiB)
+    const hit = limitFromExit(stderr, exit, { ...LIMITS, memoryBytes: 256 * MiB }, SETTINGS)
+    expect(hit?.limit).toBe('memory')
+    expect(hit?.message).toContain('256 MB (K6_RUN_MEMORY_MB)')
+  }, 60_000)
+
+  it('stops allocations faster than the memory check at the address-space limit', async () => {
+    // Large buffers reserve address space at once; the kernel refuses it before any check runs.
+    const script = `const parts = []; for (let i = 0; i < 4000; i++) parts.push(new ArrayBuffer(1 << 26))
+      export default function () { console.log(parts.length) }`
+    const { exit, stderr } = await run(script, { limits: { memoryBytes: 256 * MiB }, watchRss: false })
+    expect(exit.code).toBe(2)
+    expect(stderr.join('\n')).toMatch(/fatal error: out of memory/)
+    expect(limitFromExit(stderr, exit, { ...LIMITS, memoryBytes: 256 * MiB }, SETTINGS)?.limit).toBe('memory')
+  }, 60_000)
+
+  it('ends k6 at the thread limit', async () => {
+    const { exit, stderr } = await run('export default function () {}', { limits: { threads: 3 } })
+    if (!sandbox.status().threadsLimited) {
+      // Without a user per sandbox the limit is not applied (documented); k6 runs.
+      expect(exit.code).toBe(0)
+      return
+    }
+    expect(exit.code).not.toBe(0)
+    expect(limitFromExit(stderr, exit, { ...LIMITS, threads: 3 }, SETTINGS)?.limit).toBe('threads')
+  })
+
+  it('stops writes at the file size limit', async () => {
+    const script = `export default function () {}
+      export function handleSummary() { return { 'summary.json': 'y'.repeat(3 * 1024 * 1024) } }`
+    const { dir } = await run(script, { writable: ['summary.json'], limits: { fileBytes: MiB } })
+    const size = (await stat(path.join(dir, 'summary.json'))).size
+    expect(size).toBe(MiB)
+    expect(fileSizeHit('summary.json', size, { ...LIMITS, fileBytes: MiB }, SETTINGS)?.message).toContain('1 MB (K6_MAX_FILE_MB)')
+  })
+
+  it('kills k6 at the CPU limit', async () => {
+    const { exit, stderr } = await runK6('for (;;) {}\nexport default function () {}', ['inspect', 'script.js'], { limits: { cpuSeconds: 1 } })
+    expect(exit.signal).toBe('SIGKILL')
+    expect(limitFromExit(stderr, exit, { ...LIMITS, cpuSeconds: 1 }, SETTINGS)?.limit).toBe('cpu')
+  }, 30_000)
+
+  it('delivers SIGINT to k6 so it stops gracefully (exit 105)', async () => {
+    const script = `export const options = { vus: 1, duration: '30s' }
+      export default function () { const t = Date.now(); while (Date.now() - t < 50) {} }`
+    let sent = false
+    const { exit } = await run(script, {
+      onStart: (proc) => {
+        const timer = setInterval(() => {
+          // k6 prints nothing in --quiet mode: send once its process exists.
+          if (sent) return clearInterval(timer)
+          sent = true
+          setTimeout(() => proc.signal('SIGINT'), 1500)
+        }, 10)
+      },
+    })
+    expect(exit).toEqual({ code: 105, signal: null })
+  }, 30_000)
+
+  it('cuts a gigantic line instead of buffering it', async () => {
+    const { stderr } = await run(`export default function () { console.log('z'.repeat(3 * 1024 * 1024)) }`)
+    const long = stderr.find((l) => l.includes('zzzz'))!
+    expect(Buffer.byteLength(long)).toBeLessThan(70 * 1024)
+    expect(long).toContain('[line cut at 64 KB]')
+  })
+
+  it('reports a sandbox that cannot start as a sandbox error, not a k6 exit', async () => {
+    const dir = await sandbox.makeDir('t-')
+    await sandbox.seal(dir)
+    // A writable file that does not exist cannot be bound.
+    const plan = sandbox.plan({ dir, args: ['version'], vars: {}, limits: LIMITS, writable: ['missing.json'] })
+    const exit = await spawnPlan(plan, { onLine: () => {} }).exited
+    expect(exit.sandboxError).toMatch(/missing\.json/)
+  })
+})

@@ -1,0 +1,2 @@
+-- AlterTable
+ALTER TABLE "job_firings" ADD COLUMN     "reason" TEXT;
