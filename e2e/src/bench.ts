@@ -18,17 +18,12 @@ import type { ConsoleMessage } from '@stampede/shared'
 import { watchConsole } from './console-client.ts'
 import { startStack, type Stack } from './stack.ts'
 import { startTarget, type Target } from './target.ts'
-import { waitUntil } from './wait.ts'
+import { runFinished } from './wait.ts'
 
 const quantile = (sorted: number[], q: number): number => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN
 const fmt = (n: number, digits = 0) => n.toFixed(digits)
 
-async function finished(stack: Stack, id: string) {
-  return waitUntil(`run ${id}`, async () => {
-    const run = await stack.api.runs.byId.query({ id })
-    return ['queued', 'running'].includes(run.status) ? undefined : run
-  }, 300_000, 200)
-}
+const finished = (stack: Stack, id: string) => runFinished(stack.api, id, 300_000)
 
 async function consoleLatency(stack: Stack, linesPerSecond: number, seconds: number) {
   // Each line carries its own write time (ms) and number; the viewer compares with arrival.

@@ -11,7 +11,7 @@ import { roleAllows, scopeAllows, type Permission, type ProjectRole, type TokenS
 import { anonymousClient, sessionClient, tokenClient, type Api, type SessionClient } from '../src/clients.ts'
 import { watchConsole } from '../src/console-client.ts'
 import { ADMIN, startStack, type Stack } from '../src/stack.ts'
-import { waitUntil } from '../src/wait.ts'
+import { waitUntil, runFinished } from '../src/wait.ts'
 
 const PASSWORD = 'a long enough password'
 const SCRIPT = `export const options = { vus: 1, iterations: 1 }\nexport default function () {}`
@@ -61,11 +61,7 @@ function loginFrom(localAddress: string, email: string, password: string): Promi
   })
 }
 
-const finished = (api: Api, id: string) =>
-  waitUntil(`run ${id} to finish`, async () => {
-    const run = await api.runs.byId.query({ id })
-    return ['queued', 'running'].includes(run.status) ? undefined : run
-  }, 90_000, 200)
+const finished = (api: Api, id: string) => runFinished(api, id)
 
 beforeAll(async () => {
   stack = await startStack()

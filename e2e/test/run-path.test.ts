@@ -8,7 +8,7 @@ import type { ConsoleMessage } from '@stampede/shared'
 import { watchConsole } from '../src/console-client.ts'
 import { startStack, type Stack } from '../src/stack.ts'
 import { startTarget, type Target } from '../src/target.ts'
-import { waitUntil } from '../src/wait.ts'
+import { waitUntil, runFinished } from '../src/wait.ts'
 
 let stack: Stack
 let target: Target
@@ -22,11 +22,7 @@ afterAll(async () => {
   await target?.stop()
 })
 
-const finished = (runId: string, timeoutMs = 90_000) =>
-  waitUntil(`run ${runId} to finish`, async () => {
-    const run = await stack.api.runs.byId.query({ id: runId })
-    return ['queued', 'running'].includes(run.status) ? undefined : run
-  }, timeoutMs, 200)
+const finished = (runId: string, timeoutMs = 90_000) => runFinished(stack.api, runId, timeoutMs)
 
 const lines = (messages: ConsoleMessage[]) => messages.filter((m): m is Extract<ConsoleMessage, { type: 'line' }> => m.type === 'line')
 

@@ -16,7 +16,7 @@ import { tokenClient } from '../src/clients.ts'
 import { escapeCorpus, type EscapeScript } from '../src/escape-corpus.ts'
 import { startStack, type Stack } from '../src/stack.ts'
 import { startTarget, type Target } from '../src/target.ts'
-import { waitUntil } from '../src/wait.ts'
+import { runFinished } from '../src/wait.ts'
 
 let stack: Stack
 let target: Target
@@ -72,11 +72,7 @@ afterAll(async () => {
   await target?.stop()
 })
 
-const finished = (runId: string, timeoutMs = 90_000) =>
-  waitUntil(`run ${runId} to finish`, async () => {
-    const run = await stack.api.runs.byId.query({ id: runId })
-    return ['queued', 'running'].includes(run.status) ? undefined : run
-  }, timeoutMs, 200)
+const finished = (runId: string, timeoutMs = 90_000) => runFinished(stack.api, runId, timeoutMs)
 
 /** `own`: what the script itself brought (its text and variables): echoing that back reveals nothing. */
 function assertNoHostMarkers(where: string, text: string, own = ''): void {

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { TEMPLATES } from '@stampede/shared/templates'
 import { startStack, type Stack } from '../src/stack.ts'
 import { startTarget, type Target } from '../src/target.ts'
-import { waitUntil } from '../src/wait.ts'
+import { waitUntil, runFinished } from '../src/wait.ts'
 
 let stack: Stack
 let target: Target
@@ -33,11 +33,7 @@ afterAll(async () => {
   await new Promise<void>((resolve) => (wsServer ? wsServer.close(() => resolve()) : resolve()))
 })
 
-const finished = (runId: string, timeoutMs = 90_000) =>
-  waitUntil(`run ${runId} to finish`, async () => {
-    const run = await stack.api.runs.byId.query({ id: runId })
-    return ['queued', 'running'].includes(run.status) ? undefined : run
-  }, timeoutMs, 200)
+const finished = (runId: string, timeoutMs = 90_000) => runFinished(stack.api, runId, timeoutMs)
 
 const corpusDir = fileURLToPath(new URL('../../packages/shared/src/script/corpus/valid/', import.meta.url))
 const corpus = readdirSync(corpusDir).sort().map((file) => ({ file, source: readFileSync(corpusDir + file, 'utf8') }))

@@ -13,7 +13,7 @@ import type { ConsoleMessage } from '@stampede/shared'
 import { watchConsole } from '../src/console-client.ts'
 import { ADMIN, startStack, type Stack } from '../src/stack.ts'
 import { startTarget, type Target } from '../src/target.ts'
-import { waitUntil } from '../src/wait.ts'
+import { runFinished } from '../src/wait.ts'
 
 const PG_DUMP = '/usr/lib/postgresql/15/bin/pg_dump'
 const SECRET = `tok-${crypto.randomUUID()}`
@@ -31,11 +31,7 @@ afterAll(async () => {
   await target?.stop()
 })
 
-const finished = (runId: string) =>
-  waitUntil(`run ${runId} to finish`, async () => {
-    const run = await stack.api.runs.byId.query({ id: runId })
-    return ['queued', 'running'].includes(run.status) ? undefined : run
-  }, 90_000, 200)
+const finished = (runId: string) => runFinished(stack.api, runId)
 
 const lineTexts = (messages: ConsoleMessage[]) => messages.flatMap((m) => (m.type === 'line' ? [m.text] : []))
 

@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startStack, type Stack } from '../src/stack.ts'
 import { startTarget, type Target } from '../src/target.ts'
-import { waitUntil } from '../src/wait.ts'
+import { waitUntil, runFinished } from '../src/wait.ts'
 
 let stack: Stack
 let target: Target
@@ -21,11 +21,7 @@ afterAll(async () => {
   await target?.stop()
 })
 
-const finished = (id: string) =>
-  waitUntil(`run ${id} to finish`, async () => {
-    const run = await stack.api.runs.byId.query({ id })
-    return ['queued', 'running'].includes(run.status) ? undefined : run
-  }, 90_000, 200)
+const finished = (id: string) => runFinished(stack.api, id)
 
 async function consoleText(runId: string): Promise<string> {
   const { url } = await stack.api.runs.artifactUrl.query({ runId, name: 'log' })
