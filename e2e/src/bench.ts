@@ -4,17 +4,19 @@
 //     ~100 and ~2,000 lines/s, and lines lost (target p95 ≤ 300 ms, 0 lost);
 //  2. runs.start → first request at the target, p50 over 10 runs (target ≤ 300 ms);
 //  3. requests/s of one script under Stampede ÷ the same script under bare k6 (target ≥ 0.97).
-// 2 and 3 are measured twice: with every k6 in its sandbox (the default) and with the sandbox
-// off (K6_SANDBOX=off), so the sandbox's own cost is printed beside them (target: the ratios
-// move by at most 3 %).
+// 2 and 3 are measured in two lanes of one platform, alternating run by run: a runner with every
+// k6 in its sandbox (the default), and a runner and API with it off (K6_SANDBOX=off), so the
+// sandbox's own cost is printed beside them (target: the ratios move by at most 3 %).
 import { spawn } from 'node:child_process'
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
+import { createServer, loadApiConfig } from '@stampede/api'
 import { resolveTool } from '@stampede/tools'
 import { k6Args, k6Env, SCRIPT_FILE } from '@stampede/runner'
 import { resolveTargetPolicy } from '@stampede/shared/targets'
 import type { ConsoleMessage } from '@stampede/shared'
+import { tokenClient, type Api } from './clients.ts'
 import { watchConsole } from './console-client.ts'
 import { startStack, type Stack } from './stack.ts'
 import { startTarget, type Target } from './target.ts'
@@ -71,18 +73,28 @@ async function consoleLatency(stack: Stack, linesPerSecond: number, seconds: num
   return { target: linesPerSecond, achieved, total, received: seen.size, lost: total - seen.size, gaps, p50: quantile(latencies, 0.5), p95: quantile(latencies, 0.95), end }
 }
 
-async function startToFirstRequest(stack: Stack, target: Target, runs: number) {
+/** Where a run goes: an API and a location, whose runner has the sandbox on or off. */
+interface Lane {
+  name: 'sandboxed' | 'unsandboxed'
+  api: Api
+  location: string
+}
+
+/** runs.start → first request at the target, alternating the lanes run by run (noise hits both alike). */
+async function startToFirstRequest(lanes: Lane[], target: Target, runs: number): Promise<Map<Lane, number[]>> {
   const script = `
     import http from 'k6/http'
     export const options = { iterations: 1 }
     export default function () { http.get('${target.url}/first') }`
-  const times: number[] = []
+  const times = new Map(lanes.map((l) => [l, [] as number[]]))
   for (let i = 0; i < runs; i++) {
-    const arrived = target.nextRequest()
-    const t0 = Date.now()
-    const { id } = await stack.api.runs.start.mutate({ script, location: 'us-east' })
-    times.push((await arrived) - t0)
-    await finished(stack, id)
+    for (const lane of lanes) {
+      const arrived = target.nextRequest()
+      const t0 = Date.now()
+      const { id } = await lane.api.runs.start.mutate({ script, location: lane.location })
+      times.get(lane)!.push((await arrived) - t0)
+      await runFinished(lane.api, id, 300_000)
+    }
   }
   return times
 }
@@ -123,80 +135,86 @@ async function bareK6(k6Path: string, script: string, withStampedeOutputs: boole
 
 const median = (xs: number[]) => quantile([...xs].sort((a, b) => a - b), 0.5)
 
-async function throughput(stack: Stack, target: Target, k6Path: string, kind: keyof typeof SCRIPTS, withOutputs: boolean, rounds: number): Promise<number> {
+async function throughput(lanes: Lane[], target: Target, k6Path: string, kind: keyof typeof SCRIPTS, withOutputs: boolean, rounds: number): Promise<Map<Lane, number>> {
   const script = SCRIPTS[kind](target.url)
   const bare: number[] = []
   const outputs: number[] = []
-  const under: number[] = []
+  const under = new Map(lanes.map((l) => [l, [] as number[]]))
+  // Each round runs every variant once, one after the other, so they share the machine's mood.
   for (let round = 0; round < rounds; round++) {
     bare.push(await bareK6(k6Path, script, false))
     if (withOutputs) outputs.push(await bareK6(k6Path, script, true))
-    const run = await finished(stack, (await stack.api.runs.start.mutate({ script, location: 'us-east' })).id)
-    under.push(run.metrics.httpReqRate ?? 0)
+    for (const lane of lanes) {
+      const run = await runFinished(lane.api, (await lane.api.runs.start.mutate({ script, location: lane.location })).id, 300_000)
+      under.get(lane)!.push(run.metrics.httpReqRate ?? 0)
+    }
   }
-  const ratios = under.map((u, i) => u / bare[i]!)
-  console.log(`  ${kind}: bare k6 ${bare.map((x) => fmt(x)).join(' / ')} req/s; Stampede ${under.map((x) => fmt(x)).join(' / ')} req/s`)
-  console.log(`  ${kind}: Stampede ÷ bare k6, median of ${rounds} alternating rounds: ${fmt(median(ratios), 3)}`)
+  const ratios = new Map<Lane, number>()
+  console.log(`  ${kind}: bare k6 ${bare.map((x) => fmt(x)).join(' / ')} req/s`)
   if (withOutputs) {
-    const own = under.map((u, i) => u / outputs[i]!)
     console.log(`  ${kind}: bare k6 with Stampede's outputs ${outputs.map((x) => fmt(x)).join(' / ')} req/s`)
-    console.log(`  ${kind}: Stampede ÷ bare k6 with the same outputs (orchestration overhead alone): ${fmt(median(own), 3)}`)
     console.log(`  ${kind}: bare k6 with outputs ÷ plain bare k6 (cost of the metrics stream and report): ${fmt(median(outputs.map((o, i) => o / bare[i]!)), 3)}`)
   }
-  return median(ratios)
-}
-
-interface ModeFigures {
-  startP50: number
-  startP95: number
-  paced: number
-  saturating: number
-}
-
-/** runs.start → first request and the throughput ratios, on a stack whose k6 runs in `sandbox` mode. */
-async function measure(sandbox: 'bubblewrap' | 'off', target: Target, k6Path: string, relay: boolean): Promise<ModeFigures> {
-  const stack = await startStack({ api: { RUN_TIMEOUT_SECONDS: '600', K6_SANDBOX: sandbox }, runner: { K6_SANDBOX: sandbox } })
-  try {
-    console.log(`\n######## k6 sandbox: ${sandbox}`)
-    // Warm-up: the first run pays for k6's first start and the workflow's first task.
-    await finished(stack, (await stack.api.runs.start.mutate({ script: 'export default function () {}', location: 'us-east' })).id)
-
-    if (relay) {
-      console.log('\n== console relay latency (k6 line written → WebSocket viewer)')
-      for (const rate of [100, 2000]) {
-        const r = await consoleLatency(stack, rate, 10)
-        console.log(
-          `  ${rate} lines/s (achieved ${fmt(r.achieved)}): p50 ${fmt(r.p50)} ms, p95 ${fmt(r.p95)} ms, ` +
-            `lines ${r.received}/${r.total}, lost ${r.lost}, gap lines reported ${r.gaps}`,
-        )
-      }
-    }
-
-    console.log('\n== runs.start → first request at the target (10 runs)')
-    const starts = (await startToFirstRequest(stack, target, 10)).sort((a, b) => a - b)
-    console.log(`  p50 ${fmt(quantile(starts, 0.5))} ms, p95 ${fmt(quantile(starts, 0.95))} ms, min ${starts[0]} ms, max ${starts.at(-1)} ms`)
-
-    console.log('\n== throughput: requests/s under Stampede ÷ the same script under bare k6 (8 s each)')
-    const paced = await throughput(stack, target, k6Path, 'paced', false, 3)
-    const saturating = await throughput(stack, target, k6Path, 'saturating', true, 3)
-    return { startP50: quantile(starts, 0.5), startP95: quantile(starts, 0.95), paced, saturating }
-  } finally {
-    await stack.stop()
+  for (const lane of lanes) {
+    const runs = under.get(lane)!
+    const ratio = median(runs.map((u, i) => u / bare[i]!))
+    ratios.set(lane, ratio)
+    console.log(`  ${kind}, ${lane.name}: Stampede ${runs.map((x) => fmt(x)).join(' / ')} req/s; ÷ bare k6, median of ${rounds} rounds: ${fmt(ratio, 3)}`)
+    if (withOutputs) console.log(`  ${kind}, ${lane.name}: ÷ bare k6 with the same outputs (orchestration overhead alone): ${fmt(median(runs.map((u, i) => u / outputs[i]!)), 3)}`)
   }
+  return ratios
 }
 
 async function main() {
   const target = await startTarget()
   const k6 = await resolveTool('k6')
+  // One platform, two lanes: us-east's runner keeps every k6 in the sandbox (the default);
+  // eu-central's runner and a second API have it off (K6_SANDBOX=off), validation included.
+  const stack = await startStack({
+    locations: 'us-east:US East:Virginia,eu-central:EU Central:Frankfurt',
+    api: { RUN_TIMEOUT_SECONDS: '600' },
+    runner: { ENABLE_LOCATION_FILTERING: 'true', WORKER_LOCATION: 'us-east' },
+  })
+  await stack.startRunner({ ENABLE_LOCATION_FILTERING: 'true', WORKER_LOCATION: 'eu-central', K6_SANDBOX: 'off' })
+  const open = await createServer(loadApiConfig({ ...stack.env, LOCATIONS: 'us-east:US East:Virginia,eu-central:EU Central:Frankfurt', API_PORT: '0', K6_SANDBOX: 'off', RUN_TIMEOUT_SECONDS: '600', API_TOKEN_RATE_LIMIT: '100000', VALIDATION_RATE_LIMIT: '100000' }))
   try {
-    const sandboxed = await measure('bubblewrap', target, k6.path, true)
-    const open = await measure('off', target, k6.path, false)
+    const lanes: Lane[] = [
+      { name: 'sandboxed', api: stack.api, location: 'us-east' },
+      { name: 'unsandboxed', api: tokenClient(await open.start(), stack.token), location: 'eu-central' },
+    ]
+    // Warm-up: the first run pays for k6's first start and the workflow's first task.
+    for (const lane of lanes) await runFinished(lane.api, (await lane.api.runs.start.mutate({ script: 'export default function () {}', location: lane.location })).id, 300_000)
+
+    console.log('\n== console relay latency (k6 line written → WebSocket viewer; sandboxed)')
+    for (const rate of [100, 2000]) {
+      const r = await consoleLatency(stack, rate, 10)
+      console.log(
+        `  ${rate} lines/s (achieved ${fmt(r.achieved)}): p50 ${fmt(r.p50)} ms, p95 ${fmt(r.p95)} ms, ` +
+          `lines ${r.received}/${r.total}, lost ${r.lost}, gap lines reported ${r.gaps}`,
+      )
+    }
+
+    console.log('\n== runs.start → first request at the target (10 runs per lane, alternating)')
+    const starts = await startToFirstRequest(lanes, target, 10)
+    for (const lane of lanes) {
+      const t = starts.get(lane)!.sort((a, b) => a - b)
+      console.log(`  ${lane.name}: p50 ${fmt(quantile(t, 0.5))} ms, p95 ${fmt(quantile(t, 0.95))} ms, min ${t[0]} ms, max ${t.at(-1)} ms`)
+    }
+
+    console.log('\n== throughput: requests/s under Stampede ÷ the same script under bare k6 (8 s each)')
+    const paced = await throughput(lanes, target, k6.path, 'paced', false, 3)
+    const saturating = await throughput(lanes, target, k6.path, 'saturating', true, 5)
+
+    const [on, off] = lanes as [Lane, Lane]
     const change = (a: number, b: number) => `${a >= b ? '+' : ''}${fmt(((a - b) / b) * 100, 1)} %`
-    console.log('\n######## the sandbox\'s cost (sandboxed vs K6_SANDBOX=off)')
-    console.log(`  runs.start → first request p50: ${fmt(sandboxed.startP50)} ms sandboxed, ${fmt(open.startP50)} ms without (target ≤ 300 ms); p95 ${fmt(sandboxed.startP95)} / ${fmt(open.startP95)} ms`)
-    console.log(`  paced throughput ratio: ${fmt(sandboxed.paced, 3)} sandboxed, ${fmt(open.paced, 3)} without (${change(sandboxed.paced, open.paced)}; target within 3 %)`)
-    console.log(`  saturating throughput ratio: ${fmt(sandboxed.saturating, 3)} sandboxed, ${fmt(open.saturating, 3)} without (${change(sandboxed.saturating, open.saturating)}; target within 3 %)`)
+    const p50 = (lane: Lane) => quantile([...starts.get(lane)!].sort((a, b) => a - b), 0.5)
+    console.log('\n== the sandbox\'s cost (sandboxed vs K6_SANDBOX=off, same platform, alternating)')
+    console.log(`  runs.start → first request p50: ${fmt(p50(on))} ms sandboxed, ${fmt(p50(off))} ms without (target ≤ 300 ms)`)
+    console.log(`  paced throughput ratio: ${fmt(paced.get(on)!, 3)} sandboxed, ${fmt(paced.get(off)!, 3)} without (${change(paced.get(on)!, paced.get(off)!)}; target within 3 %)`)
+    console.log(`  saturating throughput ratio: ${fmt(saturating.get(on)!, 3)} sandboxed, ${fmt(saturating.get(off)!, 3)} without (${change(saturating.get(on)!, saturating.get(off)!)}; target within 3 %)`)
   } finally {
+    await open.stop()
+    await stack.stop()
     await target.stop()
   }
 }
