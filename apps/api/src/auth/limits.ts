@@ -90,28 +90,47 @@ export async function finishLogin(db: Db, attemptId: string, email: string, addr
   await db.loginAttempt.deleteMany({ where: { at: { lt: new Date(Date.now() - Math.max(LOGIN_PAIR_MEMORY_MS, LOGIN_ADDRESS_WINDOW_MS)) } } })
 }
 
-/** A token bucket per API token: `perMinute` requests, refilled continuously. */
-export class TokenRateLimiter {
+/**
+ * A token bucket per key: `perMinute` takes, refilled continuously. In memory, per API instance.
+ * Written here rather than taken from @fastify/rate-limit: that limits HTTP requests by route and
+ * address, while these buckets are keyed on who calls inside a procedure (an API token, a caller
+ * of script validation) and refuse with a tRPC error that names the limit.
+ */
+export class RateBuckets {
   private readonly buckets = new Map<string, { tokens: number; at: number }>()
 
-  constructor(private readonly perMinute: number) {}
+  constructor(readonly perMinute: number) {}
 
-  take(tokenId: string, name: string, now = Date.now()): void {
+  /** Takes one from `key`'s bucket; when it is empty, takes nothing and returns the seconds to wait. */
+  take(key: string, now = Date.now()): number | undefined {
     const rate = this.perMinute / 60_000
-    const bucket = this.buckets.get(tokenId) ?? { tokens: this.perMinute, at: now }
+    const bucket = this.buckets.get(key) ?? { tokens: this.perMinute, at: now }
     bucket.tokens = Math.min(this.perMinute, bucket.tokens + (now - bucket.at) * rate)
     bucket.at = now
-    if (bucket.tokens < 1) {
-      this.buckets.set(tokenId, bucket)
-      const waitS = Math.ceil((1 - bucket.tokens) / rate / 1000)
-      throw new TRPCError({ code: 'TOO_MANY_REQUESTS', message: `API token "${name}" exceeded ${this.perMinute} requests per minute; retry in ${waitS} s` })
-    }
+    this.buckets.set(key, bucket)
+    if (bucket.tokens < 1) return Math.ceil((1 - bucket.tokens) / rate / 1000)
     bucket.tokens -= 1
-    this.buckets.set(tokenId, bucket)
     if (this.buckets.size > 10_000) this.prune(now)
+    return undefined
   }
 
   private prune(now: number) {
-    for (const [id, b] of this.buckets) if (now - b.at > 60_000) this.buckets.delete(id)
+    for (const [key, b] of this.buckets) if (now - b.at > 60_000) this.buckets.delete(key)
+  }
+}
+
+/** `perMinute` requests per API token. */
+export class TokenRateLimiter {
+  private readonly buckets: RateBuckets
+
+  constructor(perMinute: number) {
+    this.buckets = new RateBuckets(perMinute)
+  }
+
+  take(tokenId: string, name: string, now = Date.now()): void {
+    const waitS = this.buckets.take(tokenId, now)
+    if (waitS !== undefined) {
+      throw new TRPCError({ code: 'TOO_MANY_REQUESTS', message: `API token "${name}" exceeded ${this.buckets.perMinute} requests per minute; retry in ${waitS} s` })
+    }
   }
 }

@@ -3,9 +3,10 @@
 // - at most `concurrency` k6 processes at once; later calls wait in a queue, in order, and are
 //   refused once they have waited `maxWaitMs` (a queue, not a pile-up);
 // - each caller (user or API token) may start at most `perCallerPerMinute` validations a minute.
-// Written here rather than taken from a library: the queue must refuse with a message naming the
-// limits, and the per-caller bucket is the same small token bucket as the API token limit.
+// The queue is written here rather than taken from a library: it must refuse with a message naming
+// the limits. The per-caller rate uses the API's token buckets (auth/limits.ts).
 import { TRPCError } from '@trpc/server'
+import { RateBuckets } from '../auth/limits.ts'
 
 export interface ValidationGateOptions {
   concurrency: number
@@ -16,25 +17,17 @@ export interface ValidationGateOptions {
 export class ValidationGate {
   private running = 0
   private readonly waiting: { resolve: (release: () => void) => void; timer: NodeJS.Timeout }[] = []
-  private readonly buckets = new Map<string, { tokens: number; at: number }>()
+  private readonly rates: RateBuckets
 
-  constructor(private readonly opts: ValidationGateOptions) {}
+  constructor(private readonly opts: ValidationGateOptions) {
+    this.rates = new RateBuckets(opts.perCallerPerMinute)
+  }
 
   /** Counts one validation against the caller's rate; throws TOO_MANY_REQUESTS past it. */
   charge(caller: string, now = Date.now()): void {
-    const { perCallerPerMinute } = this.opts
-    const rate = perCallerPerMinute / 60_000
-    const bucket = this.buckets.get(caller) ?? { tokens: perCallerPerMinute, at: now }
-    bucket.tokens = Math.min(perCallerPerMinute, bucket.tokens + (now - bucket.at) * rate)
-    bucket.at = now
-    this.buckets.set(caller, bucket)
-    if (bucket.tokens < 1) {
-      const waitS = Math.ceil((1 - bucket.tokens) / rate / 1000)
-      throw new TRPCError({ code: 'TOO_MANY_REQUESTS', message: `script validation is limited to ${perCallerPerMinute} per minute per caller (VALIDATION_RATE_LIMIT); retry in ${waitS} s` })
-    }
-    bucket.tokens -= 1
-    if (this.buckets.size > 10_000) {
-      for (const [key, b] of this.buckets) if (now - b.at > 60_000) this.buckets.delete(key)
+    const waitS = this.rates.take(caller, now)
+    if (waitS !== undefined) {
+      throw new TRPCError({ code: 'TOO_MANY_REQUESTS', message: `script validation is limited to ${this.opts.perCallerPerMinute} per minute per caller (VALIDATION_RATE_LIMIT); retry in ${waitS} s` })
     }
   }
 
