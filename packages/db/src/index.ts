@@ -8,6 +8,7 @@ export type { Location, Run, Test, Project, ProjectRole, TokenScope, User, ApiTo
 export { migrate, markRolledBack, MigrationError } from './migrate.ts'
 export type { MigrateOptions, MigrateResult, MigrationErrorCode } from './migrate.ts'
 export { redactUrl } from './redact.ts'
+export { lockRunQuota, type RunQuota } from './quota.ts'
 
 export type Db = PrismaClient
 

@@ -2,7 +2,7 @@ import { TRPCError } from '@trpc/server'
 import { WorkflowNotFoundError } from '@temporalio/client'
 import { artifactUrlInput, byIdInput, isTerminal, optionalProjectRef, runListInput, runStartInput, ARTIFACTS } from '@stampede/shared'
 import { LOAD_TEST_RUN_WORKFLOW, ORCHESTRATION_QUEUE, workflowIdFor, type RunWorkflowInput } from '@stampede/shared/temporal'
-import type { Run } from '@stampede/db'
+import { lockRunQuota, type Run } from '@stampede/db'
 import type { Context } from '../context.ts'
 import { toRunDto } from '../runs/dto.ts'
 import { audit } from '../auth/audit.ts'
@@ -54,20 +54,18 @@ export const runsRouter = router({
     const { env, secretNames } = await runEnvFor(ctx.db, testId, input.env)
     // k6 loads the script with the run's variables; secrets get stand-ins, so no secret value can
     // surface in k6's error text (and from there in this API's answer).
-    const project = await ctx.db.project.findUniqueOrThrow({ where: { id: projectId }, select: { name: true, maxConcurrentRuns: true, maxVus: true, maxDurationSeconds: true } })
+    const project = await ctx.db.project.findUniqueOrThrow({ where: { id: projectId }, select: { maxVus: true, maxDurationSeconds: true } })
     await assertRunnable(ctx, script, validationEnv(env, secretNames), capsFor(ctx.config.scriptLimits, project))
     const timeoutSeconds = input.timeoutSeconds ?? ctx.config.defaultRunTimeoutSeconds
     const trigger = ctx.actor.kind === 'user' ? 'manual' : 'api'
     const id = crypto.randomUUID()
     const run = await ctx.db.$transaction(async (tx) => {
-      // One start at a time per project, so two concurrent starts cannot both pass the quota.
-      await tx.$queryRaw`SELECT pg_advisory_xact_lock(hashtext(${projectId}))::text`
-      const { maxConcurrentRuns, name } = project
-      const inFlight = await tx.run.count({ where: { projectId, status: { in: ['queued', 'running'] } } })
-      if (inFlight >= maxConcurrentRuns) {
+      // One start at a time per project (scheduled runs too), so two cannot both pass the quota.
+      const { name, inFlight, max } = await lockRunQuota(tx, projectId)
+      if (inFlight >= max) {
         throw new TRPCError({
           code: 'TOO_MANY_REQUESTS',
-          message: `project "${name}" already has ${inFlight} run(s) queued or running and allows at most ${maxConcurrentRuns} at a time; wait for one to finish, cancel one, or ask an admin to raise maxConcurrentRuns`,
+          message: `project "${name}" already has ${inFlight} run(s) queued or running and allows at most ${max} at a time; wait for one to finish, cancel one, or ask an admin to raise maxConcurrentRuns`,
         })
       }
       return tx.run.create({

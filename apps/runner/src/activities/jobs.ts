@@ -5,7 +5,7 @@
 // would exceed it is not started, and the firing ends `skipped` with the reason.
 import { createHash, createHmac } from 'node:crypto'
 import { ApplicationFailure, Context } from '@temporalio/activity'
-import type { Db } from '@stampede/db'
+import { lockRunQuota, type Db } from '@stampede/db'
 import { decryptSecret, parseSecretsKey } from '@stampede/db/secrets'
 import type { RunStatus } from '@stampede/shared'
 import { blockingRange, resolveTargetPolicy } from '@stampede/shared/targets'
@@ -136,14 +136,12 @@ export function createJobActivities(deps: JobActivityDeps) {
     const runId = derivedUuid(`${firing.workflowId}:${input.position}`)
     const env = Object.fromEntries(entry.test.variables.map((v) => [v.name, v.value ?? '']))
     const started = await db.$transaction(async (tx) => {
-      await tx.$queryRaw`SELECT pg_advisory_xact_lock(hashtext(${job.projectId}))::text`
+      const quota = await lockRunQuota(tx, job.projectId)
       if (await tx.run.findUnique({ where: { id: runId }, select: { id: true } })) return true
       const current = await tx.jobFiring.findUnique({ where: { id: firing.id }, select: { reason: true } })
       if (!current || current.reason !== null) return false
-      const project = await tx.project.findUniqueOrThrow({ where: { id: job.projectId }, select: { name: true, maxConcurrentRuns: true } })
-      const inFlight = await tx.run.count({ where: { projectId: job.projectId, status: { in: ['queued', 'running'] } } })
-      if (inFlight >= project.maxConcurrentRuns) {
-        const reason = quotaSkipReason({ project: project.name, inFlight, max: project.maxConcurrentRuns, test: entry.test.name, position: input.position, tests: job._count.tests })
+      if (quota.inFlight >= quota.max) {
+        const reason = quotaSkipReason({ project: quota.name, inFlight: quota.inFlight, max: quota.max, test: entry.test.name, position: input.position, tests: job._count.tests })
         await tx.jobFiring.update({ where: { id: firing.id }, data: { reason } })
         return false
       }
