@@ -11,17 +11,10 @@
 //   a user of its own (the platform started as root), see sandbox.ts.
 // - file size: RLIMIT_FSIZE on every file k6 writes (summary, report, metrics): a write past it
 //   fails with EFBIG (Go ignores SIGXFSZ).
+import type { K6ProcessLimits } from '@stampede/shared/platform-config'
 
-export interface K6Limits {
-  /** Memory k6 may use, in bytes. */
-  memoryBytes: number
-  /** CPU time in seconds; undefined for runs (they have a wall-clock timeout and a duration cap). */
-  cpuSeconds?: number
-  /** OS threads (k6 is one process; its threads are what a script can multiply). */
-  threads: number
-  /** Largest file k6 may write, in bytes. */
-  fileBytes: number
-}
+/** Memory (bytes), CPU seconds (validation only), threads and file size (bytes) of one k6 process: the platform's configuration (K6_RUN_MEMORY_MB, …). */
+export type K6Limits = K6ProcessLimits
 
 /** Address space the Go runtime reserves without using it; added to the memory limit. */
 export const GO_RESERVE_BYTES = 2 * 1024 * 1024 * 1024

@@ -9,7 +9,7 @@ import { stat, rm, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Context } from '@temporalio/activity'
-import { fileSizeHit, formatBytes, limitFromExit, type K6Sandbox, type LimitHit } from '@stampede/sandbox'
+import { fileSizeHit, formatBytes, limitFromExit, SANDBOX_WORK_DIR, type K6Sandbox, type LimitHit } from '@stampede/sandbox'
 import { ARTIFACTS, artifactKey, CONSOLE_INDEX_FILE, type ArtifactName, type Artifacts } from '@stampede/shared'
 import { capsOwner, formatSeconds, type ScriptCaps } from '@stampede/shared/caps'
 import { k6ErrorMessage } from '@stampede/shared/k6'
@@ -201,7 +201,7 @@ export function createK6Activities(deps: K6ActivityDeps) {
         const target = path.join(dir, file)
         if ((await stat(target).then((s) => s.size, () => -1)) === 0) await rm(target, { force: true })
       }
-      if (exit.sandboxError !== undefined) addError(`the k6 sandbox could not start: ${exit.sandboxError.replaceAll(dir, '/work')}`)
+      if (exit.sandboxError !== undefined) addError(`the k6 sandbox could not start: ${exit.sandboxError.replaceAll(dir, SANDBOX_WORK_DIR)}`)
       // A limit of the sandbox ended k6 (memory, threads) or cut a file it wrote.
       if (reason === 'exited') {
         const hit = limitFromExit(rawLines, exit, deps.limits, LIMIT_SETTINGS.run) ?? (await fileLimitHit(dir, deps.limits))
