@@ -69,12 +69,15 @@ export function spawnPlan(plan: SpawnPlan, opts: SpawnOptions): SandboxedProcess
     })
   })
   const alive = () => child.exitCode === null && child.signalCode === null
+  // k6's own pid: bwrap's child in the sandbox, read from /proc once it exists, then kept.
+  let k6: number | undefined = plan.sandboxed ? undefined : child.pid
+  const k6Process = async () => (k6 ??= plan.sandboxed && child.pid !== undefined ? await k6Pid(child.pid) : undefined)
   let rssLimitHit: number | undefined
   const rssWatch =
     opts.maxRssBytes === undefined || child.pid === undefined
       ? undefined
       : setInterval(() => {
-          void (plan.sandboxed ? k6Pid(child.pid!) : Promise.resolve(child.pid)).then(async (pid) => {
+          void k6Process().then(async (pid) => {
             const rss = pid === undefined ? undefined : await residentBytes(pid)
             if (rss === undefined || rss <= opts.maxRssBytes! || rssLimitHit !== undefined || !alive()) return
             rssLimitHit = rss
@@ -90,12 +93,11 @@ export function spawnPlan(plan: SpawnPlan, opts: SpawnOptions): SandboxedProcess
       if (!alive()) return
       if (!plan.sandboxed || sig === 'SIGKILL') {
         // SIGKILL of bwrap takes k6 with it (--die-with-parent); k6 is killed directly too.
-        if (plan.sandboxed && child.pid !== undefined) void k6Pid(child.pid).then((pid) => pid && tryKill(pid, sig))
+        if (plan.sandboxed) void k6Process().then((pid) => pid && tryKill(pid, sig))
         child.kill(sig)
         return
       }
-      if (child.pid === undefined) return
-      void k6Pid(child.pid).then((pid) => {
+      void k6Process().then((pid) => {
         // Before k6 exists there is nothing to stop gracefully: end the sandbox.
         if (pid === undefined) child.kill('SIGKILL')
         else tryKill(pid, sig)
