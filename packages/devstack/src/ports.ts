@@ -14,3 +14,15 @@ export async function freePort(host = '127.0.0.1'): Promise<number> {
     })
   })
 }
+
+/** `host` (default 127.0.0.1) as the address `what` listens on; throws unless it is an IP address. */
+export function listenHost(host: string | undefined, what: string): string {
+  const value = host ?? '127.0.0.1'
+  if (net.isIP(value) === 0) throw new Error(`host: "${value}" is not an IP address; give the address ${what} should listen on, such as 127.77.0.1`)
+  return value
+}
+
+/** `host:port`, an IPv6 host in brackets. */
+export function hostPort(host: string, port: number | string): string {
+  return `${host.includes(':') ? `[${host}]` : host}:${port}`
+}

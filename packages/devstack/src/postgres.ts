@@ -4,9 +4,9 @@
 // backend: connections take turns per protocol unit, and an open transaction holds every other
 // connection until it ends (see pgwire.ts for why this is not pglite-socket's server).
 import { mkdir } from 'node:fs/promises'
-import { isIP } from 'node:net'
 import { PGlite } from '@electric-sql/pglite'
 import { serveWire } from './pgwire.ts'
+import { hostPort, listenHost } from './ports.ts'
 
 export interface EmbeddedPostgres {
   url: string
@@ -19,8 +19,7 @@ export async function startEmbeddedPostgres(opts: {
   host?: string
   port?: number
 }): Promise<EmbeddedPostgres> {
-  const host = opts.host ?? '127.0.0.1'
-  if (isIP(host) === 0) throw new Error(`host: "${host}" is not an IP address; give the address the embedded Postgres should listen on, such as 127.77.0.1`)
+  const host = listenHost(opts.host, 'the embedded Postgres')
   await mkdir(opts.dataDir, { recursive: true })
   const db = await PGlite.create(opts.dataDir)
   let server
@@ -35,7 +34,7 @@ export async function startEmbeddedPostgres(opts: {
   let stopped: Promise<void> | undefined
   return {
     // PGlite has a single user and database, both `postgres`; it does not check the password.
-    url: `postgresql://postgres:postgres@${host.includes(':') ? `[${host}]` : host}:${port}/postgres?sslmode=disable`,
+    url: `postgresql://postgres:postgres@${hostPort(host, port)}/postgres?sslmode=disable`,
     stop() {
       stopped ??= (async () => {
         await server.stop()

@@ -5,9 +5,9 @@
 // Clients must use path-style addressing, and should set the AWS SDK's checksum options to
 // 'WHEN_REQUIRED': s3rver stores aws-chunked streamed uploads verbatim otherwise.
 import { mkdir } from 'node:fs/promises'
-import { isIP } from 'node:net'
 import S3rver from 's3rver'
 import { DUMMY_ACCOUNT } from 's3rver/lib/models/account.js'
+import { hostPort, listenHost } from './ports.ts'
 
 export interface EmbeddedS3 {
   endpoint: string
@@ -30,8 +30,7 @@ export async function startEmbeddedS3(opts: {
   accessKeyId?: string
   secretAccessKey?: string
 }): Promise<EmbeddedS3> {
-  const host = opts.host ?? '127.0.0.1'
-  if (isIP(host) === 0) throw new Error(`host: "${host}" is not an IP address; give the address the embedded S3 server should listen on, such as 127.77.0.1`)
+  const host = listenHost(opts.host, 'the embedded S3 server')
   await mkdir(opts.dir, { recursive: true })
   const accessKeyId = opts.accessKeyId ?? DEFAULT_KEY
   const secretAccessKey = opts.secretAccessKey ?? DEFAULT_KEY
@@ -59,7 +58,7 @@ export async function startEmbeddedS3(opts: {
 
   let stopped: Promise<void> | undefined
   return {
-    endpoint: `http://${host.includes(':') ? `[${host}]` : host}:${address.port}`,
+    endpoint: `http://${hostPort(host, address.port)}`,
     bucket: opts.bucket,
     region: 'us-east-1',
     accessKeyId,

@@ -18,7 +18,7 @@ import { execFile, spawn } from 'node:child_process'
 import { mkdir, readFile, readdir, readlink } from 'node:fs/promises'
 import { createInterface } from 'node:readline'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { freePort } from './ports.ts'
+import { freePort, hostPort, listenHost } from './ports.ts'
 
 export interface TemporalDevServerOptions {
   binPath: string
@@ -48,7 +48,6 @@ export interface TemporalDevServer {
   stop(): Promise<void>
 }
 
-const DEFAULT_HOST = '127.0.0.1'
 /** Where the dev server's services reach each other, whatever `--ip` says. */
 const INTERNAL_HOST = '127.0.0.1'
 /** The services the others reach through membership, so at 127.0.0.1. The frontend is reached
@@ -64,8 +63,7 @@ const START_ATTEMPTS = 3
 class BridgePortBusy extends Error {}
 
 export async function startTemporalDevServer(opts: TemporalDevServerOptions): Promise<TemporalDevServer> {
-  const host = opts.host ?? DEFAULT_HOST
-  if (net.isIP(host) === 0) throw new Error(`host: "${host}" is not an IP address; give the address the Temporal dev server should listen on, such as 127.77.0.1`)
+  const host = listenHost(opts.host, 'the Temporal dev server')
   const bridged = needsBridge(host)
   if (bridged && process.platform !== 'linux') {
     throw new Error(
@@ -321,10 +319,6 @@ function procAddress(address: string, port: number): string {
   const v4 = address.startsWith('::ffff:') ? address.slice(7) : address
   const octets = v4.split('.').map((o) => Number(o).toString(16).toUpperCase().padStart(2, '0'))
   return `${octets.reverse().join('')}:${port.toString(16).toUpperCase().padStart(4, '0')}`
-}
-
-function hostPort(host: string, port: number): string {
-  return `${host.includes(':') ? `[${host}]` : host}:${port}`
 }
 
 function namespaceReady(binPath: string, address: string, namespace: string): Promise<boolean> {
