@@ -13,6 +13,7 @@ import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { resolveTool } from '@stampede/tools'
 import { k6Args, k6Env } from '../src/k6/command.ts'
+import { runBareK6 } from './bare-k6.ts'
 import { PLATFORM_LOOPBACK_HOST, resolveTargetPolicy } from '@stampede/shared/targets'
 import type { Lookup, TargetPolicyInput } from '@stampede/shared/targets'
 
@@ -70,14 +71,7 @@ async function runK6(source: string, policy: TargetPolicyInput, netns?: string):
     const { blacklistIPs, blockHostnames } = await resolveTargetPolicy(policy)
     const args = k6Args('script.js', { blacklistIPs, blockHostnames })
     const [command, argv] = netns ? ['ip', ['netns', 'exec', netns, k6Path, ...args]] : [k6Path, args]
-    const child = spawn(command, argv, { cwd: dir, env: k6Env(dir), stdio: ['ignore', 'pipe', 'pipe'] })
-    let output = ''
-    for (const stream of [child.stdout, child.stderr]) stream.setEncoding('utf8').on('data', (text: string) => (output += text))
-    const deadline = setTimeout(() => child.kill('SIGKILL'), K6_DEADLINE_MS)
-    const code = await new Promise<number | null>((resolve, reject) => {
-      child.once('error', reject)
-      child.once('close', resolve)
-    }).finally(() => clearTimeout(deadline))
+    const { code, output } = await runBareK6(command, argv, { dir, env: k6Env(dir), deadlineMs: K6_DEADLINE_MS })
     const lines = output.split('\n')
     const status = (url: string) => {
       const match = lines.map((l) => l.match(/result (\S+) (\d+)/)).find((m) => m?.[1] === url)

@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { copyFile, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises'
 import { createServer, type Server } from 'node:http'
@@ -9,6 +8,7 @@ import { gunzipSync, gzipSync } from 'node:zlib'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { resolveTargetPolicy } from '@stampede/shared/targets'
 import { resolveTool } from '@stampede/tools'
+import { runBareK6 } from '../../test/bare-k6.ts'
 import { k6Args, k6Env, OUTPUT_FILES } from './command.ts'
 import { decodeReportData, NOT_STORED, parseReport, redactArtifacts, redactJson, REPORT_DATA_TAG, SECRET_MASK, secretRedactor } from './redact.ts'
 
@@ -60,15 +60,7 @@ async function runK6(dir: string, script: string, env: Record<string, string>): 
   const k6 = (await resolveTool('k6', { allowBuild: false, log: () => {} })).path
   await writeFile(path.join(dir, 'script.js'), script)
   const policy = await resolveTargetPolicy({ allowLoopback: true, allowlist: [] })
-  const child = spawn(k6, k6Args('script.js', policy), { cwd: dir, env: k6Env(dir, env), stdio: ['ignore', 'pipe', 'pipe'] })
-  let output = ''
-  for (const stream of [child.stdout, child.stderr]) stream.setEncoding('utf8').on('data', (text: string) => (output += text))
-  const deadline = setTimeout(() => child.kill('SIGKILL'), K6_DEADLINE_MS)
-  const code = await new Promise<number | null>((resolve, reject) => {
-    child.once('error', reject)
-    child.once('close', resolve)
-  }).finally(() => clearTimeout(deadline))
-  return { code, output }
+  return runBareK6(k6, k6Args('script.js', policy), { dir, env: k6Env(dir, env), deadlineMs: K6_DEADLINE_MS })
 }
 
 beforeAll(async () => {
