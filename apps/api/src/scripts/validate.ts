@@ -15,10 +15,8 @@ export interface ScriptValidation {
   requirements: ExecutionRequirements | null
 }
 
-export type ScriptLimits = ScriptCaps
-
 /** The caps a project's scripts run under: its own quotas where set, never above the platform's. */
-export async function projectLimits(services: Pick<Services, 'config' | 'db'>, projectId: string): Promise<ScriptLimits> {
+export async function projectLimits(services: Pick<Services, 'config' | 'db'>, projectId: string): Promise<ScriptCaps> {
   const project = await services.db.project.findUniqueOrThrow({ where: { id: projectId }, select: { maxVus: true, maxDurationSeconds: true } })
   return capsFor(services.config.scriptLimits, project)
 }
@@ -29,7 +27,7 @@ type Caller = Pick<Actor, 'kind' | 'id'> | null
 export async function validateScript(
   services: Pick<Services, 'config' | 'validation'>,
   script: string,
-  opts: { browserSupported?: boolean; env?: Record<string, string>; limits?: ScriptLimits; caller?: Caller } = {},
+  opts: { browserSupported?: boolean; env?: Record<string, string>; limits?: ScriptCaps; caller?: Caller } = {},
 ): Promise<ScriptValidation> {
   const { errors, warnings, language } = checkScript(script, { browserSupported: opts.browserSupported ?? false })
   if (errors.length > 0 || language === null) return { ok: false, errors, warnings, requirements: null }
@@ -78,7 +76,7 @@ export async function assertRunnable(
   ctx: Pick<Services, 'config' | 'validation'> & { actor: Caller },
   script: string,
   env?: Record<string, string>,
-  limits?: ScriptLimits,
+  limits?: ScriptCaps,
 ): Promise<ScriptValidation> {
   const result = await validateScript(ctx, script, { ...(env ? { env } : {}), ...(limits ? { limits } : {}), caller: ctx.actor })
   if (!result.ok) {
