@@ -98,6 +98,11 @@ export function escapeCorpus(ctx: EscapeContext): EscapeScript[] {
     { name: 'a giant string in the default function', script: `export const options = { iterations: 1 }\nexport default function () { const parts = []; for (let i = 0; i < 100000; i++) parts.push('x'.repeat(1 << 20) + i); console.log(parts.length) }`, run: { status: 'error', message: /ran out of memory: it may use at most 256 MB \(K6_RUN_MEMORY_MB\)/ } },
     { name: 'an endless loop in the init code', script: `for (;;) {}\nexport default function () {}`, refused: /CPU time limit of 2 s|did not finish loading the script within/ },
     {
+      name: 'a giant handleSummary file',
+      script: `export const options = { iterations: 1 }\nexport default function () {}\nexport function handleSummary() { return { 'report.html': 'y'.repeat(6 * 1024 * 1024) } }`,
+      run: { status: 'error', message: /report\.html up to the file size limit of 4 MB \(K6_MAX_FILE_MB\)/ },
+    },
+    {
       name: 'metrics output past the file size limit',
       script: `
         import { Counter } from 'k6/metrics'
