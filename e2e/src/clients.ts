@@ -61,3 +61,19 @@ function findCsrf(body: unknown): string | undefined {
   const data = (body as { result?: { data?: { csrfToken?: unknown } } } | null)?.result?.data
   return typeof data?.csrfToken === 'string' ? data.csrfToken : undefined
 }
+
+/** The first admin every stack bootstraps. */
+export const ADMIN = { email: 'admin@stampede.test', name: 'Admin', password: 'correct horse battery staple' }
+
+/**
+ * Creates the first admin with the bootstrap token, then an admin-scope API token on the Default
+ * project, whose run quota is raised (tests start runs back to back; 5 at a time is for people).
+ */
+export async function bootstrapAdmin(apiUrl: string, bootstrapToken: string, tokenName: string) {
+  const admin = sessionClient(apiUrl)
+  const me = await admin.api.auth.bootstrap.mutate({ token: bootstrapToken, ...ADMIN })
+  const projectId = me.projects[0]!.id
+  const { token } = await admin.api.tokens.create.mutate({ projectId, name: tokenName, scope: 'admin' })
+  await admin.api.projects.update.mutate({ projectId, maxConcurrentRuns: 50 })
+  return { admin, projectId, token, api: tokenClient(apiUrl, token), wsHeaders: { authorization: `Bearer ${token}` } }
+}

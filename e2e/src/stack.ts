@@ -13,12 +13,11 @@ import { createTestDatabase } from '@stampede/db/testing'
 import { embeddedServicesHost, startEmbeddedS3, startTemporalDevServer } from '@stampede/devstack'
 import { resolveTool } from '@stampede/tools'
 
-import { sessionClient, tokenClient, type Api, type SessionClient } from './clients.ts'
+import { bootstrapAdmin, type Api, type SessionClient } from './clients.ts'
 
 export type { Api } from './clients.ts'
 
-/** The first admin every stack bootstraps. */
-export const ADMIN = { email: 'admin@stampede.test', name: 'Admin', password: 'correct horse battery staple' }
+export { ADMIN } from './clients.ts'
 
 export interface Stack {
   apiUrl: string
@@ -98,19 +97,14 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     })
     if (opts.runner !== false) await startRunner(opts.runner ?? {})
 
-    const admin = sessionClient(apiUrl)
-    const me = await admin.api.auth.bootstrap.mutate({ token: bootstrapToken, ...ADMIN })
-    const projectId = me.projects[0]!.id
-    const { token } = await admin.api.tokens.create.mutate({ projectId, name: 'e2e', scope: 'admin' })
-    // Tests start runs back to back; the default of 5 at a time is for people.
-    await admin.api.projects.update.mutate({ projectId, maxConcurrentRuns: 50 })
+    const { admin, projectId, token, api, wsHeaders } = await bootstrapAdmin(apiUrl, bootstrapToken, 'e2e')
     return {
       apiUrl,
       wsUrl: apiUrl.replace(/^http/, 'ws'),
       servicesHost,
-      wsHeaders: { authorization: `Bearer ${token}` },
+      wsHeaders,
       bootstrapToken,
-      api: tokenClient(apiUrl, token),
+      api,
       token,
       projectId,
       admin,

@@ -6,6 +6,8 @@ import type { AddressInfo } from 'node:net'
 export interface Target {
   url: string
   readonly count: number
+  /** Requests received on one path (e.g. '/run-3') since the last reset. */
+  countOf(path: string): number
   /** Headers of the requests received since the last reset (lower-case names). */
   readonly headers: readonly http.IncomingHttpHeaders[]
   reset(): void
@@ -16,6 +18,7 @@ export interface Target {
 
 export async function startTarget(): Promise<Target> {
   let count = 0
+  let byPath = new Map<string, number>()
   let headers: http.IncomingHttpHeaders[] = []
   let waiters: ((at: number) => void)[] = []
   const server = http.createServer((req, res) => {
@@ -26,6 +29,7 @@ export async function startTarget(): Promise<Target> {
     waiters = []
     for (const resolve of w) resolve(at)
     const url = new URL(req.url ?? '/', 'http://x')
+    byPath.set(url.pathname, (byPath.get(url.pathname) ?? 0) + 1)
     const status = Number(url.searchParams.get('status') ?? 200)
     const delay = Number(url.searchParams.get('delay') ?? 0)
     const reply = () => {
@@ -43,11 +47,15 @@ export async function startTarget(): Promise<Target> {
     get count() {
       return count
     },
+    countOf(path: string) {
+      return byPath.get(path) ?? 0
+    },
     get headers() {
       return headers
     },
     reset() {
       count = 0
+      byPath = new Map()
       headers = []
     },
     nextRequest() {

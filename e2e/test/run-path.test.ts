@@ -263,11 +263,13 @@ describe('API surface', () => {
   it('reports the database, Temporal, S3 and the k6 sandbox on /healthz', async () => {
     const res = await fetch(`${stack.apiUrl}/healthz`)
     expect(res.status).toBe(200)
-    expect(await res.json()).toEqual({
+    expect(await res.json()).toMatchObject({
       ok: true,
+      down: [],
       database: { ok: true },
       temporal: { ok: true },
       s3: { ok: true },
+      parts: { database: { ok: true }, temporal: { ok: true }, storage: { ok: true } },
       sandbox: { ok: true, mode: 'bubblewrap', detail: expect.stringContaining('bubblewrap sandbox') as unknown },
     })
 

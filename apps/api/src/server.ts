@@ -21,6 +21,7 @@ import type { ApiConfig } from './env.ts'
 import { appRouter, type AppRouter } from './router/root.ts'
 import { RunnerPresence } from './runs/presence.ts'
 import { isUnexpectedError, reportInternalError } from './trpc.ts'
+import { classifyFault, createHealthProbe, HealthCheckFailed, publicErrorMessage, reportFault, type Part } from './faults.ts'
 import { ValidationGate } from './scripts/gate.ts'
 import { K6Sandbox } from '@stampede/sandbox'
 import { resolveTool } from '@stampede/tools'
@@ -50,22 +51,13 @@ async function syncLocations(db: Db, config: ApiConfig): Promise<void> {
   }
 }
 
-async function check(fn: () => Promise<unknown>): Promise<{ ok: boolean; error?: string }> {
-  try {
-    await fn()
-    return { ok: true }
-  } catch (err) {
-    return { ok: false, error: err instanceof Error ? err.message : String(err) }
-  }
-}
-
 export async function createServer(config: ApiConfig): Promise<ApiServer> {
   const app = Fastify({ bodyLimit: config.bodyLimitBytes, logger: false, trustProxy: config.trustProxy })
   const db = createDb(config.databaseUrl)
   const connection = Connection.lazy({ address: config.temporal.address })
   const temporal = new Client({ connection, namespace: config.temporal.namespace })
   const storage = createStorage(config.s3)
-  const presence = new RunnerPresence(temporal, config.temporal.namespace)
+  const presence = new RunnerPresence(temporal)
   const relay = new ConsoleRelay({ db, temporal, storage, presence, pollMs: config.consolePollMs })
   let baseUrl = config.publicUrl ?? `http://${config.host}:${config.port}`
   const artifactLinks = new ArtifactLinks(config.artifactSigningKey, config.artifactUrlTtlSeconds, () => baseUrl)
@@ -96,8 +88,16 @@ export async function createServer(config: ApiConfig): Promise<ApiServer> {
     }
     const status = err.statusCode ?? 500
     if (status < 500) return reply.code(status).send({ error: { message: err.message } })
-    // Unexpected: the client gets an error id, the log the error (the route, not the URL: links carry signatures).
-    return reply.code(status).send({ error: { message: reportInternalError(err, `${req.method} ${req.routeOptions.url ?? 'unknown route'}`) } })
+    // The route, not the URL, for the log: links carry signatures.
+    const where = `${req.method} ${req.routeOptions.url ?? 'unknown route'}`
+    // The database, Temporal or S3 out of reach: 503 naming the part; the log has the error.
+    const fault = classifyFault(err)
+    if (fault) {
+      reportFault(fault.message, err, where)
+      return reply.code(503).send({ error: { message: fault.message, code: 'SERVICE_UNAVAILABLE' } })
+    }
+    // Unexpected: the client gets an error id, the log the error.
+    return reply.code(status).send({ error: { message: reportInternalError(err, where) } })
   })
 
   app.addHook('onRequest', async (req, reply) => {
@@ -163,14 +163,16 @@ export async function createServer(config: ApiConfig): Promise<ApiServer> {
       detach?.()
     })
     authorizeConsole(requestInfo(req), runId.data)
-      .then(() => (closed ? () => {} : relay.attach(runId.data, after, { send, close: () => socket.close(1000) })))
+      .then(() => (closed ? () => {} : relay.attach(runId.data, after, { send, close: (code = 1000) => socket.close(code) })))
       .then((d) => {
         if (closed) d()
         else detach = d
       })
       .catch((err: unknown) => {
-        const refused = err instanceof ConsoleRefused || err instanceof TRPCError
-        send({ type: 'error', message: refused ? (err as Error).message : `console unavailable: ${reportInternalError(err, 'console WebSocket')}` })
+        // Refusals keep their words; anything else says which part is down, or gives an error id.
+        const refused = err instanceof ConsoleRefused || (err instanceof TRPCError && err.code !== 'INTERNAL_SERVER_ERROR')
+        send({ type: 'error', message: refused ? (err as Error).message : `console unavailable: ${publicErrorMessage(err, 'console WebSocket')}` })
+        // 1011 tells clients (the SDK) that a retry may help.
         socket.close(refused ? 1008 : 1011)
       })
   })
@@ -203,16 +205,39 @@ export async function createServer(config: ApiConfig): Promise<ApiServer> {
     }
   })
 
+  // Each check is bounded (2 s) and a report is reused for 1 s, so /healthz cannot hammer the services.
+  const health = createHealthProbe({
+    database: () => db.$queryRaw`SELECT 1`,
+    // The namespace the API works in, not just the server: a missing namespace breaks every run.
+    temporal: (ms) =>
+      connection
+        .withDeadline(Date.now() + ms, () => connection.workflowService.describeNamespace({ namespace: config.temporal.namespace }))
+        .catch((err: unknown) => {
+          // gRPC NOT_FOUND: the server answers but has no such namespace.
+          if ((err as { code?: unknown }).code === 5) throw new HealthCheckFailed(`Temporal has no namespace "${config.temporal.namespace}" (TEMPORAL_NAMESPACE)`)
+          throw err
+        }),
+    storage: () => storage.ping(),
+  })
+
   app.get('/healthz', async (_req, reply) => {
-    const [database, temporalCheck, s3] = await Promise.all([
-      check(() => db.$queryRaw`SELECT 1`),
-      check(() => connection.healthService.check({})),
-      check(() => storage.ping()),
-    ])
-    const ok = database.ok && temporalCheck.ok && s3.ok
+    const report = await health()
+    // The first fields as before (`s3` is the `storage` part), each `{ ok, error? }` in plain words.
+    const summary = (part: Part) => (report.parts[part].ok ? { ok: true } : { ok: false, error: report.parts[part].detail })
     // Which sandbox k6 runs in here; `off` is healthy but says so.
     const { mode, detail } = sandbox.status()
-    return reply.code(ok ? 200 : 503).send({ ok, database, temporal: temporalCheck, s3, sandbox: { ok: true, mode, detail } })
+    return reply
+      .code(report.ok ? 200 : 503)
+      .header('cache-control', 'no-store')
+      .send({
+        ok: report.ok,
+        database: summary('database'),
+        temporal: summary('temporal'),
+        s3: summary('storage'),
+        sandbox: { ok: true, mode, detail },
+        down: report.down,
+        parts: report.parts,
+      })
   })
 
   let bootstrapLink: string | null = null

@@ -1,12 +1,16 @@
 // The base procedure's input guard and the error formatter, through tRPC's own HTTP handling:
-// a NUL character anywhere in the input is refused with its path, and an unexpected error reaches
-// the client as an error id only, while deliberate errors keep their messages.
+// a NUL character anywhere in the input is refused with its path, an unexpected error reaches
+// the client as an error id only, while deliberate errors keep their messages, and the database
+// or S3 out of reach answers SERVICE_UNAVAILABLE naming it.
 import { fetchRequestHandler } from '@trpc/server/adapters/fetch'
 import { TRPCError } from '@trpc/server'
-import { afterEach, describe, expect, it, vi } from 'vitest'
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest'
 import { z } from 'zod'
+import { createDb } from '@stampede/db'
+import { createStorage } from '@stampede/storage'
 import type { Context } from './context.ts'
-import { publicProcedure, reportInternalError, router } from './trpc.ts'
+import { publicProcedure, reportInternalError, router, signedInProcedure } from './trpc.ts'
+import { closedPort } from './closed-port.ts'
 
 const INTERNAL_TEXT = 'invalid byte sequence for encoding "UTF8": 0x00 at /srv/stampede/apps/api/src/router/tests.ts:42 in INSERT INTO "public"."tests"'
 
@@ -29,6 +33,22 @@ const testRouter = router({
     throw new TRPCError({ code: 'NOT_FOUND', message: 'run 1 does not exist' })
   }),
 })
+
+
+// The database and S3 out of reach: real clients against closed ports.
+const unreachableDb = createDb(`postgresql://postgres@127.0.0.1:${await closedPort()}/stampede`)
+const unreachableStorage = createStorage({ endpoint: `http://127.0.0.1:${await closedPort()}`, region: 'us-east-1', bucket: 'stampede', accessKeyId: 'test', secretAccessKey: 'test-secret', forcePathStyle: true })
+afterAll(async () => {
+  await unreachableDb.$disconnect()
+  unreachableStorage.destroy()
+})
+
+const faultRouter = router({
+  readsDatabase: publicProcedure.query(({ ctx }) => ctx.db.run.findMany()),
+  readsStorage: publicProcedure.query(({ ctx }) => ctx.storage.getBytes('runs/x/console.log')),
+  signedIn: signedInProcedure.query(() => 'never reached'),
+})
+const faultContext = (request: Context['request']) => ({ db: unreachableDb, storage: unreachableStorage, request }) as unknown as Context
 
 interface ErrorBody {
   error: { message: string; code: number; data: { code: string; httpStatus: number; issues?: { path: string; message: string }[]; stack?: string } }
@@ -136,5 +156,38 @@ describe('reportInternalError', () => {
     expect(id).toBeDefined()
     expect(message).not.toContain('UTF8')
     expect(lines).toEqual([[`[api] internal error ${id} in GET /artifacts/:runId/:name:`, err]])
+  })
+})
+
+describe('the database or S3 out of reach', () => {
+  const call = async (path: string, headers: Record<string, string> = {}) => {
+    const req = new Request(`http://api.test/trpc/${path}`, { headers })
+    const res = await fetchRequestHandler({ endpoint: '/trpc', req, router: faultRouter, createContext: () => faultContext({ address: '127.0.0.1', ...(headers.authorization ? { authorization: headers.authorization } : {}) }) })
+    return { status: res.status, text: await res.text() }
+  }
+  const expectPlain = (text: string) => {
+    for (const leak of [/prisma/i, /invocation/i, /\/work\//, /\.ts:\d/, /ECONN/, /127\.0\.0\.1/]) expect(text).not.toMatch(leak)
+  }
+
+  it('answers SERVICE_UNAVAILABLE naming the part, from a procedure and from the access check, and logs the whole error', async () => {
+    const log = vi.spyOn(console, 'error').mockImplementation(() => {})
+    for (const [path, headers, part] of [
+      ['readsDatabase', {}, 'the database'],
+      // The access middleware's token lookup is the first thing to meet the database.
+      ['signedIn', { authorization: `Bearer stp_${'x'.repeat(43)}` }, 'the database'],
+      ['readsStorage', {}, 'artifact storage (S3)'],
+    ] as const) {
+      log.mockClear()
+      const { status, text } = await call(path, headers)
+      expect(status, text).toBe(503)
+      const body = JSON.parse(text) as ErrorBody
+      expect(body.error.data).toMatchObject({ code: 'SERVICE_UNAVAILABLE', httpStatus: 503 })
+      expect(body.error.message).toBe(`${part} is not reachable right now; try again in a moment`)
+      expect(body.error.data).not.toHaveProperty('stack')
+      expectPlain(text)
+      expect(log).toHaveBeenCalledTimes(1)
+      expect(log.mock.calls[0]![0]).toBe(`[api] ${path}: ${body.error.message}:`)
+      expect(log.mock.calls[0]![1]).toBeInstanceOf(Error)
+    }
   })
 })

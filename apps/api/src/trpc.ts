@@ -2,14 +2,15 @@
 // call the API; input errors name the field that is wrong.
 //
 // Every procedure refuses input Postgres cannot store (a NUL character in any string) before its
-// schema runs, and an unexpected error (anything but a TRPCError thrown on purpose) reaches the
-// client only as `internal error <id>`; the server log has the full error under that id.
+// schema runs. An error that says the database, Temporal or S3 is out of reach answers
+// SERVICE_UNAVAILABLE naming the part in plain words (faults.ts); any other unexpected error
+// (anything but a TRPCError thrown on purpose) reaches the client only as `internal error <id>`.
+// The server log has the full error either way.
 //
 // Every procedure declares its access rule in `meta` and passes through one middleware that
 // enforces it: `public` (sign-in and bootstrap), `signed-in` (any caller with credentials), or a
 // permission (`read`, `write`, `admin`, `owner`) that the procedure's project lookups through
 // `ctx.access` check against the caller's role or token scope. A procedure without a rule fails.
-import { randomBytes } from 'node:crypto'
 import { initTRPC, TRPCError } from '@trpc/server'
 import { ZodError, ZodRealError } from 'zod'
 import { findUnstorableText, type Permission } from '@stampede/shared'
@@ -17,32 +18,13 @@ import { Access } from './auth/access.ts'
 import { resolveActor, SIGN_IN_HINT, type Actor } from './auth/actor.ts'
 import { safeEqual } from './auth/secrets.ts'
 import type { Context } from './context.ts'
+import { isUnexpectedError, reportFault, reportInternalError, toTrpcError } from './faults.ts'
+
+export { isUnexpectedError, reportInternalError }
 
 export type AccessRule = 'public' | 'signed-in' | Permission
 export interface ProcedureMeta {
   access: AccessRule
-}
-
-/**
- * Writes an unexpected error with a fresh id to the server log (with its stack and causes) and
- * returns what the client may see: the id, and nothing of the error's own text, which can hold
- * source paths, query text or internal state. Used by tRPC's error formatter and by the Fastify
- * routes' error handler.
- */
-export function reportInternalError(err: unknown, where: string, log: (...args: unknown[]) => void = console.error): string {
-  const id = randomBytes(8).toString('hex')
-  log(`[api] internal error ${id} in ${where}:`, err)
-  return `internal error ${id}; the server log has the details under this id`
-}
-
-/**
- * True for an error nobody chose the message of. tRPC turns anything thrown that is not a
- * TRPCError (a Prisma error, a bug) into INTERNAL_SERVER_ERROR carrying the thrown error as its
- * cause and the cause's message as its own; a TRPCError thrown on purpose has a message of its own.
- */
-export function isUnexpectedError(error: TRPCError): boolean {
-  if (error.code !== 'INTERNAL_SERVER_ERROR') return false
-  return error.cause === undefined ? error.message === error.code : error.message === error.cause.message
 }
 
 /** One id per error, should the formatter see the same error twice. */
@@ -79,6 +61,20 @@ const t = initTRPC
       return shape
     },
   })
+
+/**
+ * The outermost middleware: an error from anywhere below (the access check's database lookups
+ * included) that says the database, Temporal or S3 is out of reach answers SERVICE_UNAVAILABLE
+ * with the plain message naming the part; the log gets that message and the whole error.
+ */
+const answerFaultsPlainly = t.middleware(async ({ path, next }) => {
+  const result = await next()
+  if (result.ok) return result
+  const answer = toTrpcError(result.error)
+  if (answer === result.error) return result
+  reportFault(answer.message, result.error.cause ?? result.error, path)
+  throw answer
+})
 
 /** Refuses cookie-authenticated calls from foreign pages and mutations without the CSRF token. */
 function checkCookieRequest(ctx: Context, actor: Extract<Actor, { kind: 'user' }>, type: string): void {
@@ -124,7 +120,7 @@ const refuseUnstorableInput = t.middleware(async ({ getRawInput, next }) => {
 
 export const router = t.router
 export const createCallerFactory = t.createCallerFactory
-const procedure = t.procedure.use(enforceAccess).use(refuseUnstorableInput)
+const procedure = t.procedure.use(answerFaultsPlainly).use(enforceAccess).use(refuseUnstorableInput)
 type Authed = typeof procedure
 
 /** Sign-in, bootstrap and invitations: no credentials needed. */

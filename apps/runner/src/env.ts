@@ -13,6 +13,8 @@ const schema = platformEnvSchema.extend({
   K6_STOP_GRACE_SECONDS: z.coerce.number().positive().default(10),
   RUNNER_WORK_DIR: z.string().default(path.join(os.tmpdir(), 'stampede-runs')),
   RUNNER_ORCHESTRATION: envBoolean.default(true),
+  /** Normally generated once and kept in RUNNER_WORK_DIR; set it to pin a runner's identity. */
+  RUNNER_ID: z.string().optional(),
 })
 
 export interface RunnerConfig extends PlatformConfig {
@@ -25,6 +27,8 @@ export interface RunnerConfig extends PlatformConfig {
   /** Also run workflows and the persistence activities (the orchestration queue). */
   orchestration: boolean
   heartbeatIntervalMs: number
+  /** RUNNER_ID, when set (else the id kept in the work directory). */
+  runnerId?: string
 }
 
 export function loadRunnerConfig(env: NodeJS.ProcessEnv = process.env): RunnerConfig {
@@ -46,6 +50,7 @@ export function loadRunnerConfig(env: NodeJS.ProcessEnv = process.env): RunnerCo
     stopGraceMs: e.K6_STOP_GRACE_SECONDS * 1000,
     workDir: e.RUNNER_WORK_DIR,
     orchestration: e.RUNNER_ORCHESTRATION,
+    ...(e.RUNNER_ID ? { runnerId: e.RUNNER_ID } : {}),
     heartbeatIntervalMs: 50,
   }
 }

@@ -1,10 +1,24 @@
 // createRunner wires the real dependencies into the activities and starts one Temporal worker
-// per served location queue (k6-<location>), plus the orchestration worker (workflows and the
-// persistence activities) unless this runner is a location-only runner.
+// per served location queue (k6-<location>, sharing the runner's k6 slots), one for the runner's
+// own queue (following, storing and removing the runs it holds), plus the orchestration worker
+// (workflows and the persistence activities) unless this runner is a location-only runner. At
+// start it hands the run directories a previous life of this runner left to storeSpooledRun.
 import { mkdir } from 'node:fs/promises'
+import os from 'node:os'
 import { fileURLToPath } from 'node:url'
+import { Client, Connection, WorkflowExecutionAlreadyStartedError } from '@temporalio/client'
 import { DefaultLogger, NativeConnection, Runtime, Worker, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker'
-import { ORCHESTRATION_QUEUE, taskQueueFor } from '@stampede/shared/temporal'
+import {
+  ORCHESTRATION_QUEUE,
+  presenceWorkflowIdFor,
+  RUNNER_PRESENCE_WORKFLOW,
+  runnerQueueFor,
+  spoolWorkflowIdFor,
+  STORE_SPOOLED_RUN_WORKFLOW,
+  taskQueueFor,
+  type RunnerPresenceInput,
+  type StoreSpooledRunInput,
+} from '@stampede/shared/temporal'
 import { platformExposure } from '@stampede/shared/targets'
 import { createDb, type Db } from '@stampede/db'
 import { createStorage } from '@stampede/storage'
@@ -15,11 +29,17 @@ import { httpControl } from './k6/control.ts'
 import { loadRunSpec } from './activities/run-spec.ts'
 import { createPersistenceActivities } from './activities/persistence.ts'
 import { createJobActivities } from './activities/jobs.ts'
+import { createPresenceActivities } from './activities/presence.ts'
 import type { RunnerConfig } from './env.ts'
-import { Gate } from './gate.ts'
+import { K6Slots } from './slots.ts'
+import { runnerIdentity } from './identity.ts'
+import { listSpools } from './k6/spool.ts'
 import { spawnK6 as realSpawnK6, type SpawnK6 } from './k6/process.ts'
 
 export interface Runner {
+  /** This runner's id (kept in its work directory) and its own queue. */
+  readonly id: string
+  readonly queue: string
   /** Resolves when every worker has stopped. */
   readonly running: Promise<void>
   shutdown(): Promise<void>
@@ -79,7 +99,11 @@ export async function createRunner(config: RunnerConfig, overrides: { spawnK6?: 
   const storage = createStorage(config.s3)
   const connection = await NativeConnection.connect({ address: config.temporal.address })
 
-  const gate = new Gate(config.maxConcurrency)
+  const runnerId = await runnerIdentity(config.workDir, config.runnerId)
+  const runnerQueue = runnerQueueFor(runnerId)
+  const identity = `stampede-runner ${runnerId} ${process.pid}@${os.hostname()}`
+  const slots = new K6Slots(config.maxConcurrency)
+  const startedAt = new Date().toISOString()
   const k6 = createK6Activities({
     spawnK6: overrides.spawnK6 ?? realSpawnK6,
     sandbox,
@@ -88,41 +112,39 @@ export async function createRunner(config: RunnerConfig, overrides: { spawnK6?: 
     control: httpControl,
     storage,
     runs: prismaRunStateStore(db, config.secretsKey, config.scriptLimits),
+    runnerQueue,
+    workDir: config.workDir,
+    slots,
     allowLoopbackTargets: config.allowLoopbackTargets,
     stopGraceMs: config.stopGraceMs,
     heartbeatIntervalMs: config.heartbeatIntervalMs,
     log,
   })
-  const gatedK6 = {
-    async executeK6(...args: Parameters<typeof k6.executeK6>) {
-      const { Context } = await import('@temporalio/activity')
-      const ctx = Context.current()
-      // Waiting for a slot must not look like a dead runner (heartbeat timeout), and a run
-      // cancelled while it waits must hear of it: keep heartbeating until the slot is ours.
-      const waiting = setInterval(() => ctx.heartbeat(), 1000)
-      let release: () => void
-      try {
-        release = await gate.acquire(ctx.cancellationSignal)
-      } finally {
-        clearInterval(waiting)
-      }
-      try {
-        return await k6.executeK6(...args)
-      } finally {
-        release()
-      }
-    },
-  }
+
+  const presence = createPresenceActivities(() => ({
+    runnerId,
+    locations: config.servedLocations,
+    slots: { capacity: slots.capacity, used: slots.used },
+    sandbox: sandbox.status().mode,
+    startedAt,
+  }))
 
   const workers: Worker[] = []
   for (const location of config.servedLocations) {
     workers.push(
       await Worker.create({
         connection,
+        identity,
         namespace: config.temporal.namespace,
         taskQueue: taskQueueFor(location),
-        activities: gatedK6,
-        maxConcurrentActivityTaskExecutions: config.maxConcurrency,
+        activities: { executeK6: k6.executeK6 },
+        // One set of k6 slots for every location queue: no task is taken without a free slot.
+        tuner: {
+          activityTaskSlotSupplier: slots,
+          workflowTaskSlotSupplier: { type: 'fixed-size', numSlots: 1 },
+          localActivityTaskSlotSupplier: { type: 'fixed-size', numSlots: 1 },
+          nexusTaskSlotSupplier: { type: 'fixed-size', numSlots: 1 },
+        },
         // Console chunks ride on heartbeats: keep them sub-second so none are coalesced away.
         maxHeartbeatThrottleInterval: config.heartbeatIntervalMs,
         defaultHeartbeatThrottleInterval: config.heartbeatIntervalMs,
@@ -130,32 +152,85 @@ export async function createRunner(config: RunnerConfig, overrides: { spawnK6?: 
       }),
     )
   }
+  workers.push(
+    await Worker.create({
+      connection,
+      identity,
+      namespace: config.temporal.namespace,
+      taskQueue: runnerQueue,
+      activities: {
+        awaitK6: k6.awaitK6,
+        storeArtifacts: k6.storeArtifacts,
+        releaseRun: k6.releaseRun,
+        ...presence.activities,
+      },
+      maxConcurrentActivityTaskExecutions: 20,
+      maxHeartbeatThrottleInterval: config.heartbeatIntervalMs,
+      defaultHeartbeatThrottleInterval: config.heartbeatIntervalMs,
+      shutdownGraceTime: '30 seconds',
+    }),
+  )
   if (config.orchestration) {
     workers.push(
       await Worker.create({
         connection,
+        identity,
         namespace: config.temporal.namespace,
         taskQueue: ORCHESTRATION_QUEUE,
         workflowBundle: await workflowBundle(),
         activities: {
           ...createPersistenceActivities({ db, storage }),
-          ...createJobActivities({ db, secretsKey: config.secretsKey, webUrl: config.webPublicUrl ?? 'http://127.0.0.1:3000', runTimeoutSeconds: config.defaultRunTimeoutSeconds, allowLoopbackTargets: config.allowLoopbackTargets }),
+          ...createJobActivities({ db, secretsKey: config.secretsKey, webUrl: config.webPublicUrl ?? 'http://127.0.0.1:3000', runTimeoutSeconds: config.defaultRunTimeoutSeconds, durability: config.durability, allowLoopbackTargets: config.allowLoopbackTargets }),
         },
       }),
     )
   }
-  log(`polling ${[...config.servedLocations.map(taskQueueFor), ...(config.orchestration ? [ORCHESTRATION_QUEUE] : [])].join(', ')} (max ${config.maxConcurrency} concurrent k6)`)
-
+  log(`runner ${runnerId}: polling ${[...config.servedLocations.map(taskQueueFor), runnerQueue, ...(config.orchestration ? [ORCHESTRATION_QUEUE] : [])].join(', ')} (max ${config.maxConcurrency} concurrent k6)`)
+  const client = new Client({ connection: await Connection.connect({ address: config.temporal.address }), namespace: config.temporal.namespace })
+  try {
+    // Present from now on, as long as this runner lives (the workflow outlives restarts: same id).
+    const presenceInput: RunnerPresenceInput = { runnerId, queue: runnerQueue }
+    await client.workflow.start(RUNNER_PRESENCE_WORKFLOW, {
+      taskQueue: ORCHESTRATION_QUEUE,
+      workflowId: presenceWorkflowIdFor(runnerId),
+      args: [presenceInput],
+      workflowIdConflictPolicy: 'USE_EXISTING',
+    })
+    await handOverSpools(client, config, runnerQueue, log)
+  } finally {
+    await client.connection.close()
+  }
   const running = Promise.all(workers.map((w) => w.run())).then(async () => {
     await connection.close()
     await db.$disconnect()
     storage.destroy()
   })
   return {
+    id: runnerId,
+    queue: runnerQueue,
     running,
     async shutdown() {
+      presence.stop()
       for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown()
       await running
     },
   }
+}
+
+/**
+ * The run directories a previous life of this runner left (it crashed or was killed): each goes
+ * to storeSpooledRun, which stores what it holds once the run's own workflow had its chance.
+ */
+async function handOverSpools(client: Client, config: RunnerConfig, runnerQueue: string, log: (line: string) => void): Promise<void> {
+  const spools = await listSpools(config.workDir)
+  if (spools.length === 0) return
+  for (const spool of spools) {
+    const args: StoreSpooledRunInput = { runId: spool.runId, runner: runnerQueue, durability: config.durability }
+    try {
+      await client.workflow.start(STORE_SPOOLED_RUN_WORKFLOW, { taskQueue: ORCHESTRATION_QUEUE, workflowId: spoolWorkflowIdFor(spool.runId), args: [args] })
+    } catch (err) {
+      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err
+    }
+  }
+  log(`found ${spools.length} run director${spools.length === 1 ? 'y' : 'ies'} from before this runner restarted; their artifacts will be stored`)
 }

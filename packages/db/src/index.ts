@@ -16,6 +16,8 @@ export type Db = PrismaClient
 export function createDb(databaseUrl: string, opts: { max?: number } = {}): PrismaClient {
   const adapter = new PrismaPg({
     connectionString: databaseUrl,
+    // A database that stops answering (rather than refusing) must fail a request in seconds, not hang it.
+    connectionTimeoutMillis: 5_000,
     ...(opts.max !== undefined ? { max: opts.max } : {}),
   })
   return new PrismaClient({ adapter })

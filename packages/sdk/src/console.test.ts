@@ -2,6 +2,7 @@ import type { AddressInfo } from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
 import WebSocket, { WebSocketServer } from 'ws'
 import { createStampedeClient } from './client.ts'
+import type { ConsoleMessage } from '@stampede/shared/console'
 import type { ConsoleEvent } from './console.ts'
 import { StampedeConsoleError } from './errors.ts'
 
@@ -26,6 +27,34 @@ async function fakeConsole(total: number, perConnection: number) {
   await new Promise((resolve) => server!.once('listening', resolve))
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, afters }
 }
+
+const lineMsg = (seq: number): ConsoleMessage => ({ type: 'line', seq, stream: 'stdout', text: `line ${seq}`, time: '2026-01-01T00:00:00.000Z' })
+const gapMsg = (from: number, to: number): ConsoleMessage => ({ type: 'gap', from, to, reason: 'no longer held by the live relay', log: { runId: 'run-1', artifact: 'log' } })
+const fillMsg = (from: number, to: number, seqs = Array.from({ length: to - from + 1 }, (_, i) => from + i)): ConsoleMessage => ({
+  type: 'fill',
+  from,
+  to,
+  lines: seqs.map((seq) => ({ seq, stream: 'stdout' as const, text: `line ${seq}`, time: '2026-01-01T00:00:00.000Z' })),
+})
+
+/** A console server that plays one script per connection: messages, then how the socket ends. */
+async function scripted(connections: Array<{ send: ConsoleMessage[]; close: number | 'drop' }>) {
+  const afters: number[] = []
+  server = new WebSocketServer({ port: 0, host: '127.0.0.1' })
+  server.on('connection', (socket, req) => {
+    afters.push(Number(new URL(req.url ?? '/', 'http://x').searchParams.get('after')))
+    const script = connections[afters.length - 1]
+    if (!script) return socket.close(1011)
+    for (const m of script.send) socket.send(JSON.stringify(m))
+    if (script.close === 'drop') socket.terminate()
+    else socket.close(script.close)
+  })
+  await new Promise((resolve) => server!.once('listening', resolve))
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, afters }
+}
+
+/** Every seq the caller got, from lines and fills, in the order it got them. */
+const held = (events: ConsoleEvent[]) => events.flatMap((e) => (e.type === 'line' ? [e.seq] : e.type === 'fill' ? e.lines.map((l) => l.seq) : []))
 
 describe('followConsole', () => {
   it('reconnects after drops and delivers every line exactly once, in order', async () => {
@@ -68,5 +97,56 @@ describe('followConsole', () => {
       for await (const _ of client.followConsole('run-1', { maxReconnectAttempts: 2, reconnectDelayMs: 5 })) void _
     }
     await expect(iterate()).rejects.toThrow(/lost after 2 reconnect attempts/)
+  })
+
+  it('treats the server\'s reconnect (the API restarting) as a reconnect, never as an end', async () => {
+    const fake = await scripted([
+      { send: [lineMsg(1), lineMsg(2), { type: 'reconnect', reason: 'the API is restarting' }], close: 1012 },
+      { send: [lineMsg(2), lineMsg(3), { type: 'end', status: 'passed', lastSeq: 3 }], close: 1000 },
+    ])
+    const client = createStampedeClient({ url: fake.url, WebSocket })
+    const events: ConsoleEvent[] = []
+    const reasons: string[] = []
+    for await (const e of client.followConsole('run-1', { reconnectDelayMs: 5, onReconnect: ({ reason }) => reasons.push(reason) })) events.push(e)
+    expect(events.map((e) => e.type)).toEqual(['line', 'line', 'line', 'end'])
+    expect(held(events)).toEqual([1, 2, 3])
+    expect(fake.afters).toEqual([0, 2])
+    expect(reasons).toEqual([expect.stringContaining('the API is restarting')])
+  })
+
+  it('passes fills of announced gaps through, each line once', async () => {
+    const fake = await scripted([
+      { send: [lineMsg(1), gapMsg(2, 4), lineMsg(5), { type: 'status', status: 'passed', waitingForRunner: false }, fillMsg(2, 4), fillMsg(2, 4), { type: 'end', status: 'passed', lastSeq: 5 }], close: 1000 },
+    ])
+    const client = createStampedeClient({ url: fake.url, WebSocket })
+    const events: ConsoleEvent[] = []
+    for await (const e of client.followConsole('run-1')) events.push(e)
+    expect(events.map((e) => e.type)).toEqual(['line', 'gap', 'line', 'status', 'fill', 'end'])
+    expect(events[4]).toMatchObject({ type: 'fill', from: 2, to: 4 })
+    expect(held(events)).toEqual([1, 5, 2, 3, 4])
+  })
+
+  it('resumes before an open gap after a drop, so the gap is still filled, and delivers each line exactly once', async () => {
+    const fake = await scripted([
+      // 3..5 are announced missing; the connection drops before they are filled.
+      { send: [lineMsg(1), lineMsg(2), gapMsg(3, 5), lineMsg(6), lineMsg(7)], close: 'drop' },
+      // A relay that holds only 7 onwards re-announces 3..6, then fills it (in two parts) from the archive.
+      { send: [gapMsg(3, 6), lineMsg(7), lineMsg(8), fillMsg(3, 4), lineMsg(9)], close: 'drop' },
+      // A relay with the archive replays from before the rest of the gap as lines.
+      { send: [lineMsg(5), lineMsg(6), lineMsg(7), lineMsg(9), lineMsg(10), fillMsg(5, 5), { type: 'end', status: 'passed', lastSeq: 10 }], close: 1000 },
+    ])
+    const client = createStampedeClient({ url: fake.url, WebSocket })
+    const events: ConsoleEvent[] = []
+    for await (const e of client.followConsole('run-1', { reconnectDelayMs: 5 })) events.push(e)
+    expect(fake.afters).toEqual([0, 2, 4])
+    expect([...held(events)].sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10])
+    expect(events.filter((e) => e.type === 'gap').map((e) => [e.from, e.to])).toEqual([[3, 5]])
+    expect(events.filter((e) => e.type === 'fill').map((e) => [e.from, e.to])).toEqual([
+      [3, 4],
+      [5, 5],
+    ])
+    // Lines after the cursor still come in seq order.
+    expect(events.flatMap((e) => (e.type === 'line' ? [e.seq] : []))).toEqual([1, 2, 6, 7, 8, 9, 10])
+    expect(events.at(-1)).toMatchObject({ type: 'end', lastSeq: 10 })
   })
 })

@@ -1,13 +1,19 @@
 // followConsole: a run's live console as an async iterator that survives disconnects. It keeps
-// a cursor (the highest seq delivered, lines and announced gaps alike) and reconnects with
-// `after=<cursor>`, dropping anything at or below it, so every line is delivered exactly once.
+// a cursor (the highest seq accounted for, lines and announced gaps alike) and the gaps it was
+// told about that have not been filled yet. It reconnects with `after=` the cursor, or the seq
+// before the first open gap so that the new connection can still fill it, and drops anything it
+// already has, so every line is delivered exactly once: as a `line` in seq order, or later in a
+// `fill` of an announced gap. A `reconnect` from the server (the API restarting) is a reconnect,
+// never an end.
 import { consoleMessageSchema, type ConsoleMessage } from '@stampede/shared/console'
 import { StampedeConsoleError } from './errors.ts'
 import { messageText, type WebSocketLike } from './websocket.ts'
 
-/** What the iterator yields: console lines, gaps, status changes, and finally `end`. */
-export type ConsoleEvent = Exclude<ConsoleMessage, { type: 'error' }>
+/** What the iterator yields: console lines, gaps, fills of earlier gaps, status changes, and finally `end`. */
+export type ConsoleEvent = Exclude<ConsoleMessage, { type: 'error' | 'reconnect' }>
 export type ConsoleLineEvent = Extract<ConsoleEvent, { type: 'line' }>
+/** Lines of an earlier `gap` (from..to lies inside one gap the iterator yielded), in seq order. */
+export type ConsoleFillEvent = Extract<ConsoleEvent, { type: 'fill' }>
 
 export interface FollowConsoleOptions {
   /** Deliver lines after this seq (0: from the start). */
@@ -52,6 +58,10 @@ async function connect(open: OpenSocket, url: string, signal: AbortSignal | unde
   socket.onerror = () => {}
   onSocket?.(socket)
   return {
+    /** Items received and not taken yet. */
+    get queued(): number {
+      return queue.length
+    },
     async next(): Promise<Item> {
       for (;;) {
         const item = queue.shift()
@@ -92,25 +102,93 @@ const sleep = (ms: number, signal: AbortSignal | undefined) =>
     signal?.addEventListener('abort', abort, { once: true })
   })
 
+type Range = { from: number; to: number }
+
+/** What the iterator has accounted for: everything up to `cursor` except the open gaps. */
+class Ledger {
+  /** Announced gaps not filled yet: sorted, disjoint, all at or below the cursor. */
+  private open: Range[] = []
+  constructor(public cursor: number) {}
+
+  /** Where a new connection starts: before the first open gap, so it can still be filled. */
+  get resumeAfter(): number {
+    return this.open.length > 0 ? this.open[0]!.from - 1 : this.cursor
+  }
+
+  isOpen(seq: number): boolean {
+    return this.open.some((r) => r.from <= seq && seq <= r.to)
+  }
+
+  /** A gap above the cursor: returns the part not accounted for yet, or undefined. */
+  gap(from: number, to: number): Range | undefined {
+    if (to <= this.cursor) return undefined
+    const range = { from: Math.max(from, this.cursor + 1), to }
+    this.open.push(range)
+    this.cursor = to
+    return range
+  }
+
+  /** Closes [from, to] in the open gaps; returns the parts that were open. */
+  take(from: number, to: number): Range[] {
+    const taken: Range[] = []
+    const rest: Range[] = []
+    for (const r of this.open) {
+      const lo = Math.max(r.from, from)
+      const hi = Math.min(r.to, to)
+      if (lo > hi) {
+        rest.push(r)
+        continue
+      }
+      taken.push({ from: lo, to: hi })
+      if (r.from < lo) rest.push({ from: r.from, to: lo - 1 })
+      if (hi < r.to) rest.push({ from: hi + 1, to: r.to })
+    }
+    this.open = rest
+    return taken
+  }
+}
+
+/** Lines of open gaps that arrived as `line` (a replay from before a gap) become fills, one per run of consecutive seqs. */
+function fillsOf(lines: ConsoleLineEvent[]): ConsoleFillEvent[] {
+  const fills: ConsoleFillEvent[] = []
+  for (const { type: _, ...line } of lines) {
+    const last = fills.at(-1)
+    if (last && line.seq === last.to + 1) {
+      last.lines.push(line)
+      last.to = line.seq
+    } else fills.push({ type: 'fill', from: line.seq, to: line.seq, lines: [line] })
+  }
+  return fills
+}
+
 export async function* followConsoleWith(open: OpenSocket, consoleUrl: (after: number) => string, opts: FollowConsoleOptions = {}): AsyncGenerator<ConsoleEvent, void, undefined> {
   const { signal, maxReconnectAttempts = 20, reconnectDelayMs = 250 } = opts
-  let cursor = opts.after ?? 0
+  const ledger = new Ledger(opts.after ?? 0)
   let failures = 0
   for (;;) {
     signal?.throwIfAborted()
-    const conn = await connect(open, consoleUrl(cursor), signal, opts.onSocket)
+    const conn = await connect(open, consoleUrl(ledger.resumeAfter), signal, opts.onSocket)
     let serverError: string | undefined
+    let restart: string | undefined
     let progressed = false
     let reason: string
+    let late: ConsoleLineEvent[] = []
+    const takeLate = () => {
+      const fills = fillsOf(late)
+      late = []
+      return fills
+    }
     try {
       for (;;) {
+        if (late.length > 0 && conn.queued === 0) yield* takeLate()
         const item = await conn.next()
         if (item.kind === 'aborted') throw signal?.reason ?? new Error('aborted')
         if (item.kind === 'closed') {
+          yield* takeLate()
           // The server refused (unknown run, bad cursor): retrying cannot help. 1011 means the
           // console was momentarily unavailable, which a retry may fix.
           if (serverError !== undefined && item.code !== 1011) throw new StampedeConsoleError(serverError)
-          reason = serverError ?? (item.opened ? `connection closed (${item.code}${item.reason ? ` ${item.reason}` : ''})` : `could not connect (${item.code})`)
+          reason = serverError ?? restart ?? (item.opened ? `connection closed (${item.code}${item.reason ? ` ${item.reason}` : ''})` : `could not connect (${item.code})`)
           break
         }
         const m = item.message
@@ -120,14 +198,27 @@ export async function* followConsoleWith(open: OpenSocket, consoleUrl: (after: n
         }
         progressed = true
         if (m.type === 'line') {
-          if (m.seq <= cursor) continue
-          cursor = m.seq
-          yield m
-        } else if (m.type === 'gap') {
-          if (m.to <= cursor) continue
-          const from = Math.max(m.from, cursor + 1)
-          cursor = m.to
-          yield { ...m, from }
+          if (m.seq > ledger.cursor) {
+            yield* takeLate()
+            ledger.cursor = m.seq
+            yield m
+          } else if (ledger.isOpen(m.seq)) {
+            ledger.take(m.seq, m.seq)
+            late.push(m)
+          }
+          continue
+        }
+        yield* takeLate()
+        if (m.type === 'gap') {
+          const fresh = ledger.gap(m.from, m.to)
+          if (fresh) yield { ...m, from: fresh.from }
+        } else if (m.type === 'fill') {
+          for (const r of ledger.take(m.from, m.to)) {
+            yield { type: 'fill', from: r.from, to: r.to, lines: m.lines.filter((l) => l.seq >= r.from && l.seq <= r.to) }
+          }
+        } else if (m.type === 'reconnect') {
+          // The API is stopping; the socket closes next. Not an end: connect again.
+          restart = m.reason
         } else if (m.type === 'end') {
           yield m
           return
@@ -140,7 +231,7 @@ export async function* followConsoleWith(open: OpenSocket, consoleUrl: (after: n
     }
     failures = progressed ? 1 : failures + 1
     if (failures > maxReconnectAttempts) throw new StampedeConsoleError(`console of the run lost after ${maxReconnectAttempts} reconnect attempts: ${reason}`)
-    opts.onReconnect?.({ attempt: failures, after: cursor, reason })
+    opts.onReconnect?.({ attempt: failures, after: ledger.resumeAfter, reason })
     await sleep(Math.min(reconnectDelayMs * 2 ** (failures - 1), 5000), signal)
   }
 }

@@ -35,7 +35,20 @@ export const consoleMessageSchema = z.discriminatedUnion('type', [
     /** Where the complete log is (tRPC `runs.artifactUrl({ runId, name: 'log' })` once the run ends). */
     log: z.object({ runId: z.string(), artifact: z.literal('log') }),
   }),
-  z.object({ type: z.literal('status'), status: runStatusSchema, waitingForRunner: z.boolean() }),
+  z.object({
+    type: z.literal('status'),
+    status: runStatusSchema,
+    waitingForRunner: z.boolean(),
+    /** Set while a running run's runner has not been heard from for this many seconds (absent when it answers). */
+    runnerSilentSeconds: z.number().int().positive().optional(),
+  }),
+  /**
+   * Lines of an earlier `gap`, sent as soon as the archived log holds them (at the latest with
+   * `end`): `lines` are the range's lines in seq order (every seq from `from` to `to` the log has).
+   */
+  z.object({ type: z.literal('fill'), from: z.number(), to: z.number(), lines: z.array(consoleLineSchema) }),
+  /** The API is stopping: reconnect (with `after` = the last line held) to go on; this is not an end. */
+  z.object({ type: z.literal('reconnect'), reason: z.string() }),
   z.object({ type: z.literal('end'), status: runStatusSchema, lastSeq: z.number() }),
   z.object({ type: z.literal('error'), message: z.string() }),
 ])

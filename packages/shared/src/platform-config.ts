@@ -2,6 +2,7 @@
 // and S3 are, and which locations exist. Each app's env.ts extends this schema with its own.
 import { z } from 'zod'
 import { parseLocations, type LocationConfig } from './locations.ts'
+import { DEFAULT_DURABILITY, type Durability } from './temporal.ts'
 
 /** Environment booleans: true/1/yes or false/0/no (empty counts as false). */
 export const envBoolean = z
@@ -39,6 +40,10 @@ export const platformEnvSchema = z.object({
   K6_MAX_LOG_MB: z.coerce.number().int().min(1).max(1_048_576).default(100),
   /** Default run timeout; scheduled runs always use it. */
   RUN_TIMEOUT_SECONDS: z.coerce.number().int().min(5).max(86400).default(3600),
+  /** How long a finished run's spooled artifacts are retried into S3 while it is down. */
+  ARTIFACT_RETRY_MINUTES: z.coerce.number().int().min(1).max(7 * 24 * 60).default(DEFAULT_DURABILITY.artifactRetrySeconds / 60),
+  /** How long a run whose runner stopped answering waits for that runner to come back before it ends `error`. */
+  RUNNER_RETURN_SECONDS: z.coerce.number().int().min(5).max(86400).default(DEFAULT_DURABILITY.runnerReturnSeconds),
   /** Where people open the web UI: links in webhook bodies and the first-admin link. */
   WEB_PUBLIC_URL: z.url().optional(),
   /** Key for test secrets at rest (AES-256-GCM): 32 bytes as 64 hex characters or base64. */
@@ -86,6 +91,8 @@ export interface PlatformConfig {
   scriptLimits: { maxVUs: number; maxDurationSeconds: number }
   sandbox: SandboxConfig
   defaultRunTimeoutSeconds: number
+  /** How runs wait out storage and runner faults (ARTIFACT_RETRY_MINUTES, RUNNER_RETURN_SECONDS). */
+  durability: Durability
   /** Base URL of the web UI (no trailing slash). */
   webPublicUrl?: string
   /** SECRETS_KEY as given (parse with @stampede/db/secrets); without it secrets cannot be stored or used. */
@@ -117,6 +124,7 @@ export function platformConfig(e: PlatformEnv): PlatformConfig {
       maxLogBytes: e.K6_MAX_LOG_MB * MB,
     },
     defaultRunTimeoutSeconds: e.RUN_TIMEOUT_SECONDS,
+    durability: { artifactRetrySeconds: e.ARTIFACT_RETRY_MINUTES * 60, runnerReturnSeconds: e.RUNNER_RETURN_SECONDS },
     ...(e.WEB_PUBLIC_URL ? { webPublicUrl: e.WEB_PUBLIC_URL.replace(/\/$/, '') } : {}),
     ...(e.SECRETS_KEY ? { secretsKey: e.SECRETS_KEY } : {}),
   }

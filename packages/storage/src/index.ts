@@ -62,6 +62,9 @@ export function createStorage(config: S3Config): Storage {
     region: config.region,
     ...(config.endpoint ? { endpoint: config.endpoint } : {}),
     forcePathStyle: config.forcePathStyle,
+    // An S3 that stops answering must fail a request (which is then retried) rather than hang it;
+    // requestTimeout is the socket's idle time, so large uploads are not cut.
+    requestHandler: { connectionTimeout: 5_000, requestTimeout: 60_000 },
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
     ...(config.accessKeyId && config.secretAccessKey

@@ -1,44 +1,78 @@
 // The relay against fakes at its boundaries (Temporal's describe(), the database, S3):
 // one poller per run whatever the viewer count, dedupe by seq across overlapping chunks,
-// gaps announced with the missing range, resume from `after`, and the archive tail at the end.
+// gaps announced with the missing range and filled from the archive, resume from `after`,
+// the archive tail at the end, an `end` for every viewer even when the reads at the end fail,
+// a status that never goes backwards, a silent runner reported, and `reconnect` on stop.
 import { afterEach, describe, expect, it } from 'vitest'
 import { defaultPayloadConverter } from '@temporalio/common'
 import proto from '@temporalio/proto'
 import type { Client } from '@temporalio/client'
 import type { Db } from '@stampede/db'
-import type { ConsoleLine, ConsoleMessage } from '@stampede/shared'
-import type { Storage } from '@stampede/storage'
+import type { ConsoleLine, ConsoleMessage, RunStatus } from '@stampede/shared'
+import { ArtifactNotFoundError, type Storage } from '@stampede/storage'
 import { ConsoleRelay } from './relay.ts'
 import type { RunnerPresence } from '../runs/presence.ts'
 
 const { temporal } = proto
 const line = (seq: number): ConsoleLine => ({ seq, stream: 'stdout', text: `line ${seq}`, time: '2026-01-01T00:00:00.000Z' })
+const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i)
+const timestamp = (ms: number) => ({ seconds: Math.floor(ms / 1000), nanos: (ms % 1000) * 1e6 })
 
-function fakes() {
+interface Activity {
+  name: 'executeK6' | 'awaitK6'
+  started: boolean
+  chunk?: { fromSeq: number; lines: ConsoleLine[]; lastSeq: number }
+  k6Started?: boolean
+  /** When the runner last heartbeated (ms), or 'now' for a runner that heartbeats all the time. */
+  heartbeatAt?: number | 'now'
+}
+
+function fakes(options: { bufferLines?: number } = {}) {
   const state = {
-    status: 'running' as string,
+    status: 'running' as RunStatus,
     workflowOpen: true,
-    chunk: undefined as { fromSeq: number; lines: ConsoleLine[]; lastSeq: number } | undefined,
-    archive: [] as ConsoleLine[],
+    /** Shorthand for a started executeK6 heartbeating this chunk (the runner of older versions). */
+    chunk: undefined as Activity['chunk'],
+    activity: undefined as Activity | undefined,
+    /** undefined: no archived console (yet). */
+    archive: undefined as ConsoleLine[] | undefined,
     describes: 0,
+    /** Fail database reads for which this returns true (`withLocation`: the read made by attach). */
+    failDb: undefined as ((read: { withLocation: boolean }) => boolean) | undefined,
+    dbFailures: 0,
+    failStorage: false,
+    storageFailures: 0,
   }
   const db = {
-    run: { findUnique: async () => ({ status: state.status, locationId: 'us-east', consoleLines: null }) },
+    run: {
+      findUnique: async (args: { select: Record<string, boolean> }) => {
+        if (state.failDb?.({ withLocation: Boolean(args.select.locationId) })) {
+          state.dbFailures++
+          throw new Error('connection to the database lost')
+        }
+        return { status: state.status, locationId: 'us-east' }
+      },
+    },
   } as unknown as Db
+  const pending = (): Activity | undefined => state.activity ?? (state.chunk ? { name: 'executeK6', started: true, chunk: state.chunk } : undefined)
   const client = {
     workflow: {
       getHandle: () => ({
         describe: async () => {
           state.describes++
+          const a = pending()
+          const heartbeatAt = a?.heartbeatAt === 'now' ? Date.now() : a?.heartbeatAt
+          const details = a?.chunk && (a.k6Started === undefined ? a.chunk : { ...a.chunk, runner: 'stampede-runner-1', k6Started: a.k6Started })
           return {
             status: { name: state.workflowOpen ? 'RUNNING' : 'COMPLETED' },
             raw: {
-              pendingActivities: state.chunk
+              pendingActivities: a
                 ? [
                     {
-                      activityType: { name: 'executeK6' },
-                      state: temporal.api.enums.v1.PendingActivityState.PENDING_ACTIVITY_STATE_STARTED,
-                      heartbeatDetails: { payloads: [defaultPayloadConverter.toPayload(state.chunk)] },
+                      activityType: { name: a.name },
+                      state: a.started ? temporal.api.enums.v1.PendingActivityState.PENDING_ACTIVITY_STATE_STARTED : temporal.api.enums.v1.PendingActivityState.PENDING_ACTIVITY_STATE_SCHEDULED,
+                      heartbeatDetails: details ? { payloads: [defaultPayloadConverter.toPayload(details)] } : null,
+                      lastHeartbeatTime: heartbeatAt === undefined ? null : timestamp(heartbeatAt),
                     },
                   ]
                 : [],
@@ -49,28 +83,43 @@ function fakes() {
     },
   } as unknown as Client
   const storage = {
-    getBytes: async () => Buffer.from(state.archive.map((l) => JSON.stringify(l) + '\n').join('')),
+    getBytes: async (key: string) => {
+      if (state.failStorage) {
+        state.storageFailures++
+        throw new Error('S3 unreachable')
+      }
+      if (!state.archive) throw new ArtifactNotFoundError(key)
+      return Buffer.from(state.archive.map((l) => JSON.stringify(l) + '\n').join(''))
+    },
   } as unknown as Storage
   const presence = { of: async () => ({ runnerAvailable: true, pollers: 1 }) } as unknown as RunnerPresence
-  const relay = new ConsoleRelay({ db, temporal: client, storage, presence, pollMs: 5, lingerMs: 1000 })
+  const relay = new ConsoleRelay({ db, temporal: client, storage, presence, pollMs: 5, lingerMs: 1000, checkMs: 5, retryMs: 5, bufferLines: options.bufferLines })
+  relays.push(relay)
   return { state, relay }
 }
 
 function viewer() {
   const messages: ConsoleMessage[] = []
-  let closed = false
+  let closedWith: number | undefined
   return {
     messages,
     get closed() {
-      return closed
+      return closedWith !== undefined
+    },
+    get closeCode() {
+      return closedWith
     },
     seqs: () => messages.flatMap((m) => (m.type === 'line' ? [m.seq] : [])),
-    sink: { send: (m: ConsoleMessage) => messages.push(m), close: () => (closed = true) },
+    /** Every seq the viewer holds, from lines and fills, in arrival order. */
+    held: () => messages.flatMap((m) => (m.type === 'line' ? [m.seq] : m.type === 'fill' ? m.lines.map((l) => l.seq) : [])),
+    statuses: () => messages.flatMap((m) => (m.type === 'status' ? [m] : [])),
+    of: <T extends ConsoleMessage['type']>(type: T) => messages.filter((m): m is Extract<ConsoleMessage, { type: T }> => m.type === type),
+    sink: { send: (m: ConsoleMessage) => messages.push(m), close: (code = 1000) => (closedWith = code) },
   }
 }
 
-const until = async (cond: () => boolean) => {
-  const deadline = Date.now() + 3000
+const until = async (cond: () => boolean, timeoutMs = 3000) => {
+  const deadline = Date.now() + timeoutMs
   while (!cond()) {
     if (Date.now() > deadline) throw new Error('condition not met')
     await new Promise((r) => setTimeout(r, 2))
@@ -86,7 +135,6 @@ afterEach(async () => {
 describe('ConsoleRelay', () => {
   it('relays overlapping chunks once each, in order, to every viewer from one poller', async () => {
     const { state, relay } = fakes()
-    relays.push(relay)
     const a = viewer()
     const b = viewer()
     state.chunk = { fromSeq: 1, lines: [1, 2, 3].map(line), lastSeq: 3 }
@@ -102,7 +150,6 @@ describe('ConsoleRelay', () => {
 
   it('announces the exact missing range when a chunk skips ahead', async () => {
     const { state, relay } = fakes()
-    relays.push(relay)
     const a = viewer()
     state.chunk = { fromSeq: 1, lines: [1, 2].map(line), lastSeq: 2 }
     await relay.attach('r', 0, a.sink)
@@ -115,7 +162,6 @@ describe('ConsoleRelay', () => {
 
   it('resumes a reconnecting viewer after its last seq without repeats', async () => {
     const { state, relay } = fakes()
-    relays.push(relay)
     state.chunk = { fromSeq: 1, lines: [1, 2, 3, 4].map(line), lastSeq: 4 }
     const first = viewer()
     const detach = await relay.attach('r', 0, first.sink)
@@ -126,9 +172,17 @@ describe('ConsoleRelay', () => {
     expect(again.seqs()).toEqual([3, 4])
   })
 
+  it('reads the console of an awaitK6 activity (a runner re-attached to its k6) and k6 heartbeats', async () => {
+    const { state, relay } = fakes()
+    state.activity = { name: 'awaitK6', started: true, k6Started: true, chunk: { fromSeq: 1, lines: [1, 2].map(line), lastSeq: 2 } }
+    const a = viewer()
+    await relay.attach('r', 0, a.sink)
+    await until(() => a.seqs().length === 2)
+    expect(a.statuses().at(-1)).toEqual({ type: 'status', status: 'running', waitingForRunner: false })
+  })
+
   it('sends the archived tail and the final status when the workflow closes', async () => {
     const { state, relay } = fakes()
-    relays.push(relay)
     state.chunk = { fromSeq: 1, lines: [1, 2].map(line), lastSeq: 2 }
     const a = viewer()
     await relay.attach('r', 0, a.sink)
@@ -139,11 +193,11 @@ describe('ConsoleRelay', () => {
     await until(() => a.closed)
     expect(a.seqs()).toEqual([1, 2, 3, 4])
     expect(a.messages.at(-1)).toEqual({ type: 'end', status: 'passed', lastSeq: 4 })
+    expect(relay.feedCount).toBe(0)
   })
 
   it('replays a finished run from the archive without polling Temporal', async () => {
     const { state, relay } = fakes()
-    relays.push(relay)
     state.status = 'failed'
     state.archive = [1, 2, 3].map(line)
     const a = viewer()
@@ -151,5 +205,263 @@ describe('ConsoleRelay', () => {
     expect(a.seqs()).toEqual([2, 3])
     expect(a.messages.at(-1)).toEqual({ type: 'end', status: 'failed', lastSeq: 3 })
     expect(state.describes).toBe(0)
+  })
+
+  describe('every viewer gets an end', () => {
+    it('retries the reads at the end when the database (and S3) fail, then ends every viewer', async () => {
+      const { state, relay } = fakes()
+      state.chunk = { fromSeq: 1, lines: [1, 2].map(line), lastSeq: 2 }
+      const a = viewer()
+      const b = viewer()
+      await relay.attach('r', 0, a.sink)
+      await relay.attach('r', 0, b.sink)
+      await until(() => a.seqs().length === 2 && b.seqs().length === 2)
+      // The run finishes at the moment the API loses its database, and S3 with it.
+      state.failDb = () => true
+      state.failStorage = true
+      state.archive = [1, 2, 3].map(line)
+      state.status = 'passed'
+      state.workflowOpen = false
+      await until(() => state.dbFailures >= 3)
+      expect(a.closed || b.closed).toBe(false)
+      state.failDb = undefined // the database is back; S3 not yet
+      await until(() => state.storageFailures >= 2)
+      expect(a.closed || b.closed).toBe(false)
+      state.failStorage = false
+      await until(() => a.closed && b.closed)
+      for (const v of [a, b]) {
+        expect(v.seqs()).toEqual([1, 2, 3])
+        expect(v.messages.at(-1)).toEqual({ type: 'end', status: 'passed', lastSeq: 3 })
+        expect(v.closeCode).toBe(1000)
+      }
+      expect(relay.feedCount).toBe(0)
+    })
+
+    it('gives a viewer that joins while the end is being retried its end too', async () => {
+      const { state, relay } = fakes()
+      state.chunk = { fromSeq: 1, lines: [1].map(line), lastSeq: 1 }
+      const a = viewer()
+      await relay.attach('r', 0, a.sink)
+      await until(() => a.seqs().length === 1)
+      // Only the end's reads fail; a new viewer's own read works.
+      state.failDb = ({ withLocation }) => !withLocation
+      state.archive = [1, 2].map(line)
+      state.status = 'failed'
+      state.workflowOpen = false
+      await until(() => state.dbFailures >= 2)
+      const late = viewer()
+      await relay.attach('r', 0, late.sink)
+      state.failDb = undefined
+      await until(() => a.closed && late.closed)
+      expect(a.seqs()).toEqual([1, 2])
+      expect(late.seqs()).toEqual([1, 2])
+      expect(late.messages.at(-1)).toEqual({ type: 'end', status: 'failed', lastSeq: 2 })
+    })
+
+    it('drops a feed whose end failed once nobody waits, and a new viewer gets its end', async () => {
+      const { state, relay } = fakes()
+      state.chunk = { fromSeq: 1, lines: [1, 2].map(line), lastSeq: 2 }
+      const a = viewer()
+      const detach = await relay.attach('r', 0, a.sink)
+      await until(() => a.seqs().length === 2)
+      state.failDb = () => true
+      state.status = 'passed'
+      state.workflowOpen = false
+      await until(() => state.dbFailures >= 2)
+      detach() // the viewer gives up
+      await until(() => relay.feedCount === 0)
+      // The database is back; the archive was never stored (an old runner, a lost upload).
+      state.failDb = undefined
+      const next = viewer()
+      await relay.attach('r', 0, next.sink)
+      await until(() => next.closed)
+      expect(next.messages.at(-1)).toEqual({ type: 'end', status: 'passed', lastSeq: 0 })
+      expect(relay.feedCount).toBe(0)
+    })
+
+    it('follows a finished run whose console is not archived yet until its workflow closes', async () => {
+      const { state, relay } = fakes()
+      state.status = 'passed' // recorded; the artifacts are still being stored
+      const a = viewer()
+      await relay.attach('r', 0, a.sink)
+      await until(() => a.statuses().length > 0)
+      expect(a.statuses()[0]).toMatchObject({ status: 'passed' })
+      expect(a.closed).toBe(false)
+      state.archive = [1, 2, 3].map(line)
+      state.workflowOpen = false
+      await until(() => a.closed)
+      expect(a.seqs()).toEqual([1, 2, 3])
+      expect(a.messages.at(-1)).toEqual({ type: 'end', status: 'passed', lastSeq: 3 })
+    })
+  })
+
+  describe('gap fill', () => {
+    /** Each seq in 1..last exactly once across lines and fills, and every fill inside a gap the viewer was told about. */
+    function expectComplete(v: ReturnType<typeof viewer>, last: number) {
+      expect([...v.held()].sort((x, y) => x - y)).toEqual(range(1, last))
+      const gaps = v.of('gap')
+      for (const fill of v.of('fill')) {
+        expect(gaps.some((g) => g.from <= fill.from && fill.to <= g.to)).toBe(true)
+        expect(fill.lines.every((l) => l.seq >= fill.from && l.seq <= fill.to)).toBe(true)
+      }
+    }
+
+    it('fills announced gaps from the archive as soon as it is stored, before the status and the end', async () => {
+      const { state, relay } = fakes({ bufferLines: 3 })
+      state.chunk = { fromSeq: 1, lines: [1, 2].map(line), lastSeq: 2 }
+      const a = viewer()
+      await relay.attach('r', 0, a.sink)
+      await until(() => a.seqs().length === 2)
+      state.chunk = { fromSeq: 6, lines: [6, 7].map(line), lastSeq: 7 }
+      await until(() => a.seqs().length === 4)
+      // A viewer that comes late: the relay holds only 2, 6, 7 now.
+      const b = viewer()
+      await relay.attach('r', 0, b.sink)
+      expect(b.of('gap').map((g) => [g.from, g.to])).toEqual([
+        [1, 1],
+        [3, 5],
+      ])
+      // k6 ends: its activity is gone, the archive is stored, the workflow goes on (result, artifacts).
+      state.chunk = undefined
+      state.archive = range(1, 9).map(line)
+      await until(() => a.of('fill').length > 0 && b.of('fill').length > 0)
+      await until(() => a.held().length === 9 && b.held().length === 9)
+      expect(a.closed || b.closed).toBe(false)
+      state.status = 'passed'
+      await until(() => b.statuses().some((s) => s.status === 'passed'))
+      state.workflowOpen = false
+      await until(() => a.closed && b.closed)
+      for (const v of [a, b]) {
+        expectComplete(v, 9)
+        expect(v.messages.at(-1)).toEqual({ type: 'end', status: 'passed', lastSeq: 9 })
+      }
+      expect(a.of('fill').map((f) => [f.from, f.to, f.lines.length])).toEqual([[3, 5, 3]])
+    })
+
+    it('fills the gaps of a viewer that resumed past the relay buffer at the end, in parts', async () => {
+      const { state, relay } = fakes({ bufferLines: 2 })
+      state.chunk = { fromSeq: 2990, lines: range(2990, 3000).map(line), lastSeq: 3000 }
+      const a = viewer()
+      await relay.attach('r', 500, a.sink) // reconnects after seq 500; the relay holds 2999 and 3000
+      await until(() => a.seqs().length === 2)
+      expect(a.of('gap').map((g) => [g.from, g.to])).toEqual([[501, 2998]])
+      state.archive = range(1, 3001).map(line)
+      state.status = 'failed'
+      state.workflowOpen = false
+      await until(() => a.closed)
+      // Only what the viewer lacked: 501..2998 (in fills of at most 1000 lines), then the tail 3001.
+      expect([...a.held()].sort((x, y) => x - y)).toEqual(range(501, 3001))
+      expect(a.of('fill').map((f) => [f.from, f.to])).toEqual([
+        [501, 1500],
+        [1501, 2500],
+        [2501, 2998],
+      ])
+      expect(a.messages.at(-1)).toEqual({ type: 'end', status: 'failed', lastSeq: 3001 })
+    })
+
+    it('sends no fill when the run ends without an archived console: the gap stays a gap', async () => {
+      const { state, relay } = fakes({ bufferLines: 2 })
+      state.chunk = { fromSeq: 5, lines: [5, 6].map(line), lastSeq: 6 }
+      const a = viewer()
+      await relay.attach('r', 0, a.sink)
+      await until(() => a.seqs().length === 2)
+      state.status = 'error'
+      state.workflowOpen = false
+      await until(() => a.closed)
+      expect(a.of('gap').map((g) => [g.from, g.to])).toEqual([[1, 4]])
+      expect(a.of('fill')).toEqual([])
+      expect(a.messages.at(-1)).toEqual({ type: 'end', status: 'error', lastSeq: 6 })
+    })
+  })
+
+  describe('status', () => {
+    it('stays running after k6 ends until the row has the outcome, which comes before the end', async () => {
+      const { state, relay } = fakes()
+      state.status = 'queued'
+      state.activity = { name: 'executeK6', started: false }
+      const a = viewer()
+      await relay.attach('r', 0, a.sink)
+      await until(() => a.statuses().length === 1)
+      state.activity = { name: 'executeK6', started: true, k6Started: true, heartbeatAt: 'now', chunk: { fromSeq: 1, lines: [line(1)], lastSeq: 1 } }
+      await until(() => a.statuses().some((s) => s.status === 'running'))
+      // k6 ended; the result is being recorded (the row still says running), then the workflow goes on storing artifacts.
+      state.activity = undefined
+      const describes = state.describes
+      await until(() => state.describes > describes + 10)
+      state.status = 'passed'
+      await until(() => a.statuses().some((s) => s.status === 'passed'))
+      expect(a.closed).toBe(false)
+      state.archive = [line(1)]
+      state.workflowOpen = false
+      await until(() => a.closed)
+      expect(a.statuses().map((s) => s.status)).toEqual(['queued', 'running', 'passed'])
+      expect(a.messages.at(-1)).toEqual({ type: 'end', status: 'passed', lastSeq: 1 })
+    })
+
+    it('reports running, not queued, to a viewer that joins after k6 ended', async () => {
+      const { state, relay } = fakes()
+      state.status = 'running'
+      const a = viewer()
+      await relay.attach('r', 0, a.sink)
+      await until(() => a.statuses().length === 1)
+      const describes = state.describes
+      await until(() => state.describes > describes + 10)
+      expect(a.statuses()).toEqual([{ type: 'status', status: 'running', waitingForRunner: false }])
+    })
+
+    it('keeps a run running while its lost k6 waits for its runner (awaitK6 scheduled), and says queued only before', async () => {
+      const { state, relay } = fakes()
+      state.status = 'queued'
+      state.activity = { name: 'executeK6', started: true, k6Started: false, chunk: { fromSeq: 1, lines: [], lastSeq: 0 }, heartbeatAt: 'now' }
+      const a = viewer()
+      await relay.attach('r', 0, a.sink)
+      await until(() => a.statuses().length === 1)
+      expect(a.statuses()[0]).toMatchObject({ status: 'queued', waitingForRunner: false })
+      state.activity = { name: 'executeK6', started: true, k6Started: true, chunk: { fromSeq: 1, lines: [line(1)], lastSeq: 1 }, heartbeatAt: 'now' }
+      await until(() => a.statuses().some((s) => s.status === 'running'))
+      state.activity = { name: 'awaitK6', started: false }
+      const describes = state.describes
+      await until(() => state.describes > describes + 10)
+      expect(a.statuses().map((s) => s.status)).toEqual(['queued', 'running'])
+    })
+
+    it('reports a silent runner with runnerSilentSeconds and clears it when the runner is heard again', async () => {
+      const { state, relay } = fakes()
+      // The runner's last heartbeat was 7 s ago (a viewer opens the run of a runner that went quiet).
+      state.activity = { name: 'executeK6', started: true, k6Started: true, chunk: { fromSeq: 1, lines: [line(1)], lastSeq: 1 }, heartbeatAt: Date.now() - 7000 }
+      const a = viewer()
+      await relay.attach('r', 0, a.sink)
+      await until(() => a.statuses().some((s) => s.runnerSilentSeconds !== undefined))
+      const silent = a.statuses().find((s) => s.runnerSilentSeconds !== undefined)!
+      expect(silent).toMatchObject({ status: 'running', waitingForRunner: false })
+      expect(silent.runnerSilentSeconds).toBeGreaterThanOrEqual(7)
+      // It answers again.
+      state.activity = { ...state.activity, heartbeatAt: 'now' }
+      await until(() => a.statuses().at(-1)!.runnerSilentSeconds === undefined)
+      expect(a.statuses().at(-1)).toEqual({ type: 'status', status: 'running', waitingForRunner: false })
+    })
+  })
+
+  describe('stop', () => {
+    it('tells every viewer to reconnect and closes with 1012, without an end', async () => {
+      const { state, relay } = fakes()
+      state.chunk = { fromSeq: 1, lines: [1, 2].map(line), lastSeq: 2 }
+      const a = viewer()
+      const b = viewer()
+      await relay.attach('r', 0, a.sink)
+      await relay.attach('other', 0, b.sink)
+      await until(() => a.seqs().length === 2 && b.seqs().length === 2)
+      await relay.stop()
+      for (const v of [a, b]) {
+        expect(v.messages.at(-1)).toMatchObject({ type: 'reconnect' })
+        expect(v.of('end')).toEqual([])
+        expect(v.closeCode).toBe(1012)
+      }
+      // A viewer arriving while the API stops is sent on too.
+      const late = viewer()
+      await relay.attach('r', 0, late.sink)
+      expect(late.messages).toEqual([{ type: 'reconnect', reason: expect.any(String) }])
+      expect(late.closeCode).toBe(1012)
+    })
   })
 })

@@ -1,23 +1,34 @@
 // The live console relay. For each run with at least one viewer, ONE poller reads the pending
-// executeK6 activity's heartbeat details (console chunks with an overlap window), keeps lines
-// it has not seen (by seq) in a bounded per-run buffer and pushes them to every viewer. Each
-// viewer has a cursor (last seq it got), so a reconnect with `after` resumes exactly; when the
-// buffer no longer holds what a viewer needs it is told the missing range and where the full
-// log is. Finished runs are replayed from the archived console.
+// console activity's heartbeat details (executeK6, or awaitK6 when a runner re-attached to its
+// k6: console chunks with an overlap window), keeps lines it has not seen (by seq) in a bounded
+// per-run buffer and pushes them to every viewer. Each viewer has a cursor (last seq it got), so
+// a reconnect with `after` resumes exactly; when the buffer no longer holds what a viewer needs
+// it is told the missing range (`gap`), remembers it, and gets those lines (`fill`) from the
+// archived console as soon as that exists, at the latest right before `end`. A viewer that stays
+// to `end` has every line exactly once.
+//
+// Every viewer gets an `end`: reading the final status and the archive at the end is retried
+// while viewers wait, and a feed is removed from the map once it ended or has no one to tell,
+// so a later viewer always builds a new one. Status only moves forward (queued → running →
+// terminal); the run's row is read while no console activity is pending. When the API stops,
+// viewers are told to reconnect, never that the console ended.
 import type { Client } from '@temporalio/client'
 import { arrayFromPayloads, defaultPayloadConverter } from '@temporalio/common'
 // @temporalio/proto is CommonJS whose named exports Node's ESM loader cannot detect.
 import proto from '@temporalio/proto'
 import type { Db } from '@stampede/db'
-import { artifactKey, CONSOLE_INDEX_FILE, consoleChunkSchema, consoleLineSchema, isTerminal, type ConsoleLine, type ConsoleMessage, type RunStatus } from '@stampede/shared'
-import { ACTIVITY, workflowIdFor } from '@stampede/shared/temporal'
+import { consoleChunkSchema, isTerminal, type ConsoleChunk, type ConsoleLine, type ConsoleMessage, type RunStatus } from '@stampede/shared'
+import { CONSOLE_ACTIVITIES, k6HeartbeatSchema, workflowIdFor } from '@stampede/shared/temporal'
 import type { Storage } from '@stampede/storage'
-const { temporal } = proto
 import type { RunnerPresence } from '../runs/presence.ts'
+import { fillsFor, firstAfter, readArchive } from './archive.ts'
+
+const { temporal } = proto
 
 export interface Viewer {
   send(message: ConsoleMessage): void
-  close(): void
+  /** Closes the connection: normally (1000) after `end`; with 1012 when the API stops (reconnect). */
+  close(code?: number): void
 }
 
 export interface ConsoleRelayOptions {
@@ -30,11 +41,33 @@ export interface ConsoleRelayOptions {
   bufferLines?: number
   /** How long a run's buffer outlives its last viewer. */
   lingerMs?: number
+  /** While no console activity is pending: how often the run's row and the archived console are looked at (default 2 s). */
+  checkMs?: number
+  /** First wait before retrying the reads at a run's end; doubles up to 10 s (default 500 ms). */
+  retryMs?: number
 }
+
+/** The close code for "the API is stopping; reconnect" (RFC 6455 "service restart"). */
+export const CLOSE_RESTART = 1012
+/** How long a running run's runner may be silent before viewers are told. */
+export const RUNNER_SILENT_MS = 5000
+/**
+ * A live runner heartbeats at least once a second, so a heartbeat time the relay has seen
+ * unchanged for this long is not just the one it happened to catch first: only then is a
+ * silence (possibly inflated by clock skew) reported.
+ */
+const HEARD_SETTLE_MS = 1500
+const MAX_RETRY_MS = 10_000
+
+type Status = Omit<Extract<ConsoleMessage, { type: 'status' }>, 'type'>
+type Range = { from: number; to: number }
+type PendingActivity = proto.temporal.api.workflow.v1.IPendingActivityInfo
 
 interface ViewerState {
   viewer: Viewer
   cursor: number
+  /** Ranges announced to this viewer as `gap` and not yet filled. */
+  gaps: Range[]
 }
 
 interface Feed {
@@ -43,24 +76,46 @@ interface Feed {
   viewers: Set<ViewerState>
   buffer: ConsoleLine[]
   lastSeq: number
-  status?: { status: RunStatus; waitingForRunner: boolean }
+  /** The last status sent (status only moves forward). */
+  status?: Status
+  /** The run's status as its row last said. */
+  rowStatus: RunStatus
+  checkedAt: number
+  /** The archived console once read (then the buffer is the whole log); undefined until it exists. */
+  archive?: ConsoleLine[]
+  /** When the runner was last heard of (server time) and what the relay's own clock knows about it. */
+  heard?: { serverMs: number; firstSeenAt: number; notBefore?: number }
+  /** When the previous poll that reached Temporal started (the relay's clock). */
+  lastPolledAt?: number
   timer?: NodeJS.Timeout
   lingerTimer?: NodeJS.Timeout
   polling: boolean
-  ended: boolean
+  /** Bumped whenever polling stops or starts, so a superseded poll loop ends. */
+  generation: number
+  finishing: boolean
+  /** A failure streak is logged once (polls run many times a second). */
+  failing: boolean
+  rowFailing: boolean
 }
 
 const PENDING_STARTED = temporal.api.enums.v1.PendingActivityState.PENDING_ACTIVITY_STATE_STARTED
+const RANK: Record<RunStatus, number> = { queued: 0, running: 1, passed: 2, failed: 2, error: 2, cancelled: 2, timed_out: 2 }
+const CLOSED: ReadonlySet<string> = new Set(['COMPLETED', 'FAILED', 'CANCELLED', 'TERMINATED', 'TIMED_OUT', 'CONTINUED_AS_NEW'])
+const RESTART_REASON = 'the API is restarting'
 
 export class ConsoleRelay {
   private readonly feeds = new Map<string, Feed>()
   private readonly bufferLines: number
   private readonly lingerMs: number
+  private readonly checkMs: number
+  private readonly retryMs: number
   private stopped = false
 
   constructor(private readonly opts: ConsoleRelayOptions) {
     this.bufferLines = opts.bufferLines ?? 20_000
     this.lingerMs = opts.lingerMs ?? 60_000
+    this.checkMs = opts.checkMs ?? 2000
+    this.retryMs = opts.retryMs ?? 500
   }
 
   /** Number of runs being polled now (one per watched run, whatever the viewer count). */
@@ -68,21 +123,34 @@ export class ConsoleRelay {
     return [...this.feeds.values()].filter((f) => f.polling).length
   }
 
-  /** Attaches a viewer; returns a function that detaches it. */
+  /** Runs with a feed (being watched, finishing, or lingering after their last viewer left). */
+  get feedCount(): number {
+    return this.feeds.size
+  }
+
+  /** Attaches a viewer; returns a function that detaches it. A failed database read rejects (the caller reports it; viewers retry). */
   async attach(runId: string, after: number, viewer: Viewer): Promise<() => void> {
-    const run = await this.opts.db.run.findUnique({ where: { id: runId }, select: { status: true, locationId: true, consoleLines: true } })
+    if (this.stopped) return this.sendRestart(viewer)
+    const run = await this.opts.db.run.findUnique({ where: { id: runId }, select: { status: true, locationId: true } })
     if (!run) {
       viewer.send({ type: 'error', message: `run ${runId} does not exist` })
       viewer.close()
       return () => {}
     }
-    const existing = this.feeds.get(runId)
-    if (isTerminal(run.status) && !existing) {
-      await this.replayArchive(runId, after, viewer, run.status)
-      return () => {}
+    if (isTerminal(run.status) && !this.feeds.has(runId)) {
+      // A finished run whose console is archived needs nothing from Temporal. Without a
+      // readable archive (not stored yet, or S3 down) it goes through a feed, which ends it
+      // when the workflow has closed and retries the reads.
+      const archive = await readArchive(this.opts.storage, runId).catch(() => null)
+      if (archive) {
+        this.replayArchive(archive, after, viewer, run.status)
+        return () => {}
+      }
     }
-    const feed = existing ?? this.createFeed(runId, run.locationId)
-    const state: ViewerState = { viewer, cursor: after }
+    if (this.stopped) return this.sendRestart(viewer)
+    const feed = this.feeds.get(runId) ?? this.createFeed(runId, run.locationId, run.status)
+    if (RANK[run.status] > RANK[feed.rowStatus]) feed.rowStatus = run.status
+    const state: ViewerState = { viewer, cursor: after, gaps: [] }
     feed.viewers.add(state)
     if (feed.lingerTimer) {
       clearTimeout(feed.lingerTimer)
@@ -90,76 +158,211 @@ export class ConsoleRelay {
     }
     if (feed.status) viewer.send({ type: 'status', ...feed.status })
     this.deliver(feed, state)
-    if (!feed.polling && !feed.ended) this.startPolling(feed)
+    if (!feed.polling && !feed.finishing) this.startPolling(feed)
     return () => this.detach(feed, state)
   }
 
+  /** The API is stopping: every viewer is told to reconnect (not that the console ended). */
   async stop(): Promise<void> {
     this.stopped = true
     for (const feed of this.feeds.values()) {
+      feed.polling = false
+      feed.generation++
       if (feed.timer) clearTimeout(feed.timer)
       if (feed.lingerTimer) clearTimeout(feed.lingerTimer)
-      for (const v of feed.viewers) v.viewer.close()
+      for (const v of feed.viewers) this.sendRestart(v.viewer)
+      feed.viewers.clear()
     }
     this.feeds.clear()
   }
 
-  private createFeed(runId: string, locationId: string): Feed {
-    const feed: Feed = { runId, locationId, viewers: new Set(), buffer: [], lastSeq: 0, polling: false, ended: false }
+  private sendRestart(viewer: Viewer): () => void {
+    viewer.send({ type: 'reconnect', reason: RESTART_REASON })
+    viewer.close(CLOSE_RESTART)
+    return () => {}
+  }
+
+  private createFeed(runId: string, locationId: string, rowStatus: RunStatus): Feed {
+    const feed: Feed = {
+      runId,
+      locationId,
+      viewers: new Set(),
+      buffer: [],
+      lastSeq: 0,
+      rowStatus,
+      checkedAt: Date.now(),
+      polling: false,
+      generation: 0,
+      finishing: false,
+      failing: false,
+      rowFailing: false,
+    }
     this.feeds.set(runId, feed)
     return feed
   }
 
   private detach(feed: Feed, state: ViewerState): void {
-    feed.viewers.delete(state)
-    if (feed.viewers.size > 0) return
+    if (!feed.viewers.delete(state) || feed.viewers.size > 0) return
+    if (feed.finishing) return // finish() drops the feed once it has no one to tell
     if (feed.timer) clearTimeout(feed.timer)
     feed.timer = undefined
     feed.polling = false
+    feed.generation++
     feed.lingerTimer = setTimeout(() => {
-      if (feed.viewers.size === 0) this.feeds.delete(feed.runId)
+      if (feed.viewers.size === 0 && this.feeds.get(feed.runId) === feed) this.feeds.delete(feed.runId)
     }, this.lingerMs)
     feed.lingerTimer.unref()
   }
 
   private startPolling(feed: Feed): void {
     feed.polling = true
+    const generation = ++feed.generation
+    const live = () => feed.polling && feed.generation === generation && !feed.finishing && !this.stopped
     const tick = async () => {
-      if (!feed.polling || this.stopped) return
+      feed.timer = undefined
+      if (!live()) return
       try {
         await this.poll(feed)
+        feed.failing = false
       } catch (err) {
         // A transient Temporal error must not end the console; the next poll tries again.
-        if (!isNotFound(err)) console.warn(`[console] poll of run ${feed.runId} failed: ${(err as Error).message}`)
+        if (!feed.failing) console.warn(`[console] poll of run ${feed.runId} failed (retrying): ${(err as Error).message}`)
+        feed.failing = true
       }
-      if (feed.polling && !feed.ended && !this.stopped) feed.timer = setTimeout(() => void tick(), this.opts.pollMs)
+      if (live()) feed.timer = setTimeout(() => void tick(), this.opts.pollMs)
     }
     void tick()
   }
 
   private async poll(feed: Feed): Promise<void> {
+    const polledAt = Date.now()
     const handle = this.opts.temporal.workflow.getHandle(workflowIdFor(feed.runId))
-    const description = await handle.describe()
-    if (description.status.name !== 'RUNNING') {
-      await this.finish(feed)
+    let description: Awaited<ReturnType<typeof handle.describe>>
+    try {
+      description = await handle.describe()
+    } catch (err) {
+      if (!isNotFound(err)) throw err
+      // Not started yet, or long gone (retention): the row decides.
+      if (!isTerminal(feed.rowStatus) && Date.now() - feed.checkedAt >= this.checkMs) await this.checkRow(feed)
+      if (isTerminal(feed.rowStatus)) await this.finish(feed)
+      else this.setStatus(feed, { status: feed.rowStatus, waitingForRunner: false })
       return
     }
-    const pending = description.raw.pendingActivities?.find((a) => a.activityType?.name === ACTIVITY.executeK6)
-    const started = pending?.state === PENDING_STARTED
-    const payloads = pending?.heartbeatDetails?.payloads
-    if (payloads && payloads.length > 0) {
-      const [details] = arrayFromPayloads(defaultPayloadConverter, payloads)
-      const chunk = consoleChunkSchema.safeParse(details)
-      if (chunk.success) this.append(feed, chunk.data.lines)
+    if (CLOSED.has(description.status.name)) {
+      await this.finish(feed, description.status.name)
+      return
     }
-    const waitingForRunner = !started && !(await this.opts.presence.of(feed.locationId).catch(() => ({ runnerAvailable: true }))).runnerAvailable
-    this.setStatus(feed, { status: started ? 'running' : 'queued', waitingForRunner })
+    const pending = (description.raw.pendingActivities ?? []).filter((a) => CONSOLE_ACTIVITIES.includes(a.activityType?.name ?? ''))
+    const beats = pending.map((a) => ({ activity: a, beat: heartbeatOf(a) }))
+    for (const { beat } of [...beats].sort((a, b) => (a.beat?.lastSeq ?? 0) - (b.beat?.lastSeq ?? 0))) {
+      if (beat) this.append(feed, beat.lines)
+    }
+    const started = beats.find((b) => b.activity.state === PENDING_STARTED)
+    this.hear(feed, pending, polledAt)
+    if (pending.length === 0) {
+      // Between k6's end and the workflow's close (recording the result, storing artifacts):
+      // the row has the outcome first, and the archived console may be there already.
+      if (Date.now() - feed.checkedAt >= this.checkMs) {
+        await this.checkRow(feed)
+        await this.checkArchive(feed)
+      }
+    }
+    const k6Running = started !== undefined && started.beat?.k6Started !== false
+    const current = feed.status?.status ?? feed.rowStatus
+    let status: RunStatus
+    if (isTerminal(feed.rowStatus)) status = feed.rowStatus
+    else if (k6Running || feed.rowStatus === 'running' || RANK[current] >= RANK.running) status = 'running'
+    else status = 'queued'
+    const next: Status = { status, waitingForRunner: false }
+    if (status === 'queued' && !started) {
+      next.waitingForRunner = !(await this.opts.presence.of(feed.locationId).catch(() => ({ runnerAvailable: true }))).runnerAvailable
+    }
+    if (status === 'running' && pending.length > 0) {
+      const silentMs = this.silentMs(feed)
+      if (silentMs !== undefined && silentMs >= RUNNER_SILENT_MS) next.runnerSilentSeconds = Math.floor(silentMs / 1000)
+    }
+    this.setStatus(feed, next)
   }
 
-  private setStatus(feed: Feed, status: { status: RunStatus; waitingForRunner: boolean }): void {
-    if (feed.status?.status === status.status && feed.status.waitingForRunner === status.waitingForRunner) return
-    feed.status = status
-    for (const v of feed.viewers) v.viewer.send({ type: 'status', ...status })
+  /**
+   * Tracks when the runner was last heard of: the newest heartbeat (or start) of a console
+   * activity, by Temporal's clock. The relay's own observations bound it, so a clock skew
+   * between this host and Temporal neither invents nor hides a silence: a value seen
+   * unchanged since time F is at least now - F old; a value that changed after a poll at P
+   * is at most now - P old.
+   */
+  private hear(feed: Feed, pending: PendingActivity[], polledAt: number): void {
+    let serverMs: number | undefined
+    for (const a of pending) {
+      for (const t of [a.lastHeartbeatTime, a.lastStartedTime]) {
+        const ms = timestampMs(t)
+        if (ms !== undefined && (serverMs === undefined || ms > serverMs)) serverMs = ms
+      }
+    }
+    // An activity that has not started (awaitK6 waiting for its runner) was scheduled after
+    // the runner was last heard of.
+    if (serverMs === undefined && feed.heard === undefined) {
+      for (const a of pending) {
+        const ms = timestampMs(a.scheduledTime)
+        if (ms !== undefined && (serverMs === undefined || ms > serverMs)) serverMs = ms
+      }
+    }
+    const heard = feed.heard
+    if (serverMs !== undefined && (!heard || serverMs > heard.serverMs)) {
+      feed.heard = { serverMs, firstSeenAt: polledAt, notBefore: heard ? feed.lastPolledAt : undefined }
+    }
+    feed.lastPolledAt = polledAt
+  }
+
+  private silentMs(feed: Feed): number | undefined {
+    const heard = feed.heard
+    if (!heard) return undefined
+    const now = Date.now()
+    if (now - heard.firstSeenAt < HEARD_SETTLE_MS) return undefined
+    let ms = Math.max(now - heard.serverMs, now - heard.firstSeenAt)
+    if (heard.notBefore !== undefined) ms = Math.min(ms, now - heard.notBefore)
+    return ms
+  }
+
+  private setStatus(feed: Feed, next: Status): void {
+    const prev = feed.status
+    // Never backwards: a run seen running stays running until its terminal status.
+    if (prev && RANK[next.status] < RANK[prev.status]) next = { ...next, status: prev.status, waitingForRunner: false }
+    if (prev && prev.status === next.status && prev.waitingForRunner === next.waitingForRunner && prev.runnerSilentSeconds === next.runnerSilentSeconds) return
+    feed.status = next
+    for (const v of feed.viewers) v.viewer.send({ type: 'status', ...next })
+  }
+
+  /** Reads the run's row (at most every checkMs while polling); a failure keeps what was known. */
+  private async checkRow(feed: Feed): Promise<void> {
+    feed.checkedAt = Date.now()
+    try {
+      const row = await this.opts.db.run.findUnique({ where: { id: feed.runId }, select: { status: true } })
+      if (row && RANK[row.status] >= RANK[feed.rowStatus]) feed.rowStatus = row.status
+      feed.rowFailing = false
+    } catch (err) {
+      if (!feed.rowFailing) console.warn(`[console] reading run ${feed.runId} failed (retrying): ${(err as Error).message}`)
+      feed.rowFailing = true
+    }
+  }
+
+  /** Loads the archived console if it exists by now (k6 has ended): it fills every announced gap. */
+  private async checkArchive(feed: Feed): Promise<void> {
+    if (feed.archive) return
+    const archive = await readArchive(this.opts.storage, feed.runId).catch(() => null)
+    if (archive) this.useArchive(feed, archive)
+  }
+
+  /** The archive is the whole log: it becomes the buffer, fills every viewer's gaps and brings the lines after the last heartbeat. */
+  private useArchive(feed: Feed, archive: ConsoleLine[]): void {
+    feed.archive = archive
+    const archivedTo = archive.at(-1)?.seq ?? 0
+    feed.buffer = [...archive, ...feed.buffer.slice(firstAfter(feed.buffer, archivedTo))]
+    feed.lastSeq = Math.max(feed.lastSeq, archivedTo)
+    for (const v of feed.viewers) {
+      this.fill(feed, v)
+      this.deliver(feed, v)
+    }
   }
 
   private append(feed: Feed, lines: ConsoleLine[]): void {
@@ -171,79 +374,112 @@ export class ConsoleRelay {
       added = true
     }
     if (!added) return
-    if (feed.buffer.length > this.bufferLines) feed.buffer = feed.buffer.slice(feed.buffer.length - this.bufferLines)
+    if (!feed.archive && feed.buffer.length > this.bufferLines) feed.buffer = feed.buffer.slice(feed.buffer.length - this.bufferLines)
     for (const v of feed.viewers) this.deliver(feed, v)
   }
 
-  /** Sends a viewer every buffered line after its cursor, announcing any hole first. */
+  /** Sends a viewer every buffered line after its cursor, announcing (and remembering) any hole first. */
   private deliver(feed: Feed, state: ViewerState): void {
     const buffer = feed.buffer
-    // Binary search for the first line after the cursor.
-    let lo = 0
-    let hi = buffer.length
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1
-      if (buffer[mid]!.seq <= state.cursor) lo = mid + 1
-      else hi = mid
-    }
-    for (let i = lo; i < buffer.length; i++) {
+    for (let i = firstAfter(buffer, state.cursor); i < buffer.length; i++) {
       const line = buffer[i]!
       if (line.seq > state.cursor + 1) {
-        state.viewer.send({
-          type: 'gap',
-          from: state.cursor + 1,
-          to: line.seq - 1,
-          reason: 'these lines are no longer held by the live relay',
-          log: { runId: feed.runId, artifact: 'log' },
-        })
+        const gap = { from: state.cursor + 1, to: line.seq - 1 }
+        state.gaps.push(gap)
+        state.viewer.send({ type: 'gap', ...gap, reason: 'these lines are no longer held by the live relay', log: { runId: feed.runId, artifact: 'log' } })
       }
       state.viewer.send({ type: 'line', seq: line.seq, stream: line.stream, text: line.text, time: line.time })
       state.cursor = line.seq
     }
+    if (feed.archive) this.fill(feed, state)
   }
 
-  private async finish(feed: Feed): Promise<void> {
-    feed.ended = true
+  /** Sends the archived lines of every gap this viewer was told about. */
+  private fill(feed: Feed, state: ViewerState): void {
+    if (!feed.archive) return
+    for (const gap of state.gaps.splice(0)) {
+      for (const message of fillsFor(feed.archive, gap.from, gap.to)) state.viewer.send(message)
+    }
+  }
+
+  /**
+   * The workflow has closed: the archive's lines (fills, then the tail after the last
+   * heartbeat) and `end` to every viewer. The reads are retried with backoff while anyone
+   * waits; with no one left the feed is dropped, and the next viewer starts afresh.
+   */
+  private async finish(feed: Feed, workflowStatus?: string): Promise<void> {
+    if (feed.finishing) return
+    feed.finishing = true
     feed.polling = false
-    const run = await this.opts.db.run.findUnique({ where: { id: feed.runId }, select: { status: true } })
-    const status = run?.status ?? 'error'
-    // Lines printed after the last heartbeat exist only in the archive.
-    const archived = await this.readArchive(feed.runId)
-    this.append(feed, archived)
-    for (const v of feed.viewers) {
-      v.viewer.send({ type: 'end', status, lastSeq: feed.lastSeq })
-      v.viewer.close()
+    feed.generation++
+    let delay = this.retryMs
+    for (;;) {
+      if (this.stopped || this.feeds.get(feed.runId) !== feed) return
+      if (feed.viewers.size === 0) {
+        this.drop(feed)
+        return
+      }
+      try {
+        const row = await this.opts.db.run.findUnique({ where: { id: feed.runId }, select: { status: true } })
+        const status = row && isTerminal(row.status) ? row.status : closedStatus(workflowStatus)
+        if (!feed.archive) {
+          // Absent now means absent for good: the workflow stores the console before it closes.
+          const archive = await readArchive(this.opts.storage, feed.runId)
+          if (archive) this.useArchive(feed, archive)
+        }
+        if (this.stopped || this.feeds.get(feed.runId) !== feed) return
+        for (const v of feed.viewers) {
+          v.viewer.send({ type: 'end', status, lastSeq: feed.lastSeq })
+          v.viewer.close()
+        }
+        feed.viewers.clear()
+        this.drop(feed)
+        return
+      } catch (err) {
+        console.warn(`[console] ending the console of run ${feed.runId} failed (retrying in ${delay} ms): ${(err as Error).message}`)
+        await new Promise((resolve) => setTimeout(resolve, delay).unref())
+        delay = Math.min(delay * 2, MAX_RETRY_MS)
+      }
     }
-    feed.viewers.clear()
-    this.feeds.delete(feed.runId)
   }
 
-  private async readArchive(runId: string): Promise<ConsoleLine[]> {
-    let text: string
-    try {
-      text = (await this.opts.storage.getBytes(artifactKey(runId, CONSOLE_INDEX_FILE))).toString('utf8')
-    } catch {
-      return []
-    }
-    const lines: ConsoleLine[] = []
-    for (const raw of text.split('\n')) {
-      if (!raw) continue
-      const parsed = consoleLineSchema.safeParse(JSON.parse(raw))
-      if (parsed.success) lines.push(parsed.data)
-    }
-    return lines
+  private drop(feed: Feed): void {
+    if (feed.lingerTimer) clearTimeout(feed.lingerTimer)
+    if (feed.timer) clearTimeout(feed.timer)
+    if (this.feeds.get(feed.runId) === feed) this.feeds.delete(feed.runId)
   }
 
-  private async replayArchive(runId: string, after: number, viewer: Viewer, status: RunStatus): Promise<void> {
-    const lines = await this.readArchive(runId)
-    let last = 0
-    for (const line of lines) {
-      last = line.seq
-      if (line.seq > after) viewer.send({ type: 'line', seq: line.seq, stream: line.stream, text: line.text, time: line.time })
+  private replayArchive(lines: ConsoleLine[], after: number, viewer: Viewer, status: RunStatus): void {
+    for (let i = firstAfter(lines, after); i < lines.length; i++) {
+      const line = lines[i]!
+      viewer.send({ type: 'line', seq: line.seq, stream: line.stream, text: line.text, time: line.time })
     }
-    viewer.send({ type: 'end', status, lastSeq: last })
+    viewer.send({ type: 'end', status, lastSeq: lines.at(-1)?.seq ?? 0 })
     viewer.close()
   }
+}
+
+/** A console activity's heartbeat: a k6 heartbeat, or (older runners) a plain console chunk. */
+function heartbeatOf(activity: PendingActivity): (ConsoleChunk & { k6Started?: boolean }) | undefined {
+  const payloads = activity.heartbeatDetails?.payloads
+  if (!payloads || payloads.length === 0) return undefined
+  const [details] = arrayFromPayloads(defaultPayloadConverter, payloads)
+  const beat = k6HeartbeatSchema.safeParse(details)
+  if (beat.success) return beat.data
+  const chunk = consoleChunkSchema.safeParse(details)
+  return chunk.success ? chunk.data : undefined
+}
+
+/** The status to report when the workflow closed but the row has no outcome (the platform broke). */
+function closedStatus(workflowStatus: string | undefined): RunStatus {
+  if (workflowStatus === 'CANCELLED') return 'cancelled'
+  if (workflowStatus === 'TIMED_OUT') return 'timed_out'
+  return 'error'
+}
+
+function timestampMs(t: { seconds?: unknown; nanos?: number | null } | null | undefined): number | undefined {
+  if (!t?.seconds) return undefined
+  return Number(t.seconds) * 1000 + Math.floor((t.nanos ?? 0) / 1e6)
 }
 
 function isNotFound(err: unknown): boolean {

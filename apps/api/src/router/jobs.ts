@@ -10,6 +10,7 @@ import type { Context } from '../context.ts'
 import { intervalProblem } from '../jobs/interval.ts'
 import { createSchedule, deleteSchedule, describeSchedule, overlapFor, readCron, scheduleError, updateSchedule, type JobRow } from '../jobs/schedules.ts'
 import { projectProcedure, router, signedInProcedure } from '../trpc.ts'
+import { classifyFault, publicErrorMessage, toTrpcError } from '../faults.ts'
 
 const jobInclude = { tests: { orderBy: { position: 'asc' }, include: { test: { select: { id: true, name: true } } } } } as const
 type JobWithTests = Prisma.JobGetPayload<{ include: typeof jobInclude }>
@@ -22,14 +23,17 @@ function isInvalidArgument(err: unknown): boolean {
   return false
 }
 
-async function withTemporal<T>(ctx: Context, what: string, fn: () => Promise<T>): Promise<T> {
+async function withTemporal<T>(_ctx: Context, what: string, fn: () => Promise<T>): Promise<T> {
   try {
     return await fn()
   } catch (err) {
     if (err instanceof TRPCError) throw err
     // The client compiles cron and time zone itself (TypeError); the server answers INVALID_ARGUMENT.
     if (err instanceof TypeError || isInvalidArgument(err)) throw new TRPCError({ code: 'BAD_REQUEST', message: scheduleError(err) })
-    throw new TRPCError({ code: 'INTERNAL_SERVER_ERROR', message: `could not ${what} the job's Temporal schedule: ${err instanceof Error ? err.message : String(err)}. Is Temporal reachable at ${ctx.config.temporal.address}?` })
+    // An outage (Temporal's, or the database's in what `fn` reads) answers SERVICE_UNAVAILABLE naming
+    // the part; anything else is unexpected and answers with an error id (see faults.ts).
+    if (classifyFault(err)) throw toTrpcError(err)
+    throw new Error(`could not ${what} the job's Temporal schedule`, { cause: err })
   }
 }
 
@@ -46,7 +50,7 @@ async function schedule(ctx: Context, jobId: string) {
       remainingFirings: d.state.remainingActions ?? null,
     }
   } catch (err) {
-    return { state: 'unknown' as const, error: `Temporal did not answer: ${err instanceof Error ? err.message : String(err)}` }
+    return { state: 'unknown' as const, error: publicErrorMessage(err, 'job schedule') }
   }
 }
 

@@ -73,13 +73,15 @@ export const runsRouter = router({
       })
     })
     await audit(ctx.db, ctx.actor, projectId, { action: 'run.start', targetType: 'run', targetId: id, details: { testId, location: location.id } })
-    const args: RunWorkflowInput = { runId: id, locationId: location.id, trigger, timeoutSeconds }
+    const args: RunWorkflowInput = { runId: id, locationId: location.id, trigger, timeoutSeconds, durability: ctx.config.durability }
     try {
       await ctx.temporal.workflow.start(LOAD_TEST_RUN_WORKFLOW, { taskQueue: ORCHESTRATION_QUEUE, workflowId: run.workflowId, args: [args] })
     } catch (err) {
-      const message = `could not start the run's workflow: ${err instanceof Error ? err.message : String(err)}`
+      // The full cause goes to the API's log; the caller and the run are told plainly.
+      console.error(`[api] run ${id}: could not start its workflow:`, err)
+      const message = 'the run could not be started: Temporal (the orchestrator) did not answer; nothing was sent to the target. Try again in a moment.'
       await ctx.db.run.update({ where: { id }, data: { status: 'error', errorMessage: message, finishedAt: new Date() } })
-      throw new TRPCError({ code: 'INTERNAL_SERVER_ERROR', message: `${message}. Is Temporal reachable at ${ctx.config.temporal.address}?` })
+      throw new TRPCError({ code: 'SERVICE_UNAVAILABLE', message })
     }
     return runDto(ctx, id)
   }),

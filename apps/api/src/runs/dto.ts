@@ -35,6 +35,8 @@ export interface RunDto {
     dataReceived: number | null
   }
   artifacts: Artifacts
+  /** The result is recorded and the artifacts are still being stored (they stay on the runner until storage takes them). */
+  artifactsPending: boolean
   consoleLines: number | null
   errorMessage: string | null
 }
@@ -82,6 +84,7 @@ export function toRunDto(run: Run, waitingForRunner = false): RunDto {
       dataReceived: big(run.dataReceived),
     },
     artifacts: artifacts.success ? artifacts.data : {},
+    artifactsPending: run.artifactsPending,
     consoleLines: run.consoleLines,
     errorMessage: run.errorMessage,
   }

@@ -1,47 +1,77 @@
-// Which locations have a runner polling now, from Temporal's own view of each location's
-// activity task queue. Temporal remembers a poller for a while after its last poll, and an
-// idle worker re-polls about once a minute, so "present" means polled within RECENT_MS.
+// Which locations have a live runner, from each runner's presence workflow (see
+// RUNNER_PRESENCE_WORKFLOW in @stampede/shared/temporal): a runner is present while its presence
+// activity is running and heartbeated within PRESENCE_TIMEOUT_SECONDS. This notices a dead runner
+// within seconds, and counts a busy runner (every k6 slot taken, so not polling its location
+// queues) as present. One listing serves every location for CACHE_MS.
 import type { Client } from '@temporalio/client'
+import { arrayFromPayloads, defaultPayloadConverter } from '@temporalio/common'
 // @temporalio/proto is CommonJS whose named exports Node's ESM loader cannot detect.
 import proto from '@temporalio/proto'
-import { taskQueueFor } from '@stampede/shared/temporal'
+import { ACTIVITY, PRESENCE_TIMEOUT_SECONDS, presenceBeatSchema, RUNNER_PRESENCE_WORKFLOW, type PresenceBeat } from '@stampede/shared/temporal'
 
 const { temporal } = proto
-
-const RECENT_MS = 90_000
+const STARTED = temporal.api.enums.v1.PendingActivityState.PENDING_ACTIVITY_STATE_STARTED
 const CACHE_MS = 2_000
 
 export interface LocationPresence {
   runnerAvailable: boolean
+  /** Live runners serving the location. */
   pollers: number
 }
 
 export class RunnerPresence {
-  private cache = new Map<string, { at: number; value: Promise<LocationPresence> }>()
-  constructor(private readonly client: Client, private readonly namespace: string) {}
+  private cache?: { at: number; value: Promise<PresenceBeat[]> }
+  constructor(private readonly client: Client, private readonly now: () => number = Date.now) {}
 
-  of(locationId: string): Promise<LocationPresence> {
-    const hit = this.cache.get(locationId)
-    if (hit && Date.now() - hit.at < CACHE_MS) return hit.value
-    const value = this.query(locationId)
-    this.cache.set(locationId, { at: Date.now(), value })
-    value.catch(() => this.cache.delete(locationId))
+  async of(locationId: string): Promise<LocationPresence> {
+    const live = (await this.runners()).filter((r) => r.locations.includes(locationId))
+    return { runnerAvailable: live.length > 0, pollers: live.length }
+  }
+
+  /** Every live runner, as its last presence heartbeat describes it. */
+  runners(): Promise<PresenceBeat[]> {
+    const hit = this.cache
+    if (hit && this.now() - hit.at < CACHE_MS) return hit.value
+    const value = this.query()
+    this.cache = { at: this.now(), value }
+    value.catch(() => {
+      if (this.cache?.value === value) this.cache = undefined
+    })
     return value
   }
 
-  private async query(locationId: string): Promise<LocationPresence> {
-    const res = await this.client.workflowService.describeTaskQueue({
-      namespace: this.namespace,
-      taskQueue: { name: taskQueueFor(locationId), kind: temporal.api.enums.v1.TaskQueueKind.TASK_QUEUE_KIND_NORMAL },
-      taskQueueType: temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY,
-    })
-    const now = Date.now()
-    const recent = (res.pollers ?? []).filter((p) => {
-      const t = p.lastAccessTime
-      if (!t?.seconds) return false
-      const ms = Number(t.seconds) * 1000 + Math.floor((t.nanos ?? 0) / 1e6)
-      return now - ms < RECENT_MS
-    })
-    return { runnerAvailable: recent.length > 0, pollers: recent.length }
+  private async query(): Promise<PresenceBeat[]> {
+    const live: PresenceBeat[] = []
+    const query = `WorkflowType = '${RUNNER_PRESENCE_WORKFLOW}' AND ExecutionStatus = 'Running'`
+    const described: Promise<void>[] = []
+    for await (const wf of this.client.workflow.list({ query })) {
+      described.push(
+        this.client.workflow
+          .getHandle(wf.workflowId)
+          .describe()
+          .then((d) => {
+            const beat = liveBeat(d.raw.pendingActivities ?? [], this.now())
+            if (beat) live.push(beat)
+          }, () => undefined),
+      )
+    }
+    await Promise.all(described)
+    return live.sort((a, b) => a.runnerId.localeCompare(b.runnerId))
   }
+}
+
+type PendingActivity = NonNullable<Awaited<ReturnType<ReturnType<Client['workflow']['getHandle']>['describe']>>['raw']['pendingActivities']>[number]
+
+/** The presence heartbeat of a runner whose presence activity runs and beat recently. */
+export function liveBeat(pending: PendingActivity[], now: number): PresenceBeat | undefined {
+  const activity = pending.find((a) => a.activityType?.name === ACTIVITY.runnerPresence)
+  if (!activity || activity.state !== STARTED) return undefined
+  const t = activity.lastHeartbeatTime
+  if (!t?.seconds) return undefined
+  const at = Number(t.seconds) * 1000 + Math.floor((t.nanos ?? 0) / 1e6)
+  if (now - at > PRESENCE_TIMEOUT_SECONDS * 1000) return undefined
+  const payloads = activity.heartbeatDetails?.payloads
+  if (!payloads?.length) return undefined
+  const parsed = presenceBeatSchema.safeParse(arrayFromPayloads(defaultPayloadConverter, payloads)[0])
+  return parsed.success ? parsed.data : undefined
 }

@@ -9,7 +9,7 @@ import { lockRunQuota, type Db } from '@stampede/db'
 import { decryptSecret, parseSecretsKey } from '@stampede/db/secrets'
 import type { RunStatus } from '@stampede/shared'
 import { blockingRange, resolveTargetPolicy } from '@stampede/shared/targets'
-import { workflowIdFor, type FiringRun, type FiringStatus, type WebhookEvent } from '@stampede/shared/temporal'
+import { workflowIdFor, type Durability, type FiringRun, type FiringStatus, type WebhookEvent } from '@stampede/shared/temporal'
 
 export interface JobActivityDeps {
   db: Db
@@ -18,6 +18,8 @@ export interface JobActivityDeps {
   webUrl: string
   /** Run timeout for scheduled runs. */
   runTimeoutSeconds: number
+  /** How the firing's runs wait out storage and runner faults. */
+  durability?: Durability
   /** Single-machine mode: webhooks, like k6, may reach loopback. */
   allowLoopbackTargets: boolean
   fetch?: typeof fetch
@@ -163,7 +165,7 @@ export function createJobActivities(deps: JobActivityDeps) {
       })
       return true
     })
-    return started ? { runId, locationId: job.locationId, timeoutSeconds: deps.runTimeoutSeconds } : null
+    return started ? { runId, locationId: job.locationId, timeoutSeconds: deps.runTimeoutSeconds, ...(deps.durability ? { durability: deps.durability } : {}) } : null
   }
 
   /** Ends the firing with its outcome and says which webhook event (if any) to deliver. */

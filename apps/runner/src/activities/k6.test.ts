@@ -1,13 +1,13 @@
 // The k6 activity against a fake k6 process (the narrow spawn boundary): heartbeats carry
 // sequenced console chunks, cancellation stops k6 with SIGINT, then SIGKILL after the grace.
-import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises'
+import { mkdir, mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { MockActivityEnvironment } from '@temporalio/testing'
 import { describe, expect, it } from 'vitest'
-import type { ConsoleChunk } from '@stampede/shared'
 import type { Storage, StoredObject } from '@stampede/storage'
-import type { K6Outcome } from '@stampede/shared/temporal'
+import type { Artifacts } from '@stampede/shared'
+import type { K6Heartbeat, K6Outcome } from '@stampede/shared/temporal'
 import { K6Sandbox } from '@stampede/sandbox'
 import type { K6Control, K6Status } from '../k6/control.ts'
 import type { K6Exit, SpawnK6 } from '../k6/process.ts'
@@ -77,12 +77,27 @@ async function setup(spawnK6: SpawnK6, stopGraceMs = 5000, spec: RunSpec = SPEC,
     allowLoopbackTargets: false,
     stopGraceMs,
     heartbeatIntervalMs: 20,
+    runnerQueue: RUNNER,
+    workDir: workRoot,
     ...extra,
   })
   const env = new MockActivityEnvironment()
-  const heartbeats: ConsoleChunk[] = []
-  env.on('heartbeat', (d: unknown) => heartbeats.push(d as ConsoleChunk))
-  return { activities, env, heartbeats, objects, running }
+  const heartbeats: K6Heartbeat[] = []
+  env.on('heartbeat', (d: unknown) => heartbeats.push(d as K6Heartbeat))
+  /** Stores the run's spool, as the workflow does once the result is recorded (in a fresh activity context). */
+  const store = (): Promise<Artifacts> => inActivity(() => activities.storeArtifacts({ runId: 'r1' }))
+  return { activities, env, heartbeats, objects, running, store, workRoot }
+}
+
+const RUNNER = 'stampede-runner-test'
+
+/** Runs `fn` in a fresh activity context (the runner-queue activities each get their own). */
+async function inActivity<R>(fn: () => Promise<R>, env = new MockActivityEnvironment()): Promise<R> {
+  let result!: R
+  await env.run(async () => {
+    result = await fn()
+  })
+  return result
 }
 
 const input = { runId: 'r1', locationId: 'us-east', trigger: 'api' as const, timeoutSeconds: 60 }
@@ -95,9 +110,9 @@ const until = async (cond: () => boolean) => {
 }
 
 describe('executeK6', () => {
-  it('heartbeats sequenced console lines and uploads the log', async () => {
+  it('heartbeats sequenced console lines with its runner, spools the files and stores them when asked', async () => {
     const { k6, spawnK6 } = fakeSpawn()
-    const { activities, env, heartbeats, objects, running } = await setup(spawnK6)
+    const { activities, env, heartbeats, objects, running, store, workRoot } = await setup(spawnK6)
     const done = env.run(activities.executeK6, input)
     await until(() => k6.cwd !== undefined)
     k6.line('hello')
@@ -107,11 +122,18 @@ describe('executeK6', () => {
     k6.exit({ code: 0, signal: null })
     const outcome = (await done) as K6Outcome
     expect(running).toEqual(['r1'])
-    expect(outcome).toMatchObject({ exitCode: 0, reason: 'exited', consoleLines: 2 })
+    expect(outcome).toMatchObject({ exitCode: 0, reason: 'exited', consoleLines: 2, runner: RUNNER })
+    expect(heartbeats.find((h) => h.lastSeq === 2)).toMatchObject({ runner: RUNNER, k6Started: true })
     expect(heartbeats.find((h) => h.lastSeq === 2)?.lines.map((l) => l.text)).toEqual(['hello', 'world'])
+    // Nothing is uploaded by the k6 activity: the run's directory is its spool until storeArtifacts.
+    expect(objects.size).toBe(0)
+    const artifacts = await store()
     expect(objects.get('runs/r1/console.log')?.toString()).toBe('hello\nworld\n')
     expect(objects.has('runs/r1/summary.json')).toBe(true)
-    expect(outcome.artifacts.summary?.key).toBe('runs/r1/summary.json')
+    expect(artifacts.summary?.key).toBe('runs/r1/summary.json')
+    expect((await readdir(workRoot)).filter((n) => n.startsWith('run-r1-'))).toHaveLength(1)
+    await inActivity(() => activities.releaseRun({ runId: 'r1' }))
+    expect((await readdir(workRoot)).filter((n) => n.startsWith('run-r1-'))).toEqual([])
     // k6 sees none of the platform's environment.
     expect(Object.keys(k6.env!).filter((k) => /DATABASE|S3_|TEMPORAL/.test(k))).toEqual([])
   })
@@ -144,7 +166,7 @@ describe('executeK6', () => {
       return { pid: 1, exited: new Promise<K6Exit>((r) => (exit = r)), signal() {} }
     }
     const spec = { ...SPEC, env: { BASE_URL: 'http://x', PATH: '/evil', K6_OUT: 'json=/tmp/x' }, secrets: { TOKEN: secret } }
-    const { activities, env, heartbeats, objects } = await setup(spawnK6, 5000, spec)
+    const { activities, env, heartbeats, objects, store } = await setup(spawnK6, 5000, spec)
     const done = env.run(activities.executeK6, input)
     await until(() => cwd !== '')
     expect(k6Env).toMatchObject({ BASE_URL: 'http://x', TOKEN: secret, PATH: '/usr/bin:/bin' })
@@ -161,6 +183,7 @@ describe('executeK6', () => {
     await writeFile(path.join(cwd, 'summary.json'), JSON.stringify({ root_group: { checks: { [`token ${secret}`]: { passes: 1 } } } }))
     exit({ code: 107, signal: null })
     const outcome = (await done) as K6Outcome
+    await store()
 
     const texts = heartbeats.flatMap((h) => h.lines.map((l) => l.text))
     expect(texts).toContain('token is [secret]')
@@ -200,15 +223,81 @@ describe('executeK6', () => {
 
   it('drops a report it cannot check for secrets and says so in the console', async () => {
     const { k6, spawnK6 } = fakeSpawn()
-    const { activities, env, objects } = await setup(spawnK6, 5000, { ...SPEC, secrets: { TOKEN: 'hunter2-very-secret' } })
+    const { activities, env, objects, store } = await setup(spawnK6, 5000, { ...SPEC, secrets: { TOKEN: 'hunter2-very-secret' } })
     const done = env.run(activities.executeK6, input)
     await until(() => k6.cwd !== undefined)
     await writeFile(path.join(k6.cwd!, 'report.html'), '<html><body>hunter2-very-secret in a format of the future</body></html>')
     k6.exit({ code: 0, signal: null })
     await done
+    await store()
     expect(objects.has('runs/r1/report.html')).toBe(false)
     expect(objects.get('runs/r1/console.log')?.toString()).toMatch(/level=warning msg="the HTML report was not stored: it could not be checked for secrets[^\n]*source=stampede/)
     for (const [key, bytes] of objects) expect(bytes.toString('utf8').includes('hunter2-very-secret'), key).toBe(false)
+  })
+
+  it('reads the result from k6\'s summary on the runner, so it is recorded before anything is stored', async () => {
+    const { k6, spawnK6 } = fakeSpawn()
+    const { activities, env } = await setup(spawnK6)
+    const done = env.run(activities.executeK6, input)
+    await until(() => k6.cwd !== undefined)
+    const summary = {
+      root_group: { name: '', path: '', id: 'x', groups: {}, checks: {} },
+      metrics: { http_reqs: { type: 'counter', contains: 'default', values: {}, count: 7, rate: 3.5 }, http_req_duration: { avg: 12, 'p(95)': 20, thresholds: { 'p(95)<10': true } } },
+    }
+    await writeFile(path.join(k6.cwd!, 'summary.json'), JSON.stringify(summary))
+    k6.exit({ code: 99, signal: null })
+    const outcome = (await done) as K6Outcome
+    expect(outcome.result?.metrics).toMatchObject({ httpReqs: 7, httpReqDurationAvg: 12, httpReqDurationP95: 20 })
+    expect(outcome.result?.thresholds).toEqual([{ metric: 'http_req_duration', expression: 'p(95)<10', ok: false, actual: 20 }])
+    expect(outcome.result?.problem).toBeNull()
+  })
+
+  it('lets k6 run on when Temporal gives up on the activity, and awaitK6 follows it to its own end', async () => {
+    const { k6, spawnK6 } = fakeSpawn()
+    const { activities, env, heartbeats } = await setup(spawnK6)
+    const done = env.run(activities.executeK6, input)
+    await until(() => k6.cwd !== undefined)
+    k6.line('before the outage')
+    await until(() => heartbeats.some((h) => h.lastSeq === 1))
+    // The heartbeat timeout passed while Temporal was unreachable.
+    env.cancel('TIMED_OUT')
+    await expect(done).rejects.toThrow()
+    expect(k6.signals).toEqual([])
+    const again = new MockActivityEnvironment()
+    const followed: K6Heartbeat[] = []
+    again.on('heartbeat', (d: unknown) => followed.push(d as K6Heartbeat))
+    const awaited = inActivity(() => activities.awaitK6({ runId: 'r1' }), again)
+    await until(() => followed.some((h) => h.lastSeq >= 1))
+    k6.line('after the outage')
+    await until(() => followed.some((h) => h.lines.some((l) => l.text === 'after the outage')))
+    k6.exit({ code: 0, signal: null })
+    const outcome = (await awaited)!
+    expect(outcome).toMatchObject({ reason: 'exited', exitCode: 0, runner: RUNNER })
+    expect(outcome.recovered).toBeTruthy()
+    // Asked again later (the answer was lost too), it answers from the spooled outcome.
+    expect(await inActivity(() => activities.awaitK6({ runId: 'r1' }))).toMatchObject({ reason: 'exited', exitCode: 0 })
+  })
+
+  it('after a restart, reports a run that died with its runner and stores only its console', async () => {
+    const { spawnK6 } = fakeSpawn()
+    const { activities, objects, store, workRoot } = await setup(spawnK6)
+    // What a killed runner leaves: run.json, a console cut mid-line, k6's files (not masked yet).
+    const base = path.join(workRoot, 'run-r1-abc123')
+    await mkdir(path.join(base, 'k6'), { recursive: true })
+    await writeFile(path.join(base, 'run.json'), JSON.stringify({ runId: 'r1', startedAt: '2026-01-01T00:00:00.000Z' }))
+    const line = (seq: number, time: string) => JSON.stringify({ seq, stream: 'stdout', text: `line ${seq}`, time })
+    await writeFile(path.join(base, 'console.ndjson'), `${line(1, '2026-01-01T00:00:01.000Z')}\n${line(2, '2026-01-01T00:00:05.000Z')}\n{"seq":3,"str`)
+    await writeFile(path.join(base, 'console.log'), 'line 1\nline 2\n')
+    await writeFile(path.join(base, 'k6', 'summary.json'), '{"half')
+    const awaitK6 = (runId: string) => inActivity(() => activities.awaitK6({ runId }))
+    const outcome = (await awaitK6('r1'))!
+    expect(outcome).toMatchObject({ reason: 'runner_lost', consoleLines: 2, startedAt: '2026-01-01T00:00:00.000Z', finishedAt: '2026-01-01T00:00:05.000Z' })
+    expect(outcome.errorText).toContain('console up to then (2 lines) is kept')
+    const artifacts = await store()
+    expect(Object.keys(artifacts)).toEqual(['log'])
+    expect(objects.has('runs/r1/summary.json')).toBe(false)
+    expect(objects.get('runs/r1/console.log')?.toString()).toBe('line 1\nline 2\n')
+    expect(await awaitK6('nothing-here')).toBeNull()
   })
 
   describe('caps held at run time', () => {
@@ -266,11 +355,12 @@ describe('executeK6', () => {
 
     it('stops k6 once its console log passes the log limit', async () => {
       const { k6, spawnK6 } = fakeSpawn((fake, sig) => sig === 'SIGINT' && fake.exit({ code: 105, signal: null }))
-      const { activities, env, objects } = await setup(spawnK6, 5000, SPEC, { maxLogBytes: 10_000 })
+      const { activities, env, objects, store } = await setup(spawnK6, 5000, SPEC, { maxLogBytes: 10_000 })
       const done = env.run(activities.executeK6, input)
       await until(() => k6.cwd !== undefined)
       for (let i = 0; i < 1000 && k6.signals.length === 0; i++) k6.line(`line ${i} ${'x'.repeat(100)}`)
       const outcome = (await done) as K6Outcome
+      await store()
       expect(outcome.reason).toBe('limit')
       expect(outcome.errorText).toContain("k6's console output passed 10 KB (K6_MAX_LOG_MB)")
       expect(objects.get('runs/r1/console.log')!.length).toBeLessThan(10_000 + 1000)

@@ -1,20 +1,25 @@
-// The executeK6 activity: runs one load test on this runner, k6 in its sandbox. It heartbeats the
-// console as sequenced chunks (the API relays them), learns of cancellation through those
-// heartbeats, stops k6 with SIGINT so it still writes its summary and report (SIGKILL after a
-// grace period), holds the run's VU and duration caps while k6 runs, ends the run at the
-// sandbox's limits with a message naming them, and uploads whatever artifacts exist. It never
-// restarts k6.
+// The k6 activities. executeK6 runs one load test on this runner, k6 in its sandbox: it heartbeats
+// the console as sequenced chunks (the API relays them) with this runner's own queue, learns of
+// cancellation through those heartbeats, stops k6 with SIGINT so it still writes its summary and
+// report (SIGKILL after a grace period), holds the run's VU and duration caps while k6 runs, ends
+// the run at the sandbox's limits with a message naming them, and answers with the outcome read
+// from k6's summary. It never restarts k6, and it does not upload: the run's directory is its
+// spool (k6/spool.ts) until storeArtifacts, on this runner's own queue and retried by Temporal for
+// as long as storage is down, has stored it.
+// A k6 outlives a lost activity (Temporal unreachable past the heartbeat timeout): it runs on to
+// its end and awaitK6, on this runner's own queue, follows it again or reports how it ended.
 import { existsSync } from 'node:fs'
-import { stat, rm, writeFile } from 'node:fs/promises'
+import { stat, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { Context } from '@temporalio/activity'
+import { ApplicationFailure, Context } from '@temporalio/activity'
 import { fileSizeHit, formatBytes, limitFromExit, SANDBOX_WORK_DIR, type K6Sandbox, type LimitHit } from '@stampede/sandbox'
 import { ARTIFACTS, artifactKey, CONSOLE_INDEX_FILE, type ArtifactName, type Artifacts } from '@stampede/shared'
 import { capsOwner, formatSeconds, type ScriptCaps } from '@stampede/shared/caps'
 import { k6ErrorMessage } from '@stampede/shared/k6'
 import { LIMIT_SETTINGS, type K6ProcessLimits } from '@stampede/shared/platform-config'
-import type { K6Outcome, RunWorkflowInput } from '@stampede/shared/temporal'
+import { RUNNER_BUSY, type K6Heartbeat, type K6Outcome, type RunWorkflowInput } from '@stampede/shared/temporal'
+import type { ConsoleChunk } from '@stampede/shared'
 import type { Storage } from '@stampede/storage'
 import { ConsoleRecorder, DEFAULT_WINDOW } from '../k6/console-recorder.ts'
 import { detectLanguage, scriptFileName } from '@stampede/shared/script'
@@ -24,6 +29,8 @@ import { controlAddress, PAUSED_BEFORE_RUN, type K6Control } from '../k6/control
 import type { SpawnK6, K6Exit } from '../k6/process.ts'
 import { redactArtifacts, secretRedactor } from '../k6/redact.ts'
 import { withRetry } from '../retry.ts'
+import type { K6Slots } from '../slots.ts'
+import { dropEmptyOutputs, findSpool, lostOutcome, readMeta, readOutcome, removeSpool, spoolPrefix, summaryResult, writeMeta, writeOutcome, type SpoolDir } from '../k6/spool.ts'
 import type { RunSpec } from './run-spec.ts'
 
 export interface RunStateStore {
@@ -47,6 +54,12 @@ export interface K6ActivityDeps {
   control?: (address: string) => K6Control
   storage: Storage
   runs: RunStateStore
+  /** This runner's own queue (runnerQueueFor): sent with every heartbeat, so a lost activity's k6 can be found again. */
+  runnerQueue: string
+  /** Where the runs' directories (spools) are: the sandbox's root. */
+  workDir: string
+  /** The runner's k6 slots: a k6 that outlives its activity keeps its slot. */
+  slots?: K6Slots
   /** Single-machine mode (ALLOW_LOOPBACK_TARGETS): k6 may reach loopback addresses. */
   allowLoopbackTargets: boolean
   /** How long k6 gets after SIGINT to write its summary before SIGKILL. */
@@ -68,24 +81,121 @@ const MAX_RAW_LINES = 50
 
 export function createK6Activities(deps: K6ActivityDeps) {
   const log = deps.log ?? (() => {})
+  /** Runs whose k6 this process started and that have not ended yet. */
+  const live = new Map<string, LiveRun>()
 
-  /** k6's files are in `dir`, the console the runner recorded in `base` (out of k6's sight). */
-  async function uploadArtifacts(runId: string, dir: string, base: string): Promise<Artifacts> {
-    const artifacts: Artifacts = {}
-    for (const [name, def] of Object.entries(ARTIFACTS) as [ArtifactName, (typeof ARTIFACTS)[ArtifactName]][]) {
-      const file = path.join(name === 'log' ? base : dir, def.file)
-      if (!existsSync(file)) continue
-      artifacts[name] = await withRetry(`upload of ${def.file}`, () => deps.storage.putFile(artifactKey(runId, def.file), file, def.contentType))
-    }
-    const index = path.join(base, OUTPUT_FILES.consoleIndex)
-    if (existsSync(index)) {
-      await withRetry('upload of the console index', () => deps.storage.putFile(artifactKey(runId, CONSOLE_INDEX_FILE), index, 'application/x-ndjson'))
-    }
-    return artifacts
+  const beat = (ctx: Context, chunk: ConsoleChunk, k6Started: boolean) => {
+    const details: K6Heartbeat = { ...chunk, runner: deps.runnerQueue, k6Started }
+    ctx.heartbeat(details)
   }
 
   async function executeK6(input: RunWorkflowInput): Promise<K6Outcome> {
     const ctx = Context.current()
+    // Two location queues can hand over runs at once for the last free slot: the second goes back.
+    const admitted = deps.slots ? deps.slots.admit() : () => {}
+    if (!admitted) throw ApplicationFailure.nonRetryable(`runner ${deps.runnerQueue} has no free k6 slot; the run goes back to the queue`, RUNNER_BUSY)
+    try {
+      // The first heartbeat names this runner before anything else happens.
+      beat(ctx, { fromSeq: 1, lines: [], lastSeq: 0 }, false)
+      const run = await startRun(input)
+      return await follow(run, ctx)
+    } finally {
+      admitted()
+    }
+  }
+
+  /**
+   * On this runner's own queue, after the run's executeK6 activity was lost: follows the k6 this
+   * process still runs, or answers how it ended (its spooled outcome), or that it died with an
+   * earlier run of this runner. Null: this runner has no trace of the run.
+   */
+  async function awaitK6({ runId }: { runId: string }): Promise<K6Outcome | null> {
+    const ctx = Context.current()
+    const recovered = 'Temporal lost track of the run for a while; k6 went on and this is its own result'
+    const run = live.get(runId)
+    if (run) {
+      beat(ctx, run.recorder.takeChunk(true) ?? { fromSeq: 1, lines: [], lastSeq: 0 }, true)
+      run.notice('warning', 'Stampede lost contact with this run for a while (Temporal did not hear from the runner in time); k6 went on and its result is kept.')
+      return { ...(await follow(run, ctx)), recovered }
+    }
+    beat(ctx, { fromSeq: 1, lines: [], lastSeq: 0 }, true)
+    const spool = await findSpool(deps.workDir, runId)
+    if (!spool) return null
+    const done = await readOutcome(spool)
+    if (done) return { ...done, recovered }
+    return lostOutcome(spool, await readMeta(spool), deps.runnerQueue)
+  }
+
+  /**
+   * On this runner's own queue: stores a run's spooled artifacts (one attempt; Temporal retries
+   * while storage is down). k6's own files are stored only once the outcome was written, after
+   * they were masked; a run that died with its runner stores its console (masked line by line).
+   */
+  async function storeArtifacts({ runId }: { runId: string }): Promise<Artifacts> {
+    const spool = await findSpool(deps.workDir, runId)
+    if (!spool) return {}
+    const finished = (await readOutcome(spool)) !== undefined
+    if (!finished) await dropEmptyOutputs(spool.dir)
+    const artifacts: Artifacts = {}
+    for (const [name, def] of Object.entries(ARTIFACTS) as [ArtifactName, (typeof ARTIFACTS)[ArtifactName]][]) {
+      if (name !== 'log' && !finished) continue
+      const file = path.join(name === 'log' ? spool.base : spool.dir, def.file)
+      if (!existsSync(file)) continue
+      artifacts[name] = await deps.storage.putFile(artifactKey(runId, def.file), file, def.contentType)
+    }
+    const index = path.join(spool.base, OUTPUT_FILES.consoleIndex)
+    if (existsSync(index)) await deps.storage.putFile(artifactKey(runId, CONSOLE_INDEX_FILE), index, 'application/x-ndjson')
+    log(`run ${runId}: artifacts stored (${Object.keys(artifacts).join(', ') || 'none'})`)
+    return artifacts
+  }
+
+  /** On this runner's own queue: removes a run's spool once its artifacts are attached to the run. */
+  async function releaseRun({ runId }: { runId: string }): Promise<void> {
+    if (live.has(runId)) return
+    const spool = await findSpool(deps.workDir, runId)
+    if (spool) await removeSpool(spool)
+  }
+
+  /** Heartbeats a run's console until k6 ends, and passes cancellation on to it. */
+  async function follow(run: LiveRun, ctx: Context): Promise<K6Outcome> {
+    // New lines go out on the next tick; an unchanged window is re-sent once a second so the
+    // activity stays alive and learns of cancellation without re-serialising it every tick.
+    let lastChunk = run.recorder.takeChunk(true)!
+    let lastSentAt = Date.now()
+    beat(ctx, lastChunk, run.k6Started)
+    const ticker = setInterval(() => {
+      const chunk = run.recorder.takeChunk()
+      if (chunk) lastChunk = chunk
+      else if (Date.now() - lastSentAt < IDLE_HEARTBEAT_MS) return
+      lastSentAt = Date.now()
+      beat(ctx, lastChunk, run.k6Started)
+    }, deps.heartbeatIntervalMs)
+    let detach!: (why: string) => void
+    const detached = new Promise<string>((resolve) => (detach = resolve))
+    const onCancel = () => {
+      const why = cancelReason(ctx)
+      if (why === 'CANCELLED') return run.stop('cancelled')
+      if (why === 'WORKER_SHUTDOWN') return run.stop('runner_stopped', 'The runner was shut down during the run, so k6 was stopped; what it wrote until then is kept.')
+      // TIMED_OUT / NOT_FOUND: Temporal no longer expects this activity. k6 is not stopped: it runs
+      // to its end and the workflow finds it again through awaitK6.
+      detach(why)
+    }
+    ctx.cancellationSignal.addEventListener('abort', onCancel)
+    if (ctx.cancellationSignal.aborted) onCancel()
+    try {
+      const ended = await Promise.race([run.outcome.then((outcome) => ({ outcome })), detached.then((why) => ({ why }))])
+      if ('outcome' in ended) return ended.outcome
+      deps.slots?.hold(run.outcome)
+      log(`run ${run.runId}: Temporal gave up on its k6 activity (${ended.why}); k6 goes on and its outcome is kept`)
+      throw ctx.cancellationSignal.reason instanceof Error ? ctx.cancellationSignal.reason : new Error(`the k6 activity was lost (${ended.why})`)
+    } finally {
+      clearInterval(ticker)
+      ctx.cancellationSignal.removeEventListener('abort', onCancel)
+    }
+  }
+
+  /** Starts k6 for a run: its spool, its console, its caps and limits. Resolves once k6 is spawned. */
+  async function startRun(input: RunWorkflowInput): Promise<LiveRun> {
     const { runId } = input
     const { script, env: runEnv, secrets, allowlist, caps } = await withRetry('loading the run', () => deps.runs.loadRun(runId))
     // Private, loopback, link-local and metadata targets stay blocked unless the project opens them.
@@ -93,95 +203,95 @@ export function createK6Activities(deps: K6ActivityDeps) {
     // Secrets reach k6 only through its environment; every line of its output is masked.
     const redact = secretRedactor(Object.values(secrets))
     const { sandbox } = deps
-    const privateDir = await sandbox.makeDir(`run-${runId}-`)
+    const privateDir = await sandbox.makeDir(spoolPrefix(runId))
+    const spool: SpoolDir = { base: privateDir.base, dir: privateDir.path }
     const dir = privateDir.path
+    const scriptName = scriptFileName(detectLanguage(script))
+    let recorder: ConsoleRecorder
+    let startedAt: Date
     try {
-      const scriptFile = scriptFileName(detectLanguage(script))
-      await writeFile(path.join(dir, scriptFile), script, { mode: 0o600 })
+      await writeMeta(spool.base, { runId })
+      await writeFile(path.join(dir, scriptName), script, { mode: 0o600 })
       await sandbox.seal(privateDir, K6_WRITES)
-      // k6's error lines become the run's error text, of which only the first MAX_ERROR_TEXT
-      // characters are kept: stop collecting there (a script may log errors every iteration).
-      const errors: string[] = []
-      let errorChars = 0
-      const addError = (message: string) => {
-        if (errorChars >= MAX_ERROR_TEXT) return
-        errors.push(message)
-        errorChars += message.length + 1
-      }
-      const rawLines: string[] = []
-      const recorder = new ConsoleRecorder(path.join(privateDir.base, OUTPUT_FILES.log), path.join(privateDir.base, OUTPUT_FILES.consoleIndex), DEFAULT_WINDOW, Date.now, redact)
-      const notice = (level: 'warning' | 'error', message: string) => recorder.add('stderr', `level=${level} msg="${message.replaceAll('"', "'")}" source=stampede`)
-      for (const warning of policy.warnings) notice('warning', `target allowlist: ${warning}`)
-      const startedAt = new Date()
+      recorder = new ConsoleRecorder(path.join(privateDir.base, OUTPUT_FILES.log), path.join(privateDir.base, OUTPUT_FILES.consoleIndex), DEFAULT_WINDOW, Date.now, redact)
+      startedAt = new Date()
       await withRetry('marking the run as running', () => deps.runs.markRunning(runId, startedAt))
-      log(`run ${runId}: starting k6 on ${input.locationId}`)
+      await writeMeta(spool.base, { runId, startedAt: startedAt.toISOString() })
+    } catch (err) {
+      // Nothing ran: nothing to keep.
+      await removeSpool(spool)
+      throw err
+    }
+    const notice = (level: 'warning' | 'error', message: string) => {
+      if (!closed) recorder.add('stderr', `level=${level} msg="${message.replaceAll('"', "'")}" source=stampede`)
+    }
+    let closed = false
+    for (const warning of policy.warnings) notice('warning', `target allowlist: ${warning}`)
+    // k6's error lines become the run's error text, of which only the first MAX_ERROR_TEXT
+    // characters are kept: stop collecting there (a script may log errors every iteration).
+    const errors: string[] = []
+    let errorChars = 0
+    const addError = (message: string) => {
+      if (errorChars >= MAX_ERROR_TEXT) return
+      errors.push(message)
+      errorChars += message.length + 1
+    }
+    const rawLines: string[] = []
+    log(`run ${runId}: starting k6 on ${input.locationId}`)
 
-      let reason: K6Outcome['reason'] = 'exited'
-      let limitMessage: string | undefined
-      let killTimer: NodeJS.Timeout | undefined
-      let logFull = false
-      // eslint-disable-next-line prefer-const -- assigned once k6 is spawned; stop() may run from its first output line
-      let proc: ReturnType<SpawnK6> | undefined
-      const stop = (why: 'cancelled' | 'timed_out' | 'limit', message?: string, opts: { now?: boolean } = {}) => {
-        if (reason !== 'exited') return
-        reason = why
-        if (message !== undefined) {
-          limitMessage = message
-          notice('error', message)
+    let reason: K6Outcome['reason'] = 'exited'
+    let limitMessage: string | undefined
+    let killTimer: NodeJS.Timeout | undefined
+    let logFull = false
+    // eslint-disable-next-line prefer-const -- assigned once k6 is spawned; stop() may run from its first output line
+    let proc: ReturnType<SpawnK6> | undefined
+    const stop: LiveRun['stop'] = (why, message, opts = {}) => {
+      if (reason !== 'exited') return
+      reason = why
+      if (message !== undefined) {
+        limitMessage = message
+        notice('error', message)
+      }
+      log(`run ${runId}: stopping k6 (${why}${message ? `: ${message}` : ''})`)
+      if (opts.now) return proc?.signal('SIGKILL')
+      proc?.signal('SIGINT')
+      killTimer = setTimeout(() => proc?.signal('SIGKILL'), deps.stopGraceMs)
+    }
+
+    const address = deps.control ? controlAddress() : undefined
+    proc = deps.spawnK6({
+      plan: sandbox.plan({ dir: privateDir, args: k6Args(scriptName, policy, address ? { control: address } : {}), vars: { ...runEnv, ...secrets }, limits: deps.limits, writable: K6_WRITES }),
+      maxRssBytes: deps.limits.memoryBytes,
+      onLine: (stream, text) => {
+        if (logFull || closed) return
+        const line = recorder.add(stream, text)
+        if (stream === 'stderr') {
+          const message = k6ErrorMessage(line.text)
+          if (message !== undefined) addError(message)
+          else if (!line.text.startsWith('time=') && rawLines.length < MAX_RAW_LINES) rawLines.push(line.text)
         }
-        log(`run ${runId}: stopping k6 (${why}${message ? `: ${message}` : ''})`)
-        if (opts.now) return proc?.signal('SIGKILL')
-        proc?.signal('SIGINT')
-        killTimer = setTimeout(() => proc?.signal('SIGKILL'), deps.stopGraceMs)
-      }
+        if (recorder.bytesWritten > deps.maxLogBytes) {
+          logFull = true
+          stop('limit', `k6's console output passed ${formatBytes(deps.maxLogBytes)} (${LIMIT_SETTINGS.log}); the run was stopped and the rest of its output dropped. Log less, for example only failures.`)
+        }
+      },
+    })
+    const run: LiveRun = { runId, recorder, k6Started: true, stop, notice, outcome: undefined as unknown as Promise<K6Outcome> }
 
-      const address = deps.control ? controlAddress() : undefined
-      proc = deps.spawnK6({
-        plan: sandbox.plan({ dir: privateDir, args: k6Args(scriptFile, policy, address ? { control: address } : {}), vars: { ...runEnv, ...secrets }, limits: deps.limits, writable: K6_WRITES }),
-        maxRssBytes: deps.limits.memoryBytes,
-        onLine: (stream, text) => {
-          if (logFull) return
-          const line = recorder.add(stream, text)
-          if (stream === 'stderr') {
-            const message = k6ErrorMessage(line.text)
-            if (message !== undefined) addError(message)
-            else if (!line.text.startsWith('time=') && rawLines.length < MAX_RAW_LINES) rawLines.push(line.text)
-          }
-          if (recorder.bytesWritten > deps.maxLogBytes) {
-            logFull = true
-            stop('limit', `k6's console output passed ${formatBytes(deps.maxLogBytes)} (${LIMIT_SETTINGS.log}); the run was stopped and the rest of its output dropped. Log less, for example only failures.`)
-          }
-        },
-      })
+    const timeoutTimer = setTimeout(() => stop('timed_out'), input.timeoutSeconds * 1000)
+    // The duration cap counts from the start of the load (the resume), plus time for setup() and teardown().
+    let durationTimer: NodeJS.Timeout | undefined
+    const allowance = deps.durationAllowanceSeconds ?? DURATION_ALLOWANCE_SECONDS
+    const loadStarted = () => {
+      durationTimer = setTimeout(
+        () => stop('limit', `The run went on past ${formatSeconds(caps.maxDurationSeconds)}, ${capsOwner(caps)}'s duration cap (plus ${allowance} s for setup() and teardown()); it was stopped.`),
+        (caps.maxDurationSeconds + allowance) * 1000,
+      )
+    }
+    const capHold = address && deps.control ? holdCaps(deps.control(address), caps, { stop, loadStarted, log: (m) => log(`run ${runId}: ${m}`), everyMs: deps.capCheckMs ?? 500 }) : undefined
+    if (!capHold) loadStarted()
 
-      // New lines go out on the next tick; an unchanged window is re-sent once a second so the
-      // activity stays alive and learns of cancellation without re-serialising it every tick.
-      let lastChunk = recorder.takeChunk(true)
-      let lastSentAt = Date.now()
-      ctx.heartbeat(lastChunk)
-      const ticker = setInterval(() => {
-        const chunk = recorder.takeChunk()
-        if (chunk) lastChunk = chunk
-        else if (Date.now() - lastSentAt < IDLE_HEARTBEAT_MS) return
-        lastSentAt = Date.now()
-        ctx.heartbeat(lastChunk)
-      }, deps.heartbeatIntervalMs)
-
-      const onCancel = () => stop('cancelled')
-      ctx.cancellationSignal.addEventListener('abort', onCancel)
-      const timeoutTimer = setTimeout(() => stop('timed_out'), input.timeoutSeconds * 1000)
-      // The duration cap counts from the start of the load (the resume), plus time for setup() and teardown().
-      let durationTimer: NodeJS.Timeout | undefined
-      const allowance = deps.durationAllowanceSeconds ?? DURATION_ALLOWANCE_SECONDS
-      const loadStarted = () => {
-        durationTimer = setTimeout(
-          () => stop('limit', `The run went on past ${formatSeconds(caps.maxDurationSeconds)}, ${capsOwner(caps)}'s duration cap (plus ${allowance} s for setup() and teardown()); it was stopped.`),
-          (caps.maxDurationSeconds + allowance) * 1000,
-        )
-      }
-      const capHold = address && deps.control ? holdCaps(deps.control(address), caps, { stop, loadStarted, log: (m) => log(`run ${runId}: ${m}`), everyMs: deps.capCheckMs ?? 500 }) : undefined
-      if (!capHold) loadStarted()
-
+    const finish = async (): Promise<K6Outcome> => {
       let exit: K6Exit
       try {
         exit = await proc.exited
@@ -193,14 +303,9 @@ export function createK6Activities(deps: K6ActivityDeps) {
         clearTimeout(timeoutTimer)
         if (durationTimer) clearTimeout(durationTimer)
         if (killTimer) clearTimeout(killTimer)
-        ctx.cancellationSignal.removeEventListener('abort', onCancel)
       }
       const finishedAt = new Date()
-      // The output files were created empty for the sandbox to bind; those k6 never wrote are not artifacts.
-      for (const file of K6_WRITES) {
-        const target = path.join(dir, file)
-        if ((await stat(target).then((s) => s.size, () => -1)) === 0) await rm(target, { force: true })
-      }
+      await dropEmptyOutputs(dir)
       if (exit.sandboxError !== undefined) addError(`the k6 sandbox could not start: ${exit.sandboxError.replaceAll(dir, SANDBOX_WORK_DIR)}`)
       // A limit of the sandbox ended k6 (memory, threads) or cut a file it wrote.
       if (reason === 'exited') {
@@ -212,29 +317,37 @@ export function createK6Activities(deps: K6ActivityDeps) {
         }
       }
       // Check and group names, tags, URLs and metric names come from the script: mask secrets in
-      // every artifact (summary, HTML report, JSON metrics) before upload, before the console closes.
+      // every artifact (summary, HTML report, JSON metrics) before they are kept, before the console closes.
       for (const message of await redactArtifacts(dir, redact, { log: (m) => log(`run ${runId}: ${m}`) })) notice('warning', message)
+      closed = true
       await recorder.close()
-      try {
-        const artifacts = await uploadArtifacts(runId, dir, privateDir.base)
-        log(`run ${runId}: k6 ended (${reason}, exit ${exit.code ?? exit.signal})`)
-        const errorText = [...(limitMessage ? [limitMessage] : []), ...errors].join('\n').slice(0, MAX_ERROR_TEXT)
-        return {
-          exitCode: exit.code,
-          signal: exit.signal,
-          reason,
-          startedAt: startedAt.toISOString(),
-          finishedAt: finishedAt.toISOString(),
-          artifacts,
-          consoleLines: recorder.lastSeq,
-          errorText: errorText === '' ? null : errorText,
-        }
-      } finally {
-        clearInterval(ticker)
+      log(`run ${runId}: k6 ended (${reason}, exit ${exit.code ?? exit.signal})`)
+      const errorText = [...(limitMessage ? [limitMessage] : []), ...errors].join('\n').slice(0, MAX_ERROR_TEXT)
+      const outcome: K6Outcome = {
+        exitCode: exit.code,
+        signal: exit.signal,
+        reason,
+        startedAt: startedAt.toISOString(),
+        finishedAt: finishedAt.toISOString(),
+        consoleLines: recorder.lastSeq,
+        errorText: errorText === '' ? null : errorText,
+        result: await summaryResult(dir),
+        runner: deps.runnerQueue,
       }
-    } finally {
-      await rm(privateDir.base, { recursive: true, force: true })
+      // Written last: a spool with an outcome is a finished run whose files are safe to store.
+      await writeOutcome(spool.base, outcome)
+      return outcome
     }
+    run.outcome = finish()
+    live.set(runId, run)
+    void run.outcome.then(
+      () => live.delete(runId),
+      (err: unknown) => {
+        live.delete(runId)
+        log(`run ${runId}: could not finish the run's files: ${err instanceof Error ? err.message : String(err)}`)
+      },
+    )
+    return run
   }
 
   /** The output file k6 could not finish because it reached the file-size limit, if any. */
@@ -247,7 +360,25 @@ export function createK6Activities(deps: K6ActivityDeps) {
     return undefined
   }
 
-  return { executeK6 }
+  return { executeK6, awaitK6, storeArtifacts, releaseRun }
+}
+
+/** Why Temporal cancelled the activity: CANCELLED (the run was cancelled), TIMED_OUT, NOT_FOUND, WORKER_SHUTDOWN, … */
+function cancelReason(ctx: Context): string {
+  const reason: unknown = ctx.cancellationSignal.reason
+  return reason instanceof Error ? reason.message : String(reason)
+}
+
+/** A k6 this process started, until it ends. */
+interface LiveRun {
+  runId: string
+  recorder: ConsoleRecorder
+  k6Started: boolean
+  stop(why: 'cancelled' | 'timed_out' | 'limit' | 'runner_stopped', message?: string, opts?: { now?: boolean }): void
+  /** A Stampede line in the run's console (until it closes). */
+  notice(level: 'warning' | 'error', message: string): void
+  /** Resolves when k6 has ended and its outcome is spooled. */
+  outcome: Promise<K6Outcome>
 }
 
 export type K6Activities = ReturnType<typeof createK6Activities>

@@ -1,8 +1,10 @@
-// recordRunResult: the database write that ends a run. Runs on the orchestration queue and is
-// retried by Temporal; it is idempotent (the same input always writes the same row).
+// recordRunResult: the database write that ends a run, as soon as the outcome is known; and
+// attachArtifacts: the artifacts, once the runner's spool is stored. Both run on the
+// orchestration queue, are retried by Temporal and are idempotent (the same input always writes
+// the same row).
 import { ARTIFACTS, artifactKey, type Artifacts, type ArtifactName, type RunStatus } from '@stampede/shared'
-import { describeExitCode, extractRunMetrics, parseSummary, statusForExitCode, thresholdResults, type K6Summary } from '@stampede/shared/k6'
-import type { K6Outcome, RecordRunInput } from '@stampede/shared/temporal'
+import { describeExitCode, extractRunMetrics, parseSummary, statusForExitCode, thresholdResults, type K6Summary, type RunMetrics, type ThresholdResult } from '@stampede/shared/k6'
+import type { AttachArtifactsInput, K6Outcome, RecordRunInput } from '@stampede/shared/temporal'
 import type { Db } from '@stampede/db'
 import type { Storage } from '@stampede/storage'
 import { createHash } from 'node:crypto'
@@ -12,10 +14,11 @@ export interface PersistenceDeps {
   storage: Storage
 }
 
-function statusOf(outcome: K6Outcome, summary: K6Summary | undefined): { status: RunStatus; error: string | null } {
+function statusOf(outcome: K6Outcome, summary: { thresholds: ThresholdResult[] } | undefined): { status: RunStatus; error: string | null } {
   if (outcome.reason === 'timed_out') return { status: 'timed_out', error: 'the run exceeded its timeout and was stopped' }
   if (outcome.reason === 'cancelled') return { status: 'cancelled', error: null }
-  // A limit of the sandbox or a cap ended k6: the message names it and its value.
+  // A limit of the sandbox or a cap ended k6, or its runner stopped or died: the message says which.
+  if (outcome.reason === 'runner_stopped' || outcome.reason === 'runner_lost') return { status: 'error', error: outcome.errorText ?? 'the runner stopped during the run' }
   if (outcome.reason === 'limit') return { status: 'error', error: outcome.errorText ?? 'k6 was stopped at a limit' }
   const status = statusForExitCode(outcome.exitCode)
   if (status === 'error') {
@@ -24,7 +27,7 @@ function statusOf(outcome: K6Outcome, summary: K6Summary | undefined): { status:
   }
   if (!summary) return { status: 'error', error: 'k6 finished but wrote no summary' }
   if (status === 'failed') {
-    const crossed = thresholdResults(summary).filter((t) => !t.ok)
+    const crossed = summary.thresholds.filter((t) => !t.ok)
     return { status, error: `thresholds crossed: ${crossed.map((t) => `${t.metric} '${t.expression}'`).join(', ')}` }
   }
   return { status, error: null }
@@ -64,10 +67,15 @@ export function createPersistenceActivities({ db, storage }: PersistenceDeps) {
   async function recordRunResult(input: RecordRunInput): Promise<RunStatus> {
     const { runId } = input
     if (input.kind !== 'completed') {
-      const artifacts = await probeArtifacts(runId)
       const status: RunStatus = input.kind === 'cancelled' ? 'cancelled' : 'error'
-      const run = await db.run.findUniqueOrThrow({ where: { id: runId }, select: { startedAt: true } })
-      const finishedAt = new Date()
+      const run = await db.run.findUniqueOrThrow({ where: { id: runId }, select: { startedAt: true, status: true } })
+      // A run already recorded (a retried write after the row was written) keeps what it has.
+      if (run.status !== 'queued' && run.status !== 'running') return run.status
+      // Storage being down must not hold the result back: artifacts found later are attached then.
+      const artifacts = await probeArtifacts(runId).catch(() => ({}))
+      // An error's duration is k6's own: up to its last sign of life, not to when this was written.
+      const lastSeen = input.kind === 'error' && input.lastSeenAt ? new Date(input.lastSeenAt) : undefined
+      const finishedAt = lastSeen && run.startedAt && lastSeen >= run.startedAt ? lastSeen : new Date()
       await db.run.update({
         where: { id: runId },
         data: {
@@ -82,13 +90,12 @@ export function createPersistenceActivities({ db, storage }: PersistenceDeps) {
     }
 
     const { outcome } = input
-    const { summary, json, problem } = await loadSummary(outcome.artifacts)
+    const { metrics, thresholds, json, problem } = await resultOf(outcome)
     // A stop at a limit, a cancel or a timeout explains a missing or cut summary better than the summary can.
-    const { status, error } = problem && outcome.reason === 'exited' ? { status: 'error' as const, error: problem } : statusOf(outcome, summary)
-    const metrics = summary ? extractRunMetrics(summary) : undefined
-    const thresholds = summary ? thresholdResults(summary) : undefined
+    const { status, error } = problem && outcome.reason === 'exited' ? { status: 'error' as const, error: problem } : statusOf(outcome, thresholds ? { thresholds } : undefined)
     const startedAt = new Date(outcome.startedAt)
     const finishedAt = new Date(outcome.finishedAt)
+    const artifacts = outcome.artifacts ?? {}
     await db.run.update({
       where: { id: runId },
       data: {
@@ -98,15 +105,15 @@ export function createPersistenceActivities({ db, storage }: PersistenceDeps) {
         durationMs: finishedAt.getTime() - startedAt.getTime(),
         exitCode: outcome.exitCode,
         errorMessage: error,
-        artifacts: outcome.artifacts,
+        // Spooled runs attach their artifacts later (attachArtifacts); never wipe ones already attached.
+        ...(Object.keys(artifacts).length > 0 ? { artifacts, artifactsPending: false } : { artifactsPending: outcome.runner !== undefined }),
         consoleLines: outcome.consoleLines,
-        ...(summary && thresholds && metrics
+        ...(json !== undefined ? { summary: json as object } : {}),
+        ...(thresholds && metrics
           ? {
-              summary: json as object,
               thresholds: thresholds.map((t) => ({ ...t })),
               thresholdsPassed: thresholds.every((t) => t.ok),
               ...metrics,
-              httpReqs: metrics.httpReqs,
               dataSent: metrics.dataSent === null ? null : BigInt(Math.round(metrics.dataSent)),
               dataReceived: metrics.dataReceived === null ? null : BigInt(Math.round(metrics.dataReceived)),
             }
@@ -116,7 +123,34 @@ export function createPersistenceActivities({ db, storage }: PersistenceDeps) {
     return status
   }
 
-  return { recordRunResult }
+  /** What the result needs from k6's summary: as the runner read it, or (older runners) from the stored summary. */
+  async function resultOf(outcome: K6Outcome): Promise<{ metrics?: RunMetrics; thresholds?: ThresholdResult[]; json?: unknown; problem?: string }> {
+    if (outcome.result) {
+      const { metrics, thresholds, problem } = outcome.result
+      return { ...(metrics && thresholds ? { metrics: metrics as unknown as RunMetrics, thresholds } : {}), ...(problem ? { problem } : {}) }
+    }
+    const { summary, json, problem } = await loadSummary(outcome.artifacts ?? {})
+    return { ...(summary ? { metrics: extractRunMetrics(summary), thresholds: thresholdResults(summary) } : {}), json, ...(problem ? { problem } : {}) }
+  }
+
+  /**
+   * Attaches a run's artifacts once its runner's spool is stored (merged with any already
+   * attached), with k6's summary kept on the row; a storage problem is kept with the run.
+   */
+  async function attachArtifacts(input: AttachArtifactsInput): Promise<void> {
+    const run = await db.run.findUnique({ where: { id: input.runId }, select: { artifacts: true, errorMessage: true, summary: true } })
+    if (!run) return
+    const artifacts = { ...((run.artifacts ?? {}) as Artifacts), ...input.artifacts }
+    let summary: unknown
+    if (input.artifacts.summary && run.summary === null) summary = (await loadSummary(input.artifacts)).json
+    const errorMessage = input.problem && !run.errorMessage?.includes(input.problem) ? [run.errorMessage, input.problem].filter(Boolean).join('\n') : run.errorMessage
+    await db.run.update({
+      where: { id: input.runId },
+      data: { artifacts, artifactsPending: false, errorMessage, ...(summary !== undefined ? { summary: summary as object } : {}) },
+    })
+  }
+
+  return { recordRunResult, attachArtifacts }
 }
 
 export type PersistenceActivities = ReturnType<typeof createPersistenceActivities>

@@ -1,29 +1,49 @@
 // loadTestRun: one run, orchestrated. k6 runs on the location's queue (only runners serving
-// that location pick it up, so a run with no runner waits, never dropped); the result is
-// recorded on the orchestration queue. The k6 activity has exactly one attempt.
+// that location pick it up, and only when they have a free k6 slot, so a run with no runner
+// waits, never dropped); the result is recorded on the orchestration queue as soon as k6's outcome
+// is known; then the artifacts the runner spooled are stored from that runner's own queue
+// (retried for as long as storage is down) and attached. The k6 activity has exactly one attempt:
+// if it is lost after k6 started (Temporal unreachable past the heartbeat timeout, a runner that
+// died), the workflow asks that runner, on its own queue, what became of k6 (awaitK6) instead
+// of starting it again.
 import {
   ActivityCancellationType,
+  ActivityFailure,
+  ApplicationFailure,
   CancellationScope,
   ChildWorkflowCancellationType,
   executeChild,
   isCancellation,
+  continueAsNew,
   ParentClosePolicy,
   proxyActivities,
+  sleep,
   startChild,
+  TimeoutFailure,
   workflowInfo,
 } from '@temporalio/workflow'
 import {
+  DEFAULT_DURABILITY,
+  k6HeartbeatSchema,
+  PRESENCE_TIMEOUT_SECONDS,
+  RUNNER_BUSY,
   ORCHESTRATION_QUEUE,
   taskQueueFor,
   workflowIdFor,
+  type Durability,
   type JobFiringInput,
+  type K6Heartbeat,
+  type K6Outcome,
   type RecordRunInput,
+  type RunnerPresenceInput,
   type RunWorkflowInput,
+  type StoreSpooledRunInput,
   type WebhookEvent,
 } from '@stampede/shared/temporal'
 import type { JobActivities } from '../activities/jobs.ts'
 import type { K6Activities } from '../activities/k6.ts'
 import type { PersistenceActivities } from '../activities/persistence.ts'
+import type { PresenceActivities } from '../activities/presence.ts'
 
 const persistence = proxyActivities<PersistenceActivities>({
   taskQueue: ORCHESTRATION_QUEUE,
@@ -31,30 +51,178 @@ const persistence = proxyActivities<PersistenceActivities>({
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 20 },
 })
 
-/** Time after the run's own timeout for k6 to stop and artifacts to upload. */
-const STOP_AND_UPLOAD_MARGIN_SECONDS = 15 * 60
+/** Time after the run's own timeout for k6 to stop and its outcome to be written. */
+const STOP_MARGIN_SECONDS = 15 * 60
+const HEARTBEAT_TIMEOUT = '30 seconds'
 
 export async function loadTestRun(input: RunWorkflowInput): Promise<string> {
+  const durability = input.durability ?? DEFAULT_DURABILITY
   const { executeK6 } = proxyActivities<K6Activities>({
     taskQueue: taskQueueFor(input.locationId),
-    startToCloseTimeout: `${input.timeoutSeconds + STOP_AND_UPLOAD_MARGIN_SECONDS} seconds`,
-    heartbeatTimeout: '30 seconds',
+    startToCloseTimeout: `${input.timeoutSeconds + STOP_MARGIN_SECONDS} seconds`,
+    heartbeatTimeout: HEARTBEAT_TIMEOUT,
     retry: { maximumAttempts: 1 },
     cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
   })
 
-  let record: RecordRunInput
+  let outcome: K6Outcome | undefined
+  let record: RecordRunInput | undefined
   let cancelled = false
   try {
-    const outcome = await executeK6(input)
-    record = { kind: 'completed', runId: input.runId, outcome }
+    outcome = await runOnALocationRunner(executeK6, input)
   } catch (err) {
-    cancelled = isCancellation(err)
-    record = cancelled ? { kind: 'cancelled', runId: input.runId } : { kind: 'error', runId: input.runId, message: failureMessage(err) }
+    if (isCancellation(err)) {
+      cancelled = true
+    } else {
+      const beat = lostHeartbeat(err)
+      if (beat) {
+        // The run went to that runner (k6 may be running there still): find out from it what
+        // became of k6, never start another.
+        try {
+          outcome = (await awaitK6On(beat.runner, input, durability)) ?? undefined
+          if (!outcome) record = { kind: 'error', runId: input.runId, message: `the runner that ran k6 (${beat.runner}) has no trace of the run: its work directory was removed`, ...lastSeen(beat) }
+        } catch (awaitErr) {
+          if (isCancellation(awaitErr)) cancelled = true
+          else {
+            record = {
+              kind: 'error',
+              runId: input.runId,
+              message: `the runner stopped responding during the run and did not come back within ${durability.runnerReturnSeconds} s (${failureMessage(awaitErr)})`,
+              ...lastSeen(beat),
+            }
+          }
+        }
+      } else {
+        record = { kind: 'error', runId: input.runId, message: failureMessage(err) }
+      }
+    }
   }
-  const status = await CancellationScope.nonCancellable(() => persistence.recordRunResult(record))
+  if (outcome) record = { kind: 'completed', runId: input.runId, outcome }
+  record ??= { kind: 'cancelled', runId: input.runId }
+  const final = record
+  const status = await CancellationScope.nonCancellable(() => persistence.recordRunResult(final))
+  const runner = outcome?.runner
+  if (runner) await CancellationScope.nonCancellable(() => storeAndAttach(input.runId, runner, durability))
   if (cancelled) return 'cancelled'
   return status
+}
+
+/**
+ * executeK6, again while a runner hands the run back before starting anything (RunnerBusy: it had
+ * no free k6 slot after all), so the run waits on the queue for any runner with room.
+ */
+async function runOnALocationRunner(executeK6: K6Activities['executeK6'], input: RunWorkflowInput): Promise<K6Outcome> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await executeK6(input)
+    } catch (err) {
+      if (!(err instanceof ActivityFailure) || !(err.cause instanceof ApplicationFailure) || err.cause.type !== RUNNER_BUSY) throw err
+      // Rare (two queues handing over the last slot at once); never spin if it repeats.
+      if (attempt >= 3) await sleep(Math.min(attempt, 10) * 1000)
+    }
+  }
+}
+
+/**
+ * storeSpooledRun: a runner that restarts finds the run directories it left; for each it starts
+ * this, which (after the run's own workflow had its chance to ask the runner) stores what the
+ * directory holds, attaches it to the run and removes the directory.
+ */
+export async function storeSpooledRun(input: StoreSpooledRunInput): Promise<string> {
+  const durability = input.durability ?? DEFAULT_DURABILITY
+  // The run's own workflow may be asking this runner about the run right now (awaitK6): let it go first.
+  await sleep(`${durability.runnerReturnSeconds + 30} seconds`)
+  return storeAndAttach(input.runId, input.runner, durability)
+}
+
+/**
+ * runnerPresence: one per runner, open while the runner exists. Its activity runs on the runner's
+ * own queue and heartbeats (see activities/presence.ts); a runner gone for a day ends it.
+ */
+export async function runnerPresence(input: RunnerPresenceInput): Promise<string> {
+  const { runnerPresence: beat } = proxyActivities<PresenceActivities>({
+    taskQueue: input.queue,
+    heartbeatTimeout: `${PRESENCE_TIMEOUT_SECONDS} seconds`,
+    startToCloseTimeout: '7 hours',
+    scheduleToCloseTimeout: '1 day',
+    retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '5 seconds' },
+  })
+  for (let span = 0; span < 50; span++) {
+    try {
+      await beat()
+    } catch {
+      return 'runner gone'
+    }
+  }
+  // Keeps the history short: the workflow runs for as long as the runner does.
+  return continueAsNew<typeof runnerPresence>(input)
+}
+
+async function storeAndAttach(runId: string, runner: string, durability: Durability): Promise<string> {
+  const { storeArtifacts } = proxyActivities<K6Activities>({
+    taskQueue: runner,
+    // Storage down: the runner answers and fails, and is asked again with backoff for as long as
+    // ARTIFACT_RETRY_MINUTES allows. Runner gone (it does not pick the task up): the run stops
+    // waiting for it; its next life stores the spool (storeSpooledRun).
+    scheduleToStartTimeout: `${durability.runnerReturnSeconds} seconds`,
+    startToCloseTimeout: '10 minutes',
+    scheduleToCloseTimeout: `${durability.artifactRetrySeconds} seconds`,
+    retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds' },
+  })
+  const { releaseRun } = proxyActivities<K6Activities>({
+    taskQueue: runner,
+    scheduleToStartTimeout: '30 seconds',
+    startToCloseTimeout: '1 minute',
+    retry: { maximumAttempts: 3 },
+  })
+  try {
+    const artifacts = await storeArtifacts({ runId })
+    await persistence.attachArtifacts({ runId, artifacts })
+  } catch (err) {
+    const minutes = Math.round(durability.artifactRetrySeconds / 60)
+    await persistence.attachArtifacts({
+      runId,
+      artifacts: {},
+      problem: storeProblem(err, minutes, runner),
+    })
+    return 'artifacts not stored'
+  }
+  // Best effort: a directory left behind is found again when the runner restarts.
+  await releaseRun({ runId }).catch(() => undefined)
+  return 'stored'
+}
+
+function storeProblem(err: unknown, minutes: number, runner: string): string {
+  const timeout = err instanceof ActivityFailure && err.cause instanceof TimeoutFailure ? err.cause.timeoutType : undefined
+  if (timeout === 'SCHEDULE_TO_START') return `the run's artifacts were not stored: its runner (${runner}) stopped before storing them; they stay on that runner's disk and are stored when it starts again`
+  return `the run's artifacts could not be stored within ${minutes} min (${failureMessage(err)}); they stay on the runner (${runner}) and are stored when it starts again`
+}
+
+function awaitK6On(runner: string, input: RunWorkflowInput, durability: Durability): Promise<K6Outcome | null> {
+  const { awaitK6 } = proxyActivities<K6Activities>({
+    taskQueue: runner,
+    // The runner must pick it up within this time (it may be restarting); then k6 may still run.
+    scheduleToStartTimeout: `${durability.runnerReturnSeconds} seconds`,
+    startToCloseTimeout: `${input.timeoutSeconds + STOP_MARGIN_SECONDS} seconds`,
+    heartbeatTimeout: HEARTBEAT_TIMEOUT,
+    // awaitK6 never starts k6, so trying again is safe (a runner that died again is asked again).
+    retry: { maximumAttempts: 3, initialInterval: '1 second' },
+    cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+  })
+  return awaitK6({ runId: input.runId })
+}
+
+/** The last heartbeat of a k6 activity Temporal gave up on (a timeout), if it had one. */
+function lostHeartbeat(err: unknown): K6Heartbeat | undefined {
+  if (!(err instanceof ActivityFailure) || !(err.cause instanceof TimeoutFailure)) return undefined
+  const parsed = k6HeartbeatSchema.safeParse(err.cause.lastHeartbeatDetails)
+  return parsed.success ? parsed.data : undefined
+}
+
+/** When k6 was last heard of: its last console line in the heartbeat. */
+function lastSeen(beat: K6Heartbeat): { lastSeenAt?: string } {
+  const last = beat.lines.at(-1)
+  return last ? { lastSeenAt: last.time } : {}
 }
 
 function failureMessage(err: unknown): string {
@@ -96,7 +264,7 @@ export async function jobFiring(input: JobFiringInput): Promise<string> {
     for (let position = 0; position < firing.tests; position++) {
       const run = await jobs.prepareFiringRun({ firingId: firing.firingId, position })
       if (!run) continue
-      const args: RunWorkflowInput = { runId: run.runId, locationId: run.locationId, trigger: 'schedule', timeoutSeconds: run.timeoutSeconds }
+      const args: RunWorkflowInput = { runId: run.runId, locationId: run.locationId, trigger: 'schedule', timeoutSeconds: run.timeoutSeconds, ...(run.durability ? { durability: run.durability } : {}) }
       await executeChild(loadTestRun, {
         workflowId: workflowIdFor(run.runId),
         taskQueue: ORCHESTRATION_QUEUE,

@@ -267,9 +267,11 @@ async function follow(ctx: Ctx, started: Run): Promise<Run> {
     else if (!ctx.json && status === 'running' && ticks % 10 === 0) io.stderr.write(`[progress] ${line()}\n`)
   }, 1000)
   try {
+    const statusPrinter = newStatusPrinter(ctx)
     for await (const event of client.followConsole(started.id, { onReconnect: ({ reason }) => !ctx.json && io.stderr.write(`[console reconnecting: ${reason}]\n`) })) {
       clear()
-      printEvent(ctx, consoleOut, event, started.id)
+      if (event.type === 'status') statusPrinter(event)
+      else printEvent(ctx, consoleOut, event, started.id)
       if (event.type === 'line') updateProgress(progress, event.text)
       if (event.type === 'status') {
         if (event.status === 'running' && runningSince === undefined) runningSince = Date.now()
@@ -291,14 +293,38 @@ function printEvent(ctx: Ctx, to: Writable, event: ConsoleEvent, runId: string):
       to.write(`${event.text}\n`)
       break
     case 'gap':
-      to.write(`[console lines ${event.from}–${event.to} were not relayed (${event.reason}); the complete log: stampede runs logs ${runId}]\n`)
+      to.write(`[console lines ${event.from}–${event.to} were not relayed (${event.reason}); they follow from the stored log once it is there; the complete log: stampede runs logs ${runId}]\n`)
       break
-    case 'status':
-      if (!ctx.json) ctx.io.stderr.write(`[${event.status}${event.waitingForRunner ? ': waiting for a runner in this location' : ''}]\n`)
+    case 'fill':
+      // Lines of an earlier gap, printed where they arrive: the marker says where they belong.
+      if (event.lines.length === 0) break
+      to.write(`[console lines ${event.from}–${event.to}, from the stored log:]\n`)
+      for (const line of event.lines) to.write(`${line.text}\n`)
       break
     case 'end':
       if (!ctx.json) ctx.io.stderr.write(`[${STATUS_WORDS[event.status]}]\n`)
       break
+  }
+}
+
+/**
+ * Prints a status when it changes (not every repeat), and a silent runner once when it goes
+ * quiet and once when it answers again, not each second it stays quiet.
+ */
+function newStatusPrinter(ctx: Ctx): (event: Extract<ConsoleEvent, { type: 'status' }>) => void {
+  let shown: string | undefined
+  let silent = false
+  return (event) => {
+    if (ctx.json) return
+    const key = `${event.status} ${event.waitingForRunner}`
+    if (key !== shown) {
+      shown = key
+      ctx.io.stderr.write(`[${event.status}${event.waitingForRunner ? ': waiting for a runner in this location' : ''}]\n`)
+    }
+    const quiet = event.runnerSilentSeconds !== undefined
+    if (quiet && !silent) ctx.io.stderr.write(`[runner not responding for ${event.runnerSilentSeconds} s]\n`)
+    else if (!quiet && silent && event.status === 'running') ctx.io.stderr.write('[runner responding again]\n')
+    silent = quiet
   }
 }
 
@@ -360,7 +386,7 @@ async function runsCommand(ctx: Ctx, args: string[]): Promise<number> {
       }
       for await (const event of client.followConsole(id)) {
         if (ctx.json) ctx.io.stdout.write(`${JSON.stringify(event)}\n`)
-        else if (event.type === 'line' || event.type === 'gap') printEvent(ctx, ctx.io.stdout, event, id)
+        else if (event.type === 'line' || event.type === 'gap' || event.type === 'fill') printEvent(ctx, ctx.io.stdout, event, id)
       }
       return EXIT.passed
     }

@@ -1,7 +1,9 @@
 // The console as the viewer has it: entries sorted by seq, each a line or a gap (a range the
 // server said it can no longer send). Duplicates are dropped, so replays after a reconnect are
-// harmless. The resume cursor is the end of the contiguous prefix 1..n of lines and gaps, so a
-// reconnect with `after=cursor` can never skip a line we have not seen or been told about.
+// harmless. The cursor is the end of the contiguous prefix 1..n of lines and gaps, so a
+// reconnect with `after=cursor` can never skip a line we have not seen or been told about; a
+// reconnect with `after=resumeAfter` also starts before the first gap, so that the server can
+// still fill it. Filled lines (`fill`) take the place of their gap.
 import type { ConsoleStream } from '@stampede/shared/console'
 
 export interface ConsoleLineEntry {
@@ -32,6 +34,12 @@ export class ConsoleBuffer {
   /** The last seq of the contiguous prefix: reconnect with `after=cursor`. */
   get cursor(): number {
     return this.#cursor
+  }
+
+  /** Where a reconnect starts: the cursor, or before the first gap (the server fills gaps it announced on that connection). */
+  get resumeAfter(): number {
+    const firstGap = this.#entries.find((e) => e.kind === 'gap')
+    return firstGap && firstGap.from <= this.#cursor ? firstGap.from - 1 : this.#cursor
   }
 
   get lineCount(): number {
@@ -84,6 +92,54 @@ export class ConsoleBuffer {
       i++
     }
     this.#advanceCursor()
+  }
+
+  /**
+   * Lines of an announced range (from..to, in seq order), as the stored log has them: they take
+   * the place of the gap there in one pass; lines already held stay, and seqs the log lacks stay
+   * a gap. Returns how many lines were new.
+   */
+  addFill(from: number, to: number, lines: readonly Omit<ConsoleLineEntry, 'kind'>[]): number {
+    if (!Number.isInteger(from) || !Number.isInteger(to) || to < Math.max(1, from)) return 0
+    const fresh: ConsoleLineEntry[] = []
+    for (const l of [...lines].sort((x, y) => x.seq - y.seq)) {
+      if (!Number.isInteger(l.seq) || l.seq < Math.max(1, from) || l.seq > to || l.seq === fresh.at(-1)?.seq) continue
+      fresh.push({ kind: 'line', seq: l.seq, stream: l.stream, text: l.text, time: l.time })
+    }
+    if (fresh.length === 0) return 0
+    // The entries that touch [from, to] are rebuilt in one pass: held lines stay, new lines
+    // split the gaps they fall in.
+    const lo = this.#firstEndingAtOrAfter(from)
+    let hi = lo
+    while (hi < this.#entries.length && start(this.#entries[hi]!) <= to) hi++
+    const rebuilt: ConsoleEntry[] = []
+    let added = 0
+    let i = 0
+    const takeBefore = (seq: number) => {
+      for (; i < fresh.length && fresh[i]!.seq < seq; i++, added++) rebuilt.push(fresh[i]!)
+    }
+    for (const entry of this.#entries.slice(lo, hi)) {
+      if (entry.kind === 'line') {
+        takeBefore(entry.seq)
+        if (fresh[i]?.seq === entry.seq) i++
+        rebuilt.push(entry)
+        continue
+      }
+      takeBefore(entry.from)
+      let pos = entry.from
+      for (; i < fresh.length && fresh[i]!.seq <= entry.to; i++, added++) {
+        const line = fresh[i]!
+        if (line.seq > pos) rebuilt.push({ ...entry, from: pos, to: line.seq - 1 })
+        rebuilt.push(line)
+        pos = line.seq + 1
+      }
+      if (pos <= entry.to) rebuilt.push({ ...entry, from: pos, to: entry.to })
+    }
+    takeBefore(Infinity)
+    this.#entries.splice(lo, hi - lo, ...rebuilt)
+    this.#lineCount += added
+    this.#advanceCursor()
+    return added
   }
 
   /**

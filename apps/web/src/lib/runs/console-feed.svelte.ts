@@ -1,7 +1,10 @@
 // The live console of one run: a WebSocket that feeds a ConsoleBuffer. A dropped connection is
-// reopened with `after=<cursor>` (backing off up to 10 s) until the server sends `end`. An
-// `error` message (unknown run, unreadable console) stops the feed and leaves the retry to the
-// reader: retrying such errors automatically would loop.
+// reopened with `after=<resume point>` (backing off up to 10 s) until the server sends `end`; the
+// resume point is before the first gap, so that gaps are still filled (`fill`) from the stored
+// log. The server's `reconnect` (the API restarting) is such a drop, never an end. An `error`
+// message (unknown run, unreadable console) stops the feed and leaves the retry to the reader:
+// retrying such errors automatically would loop; only an error the server closes with 1011
+// (momentarily unavailable, e.g. its database) is retried.
 import { consoleMessageSchema, type ConsoleMessage } from '@stampede/shared/console'
 import type { RunStatus } from '@stampede/shared'
 import { consoleSocketUrl } from '../api/client.ts'
@@ -16,13 +19,21 @@ export interface ConsoleFeedOptions {
 
 export type FeedConnection = 'connecting' | 'live' | 'reconnecting' | 'ended' | 'failed' | 'closed'
 
+/** The latest `status` message. */
+export interface LiveStatus {
+  status: RunStatus
+  waitingForRunner: boolean
+  /** Set while the run's runner has not been heard from for this many seconds. */
+  runnerSilentSeconds?: number
+}
+
 const MAX_BACKOFF_MS = 10_000
 
 export class ConsoleFeed {
   entries = $state.raw<ConsoleEntry[]>([])
   connection = $state<FeedConnection>('closed')
   /** The latest `status` message, if any. */
-  live = $state<{ status: RunStatus; waitingForRunner: boolean } | null>(null)
+  live = $state<LiveStatus | null>(null)
   /** Set by the `end` message. */
   ended = $state<{ status: RunStatus; lastSeq: number } | null>(null)
   error = $state<string | null>(null)
@@ -35,6 +46,8 @@ export class ConsoleFeed {
   #frame: number | undefined
   #backoffMs = 500
   #stopped = true
+  /** An `error` message on the current connection, acted on when it closes. */
+  #serverError: string | undefined
 
   constructor(
     readonly runId: string,
@@ -71,8 +84,9 @@ export class ConsoleFeed {
 
   #connect(state: 'connecting' | 'reconnecting'): void {
     this.connection = state
-    const socket = new WebSocket(this.#socketUrl(this.runId, this.#buffer.cursor))
+    const socket = new WebSocket(this.#socketUrl(this.runId, this.#buffer.resumeAfter))
     this.#socket = socket
+    this.#serverError = undefined
     socket.onopen = () => {
       if (this.#socket === socket) this.connection = 'live'
     }
@@ -88,10 +102,15 @@ export class ConsoleFeed {
       const message = consoleMessageSchema.safeParse(raw)
       if (message.success) this.#handle(message.data)
     }
-    socket.onclose = () => {
+    socket.onclose = (event) => {
       if (this.#socket !== socket) return
       this.#socket = undefined
-      if (this.#stopped || this.connection === 'ended' || this.connection === 'failed') return
+      if (this.#stopped || this.connection === 'ended') return
+      if (this.#serverError !== undefined && event.code !== 1011) {
+        this.error = this.#serverError
+        this.connection = 'failed'
+        return
+      }
       this.connection = 'reconnecting'
       this.#retryTimer = setTimeout(() => this.#connect('reconnecting'), this.#backoffMs)
       this.#backoffMs = Math.min(this.#backoffMs * 2, MAX_BACKOFF_MS)
@@ -107,8 +126,17 @@ export class ConsoleFeed {
         this.#buffer.addGap(message.from, message.to, message.reason)
         this.#schedulePublish()
         return
-      case 'status':
-        this.live = { status: message.status, waitingForRunner: message.waitingForRunner }
+      case 'fill':
+        if (this.#buffer.addFill(message.from, message.to, message.lines) > 0) this.#schedulePublish()
+        return
+      case 'status': {
+        const { type: _, ...status } = message
+        this.live = status
+        return
+      }
+      case 'reconnect':
+        // The API is stopping and closes this socket next: show it as a reconnect, come back soon.
+        this.connection = 'reconnecting'
         return
       case 'end':
         this.#buffer.finish(message.lastSeq, 'these lines were not received before the console ended')
@@ -119,8 +147,8 @@ export class ConsoleFeed {
         this.#onEnd(message.status)
         return
       case 'error':
-        this.error = message.message
-        this.connection = 'failed'
+        // Final unless the server closes with 1011 (see onclose).
+        this.#serverError = message.message
         return
     }
   }

@@ -1,12 +1,21 @@
 // The feed against a real WebSocket server speaking the console protocol: what a viewer sees
-// when the connection drops mid-run and the server replays lines it already sent.
+// when the connection drops mid-run and the server replays lines it already sent, when gaps
+// are filled from the stored log, and when the API restarts (`reconnect`).
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { WebSocket as NodeWebSocket, WebSocketServer } from 'ws'
 import type { ConsoleMessage } from '@stampede/shared/console'
 import { ConsoleFeed } from './console-feed.svelte.ts'
+import { ConsoleBuffer } from './console-buffer.ts'
 
 const RUN = '11111111-1111-4111-8111-111111111111'
 const line = (seq: number): ConsoleMessage => ({ type: 'line', seq, stream: 'stdout', text: `line ${seq}`, time: '2026-01-01T00:00:00.000Z' })
+const gap = (from: number, to: number): ConsoleMessage => ({ type: 'gap', from, to, reason: 'no longer held by the live relay', log: { runId: RUN, artifact: 'log' } })
+const fill = (from: number, to: number, seqs: number[]): ConsoleMessage => ({
+  type: 'fill',
+  from,
+  to,
+  lines: seqs.map((seq) => ({ seq, stream: 'stdout' as const, text: `line ${seq}`, time: '2026-01-01T00:00:00.000Z' })),
+})
 
 async function until(condition: () => boolean, what: string, timeoutMs = 3000): Promise<void> {
   const deadline = Date.now() + timeoutMs
@@ -91,5 +100,131 @@ describe('ConsoleFeed', () => {
     // Longer than the first retry (500 ms) would wait.
     await new Promise((resolve) => setTimeout(resolve, 700))
     expect(connections).toBe(1)
+  })
+
+  it('puts filled lines in place of their gap, keeping what the log lacks a gap', async () => {
+    server.on('connection', (socket) => {
+      const send = (m: ConsoleMessage) => socket.send(JSON.stringify(m))
+      send(line(1))
+      send(gap(2, 6))
+      send(line(7))
+      send(fill(2, 6, [2, 3, 5, 6]))
+      send(fill(2, 6, [2, 3])) // a repeat changes nothing
+      send({ type: 'end', status: 'passed', lastSeq: 7 })
+      socket.close(1000)
+    })
+
+    feed = new ConsoleFeed(RUN, { socketUrl })
+    feed.start()
+
+    await until(() => feed!.connection === 'ended', 'the end message')
+    expect(text(feed)).toEqual([1, 2, 3, 'gap 4-4', 5, 6, 7])
+    expect(feed.entries.filter((e) => e.kind === 'line').map((e) => (e.kind === 'line' ? e.text : ''))).toEqual(['line 1', 'line 2', 'line 3', 'line 5', 'line 6', 'line 7'])
+  })
+
+  it('reconnects when the API restarts, from before an open gap, and has every line once', async () => {
+    const requested: string[] = []
+    let second: { send: (m: ConsoleMessage) => void; close: () => void } | undefined
+    server.on('connection', (socket, req) => {
+      requested.push(`after=${new URL(req.url ?? '', 'http://x').searchParams.get('after')}`)
+      const send = (m: ConsoleMessage) => socket.send(JSON.stringify(m))
+      if (requested.length === 1) {
+        send({ type: 'status', status: 'running', waitingForRunner: false })
+        ;[1, 2].forEach((seq) => send(line(seq)))
+        send(gap(3, 4))
+        send(line(5))
+        send({ type: 'reconnect', reason: 'the API is restarting' })
+        socket.close(1012)
+      } else {
+        // The restarted API has the stored log: the gap's lines come as lines.
+        ;[3, 4, 5, 6].forEach((seq) => send(line(seq)))
+        send({ type: 'status', status: 'running', waitingForRunner: false, runnerSilentSeconds: 7 })
+        second = { send, close: () => socket.close(1000) }
+      }
+    })
+
+    feed = new ConsoleFeed(RUN, { socketUrl })
+    feed.start()
+
+    await until(() => feed!.live?.runnerSilentSeconds === 7, 'the silent runner')
+    expect(requested).toEqual(['after=0', 'after=2'])
+    expect(feed.connection).toBe('live')
+    expect(feed.ended).toBeNull()
+    second!.send({ type: 'status', status: 'running', waitingForRunner: false })
+    await until(() => feed!.live?.runnerSilentSeconds === undefined, 'the runner heard again')
+    second!.send({ type: 'end', status: 'passed', lastSeq: 6 })
+    second!.close()
+    await until(() => feed!.connection === 'ended', 'the end message')
+    expect(text(feed)).toEqual([1, 2, 3, 4, 5, 6])
+    expect(feed.error).toBeNull()
+  })
+
+  it('retries when the console is momentarily unavailable (an error closed with 1011)', async () => {
+    let connections = 0
+    server.on('connection', (socket) => {
+      connections++
+      const send = (m: ConsoleMessage) => socket.send(JSON.stringify(m))
+      if (connections === 1) {
+        send({ type: 'error', message: 'console unavailable: internal error 7f3c09a1b2c4d5e6' })
+        socket.close(1011)
+      } else {
+        send(line(1))
+        send({ type: 'end', status: 'passed', lastSeq: 1 })
+        socket.close(1000)
+      }
+    })
+
+    feed = new ConsoleFeed(RUN, { socketUrl })
+    feed.start()
+
+    await until(() => feed!.connection === 'ended', 'the end message')
+    expect(connections).toBe(2)
+    expect(feed.error).toBeNull()
+    expect(text(feed)).toEqual([1])
+  })
+})
+
+// The buffer's fill in isolation (console-buffer.test.ts covers lines and gaps): against a
+// plain model, over many gap layouts and partial fills.
+describe('ConsoleBuffer.addFill', () => {
+  it('holds exactly the lines received or filled, each once, with gaps for the rest of announced ranges', () => {
+    let state = 7
+    const next = (n: number) => (state = (state * 1103515245 + 12345) % 2 ** 31) % n
+    for (let round = 0; round < 200; round++) {
+      const buffer = new ConsoleBuffer()
+      const have = new Set<number>()
+      const announced = new Set<number>()
+      const last = 5 + next(40)
+      for (let seq = 1; seq <= last; seq++) {
+        if (next(3) === 0) {
+          const to = Math.min(last, seq + next(5))
+          buffer.addGap(seq, to, 'lost')
+          for (let s = seq; s <= to; s++) announced.add(s)
+          seq = to
+        } else {
+          buffer.addLine({ seq, stream: 'stdout', text: `line ${seq}`, time: '' })
+          have.add(seq)
+        }
+      }
+      for (let k = 0; k < 4; k++) {
+        const from = 1 + next(last)
+        const to = Math.min(last, from + next(12))
+        const seqs = Array.from({ length: to - from + 1 }, (_, i) => from + i).filter(() => next(4) > 0)
+        const before = have.size
+        for (const seq of seqs) have.add(seq)
+        const added = buffer.addFill(from, to, [...seqs].reverse().map((seq) => ({ seq, stream: 'stdout' as const, text: `line ${seq}`, time: '' })))
+        expect(added).toBe(have.size - before)
+      }
+      const entries = buffer.entries()
+      const lines = entries.flatMap((e) => (e.kind === 'line' ? [e.seq] : []))
+      expect(lines).toEqual([...have].sort((a, b) => a - b))
+      expect(buffer.lineCount).toBe(have.size)
+      const gapSeqs = entries.flatMap((e) => (e.kind === 'gap' ? Array.from({ length: e.to - e.from + 1 }, (_, i) => e.from + i) : []))
+      expect(gapSeqs).toEqual([...announced].filter((s) => !have.has(s)).sort((a, b) => a - b))
+      // Entries stay sorted and disjoint.
+      const bounds = entries.flatMap((e) => (e.kind === 'line' ? [e.seq, e.seq] : [e.from, e.to]))
+      expect(bounds).toEqual([...bounds].sort((a, b) => a - b))
+      expect(new Set(bounds.filter((_, i) => i % 2 === 0)).size).toBe(entries.length)
+    }
   })
 })

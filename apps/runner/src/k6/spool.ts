@@ -1,0 +1,139 @@
+// A run's directory on the runner is its spool: what k6 wrote (summary, report, metrics) and the
+// console the runner recorded stay there until storage has taken them, through S3 outages and
+// runner restarts. Beside them the runner keeps `run.json` (which run, when k6 started) and, once
+// k6 has ended, `outcome.json` (what the workflow needs to record the result), so a runner that
+// comes back after a crash can tell a finished run from one that died with it.
+import { readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises'
+import path from 'node:path'
+import { consoleLineSchema } from '@stampede/shared'
+import { extractRunMetrics, parseSummary, thresholdResults } from '@stampede/shared/k6'
+import type { K6Outcome } from '@stampede/shared/temporal'
+import { K6_WRITES, OUTPUT_FILES } from './command.ts'
+
+const META_FILE = 'run.json'
+const OUTCOME_FILE = 'outcome.json'
+const RUN_PREFIX = 'run-'
+
+export interface SpoolMeta {
+  runId: string
+  /** When k6 was started (absent: the runner died before starting it). */
+  startedAt?: string
+}
+
+/** A run's spool on the host: `base` holds the runner's files, `dir` (base/k6) k6's. */
+export interface SpoolDir {
+  base: string
+  dir: string
+}
+
+/** The directory prefix of a run's spool (the sandbox adds a random suffix). */
+export const spoolPrefix = (runId: string): string => `${RUN_PREFIX}${runId}-`
+
+async function writeJsonAtomic(file: string, value: unknown): Promise<void> {
+  const tmp = `${file}.tmp`
+  await writeFile(tmp, JSON.stringify(value), { mode: 0o600 })
+  await rename(tmp, file)
+}
+
+export const writeMeta = (base: string, meta: SpoolMeta): Promise<void> => writeJsonAtomic(path.join(base, META_FILE), meta)
+export const writeOutcome = (base: string, outcome: K6Outcome): Promise<void> => writeJsonAtomic(path.join(base, OUTCOME_FILE), outcome)
+
+async function readJson<T>(file: string): Promise<T | undefined> {
+  try {
+    return JSON.parse(await readFile(file, 'utf8')) as T
+  } catch {
+    return undefined
+  }
+}
+
+export const readOutcome = (spool: SpoolDir): Promise<K6Outcome | undefined> => readJson<K6Outcome>(path.join(spool.base, OUTCOME_FILE))
+
+/** The spool of a run, if this runner has one. */
+export async function findSpool(root: string, runId: string): Promise<SpoolDir | undefined> {
+  const prefix = spoolPrefix(runId)
+  const name = (await readdir(root).catch(() => [] as string[])).find((n) => n.startsWith(prefix))
+  if (!name) return undefined
+  const base = path.join(root, name)
+  return { base, dir: path.join(base, 'k6') }
+}
+
+/** Every run spool under `root`, with its run id (spools without a readable run.json are skipped). */
+export async function listSpools(root: string): Promise<(SpoolDir & SpoolMeta)[]> {
+  const found: (SpoolDir & SpoolMeta)[] = []
+  for (const name of await readdir(root).catch(() => [] as string[])) {
+    if (!name.startsWith(RUN_PREFIX)) continue
+    const base = path.join(root, name)
+    const meta = await readJson<SpoolMeta>(path.join(base, META_FILE))
+    if (meta?.runId) found.push({ ...meta, base, dir: path.join(base, 'k6') })
+  }
+  return found
+}
+
+export const removeSpool = (spool: SpoolDir): Promise<void> => rm(spool.base, { recursive: true, force: true })
+
+/** Output files k6 never wrote (created empty for the sandbox to bind) are not artifacts. */
+export async function dropEmptyOutputs(dir: string): Promise<void> {
+  for (const file of K6_WRITES) {
+    const target = path.join(dir, file)
+    if ((await stat(target).then((s) => s.size, () => -1)) === 0) await rm(target, { force: true })
+  }
+}
+
+/** What the run's result needs from k6's summary, read on the runner so the result does not wait for storage. */
+export async function summaryResult(dir: string): Promise<NonNullable<K6Outcome['result']>> {
+  let text: string
+  try {
+    text = await readFile(path.join(dir, OUTPUT_FILES.summary), 'utf8')
+  } catch {
+    return { metrics: null, thresholds: null, problem: null }
+  }
+  let json: unknown
+  try {
+    json = JSON.parse(text)
+  } catch (err) {
+    // A summary k6 could not finish (a file-size limit, a kill mid-write) is not JSON.
+    return { metrics: null, thresholds: null, problem: `k6's summary is not complete JSON (${(err as Error).message})` }
+  }
+  try {
+    const summary = parseSummary(json)
+    return { metrics: { ...extractRunMetrics(summary) }, thresholds: thresholdResults(summary), problem: null }
+  } catch (err) {
+    return { metrics: null, thresholds: null, problem: `k6's summary did not match the expected format: ${err instanceof Error ? err.message : String(err)}` }
+  }
+}
+
+/**
+ * The outcome of a run whose runner died while k6 ran (k6 dies with its runner): what its console
+ * shows. Its duration ends at the last line k6 printed, not when the runner came back.
+ */
+export async function lostOutcome(spool: SpoolDir, meta: SpoolMeta | undefined, runner: string): Promise<K6Outcome> {
+  let consoleLines = 0
+  let lastTime: string | undefined
+  const index = await readFile(path.join(spool.base, OUTPUT_FILES.consoleIndex), 'utf8').catch(() => '')
+  for (const raw of index.split('\n')) {
+    if (!raw) continue
+    let parsed
+    try {
+      parsed = consoleLineSchema.safeParse(JSON.parse(raw))
+    } catch {
+      continue // the line being written when the runner died
+    }
+    if (!parsed.success) continue
+    consoleLines = parsed.data.seq
+    lastTime = parsed.data.time
+  }
+  const startedAt = meta?.startedAt ?? (await stat(spool.base).then((s) => s.mtime.toISOString(), () => new Date().toISOString()))
+  return {
+    exitCode: null,
+    signal: null,
+    reason: 'runner_lost',
+    startedAt,
+    finishedAt: lastTime && lastTime > startedAt ? lastTime : startedAt,
+    consoleLines,
+    errorText: `the runner stopped during the run and k6 stopped with it; the console up to then (${consoleLines} lines) is kept`,
+    result: { metrics: null, thresholds: null, problem: null },
+    runner,
+  }
+}
+
+export const readMeta = (spool: SpoolDir): Promise<SpoolMeta | undefined> => readJson<SpoolMeta>(path.join(spool.base, META_FILE))
