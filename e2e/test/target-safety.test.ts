@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startStack, type Stack } from '../src/stack.ts'
 import { startTarget, type Target } from '../src/target.ts'
-import { waitUntil, runFinished } from '../src/wait.ts'
+import { runFinished } from '../src/wait.ts'
 
 let stack: Stack
 let target: Target
@@ -139,10 +139,7 @@ describe("single-machine mode: the platform's own services stay out of reach", (
       }`
     target.reset()
     const started = await local.api.runs.start.mutate({ script: source, location: 'us-east' })
-    const run = await waitUntil(`run ${started.id} to finish`, async () => {
-      const r = await local.api.runs.byId.query({ id: started.id })
-      return ['queued', 'running'].includes(r.status) ? undefined : r
-    }, 90_000, 200)
+    const run = await runFinished(local.api, started.id)
     expect(target.count).toBe(1)
     expect(run.metrics.httpReqFailedRate).toBe(0.75)
     const log = await (await fetch((await local.api.runs.artifactUrl.query({ runId: run.id, name: 'log' })).url)).text()
