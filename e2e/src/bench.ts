@@ -20,7 +20,7 @@ import { tokenClient, type Api } from './clients.ts'
 import { watchConsole } from './console-client.ts'
 import { startStack, type Stack } from './stack.ts'
 import { startTarget, type Target } from './target.ts'
-import { runFinished, waitUntil } from './wait.ts'
+import { runFinished } from './wait.ts'
 
 const quantile = (sorted: number[], q: number): number => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN
 const fmt = (n: number, digits = 0) => n.toFixed(digits)
@@ -88,10 +88,7 @@ async function exitToFinal(lane: Lane, runs: number): Promise<number[]> {
   const times: number[] = []
   for (let i = 0; i < runs; i++) {
     const { id } = await lane.api.runs.start.mutate({ script: `export default function () { console.log('bench ${i}') }`, location: lane.location })
-    const run = await waitUntil(`run ${id} final with artifacts`, async () => {
-      const r = await lane.api.runs.byId.query({ id })
-      return ['queued', 'running'].includes(r.status) || r.artifactsPending ? undefined : r
-    }, 300_000, 10)
+    const run = await runFinished(lane.api, id, 300_000, 10)
     const seenAt = Date.now()
     if (!run.finishedAt || !run.artifacts.log) throw new Error(`run ${id} ended ${run.status} without its console log`)
     times.push(seenAt - Date.parse(run.finishedAt))

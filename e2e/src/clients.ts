@@ -1,5 +1,6 @@
 // API clients as each kind of caller: an API token (SDK/CLI/CI), a signed-in browser session
 // (cookie + CSRF token, as the web UI), or nobody.
+import { fileURLToPath } from 'node:url'
 import { createTRPCClient, httpLink } from '@trpc/client'
 import type { AppRouter } from '@stampede/api'
 
@@ -61,6 +62,9 @@ function findCsrf(body: unknown): string | undefined {
   const data = (body as { result?: { data?: { csrfToken?: unknown } } } | null)?.result?.data
   return typeof data?.csrfToken === 'string' ? data.csrfToken : undefined
 }
+
+/** The `stampede` CLI's entry point, as `npx stampede` runs it. */
+export const CLI_BIN = fileURLToPath(new URL('../../packages/sdk/bin/stampede.js', import.meta.url))
 
 /** The first admin every stack bootstraps. */
 export const ADMIN = { email: 'admin@stampede.test', name: 'Admin', password: 'correct horse battery staple' }

@@ -17,9 +17,9 @@ export async function waitUntil<T>(what: string, fn: () => Promise<T | undefined
 }
 
 /** Waits until the run has a final status and its artifacts are stored, and returns it as runs.byId does. */
-export function runFinished(api: Api, runId: string, timeoutMs = 90_000) {
+export function runFinished(api: Api, runId: string, timeoutMs = 90_000, intervalMs = 200) {
   return waitUntil(`run ${runId} to finish`, async () => {
     const run = await api.runs.byId.query({ id: runId })
     return ['queued', 'running'].includes(run.status) || run.artifactsPending ? undefined : run
-  }, timeoutMs, 200)
+  }, timeoutMs, intervalMs)
 }

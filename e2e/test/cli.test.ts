@@ -5,14 +5,13 @@ import { spawn } from 'node:child_process'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Run } from '@stampede/sdk'
 import { waitUntil } from '../src/wait.ts'
 import { startStack, type Stack } from '../src/stack.ts'
 import { startTarget, type Target } from '../src/target.ts'
+import { CLI_BIN } from '../src/clients.ts'
 
-const bin = fileURLToPath(new URL('../../packages/sdk/bin/stampede.js', import.meta.url))
 let stack: Stack
 let target: Target
 let dir: string
@@ -50,12 +49,12 @@ function cli(args: string[], env: Record<string, string> = {}, opts: { terminal?
     ? // `script` runs the command through $SHELL -c. dash (Debian's /bin/sh) stays in the terminal's
       // process group and dies of the first Ctrl-C, and `script` then reports its 130, so the
       // shell must `exec` the CLI. SHELL is pinned so every machine takes the same path.
-      spawn('script', ['-qfec', `exec ${[process.execPath, bin, ...args].map(quote).join(' ')}`, '/dev/null'], {
+      spawn('script', ['-qfec', `exec ${[process.execPath, CLI_BIN, ...args].map(quote).join(' ')}`, '/dev/null'], {
         cwd: dir,
         env: { ...childEnv, SHELL: '/bin/sh' },
         stdio: ['pipe', 'pipe', 'pipe'],
       })
-    : spawn(process.execPath, [bin, ...args], { cwd: dir, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] })
+    : spawn(process.execPath, [CLI_BIN, ...args], { cwd: dir, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] })
   let stdout = ''
   let stderr = ''
   const watchers = new Set<() => void>()

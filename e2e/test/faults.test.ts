@@ -10,16 +10,15 @@ import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { fileURLToPath } from 'node:url'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { createStampedeClient, type ConsoleEvent } from '@stampede/sdk'
 import { createStorage } from '@stampede/storage'
+import { CLI_BIN } from '../src/clients.ts'
 import { startFaultStack, type FaultStack } from '../src/fault-stack.ts'
 import { startTarget, type Target } from '../src/target.ts'
 import { runFinished, waitUntil } from '../src/wait.ts'
 
 const LOCATIONS = 'us-east:US East:Virginia,eu-central:EU Central:Frankfurt,asia-pacific:Asia Pacific:Singapore'
-const cliBin = fileURLToPath(new URL('../../packages/sdk/bin/stampede.js', import.meta.url))
 
 let stack: FaultStack
 let target: Target
@@ -230,7 +229,7 @@ describe('database down', () => {
     const file = path.join(dir, 'db-cut.js')
     // Crossed thresholds: the CLI's exit code (99) proves it read the real outcome.
     await writeFile(file, steady('/db', 6, ", thresholds: { http_req_duration: ['max<0'] }"))
-    const child = spawn(process.execPath, [cliBin, 'run', file, '--location', 'us-east'], {
+    const child = spawn(process.execPath, [CLI_BIN, 'run', file, '--location', 'us-east'], {
       cwd: dir,
       env: { ...process.env, STAMPEDE_URL: stack.apiUrl, STAMPEDE_TOKEN: stack.token },
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -20,8 +20,6 @@ import { safeEqual } from './auth/secrets.ts'
 import type { Context } from './context.ts'
 import { isUnexpectedError, reportFault, reportInternalError, toTrpcError } from './faults.ts'
 
-export { isUnexpectedError, reportInternalError }
-
 export type AccessRule = 'public' | 'signed-in' | Permission
 export interface ProcedureMeta {
   access: AccessRule

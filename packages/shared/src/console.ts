@@ -16,6 +16,31 @@ export const consoleLineSchema = z.object({
 })
 export type ConsoleLine = z.infer<typeof consoleLineSchema>
 
+/**
+ * A run's console index (one JSON line per console line, as the runner writes it and stores it as
+ * the archived console), in seq order. A torn line (the runner died mid-write) or a line that is
+ * not a console line is skipped: the rest is still good.
+ */
+export function parseConsoleIndex(text: string): ConsoleLine[] {
+  const lines: ConsoleLine[] = []
+  for (const raw of text.split('\n')) {
+    if (!raw) continue
+    let value: unknown
+    try {
+      value = JSON.parse(raw)
+    } catch {
+      continue
+    }
+    const parsed = consoleLineSchema.safeParse(value)
+    if (parsed.success) lines.push(parsed.data)
+  }
+  // Written in order; sorting is cheap insurance for the binary searches on it.
+  for (let i = 1; i < lines.length; i++) {
+    if (lines[i]!.seq <= lines[i - 1]!.seq) return lines.sort((a, b) => a.seq - b.seq)
+  }
+  return lines
+}
+
 /** What a k6 activity heartbeat carries: the newest lines, `lines[0].seq === fromSeq`. */
 export const consoleChunkSchema = z.object({
   fromSeq: z.number().int().positive(),

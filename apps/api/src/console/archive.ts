@@ -1,6 +1,6 @@
 // The archived console of a run (the runner's console index in S3, one JSON line per console
 // line, complete once it exists) and the `fill` messages cut from it for announced gaps.
-import { artifactKey, CONSOLE_INDEX_FILE, consoleLineSchema, type ConsoleLine, type ConsoleMessage } from '@stampede/shared'
+import { artifactKey, CONSOLE_INDEX_FILE, parseConsoleIndex, type ConsoleLine, type ConsoleMessage } from '@stampede/shared'
 import { ArtifactNotFoundError, type Storage } from '@stampede/storage'
 
 /** Lines per `fill` message: a large range goes out as several fills, each a contiguous part of it. */
@@ -20,26 +20,7 @@ export async function readArchive(storage: Storage, runId: string): Promise<Cons
     if (err instanceof ArtifactNotFoundError) return null
     throw err
   }
-  const lines: ConsoleLine[] = []
-  for (const raw of text.split('\n')) {
-    if (!raw) continue
-    let value: unknown
-    try {
-      value = JSON.parse(raw)
-    } catch {
-      continue // a torn last line: the rest is still good
-    }
-    const parsed = consoleLineSchema.safeParse(value)
-    if (parsed.success) lines.push(parsed.data)
-  }
-  // Written in order; sorting is cheap insurance for the binary searches on it.
-  for (let i = 1; i < lines.length; i++) {
-    if (lines[i]!.seq <= lines[i - 1]!.seq) {
-      lines.sort((a, b) => a.seq - b.seq)
-      break
-    }
-  }
-  return lines
+  return parseConsoleIndex(text)
 }
 
 /** Index of the first line with seq > after (lines sorted by seq). */

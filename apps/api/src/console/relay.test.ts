@@ -92,7 +92,7 @@ function fakes(options: { bufferLines?: number } = {}) {
       return Buffer.from(state.archive.map((l) => JSON.stringify(l) + '\n').join(''))
     },
   } as unknown as Storage
-  const presence = { of: async () => ({ runnerAvailable: true, pollers: 1 }) } as unknown as RunnerPresence
+  const presence = { waitingFor: async () => false } as unknown as RunnerPresence
   const relay = new ConsoleRelay({ db, temporal: client, storage, presence, pollMs: 5, lingerMs: 1000, checkMs: 5, retryMs: 5, bufferLines: options.bufferLines })
   relays.push(relay)
   return { state, relay }

@@ -20,7 +20,7 @@ import type { Db } from '@stampede/db'
 import { consoleChunkSchema, isTerminal, type ConsoleChunk, type ConsoleLine, type ConsoleMessage, type RunStatus } from '@stampede/shared'
 import { CONSOLE_ACTIVITIES, k6HeartbeatSchema, workflowIdFor } from '@stampede/shared/temporal'
 import type { Storage } from '@stampede/storage'
-import type { RunnerPresence } from '../runs/presence.ts'
+import { timestampMs, type RunnerPresence } from '../runs/presence.ts'
 import { fillsFor, firstAfter, readArchive } from './archive.ts'
 
 const { temporal } = proto
@@ -275,7 +275,7 @@ export class ConsoleRelay {
     else status = 'queued'
     const next: Status = { status, waitingForRunner: false }
     if (status === 'queued' && !started) {
-      next.waitingForRunner = !(await this.opts.presence.of(feed.locationId).catch(() => ({ runnerAvailable: true }))).runnerAvailable
+      next.waitingForRunner = await this.opts.presence.waitingFor(feed.locationId)
     }
     if (status === 'running' && pending.length > 0) {
       const silentMs = this.silentMs(feed)
@@ -475,11 +475,6 @@ function closedStatus(workflowStatus: string | undefined): RunStatus {
   if (workflowStatus === 'CANCELLED') return 'cancelled'
   if (workflowStatus === 'TIMED_OUT') return 'timed_out'
   return 'error'
-}
-
-function timestampMs(t: { seconds?: unknown; nanos?: number | null } | null | undefined): number | undefined {
-  if (!t?.seconds) return undefined
-  return Number(t.seconds) * 1000 + Math.floor((t.nanos ?? 0) / 1e6)
 }
 
 function isNotFound(err: unknown): boolean {

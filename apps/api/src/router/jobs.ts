@@ -10,7 +10,7 @@ import type { Context } from '../context.ts'
 import { intervalProblem } from '../jobs/interval.ts'
 import { createSchedule, deleteSchedule, describeSchedule, overlapFor, readCron, scheduleError, updateSchedule, type JobRow } from '../jobs/schedules.ts'
 import { projectProcedure, router, signedInProcedure } from '../trpc.ts'
-import { classifyFault, publicErrorMessage, toTrpcError } from '../faults.ts'
+import { publicErrorMessage } from '../faults.ts'
 
 const jobInclude = { tests: { orderBy: { position: 'asc' }, include: { test: { select: { id: true, name: true } } } } } as const
 type JobWithTests = Prisma.JobGetPayload<{ include: typeof jobInclude }>
@@ -30,9 +30,8 @@ async function withTemporal<T>(_ctx: Context, what: string, fn: () => Promise<T>
     if (err instanceof TRPCError) throw err
     // The client compiles cron and time zone itself (TypeError); the server answers INVALID_ARGUMENT.
     if (err instanceof TypeError || isInvalidArgument(err)) throw new TRPCError({ code: 'BAD_REQUEST', message: scheduleError(err) })
-    // An outage (Temporal's, or the database's in what `fn` reads) answers SERVICE_UNAVAILABLE naming
-    // the part; anything else is unexpected and answers with an error id (see faults.ts).
-    if (classifyFault(err)) throw toTrpcError(err)
+    // trpc.ts answers an outage (Temporal's, or the database's in what `fn` reads) SERVICE_UNAVAILABLE
+    // naming the part, found through this cause; anything else with an error id.
     throw new Error(`could not ${what} the job's Temporal schedule`, { cause: err })
   }
 }

@@ -13,10 +13,10 @@ import { runEnvFor } from '../tests/variables.ts'
 
 const notFound = (id: string) => new TRPCError({ code: 'NOT_FOUND', message: `run ${id} does not exist` })
 
-/** Whether a queued run waits for a runner: no runner polls its location's queue (if Temporal cannot say, assume one does). */
+/** Whether a queued run waits for a runner (see RunnerPresence.waitingFor). */
 async function waitingForRunner(ctx: Context, run: Pick<Run, 'status' | 'locationId'>): Promise<boolean> {
   if (run.status !== 'queued') return false
-  return !(await ctx.presence.of(run.locationId).catch(() => ({ runnerAvailable: true }))).runnerAvailable
+  return ctx.presence.waitingFor(run.locationId)
 }
 
 async function runDto(ctx: Context, id: string) {

@@ -23,6 +23,11 @@ export class RunnerPresence {
   private cache?: { at: number; value: Promise<PresenceBeat[]> }
   constructor(private readonly client: Client, private readonly now: () => number = Date.now) {}
 
+  /** Whether a queued run in this location waits for a runner: no live runner serves it (if Temporal cannot say, assume one does). */
+  async waitingFor(locationId: string): Promise<boolean> {
+    return !(await this.of(locationId).catch(() => ({ runnerAvailable: true }))).runnerAvailable
+  }
+
   async of(locationId: string): Promise<LocationPresence> {
     const live = (await this.runners()).filter((r) => r.locations.includes(locationId))
     return { runnerAvailable: live.length > 0, pollers: live.length }
@@ -66,12 +71,16 @@ type PendingActivity = NonNullable<Awaited<ReturnType<ReturnType<Client['workflo
 export function liveBeat(pending: PendingActivity[], now: number): PresenceBeat | undefined {
   const activity = pending.find((a) => a.activityType?.name === ACTIVITY.runnerPresence)
   if (!activity || activity.state !== STARTED) return undefined
-  const t = activity.lastHeartbeatTime
-  if (!t?.seconds) return undefined
-  const at = Number(t.seconds) * 1000 + Math.floor((t.nanos ?? 0) / 1e6)
-  if (now - at > PRESENCE_TIMEOUT_SECONDS * 1000) return undefined
+  const at = timestampMs(activity.lastHeartbeatTime)
+  if (at === undefined || now - at > PRESENCE_TIMEOUT_SECONDS * 1000) return undefined
   const payloads = activity.heartbeatDetails?.payloads
   if (!payloads?.length) return undefined
   const parsed = presenceBeatSchema.safeParse(arrayFromPayloads(defaultPayloadConverter, payloads)[0])
   return parsed.success ? parsed.data : undefined
+}
+
+/** A Temporal timestamp (seconds and nanos) in milliseconds; undefined when unset. */
+export function timestampMs(t: { seconds?: unknown; nanos?: number | null } | null | undefined): number | undefined {
+  if (!t?.seconds) return undefined
+  return Number(t.seconds) * 1000 + Math.floor((t.nanos ?? 0) / 1e6)
 }

@@ -73,6 +73,8 @@ export interface K6ActivityDeps {
 }
 
 const MAX_ERROR_TEXT = 4000
+/** The console chunk of a heartbeat sent before k6 printed anything. */
+const NO_LINES: ConsoleChunk = { fromSeq: 1, lines: [], lastSeq: 0 }
 const IDLE_HEARTBEAT_MS = 1000
 /** Past the duration cap, the time setup() and teardown() may add before the runner stops k6. */
 export const DURATION_ALLOWANCE_SECONDS = 60
@@ -96,7 +98,7 @@ export function createK6Activities(deps: K6ActivityDeps) {
     if (!admitted) throw ApplicationFailure.nonRetryable(`runner ${deps.runnerQueue} has no free k6 slot; the run goes back to the queue`, RUNNER_BUSY)
     try {
       // The first heartbeat names this runner before anything else happens.
-      beat(ctx, { fromSeq: 1, lines: [], lastSeq: 0 }, false)
+      beat(ctx, NO_LINES, false)
       const run = await startRun(input)
       return await follow(run, ctx)
     } finally {
@@ -114,11 +116,10 @@ export function createK6Activities(deps: K6ActivityDeps) {
     const recovered = 'Temporal lost track of the run for a while; k6 went on and this is its own result'
     const run = live.get(runId)
     if (run) {
-      beat(ctx, run.recorder.takeChunk(true) ?? { fromSeq: 1, lines: [], lastSeq: 0 }, true)
       run.notice('warning', 'Stampede lost contact with this run for a while (Temporal did not hear from the runner in time); k6 went on and its result is kept.')
       return { ...(await follow(run, ctx)), recovered }
     }
-    beat(ctx, { fromSeq: 1, lines: [], lastSeq: 0 }, true)
+    beat(ctx, NO_LINES, true)
     const spool = await findSpool(deps.workDir, runId)
     if (!spool) return null
     const done = await readOutcome(spool)

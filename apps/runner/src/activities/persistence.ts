@@ -2,12 +2,11 @@
 // attachArtifacts: the artifacts, once the runner's spool is stored. Both run on the
 // orchestration queue, are retried by Temporal and are idempotent (the same input always writes
 // the same row).
-import { ARTIFACTS, artifactKey, type Artifacts, type ArtifactName, type RunStatus } from '@stampede/shared'
+import type { Artifacts, RunStatus } from '@stampede/shared'
 import { describeExitCode, extractRunMetrics, parseSummary, statusForExitCode, thresholdResults, type K6Summary, type RunMetrics, type ThresholdResult } from '@stampede/shared/k6'
 import type { AttachArtifactsInput, K6Outcome, RecordRunInput } from '@stampede/shared/temporal'
 import type { Db } from '@stampede/db'
 import type { Storage } from '@stampede/storage'
-import { createHash } from 'node:crypto'
 
 export interface PersistenceDeps {
   db: Db
@@ -52,18 +51,6 @@ export function createPersistenceActivities({ db, storage }: PersistenceDeps) {
     }
   }
 
-  /** Used when the activity never reported (cancelled while queued, or the runner was lost). */
-  async function probeArtifacts(runId: string): Promise<Artifacts> {
-    const found: Artifacts = {}
-    for (const [name, def] of Object.entries(ARTIFACTS) as [ArtifactName, (typeof ARTIFACTS)[ArtifactName]][]) {
-      const key = artifactKey(runId, def.file)
-      if (!(await storage.exists(key))) continue
-      const bytes = await storage.getBytes(key)
-      found[name] = { key, bytes: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') }
-    }
-    return found
-  }
-
   async function recordRunResult(input: RecordRunInput): Promise<RunStatus> {
     const { runId } = input
     if (input.kind !== 'completed') {
@@ -71,8 +58,6 @@ export function createPersistenceActivities({ db, storage }: PersistenceDeps) {
       const run = await db.run.findUniqueOrThrow({ where: { id: runId }, select: { startedAt: true, status: true } })
       // A run already recorded (a retried write after the row was written) keeps what it has.
       if (run.status !== 'queued' && run.status !== 'running') return run.status
-      // Storage being down must not hold the result back: artifacts found later are attached then.
-      const artifacts = await probeArtifacts(runId).catch(() => ({}))
       // An error's duration is k6's own: up to its last sign of life, not to when this was written.
       const lastSeen = input.kind === 'error' && input.lastSeenAt ? new Date(input.lastSeenAt) : undefined
       const finishedAt = lastSeen && run.startedAt && lastSeen >= run.startedAt ? lastSeen : new Date()
@@ -83,7 +68,6 @@ export function createPersistenceActivities({ db, storage }: PersistenceDeps) {
           finishedAt,
           durationMs: run.startedAt ? finishedAt.getTime() - run.startedAt.getTime() : null,
           errorMessage: input.kind === 'error' ? input.message : null,
-          artifacts,
         },
       })
       return status

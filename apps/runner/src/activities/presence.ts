@@ -12,17 +12,35 @@ const PRESENCE_SPAN_MS = 6 * 60 * 60 * 1000
 export function createPresenceActivities(beat: () => PresenceBeat, opts: { beatMs?: number; spanMs?: number } = {}) {
   // Stopping the runner ends the presence activity at once (a worker waits for its activities
   // before it stops); the workflow then schedules the next one for the runner's next life.
-  const stopping = new AbortController()
+  let stopped = false
+  let wake: (() => void) | undefined
   async function runnerPresence(): Promise<string> {
     const ctx = Context.current()
     const until = Date.now() + (opts.spanMs ?? PRESENCE_SPAN_MS)
-    while (Date.now() < until && !stopping.signal.aborted) {
+    // One listener per activity, and a timer per beat that a stop or a cancellation cuts short
+    // (racing a long-lived promise each beat would pile up reactions on it for hours).
+    ctx.cancellationSignal.addEventListener('abort', () => wake?.(), { once: true })
+    while (Date.now() < until && !stopped) {
+      // Cancelled (the worker shuts down): Temporal retries it for the runner's next life.
+      if (ctx.cancellationSignal.aborted) throw ctx.cancellationSignal.reason
       ctx.heartbeat(beat())
-      await Promise.race([ctx.sleep(opts.beatMs ?? PRESENCE_BEAT_MS), new Promise((resolve) => stopping.signal.addEventListener('abort', resolve, { once: true }))])
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, opts.beatMs ?? PRESENCE_BEAT_MS)
+        wake = () => {
+          clearTimeout(timer)
+          resolve()
+        }
+      })
     }
-    return stopping.signal.aborted ? 'runner stopping' : 'renew'
+    return stopped ? 'runner stopping' : 'renew'
   }
-  return { activities: { runnerPresence }, stop: () => stopping.abort() }
+  return {
+    activities: { runnerPresence },
+    stop: () => {
+      stopped = true
+      wake?.()
+    },
+  }
 }
 
 export type PresenceActivities = ReturnType<typeof createPresenceActivities>['activities']

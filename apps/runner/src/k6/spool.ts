@@ -5,7 +5,7 @@
 // comes back after a crash can tell a finished run from one that died with it.
 import { readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises'
 import path from 'node:path'
-import { consoleLineSchema } from '@stampede/shared'
+import { parseConsoleIndex } from '@stampede/shared'
 import { extractRunMetrics, parseSummary, thresholdResults } from '@stampede/shared/k6'
 import type { K6Outcome } from '@stampede/shared/temporal'
 import { K6_WRITES, OUTPUT_FILES } from './command.ts'
@@ -107,21 +107,9 @@ export async function summaryResult(dir: string): Promise<NonNullable<K6Outcome[
  * shows. Its duration ends at the last line k6 printed, not when the runner came back.
  */
 export async function lostOutcome(spool: SpoolDir, meta: SpoolMeta | undefined, runner: string): Promise<K6Outcome> {
-  let consoleLines = 0
-  let lastTime: string | undefined
-  const index = await readFile(path.join(spool.base, OUTPUT_FILES.consoleIndex), 'utf8').catch(() => '')
-  for (const raw of index.split('\n')) {
-    if (!raw) continue
-    let parsed
-    try {
-      parsed = consoleLineSchema.safeParse(JSON.parse(raw))
-    } catch {
-      continue // the line being written when the runner died
-    }
-    if (!parsed.success) continue
-    consoleLines = parsed.data.seq
-    lastTime = parsed.data.time
-  }
+  const lines = parseConsoleIndex(await readFile(path.join(spool.base, OUTPUT_FILES.consoleIndex), 'utf8').catch(() => ''))
+  const consoleLines = lines.at(-1)?.seq ?? 0
+  const lastTime = lines.at(-1)?.time
   const startedAt = meta?.startedAt ?? (await stat(spool.base).then((s) => s.mtime.toISOString(), () => new Date().toISOString()))
   return {
     exitCode: null,
