@@ -60,7 +60,7 @@ export default tseslint.config(
         {
           patterns: [
             { group: ['node:*', 'fs', 'path', 'child_process', 'crypto', 'os'], message: 'Workflow code must be deterministic: no Node built-ins.' },
-            { group: ['@prisma/*', '@stampede/db', '@aws-sdk/*', '@stampede/storage', '@temporalio/worker', '@temporalio/client', '@temporalio/activity'], message: 'Workflow code must not import side-effecting modules; call an activity.' },
+            { group: ['@prisma/*', '@stampede/db', '@stampede/runs', '@aws-sdk/*', '@stampede/storage', '@temporalio/worker', '@temporalio/client', '@temporalio/activity'], message: 'Workflow code must not import side-effecting modules; call an activity.' },
             { group: ['../activities/*', '../activities'], importNamePattern: '^(?!type )', message: 'Import activities type-only and call them through proxyActivities.', allowTypeImports: true },
           ],
         },

@@ -100,6 +100,12 @@ export interface FaultStack {
 
   /** Starts runner `name` (its RUNNER_WORK_DIR is the same on every start); resolves when it polls. */
   startRunner(name: string, extraEnv?: Record<string, string>): Promise<void>
+  /**
+   * Starts runner `name` as a location runner for `location` alone, as one runs on another
+   * machine: its environment holds Temporal's settings and its own, and no database URL, storage
+   * keys or secrets key.
+   */
+  startLocationRunner(name: string, location: string, extraEnv?: Record<string, string>): Promise<void>
   killRunner(name: string): Promise<void>
   stopRunner(name: string): Promise<void>
   runnerPid(name: string): number | undefined
@@ -236,6 +242,7 @@ export async function startFaultStack(opts: FaultStackOptions = {}): Promise<Fau
     // purpose since, for heal().
     const lastExtra = new Map<string, Record<string, string>>()
     const wanted = new Set<string>()
+    const lastBase = new Map<string, Record<string, string>>()
     const startApi = async (extraEnv: Record<string, string> = {}, startOpts: { readyOn?: 'listening' | 'http' } = {}) => {
       lastExtra.set('api', extraEnv)
       wanted.add('api')
@@ -250,7 +257,7 @@ export async function startFaultStack(opts: FaultStackOptions = {}): Promise<Fau
     }
 
     const runnerWorkDir = (name: string) => path.join(tmp, 'runners', name, 'work')
-    const startRunner = async (name: string, extraEnv: Record<string, string> = {}) => {
+    const startRunner = async (name: string, extraEnv: Record<string, string> = {}, base: Record<string, string> = env) => {
       if ((RESERVED as readonly string[]).includes(name) || !/^[a-z0-9][a-z0-9-]*$/.test(name)) {
         throw new Error(`runner name "${name}": use lower-case letters, digits and dashes, and not ${RESERVED.join(' or ')}`)
       }
@@ -259,8 +266,23 @@ export async function startFaultStack(opts: FaultStackOptions = {}): Promise<Fau
       // Every directory on the way must let the sandbox users through.
       for (const dir of [path.join(tmp, 'runners'), path.dirname(workDir), workDir]) await chmod(dir, 0o711)
       lastExtra.set(name, extraEnv)
+      lastBase.set(name, base)
       wanted.add(name)
-      await start(name, 'runner', { ...env, RUNNER_WORK_DIR: workDir, ...extraEnv }, { line: /^\[runner\] (.*: )?polling / })
+      // API_PUBLIC_URL: where an orchestrating runner tells location runners to redeem secrets grants.
+      await start(name, 'runner', { ...base, ...(base === env ? { API_PUBLIC_URL: apiUrl } : {}), RUNNER_WORK_DIR: workDir, ...extraEnv }, { line: /^\[runner\] (.*: )?polling / })
+    }
+    const startLocationRunner = (name: string, location: string, extraEnv: Record<string, string> = {}) => {
+      const only: Record<string, string> = {
+        TEMPORAL_ADDRESS: env.TEMPORAL_ADDRESS!,
+        TEMPORAL_NAMESPACE: env.TEMPORAL_NAMESPACE!,
+        K6_BIN_PATH: env.K6_BIN_PATH!,
+        ALLOW_LOOPBACK_TARGETS: 'true',
+        ...(env.LOCATIONS ? { LOCATIONS: env.LOCATIONS } : {}),
+        RUNNER_ORCHESTRATION: 'false',
+        ENABLE_LOCATION_FILTERING: 'true',
+        WORKER_LOCATION: location,
+      }
+      return startRunner(name, extraEnv, only)
     }
 
     await startApi()
@@ -335,7 +357,8 @@ export async function startFaultStack(opts: FaultStackOptions = {}): Promise<Fau
         wanted.delete('api')
         await childOf('api').stop(STOP_GRACE_MS)
       },
-      startRunner,
+      startRunner: (name: string, extraEnv?: Record<string, string>) => startRunner(name, extraEnv),
+      startLocationRunner,
       killRunner: (name) => childOf(name).kill('SIGKILL'),
       async stopRunner(name) {
         wanted.delete(name)
@@ -349,7 +372,7 @@ export async function startFaultStack(opts: FaultStackOptions = {}): Promise<Fau
         await Promise.all([dbProxy.restore(), s3Proxy.restore()])
         if (!temporal) await restartTemporal()
         if (wanted.has('api') && !running('api')) await startApi(lastExtra.get('api'))
-        for (const name of wanted) if (name !== 'api' && !running(name)) await startRunner(name, lastExtra.get(name))
+        for (const name of wanted) if (name !== 'api' && !running(name)) await startRunner(name, lastExtra.get(name), lastBase.get(name))
       },
       logs,
       allLogs() {

@@ -1,8 +1,10 @@
 // The whole platform on real parts for end-to-end tests and benchmarks: a Temporal dev server,
-// a fresh database on the machine's Postgres, an S3-compatible server, the API, and runners.
-// Temporal and S3 listen on the platform's reserved loopback address (127.77.0.1 on Linux), as
-// `npm run dev` starts them, so k6 in single-machine mode cannot reach them; the machine's
-// Postgres stays where it is (127.0.0.1:5432).
+// a fresh database (createTestDatabase on TEST_DATABASE_ADMIN_URL: in the e2e suite the embedded
+// PostgreSQL its globalSetup starts, see vitest.config.ts), an S3-compatible server, the API,
+// and runners. Temporal, S3 and the suite's PostgreSQL listen on the platform's reserved
+// loopback address (127.77.0.1 on Linux), as `npm run dev` starts them, so k6 in single-machine
+// mode cannot reach them (with E2E_POSTGRES=machine, or in the benchmark, the database is on the
+// machine's PostgreSQL, 127.0.0.1:5432 by default).
 import { randomBytes } from 'node:crypto'
 import { chmod, mkdtemp, rm } from 'node:fs/promises'
 import os from 'node:os'
@@ -48,6 +50,8 @@ export interface StackOptions {
   /** Environment of the first runner; `false` starts none. */
   runner?: Record<string, string> | false
   api?: Record<string, string>
+  /** The server to create the stack's database on (default: the suite's, TEST_DATABASE_ADMIN_URL). */
+  databaseAdminUrl?: string
 }
 
 export async function startStack(opts: StackOptions = {}): Promise<Stack> {
@@ -62,7 +66,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     const [temporal, s3, database] = await Promise.all([
       startTemporalDevServer({ binPath: temporalBin.path, host: servicesHost }),
       startEmbeddedS3({ dir: path.join(tmp, 's3'), host: servicesHost, bucket: 'stampede' }),
-      createTestDatabase(),
+      createTestDatabase(opts.databaseAdminUrl ? { adminUrl: opts.databaseAdminUrl } : {}),
     ])
     cleanups.push(() => database.drop(), () => s3.stop(), () => temporal.stop())
     const env: Record<string, string> = {
@@ -88,7 +92,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
 
     const runners: Runner[] = []
     const startRunner = async (extra: Record<string, string> = {}) => {
-      const runner = await createRunner(loadRunnerConfig({ ...env, ...extra }), { log: () => {} })
+      const runner = await createRunner(loadRunnerConfig({ API_PUBLIC_URL: apiUrl, ...env, ...extra }), { log: () => {} })
       runners.push(runner)
       return runner
     }

@@ -366,6 +366,8 @@ describe('the project\'s maxConcurrentRuns', () => {
       await waitUntil('the failure notification', async () => (received.length >= 1 ? true : undefined), 30_000, 100)
       expect(received[0]).toMatchObject({ event: 'failure', firing: { id: skipped!.id, status: 'skipped', reason } })
       expect((await owner.runs.byId.query({ id: held.id })).status).toMatch(/^(queued|running)$/)
+      // The only run of the project is the one holding its slot: the skipped firing made none.
+      expect((await owner.runs.list.query({ projectId })).items.map((r) => r.id)).toEqual([held.id])
 
       // With the slot free again the next firing runs, and recovers.
       await owner.runs.cancel.mutate({ id: held.id })
@@ -383,6 +385,43 @@ describe('the project\'s maxConcurrentRuns', () => {
       await new Promise<void>((r) => receiver.close(() => r()))
     }
   }, 120_000)
+})
+
+describe('run gates on scheduled firings', () => {
+  // A firing's runs pass the same gates as runs.start (createRun): here the project's VU cap,
+  // lowered after the job was saved, refuses the script k6 says needs more VUs.
+  it('skips a firing whose test breaks a lowered project cap, with the reason, and starts no run', async () => {
+    const owner = stack.admin.api
+    const project = await owner.projects.create.mutate({ name: `caps ${Date.now()}` })
+    const projectId = project.id
+    const heavy = await owner.tests.create.mutate({ projectId, name: 'heavy', script: `export const options = { vus: 3, iterations: 3 }\nexport default function () {}` })
+    const quick = await owner.tests.create.mutate({ projectId, name: 'quick', script: QUICK })
+    const job = await owner.jobs.create.mutate({ projectId, name: 'caps', testIds: [heavy.id, quick.id], location: 'us-east', cron: '0 0 1 1 *', enabled: false })
+    await owner.projects.update.mutate({ projectId, maxVus: 2 })
+
+    await trigger(job.id, owner)
+    const [skipped] = await waitUntil('the skipped firing', async () => {
+      const { items } = await owner.jobs.history.query({ id: job.id })
+      return items[0]?.finishedAt ? items : undefined
+    }, 60_000, 100)
+    const reason =
+      'test "heavy" (1 of 2) was not started, nor the test after it: its script has an error: 1:1 too-many-vus: The script needs up to 3 VUs; this project allows at most 2. Lower vus, stage targets or maxVUs to 2 or fewer. ' +
+      "Or ask a project admin to raise the project's maxVus / maxDurationSeconds (up to the platform's MAX_VUS / MAX_DURATION_SECONDS)."
+    expect(skipped).toMatchObject({ status: 'skipped', reason, runs: [] })
+    expect((await owner.jobs.byId.query({ id: job.id })).lastFiring).toMatchObject({ id: skipped!.id, status: 'skipped', reason })
+    // No run of either test was made.
+    expect((await owner.runs.list.query({ projectId })).items).toEqual([])
+
+    // With the cap raised again the next firing runs both tests.
+    await owner.projects.update.mutate({ projectId, maxVus: 3 })
+    await settledJob(owner, job.id)
+    await trigger(job.id, owner)
+    const [passed] = await waitUntil('the next firing', async () => {
+      const { items } = await owner.jobs.history.query({ id: job.id })
+      return items.length === 2 && items[0]?.finishedAt ? items : undefined
+    }, 90_000, 100)
+    expect(passed).toMatchObject({ status: 'passed', reason: null, runs: [{ testId: heavy.id, status: 'passed' }, { testId: quick.id, status: 'passed' }] })
+  }, 180_000)
 })
 
 describe('webhooks', () => {

@@ -9,6 +9,7 @@ import { gunzipSync } from 'node:zlib'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { appRouter, createCallerFactory, createInnerContext } from '@stampede/api'
+import { DEFAULT_TEST_ADMIN_URL } from '@stampede/db/testing'
 import type { ConsoleMessage } from '@stampede/shared'
 import { watchConsole } from '../src/console-client.ts'
 import { ADMIN, startStack, type Stack } from '../src/stack.ts'
@@ -24,7 +25,9 @@ let target: Target
 
 beforeAll(async () => {
   target = await startTarget()
-  stack = await startStack({ locations: 'us-east:US East:Virginia' })
+  // On the machine's PostgreSQL (15), whose pg_dump this machine has: pg_dump refuses a newer
+  // server, such as the suite's embedded PostgreSQL 18.
+  stack = await startStack({ locations: 'us-east:US East:Virginia', databaseAdminUrl: DEFAULT_TEST_ADMIN_URL })
 })
 afterAll(async () => {
   await stack?.stop()

@@ -3,7 +3,7 @@ import { defineConfig } from 'vitest/config'
 export default defineConfig({
   test: {
     include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
-    // Integration tests create databases and boot PGlite (~3-4 s on a cold start).
+    // Integration tests create and migrate databases.
     testTimeout: 30_000,
     hookTimeout: 30_000,
   },

@@ -9,6 +9,8 @@ import { Client, Connection } from '@temporalio/client'
 import { createDb, type Db } from '@stampede/db'
 import { ARTIFACTS, artifactNameSchema, runIdSchema, type ConsoleMessage } from '@stampede/shared'
 import { createStorage, ArtifactNotFoundError } from '@stampede/storage'
+import { temporalConnectOptions } from '@stampede/shared/temporal-connection'
+import { registerRunnerSecrets } from './runner-secrets.ts'
 import { ArtifactLinks, REPORT_CSP } from './artifacts/links.ts'
 import { ConsoleRelay } from './console/relay.ts'
 import { createInnerContext, type Services } from './context.ts'
@@ -53,7 +55,7 @@ async function syncLocations(db: Db, config: ApiConfig): Promise<void> {
 export async function createServer(config: ApiConfig): Promise<ApiServer> {
   const app = Fastify({ bodyLimit: config.bodyLimitBytes, logger: false, trustProxy: config.trustProxy })
   const db = createDb(config.databaseUrl)
-  const connection = Connection.lazy({ address: config.temporal.address })
+  const connection = Connection.lazy(temporalConnectOptions(config.temporal))
   const temporal = new Client({ connection, namespace: config.temporal.namespace })
   const storage = createStorage(config.s3)
   const presence = new RunnerPresence(temporal)
@@ -203,6 +205,8 @@ export async function createServer(config: ApiConfig): Promise<ApiServer> {
       throw err
     }
   })
+
+  registerRunnerSecrets(app, { db, secretsKey: config.secretsKey })
 
   // Each check is bounded (2 s) and a report is reused for 1 s, so /healthz cannot hammer the services.
   const health = createHealthProbe({

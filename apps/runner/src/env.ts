@@ -6,6 +6,10 @@ import { locationIdSchema } from '@stampede/shared'
 import { envBoolean, parseEnv, platformConfig, platformEnvSchema, type PlatformConfig } from '@stampede/shared/platform-config'
 
 const schema = platformEnvSchema.extend({
+  // Only a runner that also orchestrates (RUNNER_ORCHESTRATION, the default) uses the database.
+  DATABASE_URL: z.string().min(1).optional(),
+  /** Where location runners reach the API to fetch a run's secrets (orchestration only). */
+  API_PUBLIC_URL: z.url().optional(),
   WORKER_LOCATION: locationIdSchema.optional(),
   ENABLE_LOCATION_FILTERING: envBoolean.default(false),
   K6_MAX_CONCURRENCY: z.coerce.number().int().min(1, 'must be at least 1').default(3),
@@ -17,7 +21,16 @@ const schema = platformEnvSchema.extend({
   RUNNER_ID: z.string().optional(),
 })
 
-export interface RunnerConfig extends PlatformConfig {
+/** Settings a location-only runner has no use for: each is a credential it should not hold. */
+const ORCHESTRATION_ONLY = ['DATABASE_URL', 'SECRETS_KEY', 'S3_ACCESS_KEY_ID', 'S3_SECRET_ACCESS_KEY'] as const
+
+export interface RunnerConfig extends Omit<PlatformConfig, 'databaseUrl'> {
+  /** The database (orchestration only: a location-only runner has none). */
+  databaseUrl?: string
+  /** API_PUBLIC_URL: put in the secrets grants runners redeem (orchestration only). */
+  apiUrl?: string
+  /** Orchestration-only settings given to a location-only runner: unused, and worth removing from its host. */
+  unusedCredentials: string[]
   /** The location queues this runner polls. */
   servedLocations: string[]
   maxConcurrency: number
@@ -33,7 +46,12 @@ export interface RunnerConfig extends PlatformConfig {
 
 export function loadRunnerConfig(env: NodeJS.ProcessEnv = process.env): RunnerConfig {
   const e = parseEnv(schema, env, 'runner')
-  const platform = platformConfig(e)
+  if (e.RUNNER_ORCHESTRATION && !e.DATABASE_URL) {
+    throw new Error(
+      'Invalid runner configuration:\n  DATABASE_URL: is required for a runner that also orchestrates (RUNNER_ORCHESTRATION=true, the default); a location runner (RUNNER_ORCHESTRATION=false) needs only Temporal',
+    )
+  }
+  const { databaseUrl, ...platform } = platformConfig({ ...e, DATABASE_URL: e.DATABASE_URL ?? '' })
   let servedLocations = platform.locations.map((l) => l.id)
   if (e.ENABLE_LOCATION_FILTERING) {
     if (!e.WORKER_LOCATION) throw new Error('ENABLE_LOCATION_FILTERING=true needs WORKER_LOCATION (e.g. WORKER_LOCATION=eu-central)')
@@ -52,5 +70,8 @@ export function loadRunnerConfig(env: NodeJS.ProcessEnv = process.env): RunnerCo
     orchestration: e.RUNNER_ORCHESTRATION,
     ...(e.RUNNER_ID ? { runnerId: e.RUNNER_ID } : {}),
     heartbeatIntervalMs: 50,
+    ...(e.RUNNER_ORCHESTRATION ? { databaseUrl } : {}),
+    ...(e.RUNNER_ORCHESTRATION && e.API_PUBLIC_URL ? { apiUrl: e.API_PUBLIC_URL.replace(/\/$/, '') } : {}),
+    unusedCredentials: e.RUNNER_ORCHESTRATION ? [] : ORCHESTRATION_ONLY.filter((name) => env[name] !== undefined && env[name] !== ''),
   }
 }

@@ -1,6 +1,6 @@
 // Retries for the steps around a load test (uploads, database writes). k6 itself is never
 // retried: a retry would hit the target twice.
-export async function withRetry<T>(what: string, fn: () => Promise<T>, opts: { attempts?: number; baseMs?: number } = {}): Promise<T> {
+export async function withRetry<T>(what: string, fn: () => Promise<T>, opts: { attempts?: number; baseMs?: number; retryIf?: (err: unknown) => boolean } = {}): Promise<T> {
   const attempts = opts.attempts ?? 4
   const baseMs = opts.baseMs ?? 300
   let lastError: unknown
@@ -9,6 +9,7 @@ export async function withRetry<T>(what: string, fn: () => Promise<T>, opts: { a
       return await fn()
     } catch (err) {
       lastError = err
+      if (opts.retryIf && !opts.retryIf(err)) throw err
       if (attempt < attempts) await new Promise((r) => setTimeout(r, baseMs * 2 ** (attempt - 1)))
     }
   }

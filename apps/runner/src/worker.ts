@@ -3,12 +3,16 @@
 // own queue (following, storing and removing the runs it holds), plus the orchestration worker
 // (workflows and the persistence activities) unless this runner is a location-only runner. At
 // start it hands the run directories a previous life of this runner left to storeSpooledRun.
+// A location-only runner (RUNNER_ORCHESTRATION=false) opens no database and holds no storage or
+// secrets keys: it talks to Temporal alone (and to the API once per run with secrets, to redeem
+// that run's grant).
 import { mkdir } from 'node:fs/promises'
 import os from 'node:os'
 import { fileURLToPath } from 'node:url'
-import { Client, Connection, WorkflowExecutionAlreadyStartedError } from '@temporalio/client'
+import { Client, Connection, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client'
 import { DefaultLogger, NativeConnection, Runtime, Worker, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker'
 import {
+  K6_STARTED_SIGNAL,
   ORCHESTRATION_QUEUE,
   presenceWorkflowIdFor,
   RUNNER_PRESENCE_WORKFLOW,
@@ -16,17 +20,21 @@ import {
   spoolWorkflowIdFor,
   STORE_SPOOLED_RUN_WORKFLOW,
   taskQueueFor,
+  workflowIdFor,
+  type K6StartedSignal,
   type RunnerPresenceInput,
   type StoreSpooledRunInput,
 } from '@stampede/shared/temporal'
 import { platformExposure } from '@stampede/shared/targets'
-import { createDb, type Db } from '@stampede/db'
+import { temporalConnectOptions } from '@stampede/shared/temporal-connection'
+import { createDb } from '@stampede/db'
+import { k6Validator } from '@stampede/runs'
 import { createStorage } from '@stampede/storage'
 import { resolveTool } from '@stampede/tools'
 import { K6Sandbox } from '@stampede/sandbox'
-import { createK6Activities, type RunStateStore } from './activities/k6.ts'
+import { createK6Activities } from './activities/k6.ts'
 import { httpControl } from './k6/control.ts'
-import { loadRunSpec } from './activities/run-spec.ts'
+import { createDispatchActivities } from './activities/dispatch.ts'
 import { createPersistenceActivities } from './activities/persistence.ts'
 import { createJobActivities } from './activities/jobs.ts'
 import { createPresenceActivities } from './activities/presence.ts'
@@ -55,15 +63,6 @@ export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
   return bundlePromise
 }
 
-export function prismaRunStateStore(db: Db, secretsKey: string | undefined, caps: RunnerConfig['scriptLimits']): RunStateStore {
-  return {
-    loadRun: (runId) => loadRunSpec(db, runId, secretsKey, caps),
-    async markRunning(runId, startedAt) {
-      await db.run.updateMany({ where: { id: runId, status: 'queued' }, data: { status: 'running', startedAt } })
-    },
-  }
-}
-
 let runtimeInstalled = false
 /** The SDK's own logging at WARN: worker state changes are noise in a runner's log. */
 function installRuntime(): void {
@@ -90,14 +89,16 @@ export async function createRunner(config: RunnerConfig, overrides: { spawnK6?: 
     allowLoopback: config.allowLoopbackTargets,
     endpoints: [
       { name: 'Temporal', address: config.temporal.address },
-      { name: 'Postgres', address: config.databaseUrl },
+      ...(config.databaseUrl ? [{ name: 'Postgres', address: config.databaseUrl }] : []),
       ...(config.s3.endpoint ? [{ name: 'S3', address: config.s3.endpoint }] : []),
     ],
   })
   for (const line of exposed) log(`WARNING: ${line}`)
-  const db = createDb(config.databaseUrl)
-  const storage = createStorage(config.s3)
-  const connection = await NativeConnection.connect({ address: config.temporal.address })
+  for (const name of config.unusedCredentials) log(`WARNING: ${name} is set, but a location runner (RUNNER_ORCHESTRATION=false) does not use it; remove it so this host holds no platform credentials`)
+  const connectOptions = temporalConnectOptions(config.temporal)
+  const connection = await NativeConnection.connect(connectOptions)
+  // The runner's client: start-up (presence, spools) and the k6Started signals.
+  const client = new Client({ connection: await Connection.connect(connectOptions), namespace: config.temporal.namespace })
 
   const runnerId = await runnerIdentity(config.workDir, config.runnerId)
   const runnerQueue = runnerQueueFor(runnerId)
@@ -110,8 +111,7 @@ export async function createRunner(config: RunnerConfig, overrides: { spawnK6?: 
     limits: config.sandbox.run,
     maxLogBytes: config.sandbox.maxLogBytes,
     control: httpControl,
-    storage,
-    runs: prismaRunStateStore(db, config.secretsKey, config.scriptLimits),
+    reportStarted: (runId, startedAt) => void signalStarted(client, runId, { startedAt: startedAt.toISOString() }, log),
     runnerQueue,
     workDir: config.workDir,
     slots,
@@ -170,7 +170,9 @@ export async function createRunner(config: RunnerConfig, overrides: { spawnK6?: 
       shutdownGraceTime: '30 seconds',
     }),
   )
-  if (config.orchestration) {
+  const orchestration = config.orchestration && config.databaseUrl ? { db: createDb(config.databaseUrl), storage: createStorage(config.s3) } : undefined
+  if (orchestration) {
+    const { db, storage } = orchestration
     workers.push(
       await Worker.create({
         connection,
@@ -180,13 +182,26 @@ export async function createRunner(config: RunnerConfig, overrides: { spawnK6?: 
         workflowBundle: await workflowBundle(),
         activities: {
           ...createPersistenceActivities({ db, storage }),
-          ...createJobActivities({ db, secretsKey: config.secretsKey, webUrl: config.webPublicUrl ?? 'http://127.0.0.1:3000', runTimeoutSeconds: config.defaultRunTimeoutSeconds, durability: config.durability, allowLoopbackTargets: config.allowLoopbackTargets }),
+          ...createDispatchActivities({ db, storage, scriptLimits: config.scriptLimits, ...(config.apiUrl ? { apiUrl: config.apiUrl } : {}) }),
+          ...createJobActivities({
+            db,
+            secretsKey: config.secretsKey,
+            webUrl: config.webPublicUrl ?? 'http://127.0.0.1:3000',
+            runTimeoutSeconds: config.defaultRunTimeoutSeconds,
+            durability: config.durability,
+            allowLoopbackTargets: config.allowLoopbackTargets,
+            // A scheduled run passes the gates a manual one does, its script validated by k6 in the sandbox.
+            runGates: {
+              locations: config.locations,
+              scriptLimits: config.scriptLimits,
+              validate: k6Validator({ sandbox, limits: config.sandbox.validation, timeoutMs: config.sandbox.validationTimeoutMs }),
+            },
+          }),
         },
       }),
     )
   }
-  log(`runner ${runnerId}: polling ${[...config.servedLocations.map(taskQueueFor), runnerQueue, ...(config.orchestration ? [ORCHESTRATION_QUEUE] : [])].join(', ')} (max ${config.maxConcurrency} concurrent k6)`)
-  const client = new Client({ connection: await Connection.connect({ address: config.temporal.address }), namespace: config.temporal.namespace })
+  log(`runner ${runnerId}: polling ${[...config.servedLocations.map(taskQueueFor), runnerQueue, ...(orchestration ? [ORCHESTRATION_QUEUE] : [])].join(', ')} (max ${config.maxConcurrency} concurrent k6)`)
   try {
     // Present from now on, as long as this runner lives (the workflow outlives restarts: same id).
     const presenceInput: RunnerPresenceInput = { runnerId, queue: runnerQueue }
@@ -197,13 +212,15 @@ export async function createRunner(config: RunnerConfig, overrides: { spawnK6?: 
       workflowIdConflictPolicy: 'USE_EXISTING',
     })
     await handOverSpools(client, config, runnerQueue, log)
-  } finally {
+  } catch (err) {
     await client.connection.close()
+    throw err
   }
   const running = Promise.all(workers.map((w) => w.run())).then(async () => {
+    await client.connection.close()
     await connection.close()
-    await db.$disconnect()
-    storage.destroy()
+    await orchestration?.db.$disconnect()
+    orchestration?.storage.destroy()
   })
   return {
     id: runnerId,
@@ -214,6 +231,27 @@ export async function createRunner(config: RunnerConfig, overrides: { spawnK6?: 
       for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown()
       await running
     },
+  }
+}
+
+/**
+ * Tells a run's workflow that k6 started, so it records `running`. In the background (k6 is not
+ * held up) and retried for a minute: the status is for people watching, the result carries the
+ * true start time either way.
+ */
+async function signalStarted(client: Client, runId: string, signal: K6StartedSignal, log: (line: string) => void): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await client.workflow.getHandle(workflowIdFor(runId)).signal(K6_STARTED_SIGNAL, signal)
+      return
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) return
+      if (attempt >= 6) {
+        log(`run ${runId}: could not tell its workflow that k6 started (${err instanceof Error ? err.message : String(err)}); its status shows running only once the result is in`)
+        return
+      }
+      await new Promise((resolve) => setTimeout(resolve, 500 * 2 ** attempt))
+    }
   }
 }
 

@@ -1,4 +1,4 @@
-// One create-and-read-back scenario shared by the Postgres and PGlite suites.
+// One create-and-read-back scenario of the Prisma client.
 import { expect } from 'vitest'
 import type { Db } from '../src/index.ts'
 

@@ -6,8 +6,8 @@ export { startTemporalDevServer } from './temporal.ts'
 export type { TemporalDevServer, TemporalDevServerOptions } from './temporal.ts'
 export { startEmbeddedS3 } from './s3.ts'
 export type { EmbeddedS3 } from './s3.ts'
-export { startEmbeddedPostgres } from './postgres.ts'
-export type { EmbeddedPostgres } from './postgres.ts'
+export { ClusterVersionError, describeStart, startEmbeddedPostgres } from './postgres.ts'
+export type { EmbeddedPostgres, EmbeddedPostgresOptions } from './postgres.ts'
 export { freePort } from './ports.ts'
 
 /**

@@ -1,13 +1,13 @@
 // `npm run dev` / `npm start`: the whole platform on one machine with embedded defaults. Each
 // external service is started here only when its setting is absent: Temporal's dev server
-// unless TEMPORAL_ADDRESS is set, an embedded Postgres unless DATABASE_URL is set, an embedded
+// unless TEMPORAL_ADDRESS is set, an embedded PostgreSQL unless DATABASE_URL is set, an embedded
 // S3-compatible server unless S3_ENDPOINT is set. The embedded services listen on
 // EMBEDDED_SERVICES_HOST (default 127.77.0.1 on Linux: the platform's reserved loopback range,
 // which k6 can never reach, also in single-machine mode). Data lives in STAMPEDE_DATA_DIR
 // (default .data/) and survives restarts. Ctrl-C stops everything.
 import { spawn, type ChildProcess } from 'node:child_process'
 import { existsSync } from 'node:fs'
-import { mkdir, readFile, writeFile } from 'node:fs/promises'
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { createServer, loadApiConfig } from '@stampede/api'
 import { migrate, redactUrl } from '@stampede/db'
@@ -16,7 +16,7 @@ import { createRunner, loadRunnerConfig } from '@stampede/runner'
 import { repoRoot, resolveTool } from '@stampede/tools'
 import { PLATFORM_LOOPBACK_CIDR, blockingRange } from '@stampede/shared/targets'
 import { embeddedServicesHost } from './index.ts'
-import { startEmbeddedPostgres } from './postgres.ts'
+import { ClusterVersionError, describeStart, startEmbeddedPostgres, type EmbeddedPostgres } from './postgres.ts'
 import { startEmbeddedS3 } from './s3.ts'
 import { startTemporalDevServer } from './temporal.ts'
 
@@ -52,10 +52,11 @@ async function main(): Promise<void> {
   }
 
   if (!env.DATABASE_URL) {
-    const pg = await startEmbeddedPostgres({ dataDir: path.join(dataDir, 'postgres'), host, port: Number(env.EMBEDDED_POSTGRES_PORT ?? 5433) })
-    stops.push({ name: 'embedded Postgres', stop: pg.stop })
+    const pg = await startPostgres(path.join(dataDir, 'postgres'), host)
+    stops.push({ name: 'embedded PostgreSQL', stop: pg.stop })
     childEnv.DATABASE_URL = pg.url
-    log(`embedded Postgres: ${redactUrl(pg.url)}`)
+    log(describeStart(pg))
+    log(`embedded PostgreSQL: ${redactUrl(pg.url)}`)
   }
   const databaseUrl = childEnv.DATABASE_URL ?? env.DATABASE_URL!
   const migrated = await migrate(databaseUrl, { log })
@@ -91,7 +92,8 @@ async function main(): Promise<void> {
   const apiUrl = await api.start()
   stops.push({ name: 'API', stop: api.stop })
 
-  const runner = await createRunner(loadRunnerConfig(merged), { log: (line) => log(`runner: ${line}`) })
+  // Runners redeem runs' secrets grants at the API: at the address it listens on, unless told otherwise.
+  const runner = await createRunner(loadRunnerConfig({ API_PUBLIC_URL: apiUrl, ...merged }), { log: (line) => log(`runner: ${line}`) })
   stops.push({ name: 'runner', stop: runner.shutdown })
 
   const web = startWeb(mode, webPort, apiUrl)
@@ -108,6 +110,24 @@ async function main(): Promise<void> {
     log(`  ${api.bootstrapLink}`)
   }
   log('Ctrl-C stops everything.')
+}
+
+/**
+ * The embedded PostgreSQL on `dir`. A cluster of another major version there (such as the one
+ * the earlier PGlite-based embedded database wrote, PostgreSQL 17) is moved aside, kept as it
+ * was, and a new one is created.
+ */
+async function startPostgres(dir: string, host: string): Promise<EmbeddedPostgres> {
+  const start = () => startEmbeddedPostgres({ dataDir: dir, host, port: Number(env.EMBEDDED_POSTGRES_PORT ?? 5433), log })
+  try {
+    return await start()
+  } catch (err) {
+    if (!(err instanceof ClusterVersionError)) throw err
+    const aside = `${dir}-${err.clusterMajor}-${new Date().toISOString().replace(/[:.]/g, '-')}`
+    await rename(dir, aside)
+    log(`${dir} held a PostgreSQL ${err.clusterMajor} cluster, which PostgreSQL ${err.serverVersion} cannot open: moved it to ${aside}; starting with an empty database`)
+    return start()
+  }
 }
 
 function isPlatformHost(host: string): boolean {

@@ -13,6 +13,15 @@ export const platformEnvSchema = z.object({
   DATABASE_URL: z.string({ error: 'is required: a Postgres URL such as postgresql://user:pass@host:5432/stampede' }).min(1),
   TEMPORAL_ADDRESS: z.string().default('127.0.0.1:7233'),
   TEMPORAL_NAMESPACE: z.string().default('default'),
+  /** TLS to Temporal (Temporal Cloud, a secured cluster): on by itself, or implied by a client certificate or CA. */
+  TEMPORAL_TLS: envBoolean.optional(),
+  /** mTLS client certificate and key (PEM files), a CA bundle for the server (PEM file), and the server name to verify. */
+  TEMPORAL_TLS_CERT: z.string().optional(),
+  TEMPORAL_TLS_KEY: z.string().optional(),
+  TEMPORAL_TLS_CA: z.string().optional(),
+  TEMPORAL_TLS_SERVER_NAME: z.string().optional(),
+  /** An API key (Temporal Cloud); implies TLS. */
+  TEMPORAL_API_KEY: z.string().optional(),
   S3_ENDPOINT: z.string().optional(),
   S3_REGION: z.string().default('us-east-1'),
   S3_BUCKET: z.string().default('stampede'),
@@ -80,9 +89,18 @@ export const LIMIT_SETTINGS = {
   validationTimeout: 'K6_VALIDATION_TIMEOUT_SECONDS',
 } as const
 
+/** How to reach Temporal: see temporal-connection.ts for the options this becomes. */
+export interface TemporalSettings {
+  address: string
+  namespace: string
+  /** TLS, with the files of an mTLS client certificate, a CA bundle and the server name when given. */
+  tls?: { certFile?: string; keyFile?: string; caFile?: string; serverName?: string }
+  apiKey?: string
+}
+
 export interface PlatformConfig {
   databaseUrl: string
-  temporal: { address: string; namespace: string }
+  temporal: TemporalSettings
   s3: { endpoint?: string; region: string; bucket: string; accessKeyId?: string; secretAccessKey?: string; forcePathStyle: boolean }
   locations: LocationConfig[]
   /** ALLOW_LOOPBACK_TARGETS: k6 may reach 127.0.0.0/8 and ::1 (single-machine mode). */
@@ -104,7 +122,7 @@ const MB = 1024 * 1024
 export function platformConfig(e: PlatformEnv): PlatformConfig {
   return {
     databaseUrl: e.DATABASE_URL,
-    temporal: { address: e.TEMPORAL_ADDRESS, namespace: e.TEMPORAL_NAMESPACE },
+    temporal: temporalSettings(e),
     s3: {
       ...(e.S3_ENDPOINT ? { endpoint: e.S3_ENDPOINT } : {}),
       region: e.S3_REGION,
@@ -127,6 +145,26 @@ export function platformConfig(e: PlatformEnv): PlatformConfig {
     durability: { artifactRetrySeconds: e.ARTIFACT_RETRY_MINUTES * 60, runnerReturnSeconds: e.RUNNER_RETURN_SECONDS },
     ...(e.WEB_PUBLIC_URL ? { webPublicUrl: e.WEB_PUBLIC_URL.replace(/\/$/, '') } : {}),
     ...(e.SECRETS_KEY ? { secretsKey: e.SECRETS_KEY } : {}),
+  }
+}
+
+function temporalSettings(e: PlatformEnv): TemporalSettings {
+  if ((e.TEMPORAL_TLS_CERT === undefined) !== (e.TEMPORAL_TLS_KEY === undefined)) {
+    throw new Error('Invalid Temporal configuration: TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY go together (the client certificate and its key, PEM files)')
+  }
+  const files = {
+    ...(e.TEMPORAL_TLS_CERT ? { certFile: e.TEMPORAL_TLS_CERT } : {}),
+    ...(e.TEMPORAL_TLS_KEY ? { keyFile: e.TEMPORAL_TLS_KEY } : {}),
+    ...(e.TEMPORAL_TLS_CA ? { caFile: e.TEMPORAL_TLS_CA } : {}),
+    ...(e.TEMPORAL_TLS_SERVER_NAME ? { serverName: e.TEMPORAL_TLS_SERVER_NAME } : {}),
+  }
+  const tls = e.TEMPORAL_TLS ?? (Object.keys(files).length > 0 || e.TEMPORAL_API_KEY !== undefined)
+  if (!tls && Object.keys(files).length > 0) throw new Error('Invalid Temporal configuration: TEMPORAL_TLS=false but TLS files are set; remove them or turn TLS on')
+  return {
+    address: e.TEMPORAL_ADDRESS,
+    namespace: e.TEMPORAL_NAMESPACE,
+    ...(tls ? { tls: files } : {}),
+    ...(e.TEMPORAL_API_KEY ? { apiKey: e.TEMPORAL_API_KEY } : {}),
   }
 }
 

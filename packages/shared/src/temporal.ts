@@ -35,6 +35,10 @@ export const ACTIVITY = {
   /** On a runner's own queue: follows (or reports) a k6 whose executeK6 activity was lost. */
   awaitK6: 'awaitK6',
   recordRunResult: 'recordRunResult',
+  /** Orchestration queue: what k6 needs for a run (script, variables, caps, a secrets grant), read just before it is handed to a runner. */
+  prepareK6: 'prepareK6',
+  /** Orchestration queue: presigned upload URLs for one run's artifacts. */
+  presignArtifacts: 'presignArtifacts',
   /** On a runner's own queue, for as long as the runner lives: its presence heartbeat. */
   runnerPresence: 'runnerPresence',
 } as const
@@ -91,6 +95,62 @@ export const runWorkflowInputSchema = z.object({
   durability: durabilitySchema.optional(),
 })
 export type RunWorkflowInput = z.infer<typeof runWorkflowInputSchema>
+
+/**
+ * A single-use grant for one run's secrets: the runner redeems it over HTTPS at the API
+ * (`POST <url>` with `{ runId, token }`) just before k6 starts. Only the token's hash is stored;
+ * it expires, works once, and only while its run is queued or running. Secret values themselves
+ * never travel through Temporal.
+ */
+export const secretsGrantSchema = z.object({
+  url: z.string(),
+  token: z.string(),
+  expiresAt: z.string(),
+  /** The secrets' names (values come from the API). */
+  names: z.array(z.string()),
+})
+export type SecretsGrant = z.infer<typeof secretsGrantSchema>
+/** Where runners redeem secrets grants, under the API's URL. */
+export const SECRETS_GRANT_PATH = '/runner/v1/secrets'
+/** The failure type of an executeK6 whose secrets grant expired while the run waited for a runner: the workflow mints a new one. */
+export const GRANT_EXPIRED = 'SecretsGrantExpired'
+
+/**
+ * What a location runner gets to run k6 for one run (executeK6's input): everything k6 needs except
+ * the secrets, which it redeems with `secrets` (when the test has any). A runner needs no database,
+ * no storage keys and no secrets key.
+ */
+export const k6TaskSchema = runWorkflowInputSchema.extend({
+  script: z.string(),
+  /** Plain variables, passed to k6 as environment. */
+  env: z.record(z.string(), z.string()),
+  /** The project's target allowlist (CIDRs, addresses, hostnames). */
+  allowlist: z.array(z.string()),
+  /** The VU and duration caps held while k6 runs (the project's, under the platform's). */
+  caps: z.object({ maxVUs: z.number().int(), maxDurationSeconds: z.number().int(), owner: z.enum(['platform', 'project']) }),
+  secrets: secretsGrantSchema.optional(),
+})
+export type K6Task = z.infer<typeof k6TaskSchema>
+
+/** The signal a runner sends a run's workflow when k6 has started (the workflow records `running`). */
+export const K6_STARTED_SIGNAL = 'k6Started'
+export interface K6StartedSignal {
+  startedAt: string
+}
+
+/** One presigned upload: PUT the file's bytes to `url` with exactly these headers. */
+export interface ArtifactUpload {
+  url: string
+  headers: Record<string, string>
+}
+/** Upload targets minted for one run's artifacts, by file name (summary.json, console.log, …). */
+export interface ArtifactUploads {
+  runId: string
+  expiresAt: string
+  files: Record<string, ArtifactUpload>
+}
+/** What storeArtifacts reports: the files it uploaded with their size and sha256. */
+export type UploadedFiles = Record<string, { bytes: number; sha256: string }>
 
 export const k6OutcomeSchema = z.object({
   exitCode: z.number().int().nullable(),

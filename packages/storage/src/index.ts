@@ -42,6 +42,8 @@ export interface Storage {
   getStream(key: string): Promise<{ body: Readable; contentType?: string; bytes?: number }>
   exists(key: string): Promise<boolean>
   presignGet(key: string, opts: { expiresInSeconds: number; downloadName?: string; contentType?: string }): Promise<string>
+  /** A URL through which anyone holding it may PUT this one key (with this Content-Type) until it expires. */
+  presignPut(key: string, opts: { expiresInSeconds: number; contentType: string }): Promise<string>
   destroy(): void
 }
 
@@ -146,6 +148,9 @@ export function createStorage(config: S3Config): Storage {
         ...(opts.contentType ? { ResponseContentType: opts.contentType } : {}),
       })
       return getSignedUrl(client, command, { expiresIn: opts.expiresInSeconds })
+    },
+    async presignPut(key, opts) {
+      return getSignedUrl(client, new PutObjectCommand({ Bucket, Key: key, ContentType: opts.contentType }), { expiresIn: opts.expiresInSeconds, signableHeaders: new Set(['content-type']) })
     },
     destroy() {
       client.destroy()

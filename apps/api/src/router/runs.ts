@@ -1,15 +1,20 @@
 import { TRPCError } from '@trpc/server'
 import { WorkflowNotFoundError } from '@temporalio/client'
 import { artifactUrlInput, byIdInput, isTerminal, optionalProjectRef, runListInput, runStartInput, ARTIFACTS } from '@stampede/shared'
-import { LOAD_TEST_RUN_WORKFLOW, ORCHESTRATION_QUEUE, workflowIdFor, type RunWorkflowInput } from '@stampede/shared/temporal'
-import { lockRunQuota, type Run } from '@stampede/db'
+import { LOAD_TEST_RUN_WORKFLOW, ORCHESTRATION_QUEUE, type RunWorkflowInput } from '@stampede/shared/temporal'
+import type { Run } from '@stampede/db'
+import { createRun, type RunRefusal } from '@stampede/runs'
 import type { Context } from '../context.ts'
 import { toRunDto } from '../runs/dto.ts'
 import { audit } from '../auth/audit.ts'
 import { projectProcedure, router } from '../trpc.ts'
-import { capsFor } from '@stampede/shared/caps'
-import { assertRunnable, validationEnv } from '../scripts/validate.ts'
-import { runEnvFor } from '../tests/variables.ts'
+import { apiValidator } from '../scripts/validate.ts'
+
+/** A gate's refusal as the API answers it: the gate's own message, under the code it always had. */
+function refusalError(refusal: RunRefusal): TRPCError {
+  const code = refusal.gate === 'test' ? 'NOT_FOUND' : refusal.gate === 'quota' ? 'TOO_MANY_REQUESTS' : 'BAD_REQUEST'
+  return new TRPCError({ code, message: refusal.message })
+}
 
 const notFound = (id: string) => new TRPCError({ code: 'NOT_FOUND', message: `run ${id} does not exist` })
 
@@ -27,15 +32,7 @@ async function runDto(ctx: Context, id: string) {
 
 export const runsRouter = router({
   start: projectProcedure('write').input(runStartInput).mutation(async ({ ctx, input }) => {
-    const location = ctx.config.locations.find((l) => l.id === input.location)
-    if (!location) {
-      throw new TRPCError({
-        code: 'BAD_REQUEST',
-        message: `location: "${input.location}" is not a configured location; choose one of ${ctx.config.locations.map((l) => l.id).join(', ')}`,
-      })
-    }
-    let script: string
-    let testId: string | null = null
+    // Who may start runs where is the API's to decide; every gate a run passes is createRun's.
     let projectId: string
     if (input.testId !== undefined) {
       const testNotFound = new TRPCError({ code: 'NOT_FOUND', message: `testId: test ${input.testId} does not exist` })
@@ -43,37 +40,27 @@ export const runsRouter = router({
         throw err instanceof TRPCError && err.code === 'NOT_FOUND' ? testNotFound : err
       })
       if (input.projectId !== undefined && input.projectId !== projectId) throw testNotFound
-      const test = await ctx.db.test.findUnique({ where: { id: input.testId }, select: { script: true } })
-      if (!test) throw testNotFound
-      script = test.script
-      testId = input.testId
     } else {
       projectId = await ctx.access.project(input.projectId)
-      script = input.script ?? ''
     }
-    const { env, secretNames } = await runEnvFor(ctx.db, testId, input.env)
-    // k6 loads the script with the run's variables; secrets get stand-ins, so no secret value can
-    // surface in k6's error text (and from there in this API's answer).
-    const project = await ctx.db.project.findUniqueOrThrow({ where: { id: projectId }, select: { maxVus: true, maxDurationSeconds: true } })
-    await assertRunnable(ctx, script, validationEnv(env, secretNames), capsFor(ctx.config.scriptLimits, project))
     const timeoutSeconds = input.timeoutSeconds ?? ctx.config.defaultRunTimeoutSeconds
     const trigger = ctx.actor.kind === 'user' ? 'manual' : 'api'
-    const id = crypto.randomUUID()
-    const run = await ctx.db.$transaction(async (tx) => {
-      // One start at a time per project (scheduled runs too), so two cannot both pass the quota.
-      const { name, inFlight, max } = await lockRunQuota(tx, projectId)
-      if (inFlight >= max) {
-        throw new TRPCError({
-          code: 'TOO_MANY_REQUESTS',
-          message: `project "${name}" already has ${inFlight} run(s) queued or running and allows at most ${max} at a time; wait for one to finish, cancel one, or ask an admin to raise maxConcurrentRuns`,
-        })
-      }
-      return tx.run.create({
-        data: { id, projectId, testId, script, ...(env ? { env } : {}), locationId: location.id, trigger, status: 'queued', workflowId: workflowIdFor(id), timeoutSeconds },
-      })
-    })
-    await audit(ctx.db, ctx.actor, projectId, { action: 'run.start', targetType: 'run', targetId: id, details: { testId, location: location.id } })
-    const args: RunWorkflowInput = { runId: id, locationId: location.id, trigger, timeoutSeconds, durability: ctx.config.durability }
+    const created = await createRun(
+      { db: ctx.db, locations: ctx.config.locations, validation: { validate: apiValidator(ctx), scriptLimits: ctx.config.scriptLimits } },
+      {
+        projectId,
+        location: input.location,
+        ...(input.testId !== undefined ? { testId: input.testId } : { script: input.script ?? '' }),
+        ...(input.env ? { env: input.env } : {}),
+        trigger,
+        timeoutSeconds,
+      },
+    )
+    if (!created.ok) throw refusalError(created.refusal)
+    const { run } = created
+    const { id } = run
+    await audit(ctx.db, ctx.actor, projectId, { action: 'run.start', targetType: 'run', targetId: id, details: { testId: run.testId, location: run.locationId } })
+    const args: RunWorkflowInput = { runId: id, locationId: run.locationId, trigger, timeoutSeconds, durability: ctx.config.durability }
     try {
       await ctx.temporal.workflow.start(LOAD_TEST_RUN_WORKFLOW, { taskQueue: ORCHESTRATION_QUEUE, workflowId: run.workflowId, args: [args] })
     } catch (err) {

@@ -1,9 +1,10 @@
 // A test's variables and secrets on the API side. Secrets are encrypted here with SECRETS_KEY
 // and never leave as plaintext or ciphertext: responses carry only their names and update times.
-// Plain variables are snapshotted onto each run (runs.env); secrets are read by the runner
-// from test_variables when k6 starts, so no copy of them travels with the run.
+// Plain variables are snapshotted onto each run (runs.env, by createRun in @stampede/runs);
+// secrets are read by the runner from test_variables when k6 starts, so no copy of them travels
+// with the run.
 import { TRPCError } from '@trpc/server'
-import type { Db, Prisma } from '@stampede/db'
+import type { Prisma } from '@stampede/db'
 import { encryptSecret, parseSecretsKey, type SecretsKey } from '@stampede/db/secrets'
 import type { VariableInput } from '@stampede/shared'
 
@@ -104,24 +105,4 @@ export async function updateVariables(tx: Prisma.TransactionClient, testId: stri
       update: { secret: true, value: null, ciphertext },
     })
   }
-}
-
-/**
- * The plain variables a new run snapshots: its test's, overridden by `env` from runs.start.
- * A name that is one of the test's secrets is refused (the secret would silently win).
- */
-export async function runEnvFor(
-  db: Db,
-  testId: string | null,
-  env: Record<string, string> | undefined,
-): Promise<{ env: Record<string, string> | null; secretNames: string[] }> {
-  const rows = testId ? await db.testVariable.findMany({ where: { testId }, select: { name: true, secret: true, value: true }, orderBy: { name: 'asc' } }) : []
-  const secretNames = new Set(rows.filter((r) => r.secret).map((r) => r.name))
-  for (const name of Object.keys(env ?? {})) {
-    if (secretNames.has(name)) throw badRequest(`env.${name}: ${name} is a secret of this test; the run uses the stored secret`)
-  }
-  const merged: Record<string, string> = {}
-  for (const r of rows) if (!r.secret) merged[r.name] = r.value ?? ''
-  Object.assign(merged, env)
-  return { env: Object.keys(merged).length > 0 ? merged : null, secretNames: [...secretNames] }
 }

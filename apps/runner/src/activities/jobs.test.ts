@@ -3,7 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { z } from 'zod'
 import { createDb, type Db } from '@stampede/db'
 import { createTestDatabase, type TestDatabase } from '@stampede/db/testing'
-import { createJobActivities, derivedUuid, firingStatus, quotaSkipReason, signWebhook, webhookEventFor, webhookRefusal } from './jobs.ts'
+import type { RunValidationRequest, ScriptValidation } from '@stampede/runs'
+import { createJobActivities, derivedUuid, firingSkipReason, firingStatus, quotaSkipReason, signWebhook, webhookEventFor, webhookRefusal } from './jobs.ts'
 
 describe('derivedUuid', () => {
   it('gives the same valid UUID for the same firing position, and different ones otherwise', () => {
@@ -94,7 +95,15 @@ describe('a firing\'s runs and the project\'s maxConcurrentRuns (real Postgres)'
   beforeAll(async () => {
     database = await createTestDatabase()
     db = createDb(database.url, { max: 8 })
-    activities = createJobActivities({ db, webUrl: 'http://127.0.0.1:3000', runTimeoutSeconds: 60, allowLoopbackTargets: false })
+    // Every script passes validation here: these tests are about the quota gate.
+    const valid = async () => ({ ok: true as const, errors: [], warnings: [], requirements: { maxVUs: 1, totalDurationSeconds: 1 } })
+    activities = createJobActivities({
+      db,
+      webUrl: 'http://127.0.0.1:3000',
+      runTimeoutSeconds: 60,
+      allowLoopbackTargets: false,
+      runGates: { locations: [{ id: 'us-east' }], scriptLimits: { maxVUs: 100, maxDurationSeconds: 3600 }, validate: valid },
+    })
     await db.location.create({ data: { id: 'us-east', name: 'US East', region: 'us-east-1' } })
   })
   afterAll(async () => {
@@ -163,5 +172,133 @@ describe('a firing\'s runs and the project\'s maxConcurrentRuns (real Postgres)'
     expect(await db.run.count({ where: { projectId: project.id, status: 'queued' } })).toBe(3)
     const skipped = await db.jobFiring.count({ where: { jobId: job.id, reason: { not: null } } })
     expect(skipped).toBe(8 - started.filter((r) => r !== null).length)
+  })
+})
+
+describe('firingSkipReason', () => {
+  const at = { test: 'checkout', position: 0, tests: 2 }
+  it('says which gate refused the test, what is wrong and how to fix it', () => {
+    expect(firingSkipReason({ gate: 'quota', message: '', quota: { name: 'P', inFlight: 1, max: 1 } }, at)).toBe(quotaSkipReason({ project: 'P', inFlight: 1, max: 1, ...at }))
+    expect(firingSkipReason({ gate: 'location', message: '', location: 'eu-west', configured: ['us-east', 'eu-central'] }, at)).toBe(
+      'test "checkout" (1 of 2) was not started, nor the test after it: the job\'s location "eu-west" is not a configured location (LOCATIONS has us-east, eu-central); edit the job to use one of them, or configure "eu-west" again',
+    )
+    const tooMany = { code: 'too-many-vus', message: 'The script needs up to 5 VUs; this project allows at most 2. Lower vus, stage targets or maxVUs to 2 or fewer.', line: 1, column: 1 }
+    expect(firingSkipReason({ gate: 'caps', message: '', findings: [tooMany], caps: { maxVUs: 2, maxDurationSeconds: 3600, owner: 'project' } }, { ...at, position: 1 })).toBe(
+      'test "checkout" (2 of 2) was not started: its script has an error: 1:1 too-many-vus: The script needs up to 5 VUs; this project allows at most 2. Lower vus, stage targets or maxVUs to 2 or fewer. Or ask a project admin to raise the project\'s maxVus / maxDurationSeconds (up to the platform\'s MAX_VUS / MAX_DURATION_SECONDS).',
+    )
+    const engine = { code: 'engine-error', message: 'k6 could not load the script: boom', line: 3, column: 7 }
+    expect(firingSkipReason({ gate: 'validation', message: '', findings: [engine, tooMany], caps: { maxVUs: 2, maxDurationSeconds: 3600, owner: 'platform' } }, { ...at, tests: 1 })).toBe(
+      `test "checkout" was not started: its script has 2 errors: 3:7 engine-error: k6 could not load the script: boom; 1:1 too-many-vus: ${tooMany.message}`,
+    )
+    expect(firingSkipReason({ gate: 'test', message: '', testId: 'x' }, { ...at, tests: 1 })).toBe('test "checkout" was not started: the test no longer exists; remove it from the job')
+  })
+})
+
+describe('a firing\'s runs pass the same gates as runs.start (real Postgres)', () => {
+  let database: TestDatabase
+  let db: Db
+  let seq = 0
+  const calls: RunValidationRequest[] = []
+  /** What k6 would say each script needs: `vus:N` in the script. */
+  let answer: (r: RunValidationRequest) => ScriptValidation
+  const needs = (r: RunValidationRequest): ScriptValidation => ({ ok: true, errors: [], warnings: [], requirements: { maxVUs: Number(/vus: (\d+)/.exec(r.script)?.[1] ?? 1), totalDurationSeconds: 1 } })
+  let activities: ReturnType<typeof createJobActivities>
+
+  beforeAll(async () => {
+    database = await createTestDatabase()
+    db = createDb(database.url, { max: 8 })
+    await db.location.createMany({ data: [{ id: 'us-east', name: 'US East', region: 'us-east-1' }, { id: 'retired', name: 'Retired', region: 'nowhere' }] })
+    activities = createJobActivities({
+      db,
+      webUrl: 'http://127.0.0.1:3000',
+      runTimeoutSeconds: 60,
+      allowLoopbackTargets: false,
+      runGates: {
+        locations: [{ id: 'us-east' }],
+        scriptLimits: { maxVUs: 100, maxDurationSeconds: 3600 },
+        validate: async (r) => {
+          calls.push(r)
+          return answer(r)
+        },
+      },
+    })
+  })
+  afterAll(async () => {
+    await db?.$disconnect()
+    await database?.drop()
+  })
+
+  async function world(scripts: string[], opts: { maxVus?: number; location?: string } = {}) {
+    const project = await db.project.create({ data: { name: `gates ${++seq}`, ...(opts.maxVus ? { maxVus: opts.maxVus } : {}) } })
+    const saved = []
+    for (const [i, script] of scripts.entries()) saved.push(await db.test.create({ data: { projectId: project.id, name: `test ${i + 1}`, script } }))
+    const job = await db.job.create({
+      data: { projectId: project.id, name: 'job', locationId: opts.location ?? 'us-east', cron: '0 0 1 1 *', tests: { create: saved.map((t, position) => ({ testId: t.id, position })) } },
+    })
+    return { project, job }
+  }
+  const fire = async (jobId: string) => (await activities.startFiring({ jobId, workflowId: `job-${jobId}-${++seq}`, scheduledAt: new Date().toISOString() }))!
+
+  it('starts a run whose script passes, validated under the project\'s caps', async () => {
+    answer = needs
+    const { project, job } = await world(['export const options = { vus: 2 }'], { maxVus: 3 })
+    const { firingId } = await fire(job.id)
+    calls.length = 0
+    const run = await activities.prepareFiringRun({ firingId, position: 0 })
+    expect(run).not.toBeNull()
+    expect(calls).toHaveLength(1)
+    expect(calls[0]!.caps).toEqual({ maxVUs: 3, maxDurationSeconds: 3600, owner: 'project' })
+    expect(await db.run.findUniqueOrThrow({ where: { id: run!.runId } })).toMatchObject({ projectId: project.id, trigger: 'schedule', jobId: job.id, firingId, status: 'queued' })
+    // A retry returns the same run without validating again.
+    expect(await activities.prepareFiringRun({ firingId, position: 0 })).toEqual(run)
+    expect(calls).toHaveLength(1)
+  })
+
+  it('skips a test over a lowered project cap, and the tests after it, with the reason', async () => {
+    answer = needs
+    const { project, job } = await world(['export const options = { vus: 1 }', 'export const options = { vus: 5 }', 'export const options = { vus: 1 }'])
+    await db.project.update({ where: { id: project.id }, data: { maxVus: 2 } })
+    const { firingId } = await fire(job.id)
+    expect(await activities.prepareFiringRun({ firingId, position: 0 })).not.toBeNull()
+    expect(await activities.prepareFiringRun({ firingId, position: 1 })).toBeNull()
+    const reason =
+      'test "test 2" (2 of 3) was not started, nor the test after it: its script has an error: 1:1 too-many-vus: The script needs up to 5 VUs; this project allows at most 2. Lower vus, stage targets or maxVUs to 2 or fewer. Or ask a project admin to raise the project\'s maxVus / maxDurationSeconds (up to the platform\'s MAX_VUS / MAX_DURATION_SECONDS).'
+    expect((await db.jobFiring.findUniqueOrThrow({ where: { id: firingId } })).reason).toBe(reason)
+    // The later test is not started (not even validated), and a retry keeps the decision.
+    calls.length = 0
+    expect(await activities.prepareFiringRun({ firingId, position: 2 })).toBeNull()
+    expect(await activities.prepareFiringRun({ firingId, position: 1 })).toBeNull()
+    expect(calls).toEqual([])
+    expect(await db.run.count({ where: { firingId } })).toBe(1)
+    await db.run.updateMany({ where: { firingId }, data: { status: 'passed' } })
+    expect(await activities.finishFiring({ firingId, cancelled: false })).toEqual({ status: 'skipped', event: null })
+    expect(await db.jobFiring.findUniqueOrThrow({ where: { id: firingId } })).toMatchObject({ status: 'skipped', reason })
+  })
+
+  it('skips a test whose script no longer validates, and a job whose location is no longer configured', async () => {
+    answer = () => ({ ok: false, errors: [{ code: 'engine-error', message: 'k6 could not load the script: SyntaxError', line: 2, column: 1 }], warnings: [], requirements: null })
+    const broken = await world(['broken'])
+    const first = await fire(broken.job.id)
+    expect(await activities.prepareFiringRun({ firingId: first.firingId, position: 0 })).toBeNull()
+    expect((await db.jobFiring.findUniqueOrThrow({ where: { id: first.firingId } })).reason).toBe('test "test 1" was not started: its script has an error: 2:1 engine-error: k6 could not load the script: SyntaxError')
+
+    answer = needs
+    const retired = await world(['export default function () {}'], { location: 'retired' })
+    const second = await fire(retired.job.id)
+    expect(await activities.prepareFiringRun({ firingId: second.firingId, position: 0 })).toBeNull()
+    expect((await db.jobFiring.findUniqueOrThrow({ where: { id: second.firingId } })).reason).toMatch(/^test "test 1" was not started: the job's location "retired" is not a configured location \(LOCATIONS has us-east\)/)
+    expect(await db.run.count({ where: { firingId: { in: [first.firingId, second.firingId] } } })).toBe(0)
+  })
+
+  it('records nothing when the validator cannot tell: the activity fails and Temporal retries it', async () => {
+    answer = () => {
+      throw new Error('the k6 sandbox could not start: bwrap missing')
+    }
+    const { job } = await world(['export default function () {}'])
+    const { firingId } = await fire(job.id)
+    await expect(activities.prepareFiringRun({ firingId, position: 0 })).rejects.toThrow('the k6 sandbox could not start')
+    expect(await db.jobFiring.findUniqueOrThrow({ where: { id: firingId } })).toMatchObject({ reason: null })
+    answer = needs
+    expect(await activities.prepareFiringRun({ firingId, position: 0 })).not.toBeNull()
   })
 })

@@ -1,15 +1,18 @@
 // The activities of a job's firing, on the orchestration queue. Each is idempotent: a firing is
 // keyed by its workflow id (unique per scheduled time) and its runs by a UUID derived from that id
 // and the test's position, so a retried activity or a restarted worker never makes a second row.
-// A firing's runs count against the project's maxConcurrentRuns like manual starts: a test that
-// would exceed it is not started, and the firing ends `skipped` with the reason.
+// A firing's runs are created by createRun (@stampede/runs) like manual starts, through the same
+// gates: the location, the test, its variables, script validation (k6 inspect in the sandbox),
+// the project's VU and duration caps and its maxConcurrentRuns. A test a gate refuses is not
+// started, nor are the tests after it, and the firing ends `skipped` with the reason.
 import { createHash, createHmac } from 'node:crypto'
 import { ApplicationFailure, Context } from '@temporalio/activity'
-import { lockRunQuota, type Db } from '@stampede/db'
+import type { Db } from '@stampede/db'
+import { createRun, type CreateRunDeps, type RunRefusal, type RunValidator } from '@stampede/runs'
 import { decryptSecret, parseSecretsKey } from '@stampede/db/secrets'
 import type { RunStatus } from '@stampede/shared'
 import { blockingRange, resolveTargetPolicy } from '@stampede/shared/targets'
-import { workflowIdFor, type Durability, type FiringRun, type FiringStatus, type WebhookEvent } from '@stampede/shared/temporal'
+import type { Durability, FiringRun, FiringStatus, WebhookEvent } from '@stampede/shared/temporal'
 
 export interface JobActivityDeps {
   db: Db
@@ -24,6 +27,18 @@ export interface JobActivityDeps {
   allowLoopbackTargets: boolean
   fetch?: typeof fetch
   lookup?: (hostname: string) => Promise<{ address: string }[]>
+  /**
+   * The gates of createRun that need the platform's configuration: the configured locations
+   * (RunnerConfig `locations`), the platform's caps (RunnerConfig `scriptLimits`) and the script
+   * validator (`k6Validator` from @stampede/runs): a scheduled run passes every gate a manual one does.
+   */
+  runGates: FiringRunGates
+}
+
+export interface FiringRunGates {
+  locations: readonly { id: string }[]
+  scriptLimits: { maxVUs: number; maxDurationSeconds: number }
+  validate: RunValidator
 }
 
 async function systemLookup(hostname: string): Promise<{ address: string }[]> {
@@ -65,7 +80,7 @@ const WEBHOOK_TIMEOUT_MS = 10_000
 
 /**
  * passed only if every run passed; a cancelled or broken run makes the firing cancelled or error;
- * a test not started for the project's quota (`skipped`) makes it skipped.
+ * a test whose run a gate refused (`skipped`: quota, validation, caps, …) makes it skipped.
  */
 export function firingStatus(statuses: RunStatus[], cancelled: boolean, skipped = false): FiringStatus {
   if (cancelled || statuses.includes('cancelled')) return 'cancelled'
@@ -75,15 +90,47 @@ export function firingStatus(statuses: RunStatus[], cancelled: boolean, skipped 
   return statuses.length > 0 ? 'passed' : 'error'
 }
 
+/** "test "x" (2 of 3) was not started, nor the test after it": which test, and that the rest of the firing is not started either. */
+function notStarted(at: { test: string; position: number; tests: number }): string {
+  const after = at.tests - at.position - 1
+  const which = at.tests > 1 ? ` (${at.position + 1} of ${at.tests})` : ''
+  const rest = after > 0 ? `, nor the ${after === 1 ? 'test' : `${after} tests`} after it` : ''
+  return `test "${at.test}"${which} was not started${rest}`
+}
+
 /**
  * Why the test at `position` (of `tests`) is not started: the project has `inFlight` runs queued
  * or running and allows `max`. The tests after it are not started either.
  */
 export function quotaSkipReason(input: { project: string; inFlight: number; max: number; test: string; position: number; tests: number }): string {
-  const after = input.tests - input.position - 1
-  const which = input.tests > 1 ? ` (${input.position + 1} of ${input.tests})` : ''
-  const rest = after > 0 ? `, nor the ${after === 1 ? 'test' : `${after} tests`} after it` : ''
-  return `project "${input.project}" already has ${input.inFlight} run(s) queued or running and allows at most ${input.max} at a time, so test "${input.test}"${which} was not started${rest}`
+  return `project "${input.project}" already has ${input.inFlight} run(s) queued or running and allows at most ${input.max} at a time, so ${notStarted(input)}`
+}
+
+/**
+ * Why a firing's test is not started, from the gate that refused its run: what is wrong and how
+ * to fix it, as the job's history, the web job page and the webhook body show it.
+ */
+export function firingSkipReason(refusal: RunRefusal, at: { test: string; position: number; tests: number }): string {
+  switch (refusal.gate) {
+    case 'quota':
+      return quotaSkipReason({ project: refusal.quota.name, inFlight: refusal.quota.inFlight, max: refusal.quota.max, ...at })
+    case 'location':
+      return `${notStarted(at)}: the job's location "${refusal.location}" is not a configured location (LOCATIONS has ${refusal.configured.join(', ')}); edit the job to use one of them, or configure "${refusal.location}" again`
+    case 'test':
+      return `${notStarted(at)}: the test no longer exists; remove it from the job`
+    case 'variables':
+      return `${notStarted(at)}: ${refusal.name} is both a plain variable and a secret of the test; remove one of them`
+    case 'validation':
+    case 'caps': {
+      const n = refusal.findings.length
+      const errors = refusal.findings.map((f) => `${f.line}:${f.column} ${f.code}: ${f.message}`).join('; ')
+      const raise =
+        refusal.gate === 'caps' && refusal.caps.owner === 'project'
+          ? ' Or ask a project admin to raise the project\'s maxVus / maxDurationSeconds (up to the platform\'s MAX_VUS / MAX_DURATION_SECONDS).'
+          : ''
+      return `${notStarted(at)}: its script ${n === 1 ? 'has an error' : `has ${n} errors`}: ${errors}${raise}`
+    }
+  }
 }
 
 /**
@@ -104,6 +151,8 @@ export const signWebhook = (secret: string, timestamp: string, body: string) => 
 export function createJobActivities(deps: JobActivityDeps) {
   const { db } = deps
   const doFetch = deps.fetch ?? fetch
+  const gates = deps.runGates
+  const runDeps: CreateRunDeps = { db, locations: gates.locations, validation: { validate: gates.validate, scriptLimits: gates.scriptLimits } }
 
   /** Records the firing (once per workflow id); null when the job was deleted meanwhile. */
   async function startFiring(input: { jobId: string; workflowId: string; scheduledAt: string }): Promise<{ firingId: string; tests: number } | null> {
@@ -118,54 +167,43 @@ export function createJobActivities(deps: JobActivityDeps) {
   }
 
   /**
-   * Creates (once) the run of the test at `position`. Null when the test is not to run: it left
-   * the job (or the job was deleted), or the project's maxConcurrentRuns is reached — then the
-   * firing records why, and its later tests are not started either.
+   * Creates (once) the run of the test at `position`, through createRun's gates. Null when the
+   * test is not to run: it left the job (or the job was deleted), or a gate refused its run (the
+   * location, the test, its variables, script validation, the project's caps or its
+   * maxConcurrentRuns) — then the firing records why, and its later tests are not started either.
    *
-   * The quota is checked under the same per-project advisory lock as runs.start, so a manual
-   * start and a firing cannot both take the last slot. A retry finds what the first attempt did:
-   * the run it created, or the reason it recorded.
+   * The quota is checked under the same per-project lock as runs.start, so a manual start and a
+   * firing cannot both take the last slot. A retry finds what the first attempt did: the run it
+   * created (its id is derived from the firing and the position), or the reason it recorded.
    */
   async function prepareFiringRun(input: { firingId: string; position: number }): Promise<FiringRun | null> {
     const firing = await db.jobFiring.findUnique({
       where: { id: input.firingId },
-      include: { job: { include: { _count: { select: { tests: true } }, tests: { where: { position: input.position }, include: { test: { include: { variables: { where: { secret: false } } } } } } } } },
+      include: { job: { include: { _count: { select: { tests: true } }, tests: { where: { position: input.position }, include: { test: { select: { name: true } } } } } } },
     })
     // The job (and with it the firing) was deleted, or the test left the job.
     const entry = firing?.job.tests[0]
     if (!firing || !entry) return null
     const { job } = firing
     const runId = derivedUuid(`${firing.workflowId}:${input.position}`)
-    const env = Object.fromEntries(entry.test.variables.map((v) => [v.name, v.value ?? '']))
-    const started = await db.$transaction(async (tx) => {
-      const quota = await lockRunQuota(tx, job.projectId)
-      if (await tx.run.findUnique({ where: { id: runId }, select: { id: true } })) return true
-      const current = await tx.jobFiring.findUnique({ where: { id: firing.id }, select: { reason: true } })
-      if (!current || current.reason !== null) return false
-      if (quota.inFlight >= quota.max) {
-        const reason = quotaSkipReason({ project: quota.name, inFlight: quota.inFlight, max: quota.max, test: entry.test.name, position: input.position, tests: job._count.tests })
-        await tx.jobFiring.update({ where: { id: firing.id }, data: { reason } })
-        return false
-      }
-      await tx.run.create({
-        data: {
-          id: runId,
-          projectId: job.projectId,
-          testId: entry.testId,
-          script: entry.test.script,
-          ...(Object.keys(env).length > 0 ? { env } : {}),
-          locationId: job.locationId,
-          trigger: 'schedule',
-          jobId: firing.jobId,
-          firingId: firing.id,
-          status: 'queued',
-          workflowId: workflowIdFor(runId),
-          timeoutSeconds: deps.runTimeoutSeconds,
-        },
-      })
-      return true
+    const started: FiringRun = { runId, locationId: job.locationId, timeoutSeconds: deps.runTimeoutSeconds, ...(deps.durability ? { durability: deps.durability } : {}) }
+    if (await db.run.findUnique({ where: { id: runId }, select: { id: true } })) return started
+    // An earlier test of this firing (or an earlier attempt at this one) was refused.
+    if (firing.reason !== null) return null
+    const created = await createRun(runDeps, {
+      id: runId,
+      projectId: job.projectId,
+      location: job.locationId,
+      testId: entry.testId,
+      trigger: 'schedule',
+      timeoutSeconds: deps.runTimeoutSeconds,
+      firing: { jobId: firing.jobId, firingId: firing.id },
     })
-    return started ? { runId, locationId: job.locationId, timeoutSeconds: deps.runTimeoutSeconds, ...(deps.durability ? { durability: deps.durability } : {}) } : null
+    if (created.ok) return started
+    const reason = firingSkipReason(created.refusal, { test: entry.test.name, position: input.position, tests: job._count.tests })
+    // The first reason stays: a later test, or a concurrent attempt, never replaces it.
+    await db.jobFiring.updateMany({ where: { id: firing.id, reason: null }, data: { reason } })
+    return null
   }
 
   /** Ends the firing with its outcome and says which webhook event (if any) to deliver. */

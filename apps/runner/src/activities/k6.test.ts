@@ -5,26 +5,36 @@ import os from 'node:os'
 import path from 'node:path'
 import { MockActivityEnvironment } from '@temporalio/testing'
 import { describe, expect, it } from 'vitest'
-import type { Storage, StoredObject } from '@stampede/storage'
 import type { Artifacts } from '@stampede/shared'
-import type { K6Heartbeat, K6Outcome } from '@stampede/shared/temporal'
+import type { ArtifactUploads, K6Heartbeat, K6Outcome, K6Task, RunWorkflowInput } from '@stampede/shared/temporal'
 import { K6Sandbox } from '@stampede/sandbox'
 import type { K6Control, K6Status } from '../k6/control.ts'
 import type { K6Exit, SpawnK6 } from '../k6/process.ts'
 import { createK6Activities } from './k6.ts'
-import type { RunSpec } from './run-spec.ts'
 
-function memoryStorage() {
+/** What the workflow hands a runner for a run, besides the run's ids (the secrets come through a grant). */
+interface RunSpec {
+  script: string
+  env: Record<string, string>
+  secrets: Record<string, string>
+  allowlist: string[]
+  caps: K6Task['caps']
+}
+
+/** Presigned uploads into memory: the URL names the object's key. */
+function memoryUploads() {
   const objects = new Map<string, Buffer>()
-  const storage: Partial<Storage> = {
-    async putFile(key: string, file: string): Promise<StoredObject> {
-      const { readFile } = await import('node:fs/promises')
-      const bytes = await readFile(file)
-      objects.set(key, bytes)
-      return { key, bytes: bytes.length, sha256: 'x' }
-    },
+  const upload = async (target: { url: string }, file: string) => {
+    const bytes = await readFile(file)
+    objects.set(new URL(target.url).pathname.slice(1), bytes)
+    return { bytes: bytes.length, sha256: 'x' }
   }
-  return { storage: storage as Storage, objects }
+  const uploads = (runId: string): ArtifactUploads => ({
+    runId,
+    expiresAt: new Date(Date.now() + 60_000).toISOString(),
+    files: Object.fromEntries(['summary.json', 'report.html', 'console.log', 'metrics.json.gz', 'console.ndjson'].map((f) => [f, { url: `http://s3.invalid/runs/${runId}/${f}`, headers: {} }])),
+  })
+  return { objects, upload, uploads }
 }
 
 interface FakeK6 {
@@ -63,8 +73,9 @@ const SPEC: RunSpec = { script: 'export default function () {}', env: {}, secret
 
 async function setup(spawnK6: SpawnK6, stopGraceMs = 5000, spec: RunSpec = SPEC, extra: Partial<Parameters<typeof createK6Activities>[0]> = {}) {
   const workRoot = await mkdtemp(path.join(os.tmpdir(), 'k6-activity-'))
-  const { storage, objects } = memoryStorage()
+  const { objects, upload, uploads } = memoryUploads()
   const running: string[] = []
+  const redeemed: string[] = []
   // The fake process ignores the plan: the sandbox only names the directory and environment here.
   const sandbox = await K6Sandbox.create({ mode: 'off', k6BinPath: '/fake/k6', root: workRoot, log: () => {} })
   const activities = createK6Activities({
@@ -72,8 +83,12 @@ async function setup(spawnK6: SpawnK6, stopGraceMs = 5000, spec: RunSpec = SPEC,
     sandbox,
     limits: { memoryBytes: 1 << 30, threads: 256, fileBytes: 1 << 20 },
     maxLogBytes: 1 << 20,
-    storage,
-    runs: { loadRun: async () => spec, markRunning: async (id) => void running.push(id) },
+    upload,
+    reportStarted: (id) => void running.push(id),
+    redeemSecrets: async (runId, grant) => {
+      redeemed.push(`${runId}:${grant.token}`)
+      return spec.secrets
+    },
     allowLoopbackTargets: false,
     stopGraceMs,
     heartbeatIntervalMs: 20,
@@ -85,8 +100,17 @@ async function setup(spawnK6: SpawnK6, stopGraceMs = 5000, spec: RunSpec = SPEC,
   const heartbeats: K6Heartbeat[] = []
   env.on('heartbeat', (d: unknown) => heartbeats.push(d as K6Heartbeat))
   /** Stores the run's spool, as the workflow does once the result is recorded (in a fresh activity context). */
-  const store = (): Promise<Artifacts> => inActivity(() => activities.storeArtifacts({ runId: 'r1' }))
-  return { activities, env, heartbeats, objects, running, store, workRoot }
+  const store = (): Promise<Artifacts> => inActivity(() => activities.storeArtifacts({ runId: 'r1', uploads: uploads('r1') }))
+  // The runner gets the script, variables and caps with the run; secrets only through a grant.
+  const task = (run: RunWorkflowInput): K6Task => ({
+    ...run,
+    script: spec.script,
+    env: spec.env,
+    allowlist: spec.allowlist,
+    caps: spec.caps,
+    ...(Object.keys(spec.secrets).length > 0 ? { secrets: { url: 'http://api.invalid/runner/v1/secrets', token: 'sg_t', expiresAt: new Date(Date.now() + 60_000).toISOString(), names: Object.keys(spec.secrets) } } : {}),
+  })
+  return { activities: { ...activities, executeK6: (run: RunWorkflowInput) => activities.executeK6(task(run)) }, env, heartbeats, objects, running, redeemed, store, workRoot }
 }
 
 const RUNNER = 'stampede-runner-test'
@@ -110,6 +134,20 @@ const until = async (cond: () => boolean) => {
 }
 
 describe('executeK6', () => {
+  it('starts nothing when the run\'s secrets grant is refused, and stores uploads only for its own run', async () => {
+    const { k6, spawnK6 } = fakeSpawn()
+    const refused = Object.assign(new Error('the run\'s secrets grant expired before a runner took the run'), { type: 'SecretsGrantExpired' })
+    const { activities, env, running, workRoot } = await setup(spawnK6, 5000, { ...SPEC, secrets: { TOKEN: 'x' } }, {
+      redeemSecrets: async () => {
+        throw refused
+      },
+    })
+    await expect(env.run(activities.executeK6, input)).rejects.toBe(refused)
+    expect(k6.cwd).toBeUndefined()
+    expect(running).toEqual([])
+    expect((await readdir(workRoot)).filter((n) => n.startsWith('run-'))).toEqual([])
+  })
+
   it('heartbeats sequenced console lines with its runner, spools the files and stores them when asked', async () => {
     const { k6, spawnK6 } = fakeSpawn()
     const { activities, env, heartbeats, objects, running, store, workRoot } = await setup(spawnK6)
@@ -166,9 +204,11 @@ describe('executeK6', () => {
       return { pid: 1, exited: new Promise<K6Exit>((r) => (exit = r)), signal() {} }
     }
     const spec = { ...SPEC, env: { BASE_URL: 'http://x', PATH: '/evil', K6_OUT: 'json=/tmp/x' }, secrets: { TOKEN: secret } }
-    const { activities, env, heartbeats, objects, store } = await setup(spawnK6, 5000, spec)
+    const { activities, env, heartbeats, objects, store, redeemed } = await setup(spawnK6, 5000, spec)
     const done = env.run(activities.executeK6, input)
     await until(() => cwd !== '')
+    // The secrets came through the run's grant, redeemed once just before k6 started.
+    expect(redeemed).toEqual(['r1:sg_t'])
     expect(k6Env).toMatchObject({ BASE_URL: 'http://x', TOKEN: secret, PATH: '/usr/bin:/bin' })
     expect(k6Env.K6_OUT).toBeUndefined()
     // Loopback and private ranges are blocked on the command line, where a script cannot lift them.

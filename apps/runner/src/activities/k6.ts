@@ -5,7 +5,10 @@
 // the run at the sandbox's limits with a message naming them, and answers with the outcome read
 // from k6's summary. It never restarts k6, and it does not upload: the run's directory is its
 // spool (k6/spool.ts) until storeArtifacts, on this runner's own queue and retried by Temporal for
-// as long as storage is down, has stored it.
+// as long as storage is down, has stored it through presigned URLs minted for that run.
+// A location runner holds no platform credentials: the script, variables and caps come in the
+// activity input, the secrets through a single-use grant redeemed at the API (k6/secrets.ts), and
+// `running` is recorded by the workflow when the runner signals that k6 started.
 // A k6 outlives a lost activity (Temporal unreachable past the heartbeat timeout): it runs on to
 // its end and awaitK6, on this runner's own queue, follows it again or reports how it ended.
 import { existsSync } from 'node:fs'
@@ -18,9 +21,8 @@ import { ARTIFACTS, artifactKey, CONSOLE_INDEX_FILE, type ArtifactName, type Art
 import { capsOwner, formatSeconds, type ScriptCaps } from '@stampede/shared/caps'
 import { k6ErrorMessage } from '@stampede/shared/k6'
 import { LIMIT_SETTINGS, type K6ProcessLimits } from '@stampede/shared/platform-config'
-import { RUNNER_BUSY, type K6Heartbeat, type K6Outcome, type RunWorkflowInput } from '@stampede/shared/temporal'
+import { RUNNER_BUSY, type ArtifactUploads, type K6Heartbeat, type K6Outcome, type K6Task } from '@stampede/shared/temporal'
 import type { ConsoleChunk } from '@stampede/shared'
-import type { Storage } from '@stampede/storage'
 import { ConsoleRecorder, DEFAULT_WINDOW } from '../k6/console-recorder.ts'
 import { detectLanguage, scriptFileName } from '@stampede/shared/script'
 import { resolveTargetPolicy } from '@stampede/shared/targets'
@@ -28,16 +30,10 @@ import { K6_WRITES, k6Args, OUTPUT_FILES } from '../k6/command.ts'
 import { controlAddress, PAUSED_BEFORE_RUN, type K6Control } from '../k6/control.ts'
 import type { SpawnK6, K6Exit } from '../k6/process.ts'
 import { redactArtifacts, secretRedactor } from '../k6/redact.ts'
-import { withRetry } from '../retry.ts'
+import { putPresigned } from '../k6/upload.ts'
+import { redeemSecrets as redeemAtApi, type RedeemSecrets } from '../k6/secrets.ts'
 import type { K6Slots } from '../slots.ts'
 import { dropEmptyOutputs, findSpool, lostOutcome, readMeta, readOutcome, removeSpool, spoolPrefix, summaryResult, writeMeta, writeOutcome, type SpoolDir } from '../k6/spool.ts'
-import type { RunSpec } from './run-spec.ts'
-
-export interface RunStateStore {
-  /** The script, plain variables and decrypted secrets, read when k6 starts (never passed through Temporal). */
-  loadRun(runId: string): Promise<RunSpec>
-  markRunning(runId: string, startedAt: Date): Promise<void>
-}
 
 export interface K6ActivityDeps {
   spawnK6: SpawnK6
@@ -52,8 +48,12 @@ export interface K6ActivityDeps {
    * starts unpaused and only the duration cap is held (unit tests of other behaviour).
    */
   control?: (address: string) => K6Control
-  storage: Storage
-  runs: RunStateStore
+  /** Redeems a run's secrets grant (default: at the API, over HTTPS). */
+  redeemSecrets?: RedeemSecrets
+  /** Tells the run's workflow that k6 started (it records `running`); must not throw. */
+  reportStarted(runId: string, startedAt: Date): void
+  /** Uploads one spooled file through a presigned URL (default: putPresigned). */
+  upload?: typeof putPresigned
   /** This runner's own queue (runnerQueueFor): sent with every heartbeat, so a lost activity's k6 can be found again. */
   runnerQueue: string
   /** Where the runs' directories (spools) are: the sandbox's root. */
@@ -91,7 +91,7 @@ export function createK6Activities(deps: K6ActivityDeps) {
     ctx.heartbeat(details)
   }
 
-  async function executeK6(input: RunWorkflowInput): Promise<K6Outcome> {
+  async function executeK6(input: K6Task): Promise<K6Outcome> {
     const ctx = Context.current()
     // Two location queues can hand over runs at once for the last free slot: the second goes back.
     const admitted = deps.slots ? deps.slots.admit() : () => {}
@@ -132,20 +132,27 @@ export function createK6Activities(deps: K6ActivityDeps) {
    * while storage is down). k6's own files are stored only once the outcome was written, after
    * they were masked; a run that died with its runner stores its console (masked line by line).
    */
-  async function storeArtifacts({ runId }: { runId: string }): Promise<Artifacts> {
+  async function storeArtifacts({ runId, uploads }: { runId: string; uploads: ArtifactUploads }): Promise<Artifacts> {
     const spool = await findSpool(deps.workDir, runId)
     if (!spool) return {}
+    if (uploads.runId !== runId) throw ApplicationFailure.nonRetryable(`the upload URLs are for run ${uploads.runId}, not ${runId}`)
     const finished = (await readOutcome(spool)) !== undefined
     if (!finished) await dropEmptyOutputs(spool.dir)
+    const put = deps.upload ?? putPresigned
+    const target = (file: string) => {
+      const upload = uploads.files[file]
+      if (!upload) throw ApplicationFailure.nonRetryable(`no upload URL was minted for ${file}`)
+      return upload
+    }
     const artifacts: Artifacts = {}
     for (const [name, def] of Object.entries(ARTIFACTS) as [ArtifactName, (typeof ARTIFACTS)[ArtifactName]][]) {
       if (name !== 'log' && !finished) continue
       const file = path.join(name === 'log' ? spool.base : spool.dir, def.file)
       if (!existsSync(file)) continue
-      artifacts[name] = await deps.storage.putFile(artifactKey(runId, def.file), file, def.contentType)
+      artifacts[name] = { key: artifactKey(runId, def.file), ...(await put(target(def.file), file)) }
     }
     const index = path.join(spool.base, OUTPUT_FILES.consoleIndex)
-    if (existsSync(index)) await deps.storage.putFile(artifactKey(runId, CONSOLE_INDEX_FILE), index, 'application/x-ndjson')
+    if (existsSync(index)) await put(target(CONSOLE_INDEX_FILE), index)
     log(`run ${runId}: artifacts stored (${Object.keys(artifacts).join(', ') || 'none'})`)
     return artifacts
   }
@@ -196,9 +203,9 @@ export function createK6Activities(deps: K6ActivityDeps) {
   }
 
   /** Starts k6 for a run: its spool, its console, its caps and limits. Resolves once k6 is spawned. */
-  async function startRun(input: RunWorkflowInput): Promise<LiveRun> {
-    const { runId } = input
-    const { script, env: runEnv, secrets, allowlist, caps } = await withRetry('loading the run', () => deps.runs.loadRun(runId))
+  async function startRun(input: K6Task): Promise<LiveRun> {
+    const { runId, script, env: runEnv, allowlist, caps } = input
+    const secrets = input.secrets ? await (deps.redeemSecrets ?? redeemAtApi)(runId, input.secrets) : {}
     // Private, loopback, link-local and metadata targets stay blocked unless the project opens them.
     const policy = await resolveTargetPolicy({ allowLoopback: deps.allowLoopbackTargets, allowlist })
     // Secrets reach k6 only through its environment; every line of its output is masked.
@@ -216,7 +223,6 @@ export function createK6Activities(deps: K6ActivityDeps) {
       await sandbox.seal(privateDir, K6_WRITES)
       recorder = new ConsoleRecorder(path.join(privateDir.base, OUTPUT_FILES.log), path.join(privateDir.base, OUTPUT_FILES.consoleIndex), DEFAULT_WINDOW, Date.now, redact)
       startedAt = new Date()
-      await withRetry('marking the run as running', () => deps.runs.markRunning(runId, startedAt))
       await writeMeta(spool.base, { runId, startedAt: startedAt.toISOString() })
     } catch (err) {
       // Nothing ran: nothing to keep.
@@ -278,6 +284,7 @@ export function createK6Activities(deps: K6ActivityDeps) {
       },
     })
     const run: LiveRun = { runId, recorder, k6Started: true, stop, notice, outcome: undefined as unknown as Promise<K6Outcome> }
+    deps.reportStarted(runId, startedAt)
 
     const timeoutTimer = setTimeout(() => stop('timed_out'), input.timeoutSeconds * 1000)
     // The duration cap counts from the start of the load (the resume), plus time for setup() and teardown().

@@ -2,7 +2,7 @@
 // attachArtifacts: the artifacts, once the runner's spool is stored. Both run on the
 // orchestration queue, are retried by Temporal and are idempotent (the same input always writes
 // the same row).
-import type { Artifacts, RunStatus } from '@stampede/shared'
+import { ARTIFACTS, artifactKey, type ArtifactName, type Artifacts, type RunStatus } from '@stampede/shared'
 import { describeExitCode, extractRunMetrics, parseSummary, statusForExitCode, thresholdResults, type K6Summary, type RunMetrics, type ThresholdResult } from '@stampede/shared/k6'
 import type { AttachArtifactsInput, K6Outcome, RecordRunInput } from '@stampede/shared/temporal'
 import type { Db } from '@stampede/db'
@@ -124,9 +124,11 @@ export function createPersistenceActivities({ db, storage }: PersistenceDeps) {
   async function attachArtifacts(input: AttachArtifactsInput): Promise<void> {
     const run = await db.run.findUnique({ where: { id: input.runId }, select: { artifacts: true, errorMessage: true, summary: true } })
     if (!run) return
-    const artifacts = { ...((run.artifacts ?? {}) as Artifacts), ...input.artifacts }
+    // A runner reports what it uploaded: only the run's own keys are taken (a runner cannot point a run at another's files).
+    const reported = Object.fromEntries(Object.entries(input.artifacts).filter(([name, a]) => a && name in ARTIFACTS && a.key === artifactKey(input.runId, ARTIFACTS[name as ArtifactName].file)))
+    const artifacts = { ...((run.artifacts ?? {}) as Artifacts), ...reported }
     let summary: unknown
-    if (input.artifacts.summary && run.summary === null) summary = (await loadSummary(input.artifacts)).json
+    if (reported.summary && run.summary === null) summary = (await loadSummary(reported)).json
     const errorMessage = input.problem && !run.errorMessage?.includes(input.problem) ? [run.errorMessage, input.problem].filter(Boolean).join('\n') : run.errorMessage
     await db.run.update({
       where: { id: input.runId },

@@ -6,17 +6,26 @@
 // if it is lost after k6 started (Temporal unreachable past the heartbeat timeout, a runner that
 // died), the workflow asks that runner, on its own queue, what became of k6 (awaitK6) instead
 // of starting it again.
+// The runner gets what k6 needs in the activity input (prepareK6, just before the run is handed
+// out: script, variables, caps and a single-use secrets grant, never a secret's value), signals
+// when k6 started (markRunning records it), and stores the artifacts through upload URLs minted
+// for that run (presignArtifacts): a location runner needs only Temporal.
 import {
   ActivityCancellationType,
   ActivityFailure,
   ApplicationFailure,
+  allHandlersFinished,
   CancellationScope,
   ChildWorkflowCancellationType,
+  condition,
+  defineSignal,
   executeChild,
   isCancellation,
   continueAsNew,
   ParentClosePolicy,
   proxyActivities,
+  proxyLocalActivities,
+  setHandler,
   sleep,
   startChild,
   TimeoutFailure,
@@ -24,6 +33,8 @@ import {
 } from '@temporalio/workflow'
 import {
   DEFAULT_DURABILITY,
+  GRANT_EXPIRED,
+  K6_STARTED_SIGNAL,
   k6HeartbeatSchema,
   PRESENCE_TIMEOUT_SECONDS,
   RUNNER_BUSY,
@@ -34,12 +45,14 @@ import {
   type JobFiringInput,
   type K6Heartbeat,
   type K6Outcome,
+  type K6StartedSignal,
   type RecordRunInput,
   type RunnerPresenceInput,
   type RunWorkflowInput,
   type StoreSpooledRunInput,
   type WebhookEvent,
 } from '@stampede/shared/temporal'
+import type { DispatchActivities } from '../activities/dispatch.ts'
 import type { JobActivities } from '../activities/jobs.ts'
 import type { K6Activities } from '../activities/k6.ts'
 import type { PersistenceActivities } from '../activities/persistence.ts'
@@ -50,6 +63,18 @@ const persistence = proxyActivities<PersistenceActivities>({
   startToCloseTimeout: '2 minutes',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 20 },
 })
+
+// Local activities: they run in this worker (which has the database), one Temporal round trip
+// fewer on the way from runs.start to k6's first request.
+const dispatch = proxyLocalActivities<DispatchActivities>({
+  startToCloseTimeout: '1 minute',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 20 },
+})
+
+export const k6Started = defineSignal<[K6StartedSignal]>(K6_STARTED_SIGNAL)
+
+/** The longest a presigned URL may live (SigV4). */
+const MAX_PRESIGN_SECONDS = 7 * 24 * 3600
 
 /** Time after the run's own timeout for k6 to stop and its outcome to be written. */
 const STOP_MARGIN_SECONDS = 15 * 60
@@ -65,6 +90,10 @@ export async function loadTestRun(input: RunWorkflowInput): Promise<string> {
     cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
   })
 
+  // The runner says when k6 started; `running` is recorded here, on the orchestration queue.
+  setHandler(k6Started, async ({ startedAt }) => {
+    await CancellationScope.nonCancellable(() => dispatch.markRunning({ runId: input.runId, startedAt }))
+  })
   let outcome: K6Outcome | undefined
   let record: RecordRunInput | undefined
   let cancelled = false
@@ -103,20 +132,23 @@ export async function loadTestRun(input: RunWorkflowInput): Promise<string> {
   const status = await CancellationScope.nonCancellable(() => persistence.recordRunResult(final))
   const runner = outcome?.runner
   if (runner) await CancellationScope.nonCancellable(() => storeAndAttach(input.runId, runner, durability))
+  await CancellationScope.nonCancellable(() => condition(allHandlersFinished))
   if (cancelled) return 'cancelled'
   return status
 }
 
 /**
- * executeK6, again while a runner hands the run back before starting anything (RunnerBusy: it had
- * no free k6 slot after all), so the run waits on the queue for any runner with room.
+ * executeK6 with what k6 needs, read just before; again while a runner hands the run back before
+ * starting anything (RunnerBusy: it had no free k6 slot after all; or the secrets grant expired
+ * while the run waited), so the run waits on the queue for any runner with room.
  */
 async function runOnALocationRunner(executeK6: K6Activities['executeK6'], input: RunWorkflowInput): Promise<K6Outcome> {
   for (let attempt = 1; ; attempt++) {
+    const task = await dispatch.prepareK6(input)
     try {
-      return await executeK6(input)
+      return await executeK6(task)
     } catch (err) {
-      if (!(err instanceof ActivityFailure) || !(err.cause instanceof ApplicationFailure) || err.cause.type !== RUNNER_BUSY) throw err
+      if (!(err instanceof ActivityFailure) || !(err.cause instanceof ApplicationFailure) || (err.cause.type !== RUNNER_BUSY && err.cause.type !== GRANT_EXPIRED)) throw err
       // Rare (two queues handing over the last slot at once); never spin if it repeats.
       if (attempt >= 3) await sleep(Math.min(attempt, 10) * 1000)
     }
@@ -176,7 +208,9 @@ async function storeAndAttach(runId: string, runner: string, durability: Durabil
     retry: { maximumAttempts: 3 },
   })
   try {
-    const artifacts = await storeArtifacts({ runId })
+    // The URLs outlive the retries; a spool stored later (storeSpooledRun) gets fresh ones.
+    const uploads = await dispatch.presignArtifacts({ runId, expiresInSeconds: Math.min(durability.artifactRetrySeconds + 600, MAX_PRESIGN_SECONDS) })
+    const artifacts = await storeArtifacts({ runId, uploads })
     await persistence.attachArtifacts({ runId, artifacts })
   } catch (err) {
     const minutes = Math.round(durability.artifactRetrySeconds / 60)
