@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createDb, type Db } from '@stampede/db'
 import { createTestDatabase, type TestDatabase } from '@stampede/db/testing'
 import { createRun, type CreateRunDeps, type CreateRunRequest } from './create.ts'
-import { markRunning } from './status.ts'
+import { failedToStart, markRunning } from './status.ts'
 import { SECRET_STAND_IN, type RunValidationRequest, type ScriptValidation } from './validation.ts'
 
 let database: TestDatabase
@@ -230,5 +230,21 @@ describe('markRunning', () => {
     expect(await markRunning(db, id, new Date())).toBe(false)
     expect((await db.run.findUniqueOrThrow({ where: { id } })).status).toBe('passed')
     expect(await markRunning(db, crypto.randomUUID(), new Date())).toBe(false)
+  })
+})
+
+describe('failedToStart', () => {
+  it('ends a queued run error with the message, and leaves a run further along as it is', async () => {
+    const p = await project()
+    const created = await createRun(depsWith(), request(p.id, { script: QUICK }))
+    if (!created.ok) throw new Error('refused')
+    const { id } = created.run
+    await failedToStart(db, id, 'the orchestrator did not answer')
+    expect(await db.run.findUniqueOrThrow({ where: { id } })).toMatchObject({ status: 'error', errorMessage: 'the orchestrator did not answer' })
+    const other = await createRun(depsWith(), request(p.id, { script: QUICK }))
+    if (!other.ok) throw new Error('refused')
+    await markRunning(db, other.run.id, new Date())
+    await failedToStart(db, other.run.id, 'late')
+    expect(await db.run.findUniqueOrThrow({ where: { id: other.run.id } })).toMatchObject({ status: 'running', errorMessage: null })
   })
 })

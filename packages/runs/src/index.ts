@@ -19,4 +19,4 @@ export {
   type ScriptValidation,
 } from './validation.ts'
 export { engineFinding, inspectScript, parseGoDuration, SandboxFailure, type ExecutionRequirements, type InspectOptions, type InspectResult } from './inspect.ts'
-export { markRunning } from './status.ts'
+export { failedToStart, markRunning } from './status.ts'

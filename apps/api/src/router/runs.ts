@@ -3,7 +3,7 @@ import { WorkflowNotFoundError } from '@temporalio/client'
 import { artifactUrlInput, byIdInput, isTerminal, optionalProjectRef, runListInput, runStartInput, ARTIFACTS } from '@stampede/shared'
 import { LOAD_TEST_RUN_WORKFLOW, ORCHESTRATION_QUEUE, type RunWorkflowInput } from '@stampede/shared/temporal'
 import type { Run } from '@stampede/db'
-import { createRun, type RunRefusal } from '@stampede/runs'
+import { createRun, failedToStart, type RunRefusal } from '@stampede/runs'
 import type { Context } from '../context.ts'
 import { toRunDto } from '../runs/dto.ts'
 import { audit } from '../auth/audit.ts'
@@ -67,7 +67,7 @@ export const runsRouter = router({
       // The full cause goes to the API's log; the caller and the run are told plainly.
       console.error(`[api] run ${id}: could not start its workflow:`, err)
       const message = 'the run could not be started: Temporal (the orchestrator) did not answer; nothing was sent to the target. Try again in a moment.'
-      await ctx.db.run.update({ where: { id }, data: { status: 'error', errorMessage: message, finishedAt: new Date() } })
+      await failedToStart(ctx.db, id, message)
       throw new TRPCError({ code: 'SERVICE_UNAVAILABLE', message })
     }
     return runDto(ctx, id)

@@ -37,14 +37,19 @@ export function createDispatchActivities(deps: DispatchDeps) {
   async function prepareK6(input: RunWorkflowInput): Promise<K6Task> {
     const run = await db.run.findUnique({
       where: { id: input.runId },
-      select: { script: true, env: true, testId: true, project: { select: { allowlist: true, maxVus: true, maxDurationSeconds: true } } },
+      select: {
+        script: true,
+        env: true,
+        test: { select: { variables: { where: { secret: true }, select: { name: true }, orderBy: { name: 'asc' } } } },
+        project: { select: { allowlist: true, maxVus: true, maxDurationSeconds: true } },
+      },
     })
     if (!run) throw ApplicationFailure.nonRetryable(`run ${input.runId} no longer exists`)
     const env: Record<string, string> = {}
     if (run.env && typeof run.env === 'object' && !Array.isArray(run.env)) {
       for (const [name, value] of Object.entries(run.env)) if (typeof value === 'string') env[name] = value
     }
-    const names = run.testId ? (await db.testVariable.findMany({ where: { testId: run.testId, secret: true }, select: { name: true }, orderBy: { name: 'asc' } })).map((r) => r.name) : []
+    const names = (run.test?.variables ?? []).map((v) => v.name)
     const allowlist = Array.isArray(run.project.allowlist) ? run.project.allowlist.filter((e): e is string => typeof e === 'string') : []
     const task: K6Task = { ...input, script: run.script, env, allowlist, caps: capsFor(deps.scriptLimits, run.project) }
     if (names.length === 0) return task

@@ -78,6 +78,8 @@ const NO_LINES: ConsoleChunk = { fromSeq: 1, lines: [], lastSeq: 0 }
 const IDLE_HEARTBEAT_MS = 1000
 /** Past the duration cap, the time setup() and teardown() may add before the runner stops k6. */
 export const DURATION_ALLOWANCE_SECONDS = 60
+/** k6 still initialising after this long counts as running all the same. */
+const REPORT_STARTED_AFTER_MS = 1000
 /** How many of k6's raw stderr lines (not log records: Go runtime errors) are kept to tell which limit ended it. */
 const MAX_RAW_LINES = 50
 
@@ -284,13 +286,23 @@ export function createK6Activities(deps: K6ActivityDeps) {
       },
     })
     const run: LiveRun = { runId, recorder, k6Started: true, stop, notice, outcome: undefined as unknown as Promise<K6Outcome> }
-    deps.reportStarted(runId, startedAt)
+    // The workflow records `running` when told; told once the load has started (or k6 has been
+    // initialising for a second), so that work stays off the path to k6's first request.
+    let reported = false
+    const reportStarted = () => {
+      if (reported) return
+      reported = true
+      clearTimeout(reportTimer)
+      deps.reportStarted(runId, startedAt)
+    }
+    const reportTimer = setTimeout(reportStarted, REPORT_STARTED_AFTER_MS)
 
     const timeoutTimer = setTimeout(() => stop('timed_out'), input.timeoutSeconds * 1000)
     // The duration cap counts from the start of the load (the resume), plus time for setup() and teardown().
     let durationTimer: NodeJS.Timeout | undefined
     const allowance = deps.durationAllowanceSeconds ?? DURATION_ALLOWANCE_SECONDS
     const loadStarted = () => {
+      reportStarted()
       durationTimer = setTimeout(
         () => stop('limit', `The run went on past ${formatSeconds(caps.maxDurationSeconds)}, ${capsOwner(caps)}'s duration cap (plus ${allowance} s for setup() and teardown()); it was stopped.`),
         (caps.maxDurationSeconds + allowance) * 1000,
@@ -308,6 +320,7 @@ export function createK6Activities(deps: K6ActivityDeps) {
         addError(redact(`could not start k6: ${err instanceof Error ? err.message : String(err)}`))
       } finally {
         capHold?.stop()
+        clearTimeout(reportTimer)
         clearTimeout(timeoutTimer)
         if (durationTimer) clearTimeout(durationTimer)
         if (killTimer) clearTimeout(killTimer)
