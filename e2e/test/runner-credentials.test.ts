@@ -11,6 +11,7 @@ import { SECRETS_GRANT_PATH } from '@stampede/shared/temporal'
 import { startFaultStack, type FaultStack } from '../src/fault-stack.ts'
 import { startTarget, type Target } from '../src/target.ts'
 import { runFinished, waitUntil } from '../src/wait.ts'
+import { historyText } from '../src/history.ts'
 
 const SECRET = `tok-${crypto.randomUUID()}`
 const GREETING = 'hello-from-a-plain-variable'
@@ -40,20 +41,6 @@ afterAll(async () => {
 function processEnv(pid: number): Record<string, string> {
   const entries = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').filter(Boolean)
   return Object.fromEntries(entries.map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)]))
-}
-
-/** Every string in a value, with byte arrays (Temporal payload data) decoded as UTF-8 and base64. */
-function strings(value: unknown, out: string[] = []): string[] {
-  if (typeof value === 'string') out.push(value)
-  else if (value instanceof Uint8Array) out.push(Buffer.from(value).toString('utf8'), Buffer.from(value).toString('base64'))
-  else if (Array.isArray(value)) for (const v of value) strings(v, out)
-  else if (value !== null && typeof value === 'object') for (const [k, v] of Object.entries(value)) out.push(k, ...strings(v))
-  return out
-}
-
-async function historyText(runId: string): Promise<string> {
-  const history = await temporal.workflow.getHandle(`run-${runId}`).fetchHistory()
-  return [JSON.stringify(history), ...strings(history)].join('\n')
 }
 
 /** The secrets grant the workflow handed out with the run's newest executeK6 task. */
@@ -126,7 +113,7 @@ describe('a location runner with Temporal settings alone', () => {
     expect(log).not.toContain(SECRET)
 
     // The run's history carries the script and the grant, never the secret's value.
-    const history = await historyText(run.id)
+    const { text: history } = await historyText(temporal, run.id)
     expect(history).toContain('__ENV.API_TOKEN')
     expect(history).toContain(GREETING)
     expect(history).not.toContain(SECRET)

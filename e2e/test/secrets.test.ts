@@ -15,6 +15,7 @@ import { watchConsole } from '../src/console-client.ts'
 import { ADMIN, startStack, type Stack } from '../src/stack.ts'
 import { startTarget, type Target } from '../src/target.ts'
 import { runFinished } from '../src/wait.ts'
+import { historyText } from '../src/history.ts'
 
 const PG_DUMP = '/usr/lib/postgresql/15/bin/pg_dump'
 const SECRET = `tok-${crypto.randomUUID()}`
@@ -50,24 +51,9 @@ function reportData(html: string): string {
 /** Each non-empty line of an NDJSON text, parsed (throws on a line that is not JSON). */
 const ndjson = (text: string): unknown[] => text.split('\n').flatMap((line) => (line === '' ? [] : [JSON.parse(line) as unknown]))
 
-/** Every string in a value, with byte arrays (Temporal payload data) decoded as UTF-8. */
-function strings(value: unknown, out: string[] = []): string[] {
-  if (typeof value === 'string') out.push(value)
-  else if (value instanceof Uint8Array) out.push(Buffer.from(value).toString('utf8'), Buffer.from(value).toString('base64'))
-  else if (Array.isArray(value)) for (const v of value) strings(v, out)
-  else if (value !== null && typeof value === 'object') {
-    for (const [k, v] of Object.entries(value)) {
-      out.push(k)
-      strings(v, out)
-    }
-  }
-  return out
-}
-
-async function historyText(runId: string): Promise<string> {
-  const history = await stack.server.services.temporal.workflow.getHandle(`run-${runId}`).fetchHistory()
-  expect(history.events?.length).toBeGreaterThan(0)
-  const text = [JSON.stringify(history), ...strings(history)].join('\n')
+async function runHistory(runId: string): Promise<string> {
+  const { events, text } = await historyText(stack.server.services.temporal, runId)
+  expect(events).toBeGreaterThan(0)
   // Payloads were decoded: the workflow input and k6's outcome are readable in the text.
   expect(text).toContain('"locationId":"us-east"')
   expect(text).toContain('"consoleLines"')
@@ -156,7 +142,7 @@ describe('variables and secrets', () => {
     expect(metrics).toContain('"tenant":"tenant [secret]"')
     expect(metrics).toContain('"check":"ok for [secret]"')
     expect(JSON.stringify(await stack.api.runs.byId.query({ id: run.id }))).not.toContain(SECRET)
-    expect(await historyText(run.id)).not.toContain(SECRET)
+    expect(await runHistory(run.id)).not.toContain(SECRET)
 
     // A script exception quoting the secret: the error message stored on the run is masked too.
     await stack.api.tests.update.mutate({
@@ -166,7 +152,7 @@ describe('variables and secrets', () => {
     const broken = await finished((await stack.api.runs.start.mutate({ testId: test.id, location: 'us-east' })).id)
     expect(broken.status).toBe('error')
     expect(broken.errorMessage).toContain('login failed for [secret]')
-    expect(await historyText(broken.id)).not.toContain(SECRET)
+    expect(await runHistory(broken.id)).not.toContain(SECRET)
 
     // The database holds no plaintext anywhere: every row of every table, and a full dump.
     const db = new pg.Client({ connectionString: stack.env.DATABASE_URL })

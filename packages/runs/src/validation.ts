@@ -3,6 +3,7 @@
 // and duration caps. The API (scripts.validate, tests.create/update, runs.start) and the
 // orchestration worker (scheduled firings) apply the same checks; each brings its own engine
 // check (the API bounds it per caller with its validation gate).
+import pLimit from 'p-limit'
 import type { K6Sandbox } from '@stampede/sandbox'
 import { capsOwner, formatSeconds, type ScriptCaps } from '@stampede/shared/caps'
 import type { K6ProcessLimits } from '@stampede/shared/platform-config'
@@ -95,31 +96,10 @@ export interface K6ValidatorOptions {
  * `concurrency` k6 processes at once.
  */
 export function k6Validator(opts: K6ValidatorOptions): RunValidator {
-  const slots = new Slots(opts.concurrency ?? 2)
+  const slot = pLimit(Math.max(1, opts.concurrency ?? 2))
   return ({ script, env, caps }) =>
     validateScriptWith(script, {
       caps,
-      engine: (language) => slots.run(() => inspectScript(script, { sandbox: opts.sandbox, limits: opts.limits, timeoutMs: opts.timeoutMs, language, env })),
+      engine: (language) => slot(() => inspectScript(script, { sandbox: opts.sandbox, limits: opts.limits, timeoutMs: opts.timeoutMs, language, env })),
     })
-}
-
-/** At most `size` calls at once, the others in order. */
-class Slots {
-  private free: number
-  private readonly waiting: (() => void)[] = []
-  constructor(size: number) {
-    this.free = Math.max(1, size)
-  }
-
-  async run<T>(fn: () => Promise<T>): Promise<T> {
-    if (this.free > 0) this.free--
-    else await new Promise<void>((resolve) => this.waiting.push(resolve))
-    try {
-      return await fn()
-    } finally {
-      const next = this.waiting.shift()
-      if (next) next()
-      else this.free++
-    }
-  }
 }

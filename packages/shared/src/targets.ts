@@ -105,6 +105,9 @@ export const MIN_ALLOWLIST_PREFIX = { 4: 8, 6: 32 } as const
 
 export type AllowlistEntry = { kind: 'cidr'; cidr: string } | { kind: 'host'; host: string }
 
+/** A project's stored allowlist (a JSON column): its string entries, or none. */
+export const storedAllowlist = (value: unknown): string[] => (Array.isArray(value) ? value.filter((e): e is string => typeof e === 'string') : [])
+
 /** Validates one allowlist entry: an IP address, a CIDR, or an exact hostname. Returns the entry
  * in canonical form (addresses as network CIDRs, hostnames lower-case) or an error message that
  * names the entry, says why it is refused and what to do instead. Refused besides malformed

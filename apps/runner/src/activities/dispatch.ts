@@ -9,6 +9,7 @@ import { mintSecretsGrant } from '@stampede/db/grants'
 import { markRunning as markRunningAt } from '@stampede/runs'
 import { ARTIFACTS, artifactKey, CONSOLE_INDEX_FILE } from '@stampede/shared'
 import { capsFor } from '@stampede/shared/caps'
+import { storedAllowlist } from '@stampede/shared/targets'
 import { SECRETS_GRANT_PATH, type ArtifactUploads, type K6Task, type RunWorkflowInput } from '@stampede/shared/temporal'
 import type { Storage } from '@stampede/storage'
 
@@ -50,7 +51,7 @@ export function createDispatchActivities(deps: DispatchDeps) {
       for (const [name, value] of Object.entries(run.env)) if (typeof value === 'string') env[name] = value
     }
     const names = (run.test?.variables ?? []).map((v) => v.name)
-    const allowlist = Array.isArray(run.project.allowlist) ? run.project.allowlist.filter((e): e is string => typeof e === 'string') : []
+    const allowlist = storedAllowlist(run.project.allowlist)
     const task: K6Task = { ...input, script: run.script, env, allowlist, caps: capsFor(deps.scriptLimits, run.project) }
     if (names.length === 0) return task
     if (!deps.apiUrl) {

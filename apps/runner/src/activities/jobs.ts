@@ -11,7 +11,7 @@ import type { Db } from '@stampede/db'
 import { createRun, type CreateRunDeps, type RunRefusal, type RunValidator } from '@stampede/runs'
 import { decryptSecret, parseSecretsKey } from '@stampede/db/secrets'
 import type { RunStatus } from '@stampede/shared'
-import { blockingRange, resolveTargetPolicy } from '@stampede/shared/targets'
+import { blockingRange, resolveTargetPolicy, storedAllowlist } from '@stampede/shared/targets'
 import type { Durability, FiringRun, FiringStatus, WebhookEvent } from '@stampede/shared/temporal'
 
 export interface JobActivityDeps {
@@ -247,7 +247,7 @@ export function createJobActivities(deps: JobActivityDeps) {
     const started = Date.now()
     let statusCode: number | null = null
     let response: string
-    const allowlist = Array.isArray(job.project.allowlist) ? job.project.allowlist.filter((e): e is string => typeof e === 'string') : []
+    const allowlist = storedAllowlist(job.project.allowlist)
     const refusal = await webhookRefusal(job.webhookUrl, { allowLoopback: deps.allowLoopbackTargets, allowlist, ...(deps.lookup ? { lookup: deps.lookup } : {}) })
     if (refusal) {
       await db.webhookDelivery.create({ data: { jobId: job.id, firingId: firing.id, event: input.event, attempt, url: job.webhookUrl, statusCode: null, response: `not sent: ${refusal}`, ok: false, durationMs: 0 } })
