@@ -10,6 +10,7 @@ import type { RequestInfo } from './auth/actor.ts'
 import type { TokenRateLimiter } from './auth/limits.ts'
 import type { K6Sandbox } from '@stampede/sandbox'
 import type { ValidationGate } from './scripts/gate.ts'
+import type { InspectCache } from '@stampede/runs'
 
 /** Long-lived services, built once per server. */
 export interface Services {
@@ -21,8 +22,8 @@ export interface Services {
   relay: ConsoleRelay
   artifactLinks: ArtifactLinks
   tokenLimiter: TokenRateLimiter
-  /** Script validation: the k6 sandbox it runs in and the gate that bounds it. */
-  validation: { sandbox: K6Sandbox; gate: ValidationGate }
+  /** Script validation: the k6 sandbox it runs in, the gate that bounds it and k6's recent answers. */
+  validation: { sandbox: K6Sandbox; gate: ValidationGate; cache: InspectCache }
 }
 
 /** Per-request context: the services plus what the request says about itself. */

@@ -19,4 +19,5 @@ export {
   type ScriptValidation,
 } from './validation.ts'
 export { engineFinding, inspectScript, parseGoDuration, SandboxFailure, type ExecutionRequirements, type InspectOptions, type InspectResult } from './inspect.ts'
+export { InspectCache, type InspectCacheOptions, type InspectRequest } from './inspect-cache.ts'
 export { failedToStart, markRunning } from './status.ts'

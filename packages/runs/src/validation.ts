@@ -9,6 +9,7 @@ import { capsOwner, formatSeconds, type ScriptCaps } from '@stampede/shared/caps
 import type { K6ProcessLimits } from '@stampede/shared/platform-config'
 import { checkScript, type Finding, type ScriptLanguage } from '@stampede/shared/script'
 import { inspectScript, type ExecutionRequirements, type InspectResult } from './inspect.ts'
+import { InspectCache } from './inspect-cache.ts'
 
 export interface ScriptValidation {
   ok: boolean
@@ -88,6 +89,8 @@ export interface K6ValidatorOptions {
   timeoutMs: number
   /** `k6 inspect` processes at once; later validations wait their turn (default 2). */
   concurrency?: number
+  /** k6's recent answers (a job fires the same script again and again); default a new cache. */
+  cache?: InspectCache
 }
 
 /**
@@ -97,9 +100,10 @@ export interface K6ValidatorOptions {
  */
 export function k6Validator(opts: K6ValidatorOptions): RunValidator {
   const slot = pLimit(Math.max(1, opts.concurrency ?? 2))
+  const cache = opts.cache ?? new InspectCache()
   return ({ script, env, caps }) =>
     validateScriptWith(script, {
       caps,
-      engine: (language) => slot(() => inspectScript(script, { sandbox: opts.sandbox, limits: opts.limits, timeoutMs: opts.timeoutMs, language, env })),
+      engine: (language) => cache.inspect({ script, language, env }, () => slot(() => inspectScript(script, { sandbox: opts.sandbox, limits: opts.limits, timeoutMs: opts.timeoutMs, language, env }))),
     })
 }

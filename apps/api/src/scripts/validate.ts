@@ -23,15 +23,17 @@ export async function validateScript(
   script: string,
   opts: { browserSupported?: boolean; env?: Record<string, string>; limits?: ScriptCaps; caller?: Caller } = {},
 ): Promise<ScriptValidation> {
-  const { gate, sandbox } = services.validation
+  const { gate, sandbox, cache } = services.validation
   const { sandbox: limits } = services.config
   return validateScriptWith(script, {
     caps: opts.limits ?? { ...services.config.scriptLimits, owner: 'platform' },
     ...(opts.browserSupported !== undefined ? { browserSupported: opts.browserSupported } : {}),
-    // k6 is a process per call: each caller has a rate, and all callers share a few k6 slots.
+    // k6 is a process per call: each caller has a rate, and all callers share a few k6 slots. A
+    // script k6 loaded in the last minutes is answered from the cache, still counted in the rate.
     engine: async (language) => {
       if (opts.caller) gate.charge(`${opts.caller.kind}:${opts.caller.id}`)
-      return gate.run(() => inspectScript(script, { sandbox, limits: limits.validation, timeoutMs: limits.validationTimeoutMs, language, ...(opts.env ? { env: opts.env } : {}) }))
+      const env = opts.env ? { env: opts.env } : {}
+      return cache.inspect({ script, language, ...env }, () => gate.run(() => inspectScript(script, { sandbox, limits: limits.validation, timeoutMs: limits.validationTimeoutMs, language, ...env })))
     },
   })
 }
