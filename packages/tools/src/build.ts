@@ -1,20 +1,24 @@
 // Builds a pinned tool from source with Go into a staging directory, then moves it into the
 // cache, so a reader never sees a half-written binary.
-// k6: `go install go.k6.io/k6/v2@v2.2.0` needs the proxy's `@v/list` for its deprecation check,
-// and some proxies answer 404 there; `go mod download` + `go build` in the module directory does
-// not need it, so that is the fallback. temporal: plain `go install`, with the version stamped
-// through ldflags the way its release build does (otherwise it reports `0.0.0-DEV`).
+// k6: Stampede's k6 is k6 plus Stampede's output extension, built with `go build` in the Go
+// module packages/k6-output (its go.mod pins go.k6.io/k6/v2 v2.2.0 and its go.sum is committed,
+// so the build needs only the module proxy), with the extension's source hash stamped in.
+// temporal: plain `go install`, with the version stamped through ldflags the way its release
+// build does (otherwise it reports `0.0.0-DEV`).
 import path from 'node:path'
 import { mkdir, mkdtemp, rename, rm, stat } from 'node:fs/promises'
 import { PINNED } from './versions.ts'
 import type { ToolName } from './versions.ts'
 import { runStreaming } from './process.ts'
+import { K6_MAIN_PACKAGE, stampLdflags } from './k6source.ts'
 
 export interface BuildOptions {
   go: string
   env: NodeJS.ProcessEnv
   cacheDir: string
   log: (line: string) => void
+  /** k6 only: the extension module to build and its source hash (see k6source.ts). */
+  k6Source?: { dir: string; hash: string }
 }
 
 /** Build `name` at its pinned version; returns the staged binary's path (caller verifies and
@@ -36,17 +40,13 @@ export async function buildWithGo(name: ToolName, opts: BuildOptions): Promise<{
       const res = await run(['install', '-trimpath', '-ldflags', `-X github.com/temporalio/cli/temporalcli.Version=${pin.version}`, `${pin.module}@v${pin.version}`])
       if (res.code !== 0) throw goFailure('go install', res)
     } else {
-      opts.log(`${prefix}go install ${pin.module}@v${pin.version} (takes a few minutes the first time)`)
-      const first = await run(['install', '-trimpath', `${pin.module}@v${pin.version}`])
-      if (first.code !== 0) {
-        opts.log(`${prefix}go install failed; building from the downloaded module source instead`)
-        const dl = await runStreaming(opts.go, ['mod', 'download', '-json', `${pin.module}@v${pin.version}`], { env: goEnv, prefix, log: opts.log, echoStdout: false })
-        const dir = moduleDir(dl.stdout)
-        if (dl.code !== 0 || !dir) throw goFailure('go mod download', dl, moduleError(dl.stdout))
-        const goflags = [goEnv.GOFLAGS, '-mod=mod'].filter(Boolean).join(' ')
-        const res = await runStreaming(opts.go, ['build', '-trimpath', '-o', staged, '.'], { env: { ...goEnv, GOFLAGS: goflags }, cwd: dir, prefix, log: opts.log })
-        if (res.code !== 0) throw goFailure('go build', res)
-      }
+      const src = opts.k6Source
+      if (!src) throw new Error('building k6 needs the Stampede k6 output module (k6Source)')
+      opts.log(`${prefix}go build: k6 v${pin.version} with the stampede output (source ${src.hash}) in ${src.dir} (takes a few minutes the first time)`)
+      const started = Date.now()
+      const res = await run(['build', '-trimpath', '-ldflags', stampLdflags(src.hash), '-o', staged, K6_MAIN_PACKAGE], src.dir)
+      if (res.code !== 0) throw goFailure('go build', res)
+      opts.log(`${prefix}built in ${Math.round((Date.now() - started) / 1000)} s`)
     }
     await stat(staged).catch(() => {
       throw new Error(`go reported success but ${staged} does not exist`)
@@ -68,24 +68,6 @@ export async function installStaged(staged: string, cacheDir: string, name: Tool
 
 export function exe(name: string): string {
   return process.platform === 'win32' ? `${name}.exe` : name
-}
-
-function moduleDir(stdout: string): string | undefined {
-  try {
-    const info = JSON.parse(stdout) as { Dir?: unknown }
-    return typeof info.Dir === 'string' && info.Dir ? info.Dir : undefined
-  } catch {
-    return undefined
-  }
-}
-
-function moduleError(stdout: string): string | undefined {
-  try {
-    const info = JSON.parse(stdout) as { Error?: unknown }
-    return typeof info.Error === 'string' ? info.Error : undefined
-  } catch {
-    return undefined
-  }
 }
 
 function goFailure(step: string, res: { code: number | null; signal: NodeJS.Signals | null; lastLines: string[] }, detail?: string): Error {

@@ -1,6 +1,8 @@
 // Finds a pinned tool, in the documented order: explicit env path, PATH, the project cache,
 // a Go build into the cache, the official release download. Binaries found on PATH or in the
 // cache must be the pinned version; an explicit env path is trusted (its version is reported).
+// k6 must also be Stampede's build of it (k6 plus the stampede output extension) from the
+// checkout's extension source: the source hash stamped into the binary must match (k6source.ts).
 import path from 'node:path'
 import { constants } from 'node:fs'
 import { access, stat } from 'node:fs/promises'
@@ -13,6 +15,7 @@ import { readGoBuildInfo } from './buildinfo.ts'
 import { withLock } from './lock.ts'
 import { buildWithGo, exe, installStaged } from './build.ts'
 import { downloadRelease } from './download.ts'
+import { K6_SOURCE_DIR, k6SourceHash, readSourceStamp } from './k6source.ts'
 
 export interface ResolvedTool {
   name: ToolName
@@ -29,6 +32,8 @@ export interface ResolveOptions {
   /** Allow provisioning into the cache (Go build, then download) when nothing usable is found.
    * Default true. */
   allowBuild?: boolean
+  /** k6 only: the Go module with Stampede's output extension (default packages/k6-output). */
+  k6SourceDir?: string
 }
 
 export async function resolveTool(name: ToolName, opts: ResolveOptions = {}): Promise<ResolvedTool> {
@@ -37,6 +42,9 @@ export async function resolveTool(name: ToolName, opts: ResolveOptions = {}): Pr
   const pin = PINNED[name]
   const envVar = ENV_VAR[name]
   const tried: string[] = []
+  const k6SourceDir = opts.k6SourceDir ?? K6_SOURCE_DIR
+  const want: Want = { version: pin.version, ...(name === 'k6' ? { sourceHash: await k6SourceHash(k6SourceDir) } : {}) }
+  const variant = want.sourceHash ? `${pin.version} (stampede output ${want.sourceHash})` : pin.version
 
   const explicit = env[envVar]
   if (explicit) {
@@ -48,6 +56,9 @@ export async function resolveTool(name: ToolName, opts: ResolveOptions = {}): Pr
     const version = id.version ?? 'unknown'
     if (!id.version || !sameVersion(id.version, pin.version)) {
       log(`warning: ${envVar} points to ${name} ${version} (${id.detail}); the pinned version is ${pin.version}. Using it because it was set explicitly.`)
+    } else if (want.sourceHash) {
+      const stamp = await checkStamp(file, want)
+      if (!stamp.ok) log(`warning: ${envVar} points to ${file}, which ${stamp.reason}. Using it because it was set explicitly.`)
     }
     return { name, path: file, version, source: 'env' }
   }
@@ -55,7 +66,7 @@ export async function resolveTool(name: ToolName, opts: ResolveOptions = {}): Pr
 
   const onPath = await findOnPath(exe(name), env)
   for (const candidate of onPath) {
-    const check = await checkPinned(name, candidate, env)
+    const check = await checkPinned(name, candidate, env, want)
     if (check.ok) return { name, path: candidate, version: pin.version, source: 'path' }
     log(`skipping ${candidate} on PATH: ${check.reason}`)
     tried.push(`${candidate} on PATH: ${check.reason}`)
@@ -65,7 +76,8 @@ export async function resolveTool(name: ToolName, opts: ResolveOptions = {}): Pr
   const cacheDir = cacheDirFrom(env)
   // The machine-wide cache (outside the checkout): builds other checkouts made earlier.
   const sharedDir = sharedCacheDirFrom(env)
-  const shared = sharedDir ? path.join(sharedDir, `${name}-${pin.version}`, exe(name)) : undefined
+  const sharedKey = want.sourceHash ? `${name}-${pin.version}-${want.sourceHash}` : `${name}-${pin.version}`
+  const shared = sharedDir ? path.join(sharedDir, sharedKey, exe(name)) : undefined
   const share = async (installed: string) => {
     if (!shared) return
     try {
@@ -79,8 +91,14 @@ export async function resolveTool(name: ToolName, opts: ResolveOptions = {}): Pr
   const cached = path.join(cacheDir, exe(name))
   const fromCache = async (): Promise<ResolvedTool | undefined> => {
     if (!(await isExecutable(cached))) return undefined
-    const check = await checkPinned(name, cached, env)
+    const check = await checkPinned(name, cached, env, want)
     if (check.ok) return { name, path: cached, version: pin.version, source: 'cache' }
+    // A plain k6 of the pinned version (the official release download) is kept when it cannot
+    // be replaced: without Go there is no way to build Stampede's k6 here.
+    if (check.versionOk && !(await findOnPath(exe('go'), env))[0]) {
+      log(`warning: using ${cached}, which ${check.reason}; without Go on PATH Stampede's k6 cannot be built here, so the stampede output is not available.`)
+      return { name, path: cached, version: pin.version, source: 'cache' }
+    }
     log(`ignoring ${cached}: ${check.reason}`)
     tried.push(`${cached}: ${check.reason}`)
     return undefined
@@ -94,12 +112,12 @@ export async function resolveTool(name: ToolName, opts: ResolveOptions = {}): Pr
 
   // Not in this checkout: a build another checkout on this machine made earlier.
   if (shared && (await isExecutable(shared))) {
-    const check = await checkPinned(name, shared, env)
+    const check = await checkPinned(name, shared, env, want)
     if (check.ok) {
       await mkdir(cacheDir, { recursive: true })
       await copyFile(shared, `${cached}.tmp`)
       const installed = await installStaged(`${cached}.tmp`, cacheDir, name)
-      log(`copied ${name} ${pin.version} from the machine cache ${shared}`)
+      log(`copied ${name} ${variant} from the machine cache ${shared}`)
       return { name, path: installed, version: pin.version, source: 'cache' }
     }
     tried.push(`${shared}: ${check.reason}`)
@@ -116,10 +134,11 @@ export async function resolveTool(name: ToolName, opts: ResolveOptions = {}): Pr
     const go = (await findOnPath(exe('go'), env))[0]
     if (go) {
       try {
-        const { staged, cleanup } = await buildWithGo(name, { go, env, cacheDir, log })
+        const k6Source = want.sourceHash ? { k6Source: { dir: k6SourceDir, hash: want.sourceHash } } : {}
+        const { staged, cleanup } = await buildWithGo(name, { go, env, cacheDir, log, ...k6Source })
         try {
-          const installed = await verifyAndInstall(name, staged, cacheDir, env)
-          log(`built ${name} ${pin.version} into ${installed}`)
+          const installed = await verifyAndInstall(name, staged, cacheDir, env, want)
+          log(`built ${name} ${variant} into ${installed}`)
           await share(installed)
           return { name, path: installed, version: pin.version, source: 'built' as const }
         } finally {
@@ -137,8 +156,10 @@ export async function resolveTool(name: ToolName, opts: ResolveOptions = {}): Pr
     try {
       const { staged, cleanup } = await downloadRelease(name, { cacheDir, env, log })
       try {
-        const installed = await verifyAndInstall(name, staged, cacheDir, env)
-        log(`downloaded ${name} ${pin.version} into ${installed}`)
+        // The official release is plain k6: right version, no stampede output (only reached
+        // when Go is missing or the build failed).
+        const installed = await verifyAndInstall(name, staged, cacheDir, env, { version: pin.version })
+        log(`downloaded ${name} ${pin.version} into ${installed}${want.sourceHash ? "; it is the official k6 without Stampede's output extension (install Go to build Stampede's k6)" : ''}`)
         await share(installed)
         return { name, path: installed, version: pin.version, source: 'downloaded' as const }
       } finally {
@@ -151,9 +172,9 @@ export async function resolveTool(name: ToolName, opts: ResolveOptions = {}): Pr
   })
 }
 
-async function verifyAndInstall(name: ToolName, staged: string, cacheDir: string, env: NodeJS.ProcessEnv): Promise<string> {
-  const check = await checkPinned(name, staged, env)
-  if (!check.ok) throw new Error(`the new binary is not ${name} ${PINNED[name].version}: ${check.reason}`)
+async function verifyAndInstall(name: ToolName, staged: string, cacheDir: string, env: NodeJS.ProcessEnv, want: Want): Promise<string> {
+  const check = await checkPinned(name, staged, env, want)
+  if (!check.ok) throw new Error(`the new binary is not the expected ${name} ${PINNED[name].version}: ${check.reason}`)
   return installStaged(staged, cacheDir, name)
 }
 
@@ -165,12 +186,32 @@ function notFound(name: ToolName, tried: string[], provisioned: boolean): Error 
   return new Error(`${name} v${pin.version} is not available.\n  - ${tried.join('\n  - ')}\n${hint}`)
 }
 
-type Check = { ok: true } | { ok: false; reason: string }
+/** What a usable binary must be: the pinned version and, for k6, Stampede's build of the
+ * checkout's extension source. */
+interface Want {
+  version: string
+  sourceHash?: string
+}
 
-async function checkPinned(name: ToolName, file: string, env: NodeJS.ProcessEnv): Promise<Check> {
+type Check = { ok: true } | { ok: false; reason: string; versionOk?: boolean }
+
+async function checkPinned(name: ToolName, file: string, env: NodeJS.ProcessEnv, want: Want): Promise<Check> {
   const id = await identify(name, file, env)
-  if (id.version && sameVersion(id.version, PINNED[name].version)) return { ok: true }
-  return { ok: false, reason: `${id.detail}; need ${PINNED[name].version}` }
+  if (!id.version || !sameVersion(id.version, want.version)) return { ok: false, reason: `${id.detail}; need ${want.version}` }
+  const stamp = await checkStamp(file, want)
+  return stamp.ok ? stamp : { ...stamp, versionOk: true }
+}
+
+async function checkStamp(file: string, want: Want): Promise<Check> {
+  if (!want.sourceHash) return { ok: true }
+  const stamp = await readSourceStamp(file).catch(() => undefined)
+  if (stamp === want.sourceHash) return { ok: true }
+  return {
+    ok: false,
+    reason: stamp
+      ? `was built from other stampede output source (${stamp}; the checkout's is ${want.sourceHash})`
+      : "is not Stampede's k6 build (no stampede output extension)",
+  }
 }
 
 /** The tool's version: what it prints, or, when it prints a placeholder such as `0.0.0-DEV`,
