@@ -7,6 +7,8 @@ export interface ConsoleSession {
   /** Resolves when the server closes the socket. */
   closed: Promise<void>
   close(): void
+  /** The WebSocket extensions the server accepted ('' for none; this client offers permessage-deflate). */
+  extensions: string
   waitFor(predicate: (m: ConsoleMessage) => boolean, timeoutMs?: number): Promise<ConsoleMessage>
 }
 
@@ -33,6 +35,7 @@ export function watchConsole(endpoint: ConsoleEndpoint, runId: string, after = 0
       resolve({
         messages,
         closed,
+        extensions: ws.extensions,
         close: () => ws.close(),
         waitFor(predicate, timeoutMs = 30_000) {
           const hit = messages.find(predicate)

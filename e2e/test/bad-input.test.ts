@@ -436,6 +436,6 @@ describe('the console WebSocket', () => {
     await waitUntil('the fixture run to finish', async () => ((await stack.api.runs.byId.query({ id: world.runId })).status === 'passed' ? true : undefined), 90_000, 200)
     const past = await messages('?after=1e308')
     expect(past.at(-1)).toMatchObject({ type: 'end', status: 'passed' })
-    expect(past.filter((m) => (m as { type: string }).type === 'line')).toEqual([])
+    expect(past.filter((m) => (m as { type: string }).type === 'lines')).toEqual([])
   })
 })

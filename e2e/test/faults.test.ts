@@ -200,7 +200,7 @@ export default function () { for (let i = 0; i < 40; i++) console.log('line ' + 
       const seqs: number[] = []
       let end: Extract<ConsoleEvent, { type: 'end' }> | undefined
       for await (const e of client.followConsole(id, { reconnectDelayMs: 200, maxReconnectAttempts: 200 })) {
-        if (e.type === 'line') seqs.push(e.seq)
+        if (e.type === 'lines') seqs.push(...e.lines.map((l) => l.seq))
         if (e.type === 'fill') seqs.push(...e.lines.map((l) => l.seq))
         if (e.type === 'end') end = e
       }

@@ -60,7 +60,7 @@ describe('SDK', () => {
     expect(run.trigger).toBe('api')
     expect(run.metrics.httpReqs).toBe(10)
     expect(target.count).toBe(10)
-    const lines = events.filter((e) => e.type === 'line')
+    const lines = events.flatMap((e) => (e.type === 'lines' ? e.lines : []))
     expect(lines.map((l) => l.seq)).toEqual(Array.from({ length: run.consoleLines ?? -1 }, (_, i) => i + 1))
     expect(lines.filter((l) => l.text.includes('request ')).length).toBe(10)
     expect(events.at(-1)).toMatchObject({ type: 'end', status: 'passed' })
@@ -87,7 +87,7 @@ describe('SDK', () => {
     const run = await client.runScript({ script, location: 'us-east' }, {
       signal: abort.signal,
       onEvent: (e) => {
-        if (e.type === 'line' && e.text.includes('still going')) abort.abort()
+        if (e.type === 'lines' && e.lines.some((l) => l.text.includes('still going'))) abort.abort()
       },
     })
     expect(run.status).toBe('cancelled')
@@ -109,12 +109,14 @@ describe('SDK', () => {
       const cutAt = new Set([10, 40, 70])
       for await (const e of viaProxy.followConsole(id, { reconnectDelayMs: 100, onReconnect: () => reconnects++ })) {
         if (e.type === 'gap') throw new Error(`unexpected gap ${e.from}-${e.to}`)
-        if (e.type !== 'line') continue
-        seqs.push(e.seq)
-        const tick = /tick (\d+)/.exec(e.text)
-        if (tick) {
-          ticks.push(Number(tick[1]))
-          if (cutAt.delete(Number(tick[1]))) proxy.cutAll()
+        if (e.type !== 'lines') continue
+        for (const line of e.lines) {
+          seqs.push(line.seq)
+          const tick = /tick (\d+)/.exec(line.text)
+          if (tick) {
+            ticks.push(Number(tick[1]))
+            if (cutAt.delete(Number(tick[1]))) proxy.cutAll()
+          }
         }
       }
       expect(reconnects).toBeGreaterThanOrEqual(3)

@@ -37,7 +37,7 @@ afterAll(async () => {
 
 const finished = (runId: string) => runFinished(stack.api, runId)
 
-const lineTexts = (messages: ConsoleMessage[]) => messages.flatMap((m) => (m.type === 'line' ? [m.text] : []))
+const lineTexts = (messages: ConsoleMessage[]) => messages.flatMap((m) => (m.type === 'lines' ? m.lines.map((l) => l.text) : []))
 
 /** The HTML report's embedded data: k6's dashboard events, gzipped and base64-encoded in a script element. */
 function reportData(html: string): string {

@@ -20,6 +20,8 @@ const schema = platformEnvSchema.extend({
    * of the proxies' addresses/CIDRs. Sign-in throttling and the audit log key on the client's address.
    */
   TRUST_PROXY: z.string().default('false'),
+  /** How often the console relay reads a watched run whose console has not started (queued, waiting for a runner), in ms. */
+  CONSOLE_QUEUED_POLL_MS: z.coerce.number().int().min(50).max(60_000).default(1000),
   /** Requests per minute each API token may make. */
   API_TOKEN_RATE_LIMIT: z.coerce.number().int().min(1).default(600),
   /** The least time between two firings of a job's schedule; jobs.create/update refuse a cron firing more often. */
@@ -44,6 +46,8 @@ export interface ApiConfig extends PlatformConfig {
   k6BinPath?: string
   /** How often the console relay reads heartbeats of a watched run. */
   consolePollMs: number
+  /** How often the console relay reads a watched run that is still queued (its console activity not started). */
+  consoleQueuedPollMs: number
   tokenRateLimitPerMinute: number
   /** Fastify's trustProxy: whom to believe about the client's address. */
   trustProxy: boolean | string[]
@@ -67,6 +71,7 @@ export function loadApiConfig(env: NodeJS.ProcessEnv = process.env): ApiConfig {
     artifactSigningKey: e.ARTIFACT_SIGNING_KEY ?? randomBytes(32).toString('hex'),
     artifactUrlTtlSeconds: e.ARTIFACT_URL_TTL_SECONDS,
     consolePollMs: 50,
+    consoleQueuedPollMs: e.CONSOLE_QUEUED_POLL_MS,
     ...(e.K6_BIN_PATH ? { k6BinPath: e.K6_BIN_PATH } : {}),
     tokenRateLimitPerMinute: e.API_TOKEN_RATE_LIMIT,
     trustProxy: ['true', '1', 'yes'].includes(e.TRUST_PROXY) ? true : ['false', '0', 'no', ''].includes(e.TRUST_PROXY) ? false : e.TRUST_PROXY.split(',').map((a) => a.trim()).filter(Boolean),

@@ -24,6 +24,7 @@ import { appRouter, type AppRouter } from './router/root.ts'
 import { RunnerPresence } from './runs/presence.ts'
 import { classifyFault, createHealthProbe, HealthCheckFailed, isUnexpectedError, publicErrorMessage, reportFault, reportInternalError, type Part } from './faults.ts'
 import { ValidationGate } from './scripts/gate.ts'
+import { InspectCache } from '@stampede/runs'
 import { K6Sandbox } from '@stampede/sandbox'
 import { resolveTool } from '@stampede/tools'
 import os from 'node:os'
@@ -59,7 +60,7 @@ export async function createServer(config: ApiConfig): Promise<ApiServer> {
   const temporal = new Client({ connection, namespace: config.temporal.namespace })
   const storage = createStorage(config.s3)
   const presence = new RunnerPresence(temporal)
-  const relay = new ConsoleRelay({ db, temporal, storage, presence, pollMs: config.consolePollMs })
+  const relay = new ConsoleRelay({ db, temporal, storage, presence, pollMs: config.consolePollMs, queuedPollMs: config.consoleQueuedPollMs })
   let baseUrl = config.publicUrl ?? `http://${config.host}:${config.port}`
   const artifactLinks = new ArtifactLinks(config.artifactSigningKey, config.artifactUrlTtlSeconds, () => baseUrl)
   const tokenLimiter = new TokenRateLimiter(config.tokenRateLimitPerMinute)
@@ -71,7 +72,7 @@ export async function createServer(config: ApiConfig): Promise<ApiServer> {
     root: path.join(os.tmpdir(), 'stampede-validation'),
     log: (line) => console.warn(`[api] ${line}`),
   })
-  const validation = { sandbox, gate: new ValidationGate(config.validation) }
+  const validation = { sandbox, gate: new ValidationGate(config.validation), cache: new InspectCache() }
   const services: Services = { config, db, temporal, storage, presence, relay, artifactLinks, tokenLimiter, validation }
 
   const requestInfo = (req: FastifyRequest): RequestInfo => ({
@@ -113,7 +114,8 @@ export async function createServer(config: ApiConfig): Promise<ApiServer> {
     }
   })
 
-  await app.register(websocket, { options: { maxPayload: 64 * 1024 } })
+  // No permessage-deflate: a console frame is serialised once and sent to every viewer as is.
+  await app.register(websocket, { options: { maxPayload: 64 * 1024, perMessageDeflate: false } })
   await app.register(fastifyTRPCPlugin, {
     prefix: '/trpc',
     trpcOptions: {
@@ -164,7 +166,22 @@ export async function createServer(config: ApiConfig): Promise<ApiServer> {
       detach?.()
     })
     authorizeConsole(requestInfo(req), runId.data)
-      .then(() => (closed ? () => {} : relay.attach(runId.data, after, { send, close: (code = 1000) => socket.close(code) })))
+      .then(() =>
+        closed
+          ? () => {}
+          : relay.attach(runId.data, after, {
+              send,
+              // One Buffer per frame, shared by every viewer of it, written as a text message
+              // (uncompressed: permessage-deflate is off, see the websocket registration).
+              sendSerialised: (data) => {
+                if (socket.readyState === socket.OPEN) socket.send(data, { binary: false })
+              },
+              get bufferedAmount() {
+                return socket.bufferedAmount
+              },
+              close: (code = 1000) => socket.close(code),
+            }),
+      )
       .then((d) => {
         if (closed) d()
         else detach = d

@@ -41,7 +41,7 @@ describe('migrated database vs schema.prisma', () => {
     const schemaPath = path.join(dir, 'schema.prisma')
     const schema = await readFile(defaultSchemaPath, 'utf8')
     const edited = schema
-      .replace('  @@index([status])\n', '  @@index([status, createdAt])\n')
+      .replace('  @@index([firingId])\n', '  @@index([firingId, createdAt])\n')
       .replace('  timed_out\n', '  timed_out\n  skipped\n')
       .replace('onDelete: SetNull)', 'onDelete: Cascade)')
       .replace('durationMs Int?', 'durationMs BigInt?')
@@ -52,13 +52,13 @@ describe('migrated database vs schema.prisma', () => {
       'column "runs"."duration_ms" bigint NULL',
       `enum "run_status" ('queued', 'running', 'passed', 'failed', 'error', 'cancelled', 'timed_out', 'skipped')`,
       'foreign key "runs_test_id_fkey" "runs" ("test_id") -> "tests" ("id") ON DELETE CASCADE ON UPDATE CASCADE',
-      'index "runs_status_created_at_idx" on "runs" ("status", "created_at")',
+      'index "runs_firing_id_created_at_idx" on "runs" ("firing_id", "created_at")',
     ])
     expect(drift.unexpected).toEqual([
       'column "runs"."duration_ms" integer NULL',
       `enum "run_status" ('queued', 'running', 'passed', 'failed', 'error', 'cancelled', 'timed_out')`,
       'foreign key "runs_test_id_fkey" "runs" ("test_id") -> "tests" ("id") ON DELETE SET NULL ON UPDATE CASCADE',
-      'index "runs_status_idx" on "runs" ("status")',
+      'index "runs_firing_id_idx" on "runs" ("firing_id")',
     ])
   })
 })

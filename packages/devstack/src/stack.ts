@@ -15,6 +15,7 @@ import { generateSecretsKey } from '@stampede/db/secrets'
 import { createRunner, loadRunnerConfig } from '@stampede/runner'
 import { repoRoot, resolveTool } from '@stampede/tools'
 import { PLATFORM_LOOPBACK_CIDR, blockingRange } from '@stampede/shared/targets'
+import { devConcurrency } from './concurrency.ts'
 import { embeddedServicesHost } from './index.ts'
 import { ClusterVersionError, describeStart, startEmbeddedPostgres, type EmbeddedPostgres } from './postgres.ts'
 import { startEmbeddedS3 } from './s3.ts'
@@ -76,6 +77,10 @@ async function main(): Promise<void> {
   }
 
   if (!env.SECRETS_KEY) childEnv.SECRETS_KEY = await localSecretsKey()
+
+  const concurrency = devConcurrency(env.K6_MAX_CONCURRENCY)
+  childEnv.K6_MAX_CONCURRENCY = concurrency.value
+  log(concurrency.reason)
 
   const webPort = env.WEB_PORT ?? '3000'
   const merged = {

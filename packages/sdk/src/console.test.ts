@@ -9,7 +9,7 @@ import { StampedeConsoleError } from './errors.ts'
 let server: WebSocketServer | undefined
 afterEach(() => new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve())))
 
-/** A console server that, per connection, replays from a bit before `after` (overlap) and drops the socket mid-way. */
+/** A console server that, per connection, replays from a bit before `after` (overlap) in `lines` messages of 5 and drops the socket mid-way. */
 async function fakeConsole(total: number, perConnection: number) {
   const afters: number[] = []
   server = new WebSocketServer({ port: 0, host: '127.0.0.1' })
@@ -18,7 +18,10 @@ async function fakeConsole(total: number, perConnection: number) {
     afters.push(after)
     const from = Math.max(1, after - 3) // resend a few lines the client already has
     const to = Math.min(total, after + perConnection)
-    for (let seq = from; seq <= to; seq++) socket.send(JSON.stringify({ type: 'line', seq, stream: 'stdout', text: `line ${seq}`, time: new Date().toISOString() }))
+    for (let start = from; start <= to; start += 5) {
+      const lines = Array.from({ length: Math.min(5, to - start + 1) }, (_, i) => ({ seq: start + i, stream: 'stdout', text: `line ${start + i}`, time: new Date().toISOString() }))
+      socket.send(JSON.stringify({ type: 'lines', lines }))
+    }
     if (to === total) {
       socket.send(JSON.stringify({ type: 'end', status: 'passed', lastSeq: total }))
       socket.close(1000)
@@ -28,7 +31,7 @@ async function fakeConsole(total: number, perConnection: number) {
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, afters }
 }
 
-const lineMsg = (seq: number): ConsoleMessage => ({ type: 'line', seq, stream: 'stdout', text: `line ${seq}`, time: '2026-01-01T00:00:00.000Z' })
+const linesMsg = (...seqs: number[]): ConsoleMessage => ({ type: 'lines', lines: seqs.map((seq) => ({ seq, stream: 'stdout' as const, text: `line ${seq}`, time: '2026-01-01T00:00:00.000Z' })) })
 const gapMsg = (from: number, to: number): ConsoleMessage => ({ type: 'gap', from, to, reason: 'no longer held by the live relay', log: { runId: 'run-1', artifact: 'log' } })
 const fillMsg = (from: number, to: number, seqs = Array.from({ length: to - from + 1 }, (_, i) => from + i)): ConsoleMessage => ({
   type: 'fill',
@@ -54,7 +57,9 @@ async function scripted(connections: Array<{ send: ConsoleMessage[]; close: numb
 }
 
 /** Every seq the caller got, from lines and fills, in the order it got them. */
-const held = (events: ConsoleEvent[]) => events.flatMap((e) => (e.type === 'line' ? [e.seq] : e.type === 'fill' ? e.lines.map((l) => l.seq) : []))
+const held = (events: ConsoleEvent[]) => events.flatMap((e) => (e.type === 'lines' || e.type === 'fill' ? e.lines.map((l) => l.seq) : []))
+/** The seqs of the `lines` events (lines past the cursor), in the order they came. */
+const fresh = (events: ConsoleEvent[]) => events.flatMap((e) => (e.type === 'lines' ? e.lines.map((l) => l.seq) : []))
 
 describe('followConsole', () => {
   it('reconnects after drops and delivers every line exactly once, in order', async () => {
@@ -62,7 +67,7 @@ describe('followConsole', () => {
     const client = createStampedeClient({ url: fake.url, WebSocket })
     const events: ConsoleEvent[] = []
     for await (const e of client.followConsole('run-1', { reconnectDelayMs: 10 })) events.push(e)
-    const seqs = events.flatMap((e) => (e.type === 'line' ? [e.seq] : []))
+    const seqs = fresh(events)
     expect(seqs).toEqual(Array.from({ length: 50 }, (_, i) => i + 1))
     expect(events.at(-1)).toMatchObject({ type: 'end', status: 'passed' })
     expect(fake.afters).toEqual([0, 12, 24, 36, 48])
@@ -72,7 +77,7 @@ describe('followConsole', () => {
     const fake = await fakeConsole(20, 100)
     const client = createStampedeClient({ url: fake.url, WebSocket })
     const seqs: number[] = []
-    for await (const e of client.followConsole('run-1', { after: 15 })) if (e.type === 'line') seqs.push(e.seq)
+    for await (const e of client.followConsole('run-1', { after: 15 })) if (e.type === 'lines') seqs.push(...e.lines.map((l) => l.seq))
     expect(seqs).toEqual([16, 17, 18, 19, 20])
   })
 
@@ -101,14 +106,14 @@ describe('followConsole', () => {
 
   it('treats the server\'s reconnect (the API restarting) as a reconnect, never as an end', async () => {
     const fake = await scripted([
-      { send: [lineMsg(1), lineMsg(2), { type: 'reconnect', reason: 'the API is restarting' }], close: 1012 },
-      { send: [lineMsg(2), lineMsg(3), { type: 'end', status: 'passed', lastSeq: 3 }], close: 1000 },
+      { send: [linesMsg(1, 2), { type: 'reconnect', reason: 'the API is restarting' }], close: 1012 },
+      { send: [linesMsg(2, 3), { type: 'end', status: 'passed', lastSeq: 3 }], close: 1000 },
     ])
     const client = createStampedeClient({ url: fake.url, WebSocket })
     const events: ConsoleEvent[] = []
     const reasons: string[] = []
     for await (const e of client.followConsole('run-1', { reconnectDelayMs: 5, onReconnect: ({ reason }) => reasons.push(reason) })) events.push(e)
-    expect(events.map((e) => e.type)).toEqual(['line', 'line', 'line', 'end'])
+    expect(events.map((e) => e.type)).toEqual(['lines', 'lines', 'end'])
     expect(held(events)).toEqual([1, 2, 3])
     expect(fake.afters).toEqual([0, 2])
     expect(reasons).toEqual([expect.stringContaining('the API is restarting')])
@@ -116,12 +121,12 @@ describe('followConsole', () => {
 
   it('passes fills of announced gaps through, each line once', async () => {
     const fake = await scripted([
-      { send: [lineMsg(1), gapMsg(2, 4), lineMsg(5), { type: 'status', status: 'passed', waitingForRunner: false }, fillMsg(2, 4), fillMsg(2, 4), { type: 'end', status: 'passed', lastSeq: 5 }], close: 1000 },
+      { send: [linesMsg(1), gapMsg(2, 4), linesMsg(5), { type: 'status', status: 'passed', waitingForRunner: false }, fillMsg(2, 4), fillMsg(2, 4), { type: 'end', status: 'passed', lastSeq: 5 }], close: 1000 },
     ])
     const client = createStampedeClient({ url: fake.url, WebSocket })
     const events: ConsoleEvent[] = []
     for await (const e of client.followConsole('run-1')) events.push(e)
-    expect(events.map((e) => e.type)).toEqual(['line', 'gap', 'line', 'status', 'fill', 'end'])
+    expect(events.map((e) => e.type)).toEqual(['lines', 'gap', 'lines', 'status', 'fill', 'end'])
     expect(events[4]).toMatchObject({ type: 'fill', from: 2, to: 4 })
     expect(held(events)).toEqual([1, 5, 2, 3, 4])
   })
@@ -129,11 +134,11 @@ describe('followConsole', () => {
   it('resumes before an open gap after a drop, so the gap is still filled, and delivers each line exactly once', async () => {
     const fake = await scripted([
       // 3..5 are announced missing; the connection drops before they are filled.
-      { send: [lineMsg(1), lineMsg(2), gapMsg(3, 5), lineMsg(6), lineMsg(7)], close: 'drop' },
+      { send: [linesMsg(1, 2), gapMsg(3, 5), linesMsg(6, 7)], close: 'drop' },
       // A relay that holds only 7 onwards re-announces 3..6, then fills it (in two parts) from the archive.
-      { send: [gapMsg(3, 6), lineMsg(7), lineMsg(8), fillMsg(3, 4), lineMsg(9)], close: 'drop' },
+      { send: [gapMsg(3, 6), linesMsg(7, 8), fillMsg(3, 4), linesMsg(9)], close: 'drop' },
       // A relay with the archive replays from before the rest of the gap as lines.
-      { send: [lineMsg(5), lineMsg(6), lineMsg(7), lineMsg(9), lineMsg(10), fillMsg(5, 5), { type: 'end', status: 'passed', lastSeq: 10 }], close: 1000 },
+      { send: [linesMsg(5, 6, 7), linesMsg(9, 10), fillMsg(5, 5), { type: 'end', status: 'passed', lastSeq: 10 }], close: 1000 },
     ])
     const client = createStampedeClient({ url: fake.url, WebSocket })
     const events: ConsoleEvent[] = []
@@ -146,7 +151,7 @@ describe('followConsole', () => {
       [5, 5],
     ])
     // Lines after the cursor still come in seq order.
-    expect(events.flatMap((e) => (e.type === 'line' ? [e.seq] : []))).toEqual([1, 2, 6, 7, 8, 9, 10])
+    expect(fresh(events)).toEqual([1, 2, 6, 7, 8, 9, 10])
     expect(events.at(-1)).toMatchObject({ type: 'end', lastSeq: 10 })
   })
 })

@@ -2,16 +2,18 @@
 // a cursor (the highest seq accounted for, lines and announced gaps alike) and the gaps it was
 // told about that have not been filled yet. It reconnects with `after=` the cursor, or the seq
 // before the first open gap so that the new connection can still fill it, and drops anything it
-// already has, so every line is delivered exactly once: as a `line` in seq order, or later in a
-// `fill` of an announced gap. A `reconnect` from the server (the API restarting) is a reconnect,
+// already has, so every line is delivered exactly once: in a `lines` event in seq order (the
+// server sends a run's new lines as one message per console tick), or later in a `fill` of an
+// announced gap. A `reconnect` from the server (the API restarting) is a reconnect,
 // never an end.
-import { consoleMessageSchema, type ConsoleMessage } from '@stampede/shared/console'
+import { consoleMessageSchema, type ConsoleLine, type ConsoleMessage } from '@stampede/shared/console'
 import { StampedeConsoleError } from './errors.ts'
 import { messageText, type WebSocketLike } from './websocket.ts'
 
 /** What the iterator yields: console lines, gaps, fills of earlier gaps, status changes, and finally `end`. */
 export type ConsoleEvent = Exclude<ConsoleMessage, { type: 'error' | 'reconnect' }>
-export type ConsoleLineEvent = Extract<ConsoleEvent, { type: 'line' }>
+/** New console lines (consecutive seqs, ascending, never empty), each after everything yielded before. */
+export type ConsoleLinesEvent = Extract<ConsoleEvent, { type: 'lines' }>
 /** Lines of an earlier `gap` (from..to lies inside one gap the iterator yielded), in seq order. */
 export type ConsoleFillEvent = Extract<ConsoleEvent, { type: 'fill' }>
 
@@ -148,10 +150,10 @@ class Ledger {
   }
 }
 
-/** Lines of open gaps that arrived as `line` (a replay from before a gap) become fills, one per run of consecutive seqs. */
-function fillsOf(lines: ConsoleLineEvent[]): ConsoleFillEvent[] {
+/** Lines of open gaps that arrived in `lines` (a replay from before a gap) become fills, one per run of consecutive seqs. */
+function fillsOf(lines: ConsoleLine[]): ConsoleFillEvent[] {
   const fills: ConsoleFillEvent[] = []
-  for (const { type: _, ...line } of lines) {
+  for (const line of lines) {
     const last = fills.at(-1)
     if (last && line.seq === last.to + 1) {
       last.lines.push(line)
@@ -172,7 +174,7 @@ export async function* followConsoleWith(open: OpenSocket, consoleUrl: (after: n
     let restart: string | undefined
     let progressed = false
     let reason: string
-    let late: ConsoleLineEvent[] = []
+    let late: ConsoleLine[] = []
     const takeLate = () => {
       const fills = fillsOf(late)
       late = []
@@ -197,14 +199,22 @@ export async function* followConsoleWith(open: OpenSocket, consoleUrl: (after: n
           continue
         }
         progressed = true
-        if (m.type === 'line') {
-          if (m.seq > ledger.cursor) {
+        if (m.type === 'lines') {
+          // Lines past the cursor are new; lines inside an open gap (a replay from before it) are
+          // late and become fills; anything else was delivered already.
+          const fresh: ConsoleLine[] = []
+          for (const line of m.lines) {
+            if (line.seq > ledger.cursor) {
+              fresh.push(line)
+              ledger.cursor = line.seq
+            } else if (ledger.isOpen(line.seq)) {
+              ledger.take(line.seq, line.seq)
+              late.push(line)
+            }
+          }
+          if (fresh.length > 0) {
             yield* takeLate()
-            ledger.cursor = m.seq
-            yield m
-          } else if (ledger.isOpen(m.seq)) {
-            ledger.take(m.seq, m.seq)
-            late.push(m)
+            yield { type: 'lines', lines: fresh }
           }
           continue
         }

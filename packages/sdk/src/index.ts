@@ -1,7 +1,7 @@
 // @stampede/sdk: a typed client for the Stampede API (types inferred from its AppRouter) with
 // helpers to follow a run's console, wait for its result and run a script end to end.
 export { createStampedeClient, type StampedeClient, type StampedeClientOptions, type StampedeHelpers, type WaitForRunOptions, type RunScriptInput, type RunScriptOptions } from './client.ts'
-export type { ConsoleEvent, ConsoleFillEvent, ConsoleLineEvent, FollowConsoleOptions } from './console.ts'
+export type { ConsoleEvent, ConsoleFillEvent, ConsoleLinesEvent, FollowConsoleOptions } from './console.ts'
 export { StampedeError, StampedeApiError, StampedeConnectionError, StampedeConsoleError, StampedeWaitTimeoutError } from './errors.ts'
 export type { AppRouter, RouterInputs, RouterOutputs, Run, RunPage, Test, Location, RunStartInput, RunListInput, ScriptValidation } from './types.ts'
 export type { WebSocketClass, WebSocketLike } from './websocket.ts'

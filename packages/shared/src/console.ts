@@ -51,7 +51,12 @@ export const consoleChunkSchema = z.object({
 export type ConsoleChunk = z.infer<typeof consoleChunkSchema>
 
 export const consoleMessageSchema = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('line'), seq: z.number(), stream: consoleStreamSchema, text: z.string(), time: z.string() }),
+  /**
+   * New console lines: consecutive seqs, ascending, each after everything the viewer got before
+   * (a hole is announced by a `gap` first). Live, one message per console tick holds that tick's
+   * new lines; a catch-up or an archive replay comes as several, each of bounded size.
+   */
+  z.object({ type: z.literal('lines'), lines: z.array(consoleLineSchema) }),
   z.object({
     type: z.literal('gap'),
     from: z.number(),

@@ -3,8 +3,18 @@
 import { artifactKey, CONSOLE_INDEX_FILE, parseConsoleIndex, type ConsoleLine, type ConsoleMessage } from '@stampede/shared'
 import { ArtifactNotFoundError, type Storage } from '@stampede/storage'
 
-/** Lines per `fill` message: a large range goes out as several fills, each a contiguous part of it. */
-export const FILL_LINES = 1000
+/**
+ * Bounds of one message carrying lines (`lines` or `fill`): a large range goes out as several
+ * messages, each a contiguous part of it with at most MESSAGE_LINES lines and about
+ * MESSAGE_BYTES of JSON (a single longer line still goes alone).
+ */
+export const MESSAGE_LINES = 1000
+export const MESSAGE_BYTES = 256 * 1024
+/** What a line costs in a message beyond its text (seq, stream, time, the JSON around them). */
+const LINE_OVERHEAD_BYTES = 80
+
+/** The JSON size a line adds to a message, about (text length in UTF-16 units: close enough for a bound). */
+export const lineBytes = (line: ConsoleLine): number => line.text.length + LINE_OVERHEAD_BYTES
 
 export type FillMessage = Extract<ConsoleMessage, { type: 'fill' }>
 
@@ -35,18 +45,30 @@ export function firstAfter(lines: readonly ConsoleLine[], after: number): number
   return lo
 }
 
-/** The `fill` messages for [from, to] from the archive: contiguous parts covering the range, each at most FILL_LINES lines. */
+/** The `fill` messages for [from, to] from the archive: contiguous parts covering the range, each within the message bounds. */
 export function fillsFor(archive: readonly ConsoleLine[], from: number, to: number): FillMessage[] {
   const fills: FillMessage[] = []
   let partFrom = from
   let lines: ConsoleLine[] = []
+  let bytes = 0
   for (let i = firstAfter(archive, from - 1); i < archive.length && archive[i]!.seq <= to; i++) {
-    lines.push(archive[i]!)
-    if (lines.length === FILL_LINES) {
-      const partTo = archive[i]!.seq
+    const line = archive[i]!
+    if (lines.length > 0 && bytes + lineBytes(line) > MESSAGE_BYTES) {
+      // This part ends just before the line that would make it too large.
+      const partTo = line.seq - 1
       fills.push({ type: 'fill', from: partFrom, to: partTo, lines })
       partFrom = partTo + 1
       lines = []
+      bytes = 0
+    }
+    lines.push(line)
+    bytes += lineBytes(line)
+    if (lines.length === MESSAGE_LINES) {
+      const partTo = line.seq
+      fills.push({ type: 'fill', from: partFrom, to: partTo, lines })
+      partFrom = partTo + 1
+      lines = []
+      bytes = 0
     }
   }
   if (partFrom <= to) fills.push({ type: 'fill', from: partFrom, to, lines })

@@ -2,7 +2,10 @@
 // one poller per run whatever the viewer count, dedupe by seq across overlapping chunks,
 // gaps announced with the missing range and filled from the archive, resume from `after`,
 // the archive tail at the end, an `end` for every viewer even when the reads at the end fail,
-// a status that never goes backwards, a silent runner reported, and `reconnect` on stop.
+// a status that never goes backwards, a silent runner reported, and `reconnect` on stop; frames
+// (one `lines` message per tick, serialised once for every viewer at the head), per-viewer
+// back-pressure (a congested viewer is skipped, catches up or gets gap + fill), bounded replay
+// messages, and the slow polling of queued runs.
 import { afterEach, describe, expect, it } from 'vitest'
 import { defaultPayloadConverter } from '@temporalio/common'
 import proto from '@temporalio/proto'
@@ -27,7 +30,7 @@ interface Activity {
   heartbeatAt?: number | 'now'
 }
 
-function fakes(options: { bufferLines?: number } = {}) {
+function fakes(options: { bufferLines?: number; queuedPollMs?: number; pollMs?: number } = {}) {
   const state = {
     status: 'running' as RunStatus,
     workflowOpen: true,
@@ -93,28 +96,47 @@ function fakes(options: { bufferLines?: number } = {}) {
     },
   } as unknown as Storage
   const presence = { waitingFor: async () => false } as unknown as RunnerPresence
-  const relay = new ConsoleRelay({ db, temporal: client, storage, presence, pollMs: 5, lingerMs: 1000, checkMs: 5, retryMs: 5, bufferLines: options.bufferLines })
+  const relay = new ConsoleRelay({ db, temporal: client, storage, presence, pollMs: options.pollMs ?? 5,
+    queuedPollMs: options.queuedPollMs ?? 5,
+    lingerMs: 1000,
+    checkMs: 5,
+    retryMs: 5,
+    bufferLines: options.bufferLines,
+  })
   relays.push(relay)
   return { state, relay }
 }
 
 function viewer() {
   const messages: ConsoleMessage[] = []
+  /** The pre-serialised buffers this viewer was handed, as they were (to compare identity). */
+  const serialised: Buffer[] = []
   let closedWith: number | undefined
+  const sink = {
+    /** What the fake connection says is waiting to be written (set by a test to congest it). */
+    bufferedAmount: 0,
+    send: (m: ConsoleMessage) => messages.push(m),
+    sendSerialised: (data: Buffer) => {
+      serialised.push(data)
+      messages.push(JSON.parse(data.toString('utf8')) as ConsoleMessage)
+    },
+    close: (code = 1000) => (closedWith = code),
+  }
   return {
     messages,
+    serialised,
     get closed() {
       return closedWith !== undefined
     },
     get closeCode() {
       return closedWith
     },
-    seqs: () => messages.flatMap((m) => (m.type === 'line' ? [m.seq] : [])),
+    seqs: () => messages.flatMap((m) => (m.type === 'lines' ? m.lines.map((l) => l.seq) : [])),
     /** Every seq the viewer holds, from lines and fills, in arrival order. */
-    held: () => messages.flatMap((m) => (m.type === 'line' ? [m.seq] : m.type === 'fill' ? m.lines.map((l) => l.seq) : [])),
+    held: () => messages.flatMap((m) => (m.type === 'lines' || m.type === 'fill' ? m.lines.map((l) => l.seq) : [])),
     statuses: () => messages.flatMap((m) => (m.type === 'status' ? [m] : [])),
     of: <T extends ConsoleMessage['type']>(type: T) => messages.filter((m): m is Extract<ConsoleMessage, { type: T }> => m.type === type),
-    sink: { send: (m: ConsoleMessage) => messages.push(m), close: (code = 1000) => (closedWith = code) },
+    sink,
   }
 }
 
@@ -359,6 +381,26 @@ describe('ConsoleRelay', () => {
       expect(a.messages.at(-1)).toEqual({ type: 'end', status: 'failed', lastSeq: 3001 })
     })
 
+    it('cuts fills of long lines at about 256 KiB per message', async () => {
+      const { state, relay } = fakes({ bufferLines: 1 })
+      const long = (seq: number): ConsoleLine => ({ ...line(seq), text: `${seq} `.padEnd(100_000, 'x') })
+      state.chunk = { fromSeq: 6, lines: [long(6)], lastSeq: 6 }
+      const a = viewer()
+      await relay.attach('r', 0, a.sink)
+      await until(() => a.seqs().length === 1)
+      expect(a.of('gap').map((g) => [g.from, g.to])).toEqual([[1, 5]])
+      state.archive = range(1, 6).map(long)
+      state.status = 'passed'
+      state.workflowOpen = false
+      await until(() => a.closed)
+      expect(a.of('fill').map((f) => [f.from, f.to, f.lines.length])).toEqual([
+        [1, 2, 2],
+        [3, 4, 2],
+        [5, 5, 1],
+      ])
+      expect([...a.held()].sort((x, y) => x - y)).toEqual(range(1, 6))
+    })
+
     it('sends no fill when the run ends without an archived console: the gap stays a gap', async () => {
       const { state, relay } = fakes({ bufferLines: 2 })
       state.chunk = { fromSeq: 5, lines: [5, 6].map(line), lastSeq: 6 }
@@ -439,6 +481,178 @@ describe('ConsoleRelay', () => {
       state.activity = { ...state.activity, heartbeatAt: 'now' }
       await until(() => a.statuses().at(-1)!.runnerSilentSeconds === undefined)
       expect(a.statuses().at(-1)).toEqual({ type: 'status', status: 'running', waitingForRunner: false })
+    })
+  })
+
+  describe('frames', () => {
+    it('sends each tick\'s new lines as one message, serialised once and shared by every viewer at the head', async () => {
+      const { state, relay } = fakes()
+      const viewers = [viewer(), viewer(), viewer()]
+      state.chunk = { fromSeq: 1, lines: [1, 2].map(line), lastSeq: 2 }
+      for (const v of viewers) await relay.attach('r', 0, v.sink)
+      await until(() => viewers.every((v) => v.seqs().length === 2))
+      const frames = relay.framesSerialised
+      const shared = viewers.map((v) => v.serialised.length)
+      // Four lines in one heartbeat, a skipped range in the next: one frame each, whatever the viewer count.
+      state.chunk = { fromSeq: 1, lines: range(1, 6).map(line), lastSeq: 6 }
+      await until(() => viewers.every((v) => v.seqs().length === 6))
+      state.chunk = { fromSeq: 9, lines: [9, 10].map(line), lastSeq: 10 }
+      await until(() => viewers.every((v) => v.seqs().length === 8))
+      expect(relay.framesSerialised - frames).toBe(2)
+      const [first, ...others] = viewers.map((v, i) => v.serialised.slice(shared[i]))
+      expect(first!.length).toBe(3) // lines 3–6, then gap 7–8 and lines 9–10
+      for (const o of others) {
+        expect(o.length).toBe(first!.length)
+        // The very same bytes, not equal copies.
+        o.forEach((data, i) => expect(data).toBe(first![i]))
+      }
+      for (const v of viewers) {
+        expect(v.messages.filter((m) => m.type === 'lines').map((m) => (m.type === 'lines' ? m.lines.map((l) => l.seq) : []))).toEqual([[1, 2], [3, 4, 5, 6], [9, 10]])
+        expect(v.of('gap').map((g) => [g.from, g.to])).toEqual([[7, 8]])
+      }
+    })
+
+    it('gives a viewer that is behind its own catch-up and then the shared frames', async () => {
+      const { state, relay } = fakes()
+      const a = viewer()
+      state.chunk = { fromSeq: 1, lines: range(1, 5).map(line), lastSeq: 5 }
+      await relay.attach('r', 0, a.sink)
+      await until(() => a.seqs().length === 5)
+      const late = viewer()
+      await relay.attach('r', 2, late.sink)
+      expect(late.of('lines').map((m) => m.lines.map((l) => l.seq))).toEqual([[3, 4, 5]])
+      state.chunk = { fromSeq: 4, lines: range(4, 7).map(line), lastSeq: 7 }
+      await until(() => late.seqs().length === 5 && a.seqs().length === 7)
+      expect(late.serialised.at(-1)).toBe(a.serialised.at(-1))
+      expect(late.seqs()).toEqual(range(3, 7))
+    })
+
+    it('replays an archived console in bounded messages: at most 1000 lines and about 256 KiB each', async () => {
+      const { state, relay } = fakes()
+      state.status = 'passed'
+      state.archive = range(1, 2500).map(line)
+      const a = viewer()
+      await relay.attach('r', 0, a.sink)
+      expect(a.of('lines').map((m) => m.lines.length)).toEqual([1000, 1000, 500])
+      expect(a.seqs()).toEqual(range(1, 2500))
+      state.archive = range(1, 5).map((seq) => ({ ...line(seq), text: 'x'.repeat(100_000) }))
+      const b = viewer()
+      await relay.attach('r', 0, b.sink)
+      expect(b.of('lines').map((m) => m.lines.length)).toEqual([2, 2, 1])
+      expect(b.messages.at(-1)).toEqual({ type: 'end', status: 'passed', lastSeq: 5 })
+    })
+  })
+
+  describe('back-pressure', () => {
+    it('skips a congested viewer without holding the others up; once drained it catches up, every line once', async () => {
+      const { state, relay } = fakes()
+      const fast = [viewer(), viewer()]
+      const slow = viewer()
+      state.chunk = { fromSeq: 1, lines: [1].map(line), lastSeq: 1 }
+      for (const v of [...fast, slow]) await relay.attach('r', 0, v.sink)
+      await until(() => [...fast, slow].every((v) => v.seqs().length === 1))
+      slow.sink.bufferedAmount = 2 * 1024 * 1024 // more than the 1 MiB default waits in its connection
+      for (let last = 2; last <= 6; last++) {
+        state.chunk = { fromSeq: 1, lines: range(1, last).map(line), lastSeq: last }
+        await until(() => fast.every((v) => v.seqs().length === last))
+      }
+      const describes = state.describes
+      await until(() => state.describes > describes + 3)
+      expect(slow.seqs()).toEqual([1])
+      // The fast viewers got every tick's frame as it came.
+      for (const v of fast) expect(v.of('lines').map((m) => m.lines.map((l) => l.seq))).toEqual([[1], [2], [3], [4], [5], [6]])
+      slow.sink.bufferedAmount = 0 // drained
+      await until(() => slow.seqs().length === 6)
+      expect(slow.of('lines').map((m) => m.lines.map((l) => l.seq))).toEqual([[1], [2, 3, 4, 5, 6]])
+      expect(slow.of('gap')).toEqual([])
+      // From then on it shares the frames again.
+      state.chunk = { fromSeq: 5, lines: range(5, 7).map(line), lastSeq: 7 }
+      await until(() => slow.seqs().length === 7 && fast.every((v) => v.seqs().length === 7))
+      expect(slow.serialised.at(-1)).toBe(fast[0]!.serialised.at(-1))
+      state.archive = range(1, 7).map(line)
+      state.status = 'passed'
+      state.workflowOpen = false
+      await until(() => slow.closed && fast.every((v) => v.closed))
+      for (const v of [...fast, slow]) expect(v.held()).toEqual(range(1, 7))
+    })
+
+    it('tells a viewer congested past the buffer the gap, and fills it from the archive before the end', async () => {
+      const { state, relay } = fakes({ bufferLines: 3 })
+      const fast = viewer()
+      const slow = viewer()
+      state.chunk = { fromSeq: 1, lines: [1, 2].map(line), lastSeq: 2 }
+      await relay.attach('r', 0, fast.sink)
+      await relay.attach('r', 0, slow.sink)
+      await until(() => fast.seqs().length === 2 && slow.seqs().length === 2)
+      slow.sink.bufferedAmount = 5 * 1024 * 1024
+      for (let last = 4; last <= 10; last += 2) {
+        state.chunk = { fromSeq: last - 1, lines: [last - 1, last].map(line), lastSeq: last }
+        await until(() => fast.seqs().length === last)
+      }
+      expect(slow.seqs()).toEqual([1, 2])
+      slow.sink.bufferedAmount = 0
+      // The relay holds 8, 9, 10 now: 3–7 are announced, the rest comes as lines.
+      await until(() => slow.seqs().length === 5)
+      expect(slow.of('gap').map((g) => [g.from, g.to])).toEqual([[3, 7]])
+      expect(fast.of('gap')).toEqual([])
+      state.chunk = undefined
+      state.archive = range(1, 10).map(line)
+      await until(() => slow.of('fill').length > 0)
+      expect(slow.of('fill').map((f) => [f.from, f.to, f.lines.length])).toEqual([[3, 7, 5]])
+      state.status = 'passed'
+      state.workflowOpen = false
+      await until(() => slow.closed && fast.closed)
+      for (const v of [fast, slow]) {
+        expect([...v.held()].sort((x, y) => x - y)).toEqual(range(1, 10))
+        expect(v.messages.at(-1)).toEqual({ type: 'end', status: 'passed', lastSeq: 10 })
+      }
+    })
+
+    it('gives a viewer still congested at the end everything it lacks before its end', async () => {
+      const { state, relay } = fakes()
+      const slow = viewer()
+      state.chunk = { fromSeq: 1, lines: [1].map(line), lastSeq: 1 }
+      await relay.attach('r', 0, slow.sink)
+      await until(() => slow.seqs().length === 1)
+      slow.sink.bufferedAmount = 5 * 1024 * 1024
+      state.chunk = { fromSeq: 1, lines: range(1, 4).map(line), lastSeq: 4 }
+      const describes = state.describes
+      await until(() => state.describes > describes + 3)
+      expect(slow.seqs()).toEqual([1])
+      state.archive = range(1, 4).map(line)
+      state.status = 'passed'
+      state.workflowOpen = false
+      await until(() => slow.closed)
+      expect(slow.seqs()).toEqual(range(1, 4))
+      expect(slow.messages.at(-1)).toEqual({ type: 'end', status: 'passed', lastSeq: 4 })
+    })
+  })
+
+  describe('polling', () => {
+    it('reads a queued run at most every queuedPollMs and a running one at the console tick', async () => {
+      const { state, relay } = fakes({ pollMs: 5, queuedPollMs: 200 })
+      state.status = 'queued'
+      state.activity = { name: 'executeK6', started: false }
+      const a = viewer()
+      await relay.attach('r', 0, a.sink)
+      await until(() => a.statuses().length === 1)
+      expect(a.statuses()[0]).toMatchObject({ status: 'queued' })
+      const since = Date.now()
+      const queuedDescribes = relay.describeCalls
+      await until(() => Date.now() - since >= 1000)
+      // At 5 ms it would be ~200 calls; at 200 ms at most 5 (+1 for the timer in flight).
+      expect(relay.describeCalls - queuedDescribes).toBeLessThanOrEqual(6)
+      expect(relay.describeCalls).toBe(state.describes)
+      // It starts: the status moves within one slow period, and polling goes to the tick.
+      state.status = 'running'
+      state.activity = { name: 'executeK6', started: true, k6Started: true, heartbeatAt: 'now', chunk: { fromSeq: 1, lines: [line(1)], lastSeq: 1 } }
+      const startedAt = Date.now()
+      await until(() => a.statuses().some((s) => s.status === 'running'))
+      expect(Date.now() - startedAt).toBeLessThan(1000)
+      const running = relay.describeCalls
+      const runningSince = Date.now()
+      await until(() => relay.describeCalls >= running + 20)
+      expect(Date.now() - runningSince).toBeLessThan(2000)
     })
   })
 

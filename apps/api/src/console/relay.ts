@@ -7,6 +7,17 @@
 // archived console as soon as that exists, at the latest right before `end`. A viewer that stays
 // to `end` has every line exactly once.
 //
+// Frames, not lines: the new lines of a poll tick go out as ONE `lines` message, serialised once
+// and handed as the same bytes to every viewer whose cursor is at the frame's start. A viewer
+// that is behind (just attached, resumed, or recovering from congestion) gets its own catch-up
+// messages from the buffer. Back-pressure is per viewer: while more than `congestedBytes` wait
+// in a viewer's connection it is skipped (its cursor stays) and catches up once drained, with a
+// `gap` if the buffer moved past it meanwhile, so a slow viewer never holds the others up.
+//
+// Polling fits the run: a run whose console activity has not started (queued, waiting for a
+// runner) is described every `queuedPollMs` (1 s), a running one every `pollMs` (the console
+// tick). Each API instance polls only the runs its own viewers watch.
+//
 // Every viewer gets an `end`: reading the final status and the archive at the end is retried
 // while viewers wait, and a feed is removed from the map once it ended or has no one to tell,
 // so a later viewer always builds a new one. Status only moves forward (queued → running →
@@ -21,12 +32,19 @@ import { consoleChunkSchema, isTerminal, type ConsoleChunk, type ConsoleLine, ty
 import { CONSOLE_ACTIVITIES, k6HeartbeatSchema, workflowIdFor } from '@stampede/shared/temporal'
 import type { Storage } from '@stampede/storage'
 import { timestampMs, type RunnerPresence } from '../runs/presence.ts'
-import { fillsFor, firstAfter, readArchive } from './archive.ts'
+import { fillsFor, firstAfter, lineBytes, MESSAGE_BYTES, MESSAGE_LINES, readArchive } from './archive.ts'
 
 const { temporal } = proto
 
 export interface Viewer {
   send(message: ConsoleMessage): void
+  /**
+   * Sends one message already serialised (its JSON as UTF-8) as a text message. The relay hands
+   * the SAME buffer to every viewer of a frame, so it must not be changed or compressed per viewer.
+   */
+  sendSerialised(data: Buffer): void
+  /** Bytes handed to this viewer's connection and not written to the network yet (ws `bufferedAmount`). */
+  readonly bufferedAmount: number
   /** Closes the connection: normally (1000) after `end`; with 1012 when the API stops (reconnect). */
   close(code?: number): void
 }
@@ -36,7 +54,12 @@ export interface ConsoleRelayOptions {
   temporal: Client
   storage: Storage
   presence: RunnerPresence
+  /** How often a running run's console is read (the console tick). */
   pollMs: number
+  /** How often a run whose console activity has not started (queued, waiting for a runner) is read (default 1 s). */
+  queuedPollMs?: number
+  /** A viewer with more bytes than this waiting in its connection is skipped until it drains (default 1 MiB). */
+  congestedBytes?: number
   /** Lines kept per run for viewers that reconnect. */
   bufferLines?: number
   /** How long a run's buffer outlives its last viewer. */
@@ -58,8 +81,11 @@ export const RUNNER_SILENT_MS = 5000
  */
 const HEARD_SETTLE_MS = 1500
 const MAX_RETRY_MS = 10_000
+const GAP_REASON = 'these lines are no longer held by the live relay'
 
 type Status = Omit<Extract<ConsoleMessage, { type: 'status' }>, 'type'>
+type LinesMessage = Extract<ConsoleMessage, { type: 'lines' }>
+type GapMessage = Extract<ConsoleMessage, { type: 'gap' }>
 type Range = { from: number; to: number }
 type PendingActivity = proto.temporal.api.workflow.v1.IPendingActivityInfo
 
@@ -109,13 +135,29 @@ export class ConsoleRelay {
   private readonly lingerMs: number
   private readonly checkMs: number
   private readonly retryMs: number
+  private readonly queuedPollMs: number
+  private readonly congestedBytes: number
   private stopped = false
+  private describes = 0
+  private frames = 0
 
   constructor(private readonly opts: ConsoleRelayOptions) {
     this.bufferLines = opts.bufferLines ?? 20_000
     this.lingerMs = opts.lingerMs ?? 60_000
     this.checkMs = opts.checkMs ?? 2000
     this.retryMs = opts.retryMs ?? 500
+    this.queuedPollMs = Math.max(opts.pollMs, opts.queuedPollMs ?? 1000)
+    this.congestedBytes = opts.congestedBytes ?? 1024 * 1024
+  }
+
+  /** Temporal describe calls made so far (the cost of watching runs). */
+  get describeCalls(): number {
+    return this.describes
+  }
+
+  /** Shared frames serialised so far (one per poll tick that brought new lines to viewers at the head). */
+  get framesSerialised(): number {
+    return this.frames
   }
 
   /** Number of runs being polled now (one per watched run, whatever the viewer count). */
@@ -157,7 +199,7 @@ export class ConsoleRelay {
       feed.lingerTimer = undefined
     }
     if (feed.status) viewer.send({ type: 'status', ...feed.status })
-    this.deliver(feed, state)
+    this.deliver(feed, state, false)
     if (!feed.polling && !feed.finishing) this.startPolling(feed)
     return () => this.detach(feed, state)
   }
@@ -229,7 +271,8 @@ export class ConsoleRelay {
         if (!feed.failing) console.warn(`[console] poll of run ${feed.runId} failed (retrying): ${(err as Error).message}`)
         feed.failing = true
       }
-      if (live()) feed.timer = setTimeout(() => void tick(), this.opts.pollMs)
+      // A run whose console activity has not started has nothing to relay: read it slowly.
+      if (live()) feed.timer = setTimeout(() => void tick(), feed.status?.status === 'queued' ? this.queuedPollMs : this.opts.pollMs)
     }
     void tick()
   }
@@ -239,6 +282,7 @@ export class ConsoleRelay {
     const handle = this.opts.temporal.workflow.getHandle(workflowIdFor(feed.runId))
     let description: Awaited<ReturnType<typeof handle.describe>>
     try {
+      this.describes++
       description = await handle.describe()
     } catch (err) {
       if (!isNotFound(err)) throw err
@@ -254,9 +298,12 @@ export class ConsoleRelay {
     }
     const pending = (description.raw.pendingActivities ?? []).filter((a) => CONSOLE_ACTIVITIES.includes(a.activityType?.name ?? ''))
     const beats = pending.map((a) => ({ activity: a, beat: heartbeatOf(a) }))
+    const before = feed.lastSeq
+    const fresh: ConsoleLine[] = []
     for (const { beat } of [...beats].sort((a, b) => (a.beat?.lastSeq ?? 0) - (b.beat?.lastSeq ?? 0))) {
-      if (beat) this.append(feed, beat.lines)
+      if (beat) this.append(feed, beat.lines, fresh)
     }
+    this.publish(feed, before, fresh)
     const started = beats.find((b) => b.activity.state === PENDING_STARTED)
     this.hear(feed, pending, polledAt)
     if (pending.length === 0) {
@@ -330,7 +377,14 @@ export class ConsoleRelay {
     if (prev && RANK[next.status] < RANK[prev.status]) next = { ...next, status: prev.status, waitingForRunner: false }
     if (prev && prev.status === next.status && prev.waitingForRunner === next.waitingForRunner && prev.runnerSilentSeconds === next.runnerSilentSeconds) return
     feed.status = next
-    for (const v of feed.viewers) v.viewer.send({ type: 'status', ...next })
+    this.broadcast(feed, { type: 'status', ...next })
+  }
+
+  /** One message to every viewer of the run, serialised once. */
+  private broadcast(feed: Feed, message: ConsoleMessage): void {
+    if (feed.viewers.size === 0) return
+    const data = serialise(message)
+    for (const v of feed.viewers) v.viewer.sendSerialised(data)
   }
 
   /** Reads the run's row (at most every checkMs while polling); a failure keeps what was known. */
@@ -365,31 +419,72 @@ export class ConsoleRelay {
     }
   }
 
-  private append(feed: Feed, lines: ConsoleLine[]): void {
+  /** Adds the lines not seen yet to the buffer (and to `fresh`, this tick's new lines). */
+  private append(feed: Feed, lines: ConsoleLine[], fresh: ConsoleLine[]): void {
     let added = false
     for (const line of lines) {
       if (line.seq <= feed.lastSeq) continue
       feed.buffer.push(line)
+      fresh.push(line)
       feed.lastSeq = line.seq
       added = true
     }
     if (!added) return
     if (!feed.archive && feed.buffer.length > this.bufferLines) feed.buffer = feed.buffer.slice(feed.buffer.length - this.bufferLines)
-    for (const v of feed.viewers) this.deliver(feed, v)
   }
 
-  /** Sends a viewer every buffered line after its cursor, announcing (and remembering) any hole first. */
-  private deliver(feed: Feed, state: ViewerState): void {
+  private congested(state: ViewerState): boolean {
+    return state.viewer.bufferedAmount > this.congestedBytes
+  }
+
+  /**
+   * One poll tick's delivery. `fresh` are the lines that arrived this tick, after `before` (the
+   * last seq held before it): they become one frame (a `lines` message, with a `gap` first if the
+   * heartbeat skipped ahead), serialised once and sent as the same bytes to every viewer whose
+   * cursor is `before`. Every other viewer that lacks lines and is not congested catches up on
+   * its own; a congested one is left where it is until it drains.
+   */
+  private publish(feed: Feed, before: number, fresh: ConsoleLine[]): void {
+    let frame: { data: Buffer[]; gaps: Range[] } | undefined
+    for (const v of feed.viewers) {
+      if (v.cursor >= feed.lastSeq || this.congested(v)) continue
+      if (fresh.length > 0 && v.cursor === before) {
+        if (!frame) {
+          const messages = messagesFor(feed.runId, fresh, before)
+          frame = { data: messages.map(serialise), gaps: messages.flatMap((m) => (m.type === 'gap' ? [{ from: m.from, to: m.to }] : [])) }
+          this.frames++
+        }
+        for (const data of frame.data) v.viewer.sendSerialised(data)
+        v.gaps.push(...frame.gaps)
+        v.cursor = fresh.at(-1)!.seq
+        if (feed.archive) this.fill(feed, v)
+      } else {
+        this.deliver(feed, v, false)
+      }
+    }
+  }
+
+  /**
+   * Sends a viewer the buffered lines after its cursor in bounded `lines` messages, announcing
+   * (and remembering) any hole first with a `gap`. Unless `force` (the run's end: everything goes
+   * out before `end`), it stops once the viewer's connection is congested and goes on from its
+   * cursor on a later tick.
+   */
+  private deliver(feed: Feed, state: ViewerState, force = true): void {
     const buffer = feed.buffer
-    for (let i = firstAfter(buffer, state.cursor); i < buffer.length; i++) {
+    let i = firstAfter(buffer, state.cursor)
+    while (i < buffer.length) {
+      if (!force && this.congested(state)) return
       const line = buffer[i]!
       if (line.seq > state.cursor + 1) {
         const gap = { from: state.cursor + 1, to: line.seq - 1 }
         state.gaps.push(gap)
-        state.viewer.send({ type: 'gap', ...gap, reason: 'these lines are no longer held by the live relay', log: { runId: feed.runId, artifact: 'log' } })
+        state.viewer.send(gapMessage(feed.runId, gap))
       }
-      state.viewer.send({ type: 'line', seq: line.seq, stream: line.stream, text: line.text, time: line.time })
-      state.cursor = line.seq
+      const end = chunkEnd(buffer, i)
+      state.viewer.send({ type: 'lines', lines: buffer.slice(i, end) })
+      state.cursor = buffer[end - 1]!.seq
+      i = end
     }
     if (feed.archive) this.fill(feed, state)
   }
@@ -428,8 +523,11 @@ export class ConsoleRelay {
           if (archive) this.useArchive(feed, archive)
         }
         if (this.stopped || this.feeds.get(feed.runId) !== feed) return
+        // Viewers skipped while congested get what they lack now: nothing may be missing at `end`.
+        for (const v of feed.viewers) this.deliver(feed, v)
+        const end = serialise({ type: 'end', status, lastSeq: feed.lastSeq })
         for (const v of feed.viewers) {
-          v.viewer.send({ type: 'end', status, lastSeq: feed.lastSeq })
+          v.viewer.sendSerialised(end)
           v.viewer.close()
         }
         feed.viewers.clear()
@@ -449,14 +547,50 @@ export class ConsoleRelay {
     if (this.feeds.get(feed.runId) === feed) this.feeds.delete(feed.runId)
   }
 
+  /** A finished run: the archived lines after `after` in bounded `lines` messages (holes in the stored log are not gaps: nothing fills them), then `end`. */
   private replayArchive(lines: ConsoleLine[], after: number, viewer: Viewer, status: RunStatus): void {
-    for (let i = firstAfter(lines, after); i < lines.length; i++) {
-      const line = lines[i]!
-      viewer.send({ type: 'line', seq: line.seq, stream: line.stream, text: line.text, time: line.time })
+    for (let i = firstAfter(lines, after); i < lines.length; ) {
+      const end = chunkEnd(lines, i)
+      viewer.send({ type: 'lines', lines: lines.slice(i, end) })
+      i = end
     }
     viewer.send({ type: 'end', status, lastSeq: lines.at(-1)?.seq ?? 0 })
     viewer.close()
   }
+}
+
+const serialise = (message: ConsoleMessage): Buffer => Buffer.from(JSON.stringify(message))
+
+const gapMessage = (runId: string, gap: Range): GapMessage => ({ type: 'gap', ...gap, reason: GAP_REASON, log: { runId, artifact: 'log' } })
+
+/**
+ * The end (exclusive) of the `lines` message starting at lines[start]: consecutive seqs only, at
+ * most MESSAGE_LINES lines and about MESSAGE_BYTES of JSON (one line is always taken).
+ */
+function chunkEnd(lines: readonly ConsoleLine[], start: number): number {
+  let bytes = 0
+  let i = start
+  for (; i < lines.length && i - start < MESSAGE_LINES; i++) {
+    const line = lines[i]!
+    if (i > start && line.seq !== lines[i - 1]!.seq + 1) break
+    bytes += lineBytes(line)
+    if (i > start && bytes > MESSAGE_BYTES) break
+  }
+  return i
+}
+
+/** The messages that bring a viewer at `after` the (ascending, new) `lines`: `lines` messages, each hole announced by a `gap` first. */
+function messagesFor(runId: string, lines: readonly ConsoleLine[], after: number): (LinesMessage | GapMessage)[] {
+  const messages: (LinesMessage | GapMessage)[] = []
+  let cursor = after
+  for (let i = 0; i < lines.length; ) {
+    if (lines[i]!.seq > cursor + 1) messages.push(gapMessage(runId, { from: cursor + 1, to: lines[i]!.seq - 1 }))
+    const end = chunkEnd(lines, i)
+    messages.push({ type: 'lines', lines: lines.slice(i, end) })
+    cursor = lines[end - 1]!.seq
+    i = end
+  }
+  return messages
 }
 
 /** A console activity's heartbeat: a k6 heartbeat, or (older runners) a plain console chunk. */

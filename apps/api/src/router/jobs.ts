@@ -318,11 +318,18 @@ export const jobsRouter = router({
   /** Firings, newest first, each with its runs. */
   history: projectProcedure('read').input(jobHistoryInput).query(async ({ ctx, input }) => {
     await ctx.access.job(input.id)
+    const where: Prisma.JobFiringWhereInput = { jobId: input.id }
+    if (input.cursor) {
+      // Keyset paging, as runs.list: the (job_id, scheduled_at, id) index starts at the cursor's firing.
+      const cursor = await ctx.db.jobFiring.findUnique({ where: { id: input.cursor }, select: { scheduledAt: true } })
+      if (!cursor) return { items: [], nextCursor: null }
+      where.scheduledAt = { lte: cursor.scheduledAt }
+      where.OR = [{ scheduledAt: { lt: cursor.scheduledAt } }, { id: { lt: input.cursor } }]
+    }
     const rows = await ctx.db.jobFiring.findMany({
-      where: { jobId: input.id },
+      where,
       orderBy: [{ scheduledAt: 'desc' }, { id: 'desc' }],
       take: input.limit + 1,
-      ...(input.cursor ? { cursor: { id: input.cursor }, skip: 1 } : {}),
       include: { runs: { orderBy: { createdAt: 'asc' }, select: { id: true, testId: true, status: true, httpReqDurationP95: true, httpReqRate: true, durationMs: true } } },
     })
     const page = rows.slice(0, input.limit)

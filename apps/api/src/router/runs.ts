@@ -2,10 +2,10 @@ import { TRPCError } from '@trpc/server'
 import { WorkflowNotFoundError } from '@temporalio/client'
 import { artifactUrlInput, byIdInput, isTerminal, optionalProjectRef, runListInput, runStartInput, ARTIFACTS } from '@stampede/shared'
 import { LOAD_TEST_RUN_WORKFLOW, ORCHESTRATION_QUEUE, type RunWorkflowInput } from '@stampede/shared/temporal'
-import type { Run } from '@stampede/db'
+import type { Prisma, Run } from '@stampede/db'
 import { createRun, failedToStart, type RunRefusal } from '@stampede/runs'
 import type { Context } from '../context.ts'
-import { toRunDto } from '../runs/dto.ts'
+import { runDtoSelect, toRunDto } from '../runs/dto.ts'
 import { audit } from '../auth/audit.ts'
 import { projectProcedure, router } from '../trpc.ts'
 import { apiValidator } from '../scripts/validate.ts'
@@ -80,17 +80,25 @@ export const runsRouter = router({
 
   list: projectProcedure('read').input(runListInput).query(async ({ ctx, input }) => {
     const projectId = await ctx.access.project(input.projectId)
-    const runs = await ctx.db.run.findMany({
-      where: {
-        projectId,
-        ...(input.testId ? { testId: input.testId } : {}),
-        ...(input.status ? { status: input.status } : {}),
-        ...(input.location ? { locationId: input.location } : {}),
-      },
-      orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
-      take: input.limit + 1,
-      ...(input.cursor ? { cursor: { id: input.cursor }, skip: 1 } : {}),
-    })
+    const where: Prisma.RunWhereInput = {
+      projectId,
+      ...(input.testId ? { testId: input.testId } : {}),
+      ...(input.status ? { status: input.status } : {}),
+      ...(input.location ? { locationId: input.location } : {}),
+    }
+    if (input.cursor) {
+      // The page after the cursor's run in (createdAt desc, id desc) order, as a range the list's
+      // index starts at (keyset paging): `createdAt <= the cursor's` bounds the index scan, the OR
+      // leaves out the cursor's run and those before it with the same createdAt. An unknown
+      // cursor ends the list.
+      const at = await ctx.db.run.findUnique({ where: { id: input.cursor }, select: { createdAt: true } })
+      if (!at) return { items: [], nextCursor: null }
+      where.createdAt = { lte: at.createdAt }
+      where.OR = [{ createdAt: { lt: at.createdAt } }, { id: { lt: input.cursor } }]
+    }
+    // Only the columns the list returns (see runDtoSelect); one index per filter serves the order
+    // (prisma/migrations/20270112120000_list_indexes).
+    const runs = await ctx.db.run.findMany({ where, select: runDtoSelect, orderBy: [{ createdAt: 'desc' }, { id: 'desc' }], take: input.limit + 1 })
     const page = runs.slice(0, input.limit)
     const items = await Promise.all(page.map(async (r) => toRunDto(r, await waitingForRunner(ctx, r))))
     return { items, nextCursor: runs.length > input.limit ? (page.at(-1)?.id ?? null) : null }

@@ -1,6 +1,7 @@
 import { TRPCError } from '@trpc/server'
 import { byIdInput, testCreateInput, testListInput, testUpdateInput } from '@stampede/shared'
 import type { Test, Run } from '@stampede/db'
+import type { Context } from '../context.ts'
 import { audit } from '../auth/audit.ts'
 import { projectProcedure, router } from '../trpc.ts'
 import { assertRunnable, projectLimits, validationEnv } from '../scripts/validate.ts'
@@ -17,8 +18,35 @@ export interface TestDto extends VariablesDto {
   lastRun: { id: string; status: Run['status']; createdAt: string; p95: number | null } | null
 }
 
-const toTestDto = (test: Test & { runs?: Run[]; variables?: VariableRow[] }): TestDto => {
-  const last = test.runs?.[0]
+interface LastRun {
+  id: string
+  status: Run['status']
+  createdAt: Date
+  p95: number | null
+}
+
+/**
+ * Each test's newest run, in one query for any number of tests: per test, the first entry of the
+ * runs (test_id, created_at, id) index read backwards. (Prisma's `include: { runs: { take: 1 } }`
+ * for several tests reads every run of every test, whole rows, and keeps the first of each.)
+ */
+async function lastRuns(ctx: Context, testIds: string[]): Promise<Map<string, LastRun>> {
+  if (testIds.length === 0) return new Map()
+  const rows = await ctx.db.$queryRaw<(LastRun & { testId: string })[]>`
+    SELECT t.id::text AS "testId", r.id::text AS "id", r.status::text AS "status", r.created_at AS "createdAt", r.http_req_duration_p95 AS "p95"
+    FROM unnest(${testIds}::uuid[]) AS t(id)
+    CROSS JOIN LATERAL (
+      SELECT id, status, created_at, http_req_duration_p95 FROM runs WHERE test_id = t.id ORDER BY created_at DESC, id DESC LIMIT 1
+    ) AS r`
+  return new Map(rows.map((r) => [r.testId, r]))
+}
+
+async function withLastRuns<T extends Test & { variables?: VariableRow[] }>(ctx: Context, tests: T[]): Promise<TestDto[]> {
+  const last = await lastRuns(ctx, tests.map((t) => t.id))
+  return tests.map((t) => toTestDto(t, last.get(t.id)))
+}
+
+const toTestDto = (test: Test & { variables?: VariableRow[] }, last?: LastRun): TestDto => {
   return {
     id: test.id,
     projectId: test.projectId,
@@ -27,7 +55,7 @@ const toTestDto = (test: Test & { runs?: Run[]; variables?: VariableRow[] }): Te
     script: test.script,
     createdAt: test.createdAt.toISOString(),
     updatedAt: test.updatedAt.toISOString(),
-    lastRun: last ? { id: last.id, status: last.status, createdAt: last.createdAt.toISOString(), p95: last.httpReqDurationP95 } : null,
+    lastRun: last ? { id: last.id, status: last.status, createdAt: last.createdAt.toISOString(), p95: last.p95 } : null,
     ...toVariablesDto(test.variables),
   }
 }
@@ -35,7 +63,7 @@ const toTestDto = (test: Test & { runs?: Run[]; variables?: VariableRow[] }): Te
 const namedValues = (list: { name: string; value: string }[] = []) => Object.fromEntries(list.map((v) => [v.name, v.value]))
 
 const notFound = (id: string) => new TRPCError({ code: 'NOT_FOUND', message: `test ${id} does not exist` })
-const lastRun = { runs: { orderBy: { createdAt: 'desc' as const }, take: 1 }, variables: variablesSelect }
+const withVariables = { variables: variablesSelect }
 
 export const testsRouter = router({
   create: projectProcedure('write').input(testCreateInput).mutation(async ({ ctx, input }) => {
@@ -66,18 +94,18 @@ export const testsRouter = router({
       const changed = { fields: Object.keys(data), variables: variables?.map((v) => v.name), secretsSet: secrets?.map((v) => v.name), secretsRemoved: removeSecrets }
       await audit(tx, ctx.actor, projectId, { action: 'test.update', targetType: 'test', targetId: id, details: JSON.parse(JSON.stringify(changed)) as object })
     })
-    return toTestDto(await ctx.db.test.findUniqueOrThrow({ where: { id }, include: lastRun }))
+    return (await withLastRuns(ctx, [await ctx.db.test.findUniqueOrThrow({ where: { id }, include: withVariables })]))[0]!
   }),
   byId: projectProcedure('read').input(byIdInput).query(async ({ ctx, input }) => {
     await ctx.access.test(input.id)
-    const test = await ctx.db.test.findUnique({ where: { id: input.id }, include: lastRun })
+    const test = await ctx.db.test.findUnique({ where: { id: input.id }, include: withVariables })
     if (!test) throw notFound(input.id)
-    return toTestDto(test)
+    return (await withLastRuns(ctx, [test]))[0]!
   }),
   list: projectProcedure('read').input(testListInput).query(async ({ ctx, input }) => {
     const projectId = await ctx.access.project(input.projectId)
-    const tests = await ctx.db.test.findMany({ where: { projectId }, orderBy: { updatedAt: 'desc' }, include: lastRun })
-    return tests.map(toTestDto)
+    const tests = await ctx.db.test.findMany({ where: { projectId }, orderBy: { updatedAt: 'desc' }, include: withVariables })
+    return withLastRuns(ctx, tests)
   }),
   /** Deletes the test; its runs (and their artifacts) are kept and keep their script snapshot. */
   delete: projectProcedure('write').input(byIdInput).mutation(async ({ ctx, input }) => {

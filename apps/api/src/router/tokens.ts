@@ -1,5 +1,5 @@
 import { TRPCError } from '@trpc/server'
-import type { ApiToken } from '@stampede/db'
+import type { ApiToken, Prisma } from '@stampede/db'
 import { auditListInput, optionalProjectRef, tokenCreateInput, tokenRevokeInput } from '@stampede/shared'
 import { audit } from '../auth/audit.ts'
 import { newApiToken } from '../auth/secrets.ts'
@@ -50,11 +50,19 @@ export const auditRouter = router({
   /** The project's audit log, newest first. */
   list: projectProcedure('admin').input(auditListInput).query(async ({ ctx, input }) => {
     const projectId = await ctx.access.project(input.projectId)
+    const where: Prisma.AuditEventWhereInput = { projectId }
+    if (input.cursor) {
+      // Keyset paging, as runs.list: the (project_id, at, id) index starts at the cursor's event.
+      const cursor = await ctx.db.auditEvent.findUnique({ where: { id: input.cursor }, select: { at: true } })
+      if (!cursor) return { items: [], nextCursor: null }
+      where.at = { lte: cursor.at }
+      where.OR = [{ at: { lt: cursor.at } }, { id: { lt: input.cursor } }]
+    }
     const rows = await ctx.db.auditEvent.findMany({
-      where: { projectId },
+      where,
+      select: { id: true, at: true, actorType: true, actorId: true, actorLabel: true, action: true, targetType: true, targetId: true, details: true },
       orderBy: [{ at: 'desc' }, { id: 'desc' }],
       take: input.limit + 1,
-      ...(input.cursor ? { cursor: { id: input.cursor }, skip: 1 } : {}),
     })
     const page = rows.slice(0, input.limit)
     return {

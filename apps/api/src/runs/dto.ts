@@ -1,6 +1,6 @@
 // What the API returns for a run: plain JSON (no transformer on the wire), so bigints become
 // numbers and dates ISO strings.
-import type { Run } from '@stampede/db'
+import type { Prisma } from '@stampede/db'
 import { artifactsSchema, type Artifacts, type RunStatus, type RunTrigger } from '@stampede/shared'
 import type { ThresholdResult } from '@stampede/shared/k6'
 
@@ -41,10 +41,55 @@ export interface RunDto {
   errorMessage: string | null
 }
 
+/**
+ * The columns a RunDto is made of, and nothing else: lists select only these (not the script,
+ * the variables or the whole k6 summary, which a run's row also holds).
+ */
+export const runDtoSelect = {
+  id: true,
+  projectId: true,
+  testId: true,
+  locationId: true,
+  trigger: true,
+  jobId: true,
+  status: true,
+  createdAt: true,
+  startedAt: true,
+  finishedAt: true,
+  durationMs: true,
+  timeoutSeconds: true,
+  exitCode: true,
+  thresholdsPassed: true,
+  thresholds: true,
+  httpReqs: true,
+  httpReqFailedRate: true,
+  httpReqRate: true,
+  iterations: true,
+  vusMax: true,
+  httpReqDurationAvg: true,
+  httpReqDurationMin: true,
+  httpReqDurationMed: true,
+  httpReqDurationMax: true,
+  httpReqDurationP90: true,
+  httpReqDurationP95: true,
+  httpReqDurationP99: true,
+  checksPassed: true,
+  checksFailed: true,
+  dataSent: true,
+  dataReceived: true,
+  artifacts: true,
+  artifactsPending: true,
+  consoleLines: true,
+  errorMessage: true,
+} as const satisfies Prisma.RunSelect
+
+/** A run's row as far as its DTO needs it (a whole `Run` is one too). */
+export type RunDtoRow = Prisma.RunGetPayload<{ select: typeof runDtoSelect }>
+
 const iso = (d: Date | null): string | null => (d ? d.toISOString() : null)
 const big = (n: bigint | null): number | null => (n === null ? null : Number(n))
 
-export function toRunDto(run: Run, waitingForRunner = false): RunDto {
+export function toRunDto(run: RunDtoRow, waitingForRunner = false): RunDto {
   const artifacts = artifactsSchema.safeParse(run.artifacts ?? {})
   return {
     id: run.id,

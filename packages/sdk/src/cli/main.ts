@@ -272,7 +272,7 @@ async function follow(ctx: Ctx, started: Run): Promise<Run> {
       clear()
       if (event.type === 'status') statusPrinter(event)
       else printEvent(ctx, consoleOut, event, started.id)
-      if (event.type === 'line') updateProgress(progress, event.text)
+      if (event.type === 'lines') for (const l of event.lines) updateProgress(progress, l.text)
       if (event.type === 'status') {
         if (event.status === 'running' && runningSince === undefined) runningSince = Date.now()
         status = event.status
@@ -289,8 +289,9 @@ async function follow(ctx: Ctx, started: Run): Promise<Run> {
 
 function printEvent(ctx: Ctx, to: Writable, event: ConsoleEvent, runId: string): void {
   switch (event.type) {
-    case 'line':
-      to.write(`${event.text}\n`)
+    case 'lines':
+      // One write per message: a tick's lines arrive together.
+      to.write(event.lines.map((l) => `${l.text}\n`).join(''))
       break
     case 'gap':
       to.write(`[console lines ${event.from}–${event.to} were not relayed (${event.reason}); they follow from the stored log once it is there; the complete log: stampede runs logs ${runId}]\n`)
@@ -386,7 +387,7 @@ async function runsCommand(ctx: Ctx, args: string[]): Promise<number> {
       }
       for await (const event of client.followConsole(id)) {
         if (ctx.json) ctx.io.stdout.write(`${JSON.stringify(event)}\n`)
-        else if (event.type === 'line' || event.type === 'gap' || event.type === 'fill') printEvent(ctx, ctx.io.stdout, event, id)
+        else if (event.type === 'lines' || event.type === 'gap' || event.type === 'fill') printEvent(ctx, ctx.io.stdout, event, id)
       }
       return EXIT.passed
     }

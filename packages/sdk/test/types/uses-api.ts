@@ -18,7 +18,7 @@ export async function usesRunFields(): Promise<number | null> {
 
 export async function usesHelpers(): Promise<string> {
   for await (const event of client.followConsole('x', { after: 10 })) {
-    if (event.type === 'line') return `${event.seq} ${event.text}`
+    if (event.type === 'lines') return event.lines.map((l) => `${l.seq} ${l.text}`).join('\n')
     // @ts-expect-error — the iterator never yields server errors (they are thrown as StampedeConsoleError).
     if (event.type === 'error') return 'unreachable'
   }

@@ -20,6 +20,14 @@ describe('ConsoleBuffer', () => {
     expect(buffer.lineCount).toBe(1)
   })
 
+  it('takes a `lines` message at once, counting only the lines it did not have', () => {
+    const buffer = new ConsoleBuffer()
+    expect(buffer.addLines([1, 2, 3].map((seq) => line(seq)))).toBe(3)
+    expect(buffer.addLines([2, 3, 4, 5].map((seq) => line(seq)))).toBe(2)
+    expect(shape(buffer.entries())).toEqual([1, 2, 3, 4, 5])
+    expect(buffer.cursor).toBe(5)
+  })
+
   it('resumes from the end of the contiguous prefix, not from the highest seq seen', () => {
     const buffer = new ConsoleBuffer()
     buffer.addLine(line(1))

@@ -73,6 +73,13 @@ export class ConsoleBuffer {
     return true
   }
 
+  /** Adds the lines of a `lines` message (see addLine); returns how many were new. */
+  addLines(lines: readonly Omit<ConsoleLineEntry, 'kind'>[]): number {
+    let added = 0
+    for (const line of lines) if (this.addLine(line)) added++
+    return added
+  }
+
   /** Records that [from, to] will not arrive; only the parts not already held become gaps. */
   addGap(from: number, to: number, reason: string): void {
     if (!Number.isInteger(from) || !Number.isInteger(to)) return

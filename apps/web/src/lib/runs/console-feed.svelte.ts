@@ -119,8 +119,8 @@ export class ConsoleFeed {
 
   #handle(message: ConsoleMessage): void {
     switch (message.type) {
-      case 'line':
-        if (this.#buffer.addLine(message)) this.#schedulePublish()
+      case 'lines':
+        if (this.#buffer.addLines(message.lines) > 0) this.#schedulePublish()
         return
       case 'gap':
         this.#buffer.addGap(message.from, message.to, message.reason)

@@ -8,7 +8,7 @@ import { ConsoleFeed } from './console-feed.svelte.ts'
 import { ConsoleBuffer } from './console-buffer.ts'
 
 const RUN = '11111111-1111-4111-8111-111111111111'
-const line = (seq: number): ConsoleMessage => ({ type: 'line', seq, stream: 'stdout', text: `line ${seq}`, time: '2026-01-01T00:00:00.000Z' })
+const lines = (...seqs: number[]): ConsoleMessage => ({ type: 'lines', lines: seqs.map((seq) => ({ seq, stream: 'stdout' as const, text: `line ${seq}`, time: '2026-01-01T00:00:00.000Z' })) })
 const gap = (from: number, to: number): ConsoleMessage => ({ type: 'gap', from, to, reason: 'no longer held by the live relay', log: { runId: RUN, artifact: 'log' } })
 const fill = (from: number, to: number, seqs: number[]): ConsoleMessage => ({
   type: 'fill',
@@ -58,13 +58,13 @@ describe('ConsoleFeed', () => {
       const send = (m: ConsoleMessage) => socket.send(JSON.stringify(m))
       if (requested.length === 1) {
         send({ type: 'status', status: 'running', waitingForRunner: false })
-        ;[1, 2, 3].forEach((seq) => send(line(seq)))
+        send(lines(1, 2, 3))
         setTimeout(() => socket.terminate(), 50) // an abrupt drop, not a clean close
       } else {
         // The relay replays from its overlap window: 2 and 3 again, then new lines and a gap.
-        ;[2, 3, 4].forEach((seq) => send(line(seq)))
+        send(lines(2, 3, 4))
         send({ type: 'gap', from: 5, to: 6, reason: 'no longer held by the live relay', log: { runId: RUN, artifact: 'log' } })
-        send(line(7))
+        send(lines(7))
         send({ type: 'end', status: 'passed', lastSeq: 7 })
         socket.close(1000)
       }
@@ -105,9 +105,9 @@ describe('ConsoleFeed', () => {
   it('puts filled lines in place of their gap, keeping what the log lacks a gap', async () => {
     server.on('connection', (socket) => {
       const send = (m: ConsoleMessage) => socket.send(JSON.stringify(m))
-      send(line(1))
+      send(lines(1))
       send(gap(2, 6))
-      send(line(7))
+      send(lines(7))
       send(fill(2, 6, [2, 3, 5, 6]))
       send(fill(2, 6, [2, 3])) // a repeat changes nothing
       send({ type: 'end', status: 'passed', lastSeq: 7 })
@@ -130,14 +130,14 @@ describe('ConsoleFeed', () => {
       const send = (m: ConsoleMessage) => socket.send(JSON.stringify(m))
       if (requested.length === 1) {
         send({ type: 'status', status: 'running', waitingForRunner: false })
-        ;[1, 2].forEach((seq) => send(line(seq)))
+        send(lines(1, 2))
         send(gap(3, 4))
-        send(line(5))
+        send(lines(5))
         send({ type: 'reconnect', reason: 'the API is restarting' })
         socket.close(1012)
       } else {
         // The restarted API has the stored log: the gap's lines come as lines.
-        ;[3, 4, 5, 6].forEach((seq) => send(line(seq)))
+        send(lines(3, 4, 5, 6))
         send({ type: 'status', status: 'running', waitingForRunner: false, runnerSilentSeconds: 7 })
         second = { send, close: () => socket.close(1000) }
       }
@@ -168,7 +168,7 @@ describe('ConsoleFeed', () => {
         send({ type: 'error', message: 'console unavailable: internal error 7f3c09a1b2c4d5e6' })
         socket.close(1011)
       } else {
-        send(line(1))
+        send(lines(1))
         send({ type: 'end', status: 'passed', lastSeq: 1 })
         socket.close(1000)
       }

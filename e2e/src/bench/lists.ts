@@ -1,0 +1,208 @@
+// Benchmark lanes for lists on a long history (issue "Scale on one API", parts 1 and 4):
+//  - list latency: 100,000 runs in the table; runs.list with no filter, by status, by location,
+//    by test (default limit 50) and with limit 200, each by 20 concurrent callers through the
+//    real tRPC API over HTTP: p50/p95 (target p95 ≤ 50 ms);
+//  - API memory: RSS and heap of the API process after a full GC at its start and after 5,000
+//    runs.list(limit 200) calls (target: RSS within 100 MB of the start).
+// The API under measurement runs in a process of its own (api-process.ts), as it does in
+// production; the callers, the stack's Temporal and S3 run in this one.
+import { performance } from 'node:perf_hooks'
+import pg from 'pg'
+import type { RunStatus } from '@stampede/shared'
+import { tokenClient, type Api } from '../clients.ts'
+import type { Stack } from '../stack.ts'
+import { startApiProcess, type ApiMemory, type ApiProcess } from './api-process.ts'
+import { seedRuns, type Seeded } from './seed.ts'
+
+type ListInput = NonNullable<Parameters<Api['runs']['list']['query']>[0]>
+
+const FINISHED: RunStatus[] = ['passed', 'failed', 'error', 'cancelled', 'timed_out']
+
+const MB = 1024 * 1024
+const mb = (bytes: number) => `${(bytes / MB).toFixed(1)} MB`
+const signedMb = (bytes: number) => `${bytes >= 0 ? '+' : ''}${(bytes / MB).toFixed(1)} MB`
+const quantile = (sorted: number[], q: number): number => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN
+
+/** What a lane needs of the seeded history. */
+export interface ListHistory {
+  projectId: string
+  testIds: string[]
+  /** The stack's locations, which the runs are spread over. */
+  locations: string[]
+}
+
+/** One kind of runs.list call; `input(i)` varies the filter's value from call to call. */
+export interface ListCase {
+  name: string
+  input: (i: number) => ListInput
+}
+
+export function listCases(history: ListHistory): ListCase[] {
+  const { projectId, testIds, locations } = history
+  return [
+    { name: 'no filter', input: () => ({ projectId }) },
+    { name: 'status', input: (i) => ({ projectId, status: FINISHED[i % FINISHED.length]! }) },
+    { name: 'location', input: (i) => ({ projectId, location: locations[i % locations.length]! }) },
+    { name: 'test', input: (i) => ({ projectId, testId: testIds[i % testIds.length]! }) },
+    { name: 'limit 200', input: () => ({ projectId, limit: 200 }) },
+  ]
+}
+
+/** Runs `total` calls of `fn` by `concurrency` callers, each starting its next call when its last one answered. */
+export async function concurrently(concurrency: number, total: number, fn: (i: number) => Promise<void>): Promise<void> {
+  let next = 0
+  await Promise.all(
+    Array.from({ length: Math.min(concurrency, total) }, async () => {
+      for (let i = next++; i < total; i = next++) await fn(i)
+    }),
+  )
+}
+
+export interface LatencyResult {
+  name: string
+  calls: number
+  p50: number
+  p95: number
+  max: number
+  perSecond: number
+}
+
+/** p50/p95 of each case at `concurrency` callers, after `warmup` calls of it that are not counted. */
+export async function measureListLatency(api: Api, cases: ListCase[], opts: { concurrency?: number; calls?: number; warmup?: number } = {}): Promise<LatencyResult[]> {
+  const concurrency = opts.concurrency ?? 20
+  const calls = opts.calls ?? 400
+  const results: LatencyResult[] = []
+  for (const c of cases) {
+    await concurrently(concurrency, opts.warmup ?? 40, async (i) => void (await api.runs.list.query(c.input(i))))
+    const times: number[] = []
+    const started = performance.now()
+    await concurrently(concurrency, calls, async (i) => {
+      const t0 = performance.now()
+      const page = await api.runs.list.query(c.input(i))
+      times.push(performance.now() - t0)
+      if (page.items.length === 0) throw new Error(`runs.list (${c.name}, ${JSON.stringify(c.input(i))}) returned no runs: is the history seeded?`)
+    })
+    const seconds = (performance.now() - started) / 1000
+    times.sort((a, b) => a - b)
+    results.push({ name: c.name, calls, p50: quantile(times, 0.5), p95: quantile(times, 0.95), max: times.at(-1)!, perSecond: calls / seconds })
+  }
+  return results
+}
+
+/**
+ * `total` runs.list(limit 200) calls by `concurrency` callers over every filter; every other
+ * call of a caller goes to the next page of its previous one (cursor paging). Returns how many
+ * runs came back.
+ */
+export async function driveListCalls(api: Api, history: ListHistory, total: number, concurrency = 20): Promise<number> {
+  const cases = listCases(history)
+  const cursors = new Map<number, string>()
+  let items = 0
+  await concurrently(concurrency, total, async (i) => {
+    const caller = i % concurrency
+    const c = cases[Math.floor(i / concurrency) % cases.length]!
+    const cursor = i % 2 === 1 ? cursors.get(caller) : undefined
+    const page = await api.runs.list.query({ ...c.input(i), limit: 200, ...(cursor ? { cursor } : {}) })
+    items += page.items.length
+    if (page.nextCursor) cursors.set(caller, page.nextCursor)
+    else cursors.delete(caller)
+  })
+  return items
+}
+
+/** The API (stack's environment and database) in a process of its own, with rate limits out of the way. */
+export function startListApi(stack: Stack, extra: Record<string, string> = {}): Promise<ApiProcess> {
+  return startApiProcess({ ...stack.env, API_TOKEN_RATE_LIMIT: '10000000', VALIDATION_RATE_LIMIT: '100000', ...extra })
+}
+
+/** Seeds `runs` runs (over 50 tests and the stack's configured locations) into the stack's Default project. */
+export async function seedListHistory(stack: Stack, runs = 100_000): Promise<Seeded & ListHistory> {
+  const databaseUrl = stack.env.DATABASE_URL!
+  // The API wrote the configured locations at its start.
+  const client = new pg.Client({ connectionString: databaseUrl })
+  await client.connect()
+  const locations = (await client.query<{ id: string }>('SELECT id FROM locations ORDER BY created_at, id').finally(() => client.end())).rows.map((r) => r.id)
+  const seeded = await seedRuns(databaseUrl, { projectId: stack.projectId, runs, tests: 50, locations })
+  return { ...seeded, projectId: stack.projectId, locations }
+}
+
+/**
+ * Lane: runs.list latency at 20 concurrent callers on the seeded history, and for comparison one
+ * caller alone; with the API process's CPU time per call (user + system), which bounds how many
+ * calls one API process answers per second whatever the database does.
+ */
+export async function listLatencyLane(stack: Stack, history: ListHistory, opts: { concurrency?: number; calls?: number } = {}): Promise<LatencyResult[]> {
+  const concurrency = opts.concurrency ?? 20
+  const calls = opts.calls ?? 400
+  const api = await startListApi(stack)
+  try {
+    const client = tokenClient(api.url, stack.token)
+    const cpuMs = async (run: () => Promise<void>) => {
+      const a = await api.cpu()
+      await run()
+      const b = await api.cpu()
+      return (b.user - a.user + b.system - a.system) / 1000
+    }
+    console.log(`\n== runs.list latency, API in its own process (target p95 ≤ 50 ms at ${concurrency} concurrent callers)`)
+    const results: LatencyResult[] = []
+    for (const c of listCases(history)) {
+      const [alone] = await measureListLatency(client, [c], { concurrency: 1, calls: 100, warmup: 20 })
+      let r: LatencyResult | undefined
+      const cpu = await cpuMs(async () => void ([r] = await measureListLatency(client, [c], { concurrency, calls })))
+      results.push(r!)
+      console.log(
+        `  ${c.name.padEnd(10)} ${concurrency} callers: p50 ${r!.p50.toFixed(1)} ms, p95 ${r!.p95.toFixed(1)} ms, max ${r!.max.toFixed(1)} ms, ${r!.perSecond.toFixed(0)} calls/s;` +
+          ` 1 caller: p50 ${alone!.p50.toFixed(1)} ms, p95 ${alone!.p95.toFixed(1)} ms; API CPU ${(cpu / calls).toFixed(2)} ms/call${r!.p95 <= 50 ? '' : '  ABOVE TARGET'}`,
+      )
+    }
+    return results
+  } finally {
+    await api.stop()
+  }
+}
+
+export interface MemoryResult {
+  start: ApiMemory
+  warm: ApiMemory
+  end: ApiMemory
+  calls: number
+  items: number
+  seconds: number
+}
+
+/** Lane: API memory after a full GC at its start, after a warm-up, and after `calls` runs.list(limit 200) calls. */
+export async function listMemoryLane(stack: Stack, history: ListHistory, opts: { calls?: number; warmup?: number; concurrency?: number } = {}): Promise<MemoryResult> {
+  const calls = opts.calls ?? 5_000
+  const warmup = opts.warmup ?? 100
+  const api = await startListApi(stack)
+  try {
+    const client = tokenClient(api.url, stack.token)
+    const start = await api.gcAndMeasure()
+    await driveListCalls(client, history, warmup, opts.concurrency ?? 20)
+    const warm = await api.gcAndMeasure()
+    const t0 = performance.now()
+    const items = await driveListCalls(client, history, calls, opts.concurrency ?? 20)
+    const seconds = (performance.now() - t0) / 1000
+    const end = await api.gcAndMeasure()
+    const result = { start, warm, end, calls, items, seconds }
+    console.log(`\n== API memory after runs.list(limit 200) calls, API in its own process, measured after a full GC (target RSS within 100 MB of the start)`)
+    const detail = (m: ApiMemory) => `RSS ${mb(m.rss)}, heap used ${mb(m.heapUsed)} (V8 heap reserved ${mb(m.heapTotal)}, external ${mb(m.external)})`
+    console.log(`  at start:                 ${detail(start)}`)
+    console.log(`  after ${warmup} warm-up calls:   ${detail(warm)}`)
+    console.log(`  after ${calls.toLocaleString('en')} more calls:   ${detail(end)}; ${items.toLocaleString('en')} runs served in ${seconds.toFixed(1)} s`)
+    console.log(`  difference from the start: RSS ${signedMb(end.rss - start.rss)}, heap used ${signedMb(end.heapUsed - start.heapUsed)}${end.rss - start.rss <= 100 * MB ? '' : '  ABOVE TARGET'}`)
+    console.log(`  difference from warm:       RSS ${signedMb(end.rss - warm.rss)}, heap used ${signedMb(end.heapUsed - warm.heapUsed)}`)
+    return result
+  } finally {
+    await api.stop()
+  }
+}
+
+/** Both lanes on one stack: seeds 100,000 runs, then latency, then memory. */
+export async function listLanes(stack: Stack, opts: { runs?: number } = {}): Promise<void> {
+  const runs = opts.runs ?? 100_000
+  const history = await seedListHistory(stack, runs)
+  console.log(`\n== list history: ${history.runs.toLocaleString('en')} runs over ${history.testIds.length} tests and ${history.locations.length} locations seeded and analysed in ${(history.ms / 1000).toFixed(1)} s`)
+  await listLatencyLane(stack, history)
+  await listMemoryLane(stack, history)
+}
