@@ -25,7 +25,7 @@ import { watchConsole } from './console-client.ts'
 import { startStack, type Stack } from './stack.ts'
 import { startTarget, type Target } from './target.ts'
 import { runFinished } from './wait.ts'
-import { runConsoleLanes } from './bench/console-fanout.ts'
+import { pacedConsoleScript, runConsoleLanes } from './bench/console-fanout.ts'
 import { listLanes } from './bench/lists.ts'
 
 const quantile = (sorted: number[], q: number): number => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN
@@ -34,23 +34,7 @@ const fmt = (n: number, digits = 0) => n.toFixed(digits)
 const finished = (stack: Stack, id: string) => runFinished(stack.api, id, 300_000)
 
 async function consoleLatency(stack: Stack, linesPerSecond: number, seconds: number) {
-  // Each line carries its own write time (ms) and number; the viewer compares with arrival.
-  const perBatch = Math.max(1, Math.round(linesPerSecond / 100))
-  const batches = Math.round((linesPerSecond * seconds) / perBatch)
-  const script = `
-    import { sleep } from 'k6'
-    export const options = { iterations: 1 }
-    export default function () {
-      let n = 0
-      const start = Date.now()
-      for (let b = 0; b < ${batches}; b++) {
-        for (let i = 0; i < ${perBatch}; i++) console.log('bench ' + (++n) + ' ' + Date.now())
-        const due = start + ((b + 1) * ${perBatch} * 1000) / ${linesPerSecond}
-        const wait = due - Date.now()
-        if (wait > 0) sleep(wait / 1000)
-      }
-    }`
-  const total = batches * perBatch
+  const { script, total } = pacedConsoleScript(linesPerSecond, seconds)
   const { id } = await stack.api.runs.start.mutate({ script, location: 'us-east' })
   const latencies: number[] = []
   const seen = new Set<number>()

@@ -53,6 +53,30 @@ export async function runConsoleLanes(): Promise<void> {
   }
 }
 
+/**
+ * A k6 script that writes `linesPerSecond` console lines for `seconds` (after `leadSeconds`), each
+ * `bench <n> <write time in ms>`, so a viewer can tell every line's latency and which are missing.
+ */
+export function pacedConsoleScript(linesPerSecond: number, seconds: number, leadSeconds = 0): { script: string; total: number } {
+  const perBatch = Math.max(1, Math.round(linesPerSecond / 100))
+  const batches = Math.round((linesPerSecond * seconds) / perBatch)
+  const script = `
+    import { sleep } from 'k6'
+    export const options = { iterations: 1 }
+    export default function () {
+      sleep(${leadSeconds})
+      let n = 0
+      const start = Date.now()
+      for (let b = 0; b < ${batches}; b++) {
+        for (let i = 0; i < ${perBatch}; i++) console.log('bench ' + (++n) + ' ' + Date.now())
+        const due = start + ((b + 1) * ${perBatch} * 1000) / ${linesPerSecond}
+        const wait = due - Date.now()
+        if (wait > 0) sleep(wait / 1000)
+      }
+    }`
+  return { script, total: batches * perBatch }
+}
+
 export interface FanoutOptions {
   viewers: number
   linesPerSecond?: number
@@ -92,24 +116,7 @@ const LEAD_SECONDS = 8
 export async function consoleFanout(stack: Stack, opts: FanoutOptions): Promise<FanoutResult> {
   const linesPerSecond = opts.linesPerSecond ?? 200
   const seconds = opts.seconds ?? 20
-  // Each line carries its own number and write time (ms); the viewers compare with arrival.
-  const perBatch = Math.max(1, Math.round(linesPerSecond / 100))
-  const batches = Math.round((linesPerSecond * seconds) / perBatch)
-  const total = batches * perBatch
-  const script = `
-    import { sleep } from 'k6'
-    export const options = { iterations: 1 }
-    export default function () {
-      sleep(${LEAD_SECONDS})
-      let n = 0
-      const start = Date.now()
-      for (let b = 0; b < ${batches}; b++) {
-        for (let i = 0; i < ${perBatch}; i++) console.log('bench ' + (++n) + ' ' + Date.now())
-        const due = start + ((b + 1) * ${perBatch} * 1000) / ${linesPerSecond}
-        const wait = due - Date.now()
-        if (wait > 0) sleep(wait / 1000)
-      }
-    }`
+  const { script, total } = pacedConsoleScript(linesPerSecond, seconds, LEAD_SECONDS)
   const relay = stack.server.services.relay
   const { id } = await stack.api.runs.start.mutate({ script, location: opts.location ?? RUNNING_LOCATION })
   const child = fork(fileURLToPath(new URL('./console-viewers.ts', import.meta.url)), [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
