@@ -654,6 +654,20 @@ describe('ConsoleRelay', () => {
       await until(() => relay.describeCalls >= running + 20)
       expect(Date.now() - runningSince).toBeLessThan(2000)
     })
+
+    it('reads a queued run a runner has taken (k6 still loading the script) at the console tick', async () => {
+      const { state, relay } = fakes({ pollMs: 5, queuedPollMs: 60_000 })
+      state.status = 'queued'
+      state.activity = { name: 'executeK6', started: true, k6Started: false, heartbeatAt: 'now', chunk: { fromSeq: 1, lines: [line(1)], lastSeq: 1 } }
+      const a = viewer()
+      await relay.attach('r', 0, a.sink)
+      await until(() => a.seqs().length === 1)
+      expect(a.statuses()[0]).toMatchObject({ status: 'queued' })
+      // The init code prints again: with a 60 s queued period, only the console tick brings it.
+      state.activity = { ...state.activity, chunk: { fromSeq: 1, lines: [line(1), line(2)], lastSeq: 2 } }
+      await until(() => a.seqs().length === 2)
+      expect(relay.describeCalls).toBeGreaterThan(1)
+    })
   })
 
   describe('stop', () => {

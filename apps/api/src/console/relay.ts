@@ -116,6 +116,8 @@ interface Feed {
   timer?: NodeJS.Timeout
   lingerTimer?: NodeJS.Timeout
   polling: boolean
+  /** Whether a console activity (executeK6 or awaitK6) had started at the last poll: a runner holds the run. */
+  consoleStarted?: boolean
   /** Bumped whenever polling stops or starts, so a superseded poll loop ends. */
   generation: number
   finishing: boolean
@@ -271,8 +273,10 @@ export class ConsoleRelay {
         if (!feed.failing) console.warn(`[console] poll of run ${feed.runId} failed (retrying): ${(err as Error).message}`)
         feed.failing = true
       }
-      // A run whose console activity has not started has nothing to relay: read it slowly.
-      if (live()) feed.timer = setTimeout(() => void tick(), feed.status?.status === 'queued' ? this.queuedPollMs : this.opts.pollMs)
+      // A queued run no runner has taken has nothing to relay: read it slowly. Once a runner holds
+      // it (k6 loading the script may already print), at the console tick.
+      const waiting = feed.status?.status === 'queued' && !feed.consoleStarted
+      if (live()) feed.timer = setTimeout(() => void tick(), waiting ? this.queuedPollMs : this.opts.pollMs)
     }
     void tick()
   }
@@ -305,6 +309,7 @@ export class ConsoleRelay {
     }
     this.publish(feed, before, fresh)
     const started = beats.find((b) => b.activity.state === PENDING_STARTED)
+    feed.consoleStarted = started !== undefined
     this.hear(feed, pending, polledAt)
     if (pending.length === 0) {
       // Between k6's end and the workflow's close (recording the result, storing artifacts):
