@@ -7,6 +7,7 @@
 // The API under measurement runs in a process of its own (api-process.ts), as it does in
 // production; the callers, the stack's Temporal and S3 run in this one.
 import { performance } from 'node:perf_hooks'
+import pLimit from 'p-limit'
 import pg from 'pg'
 import type { RunStatus } from '@stampede/shared'
 import { tokenClient, type Api } from '../clients.ts'
@@ -50,12 +51,8 @@ export function listCases(history: ListHistory): ListCase[] {
 
 /** Runs `total` calls of `fn` by `concurrency` callers, each starting its next call when its last one answered. */
 export async function concurrently(concurrency: number, total: number, fn: (i: number) => Promise<void>): Promise<void> {
-  let next = 0
-  await Promise.all(
-    Array.from({ length: Math.min(concurrency, total) }, async () => {
-      for (let i = next++; i < total; i = next++) await fn(i)
-    }),
-  )
+  const caller = pLimit(concurrency)
+  await Promise.all(Array.from({ length: total }, (_, i) => caller(() => fn(i))))
 }
 
 export interface LatencyResult {

@@ -5,6 +5,7 @@ import { encryptSecret, parseSecretsKey } from '@stampede/db/secrets'
 import { jobBackfillInput, jobCreateInput, jobHistoryInput, jobListInput, jobPreviewInput, jobRef, jobUpdateInput, triggerOutcome, TRIGGER_OUTCOME_MESSAGES, type NotifyOn } from '@stampede/shared'
 import { scheduleIdFor } from '@stampede/shared/temporal'
 import { audit } from '../auth/audit.ts'
+import { keysetAfter } from './keyset.ts'
 import { randomSecret } from '../auth/secrets.ts'
 import type { Context } from '../context.ts'
 import { intervalProblem } from '../jobs/interval.ts'
@@ -318,13 +319,12 @@ export const jobsRouter = router({
   /** Firings, newest first, each with its runs. */
   history: projectProcedure('read').input(jobHistoryInput).query(async ({ ctx, input }) => {
     await ctx.access.job(input.id)
-    const where: Prisma.JobFiringWhereInput = { jobId: input.id }
+    let where: Prisma.JobFiringWhereInput = { jobId: input.id }
     if (input.cursor) {
-      // Keyset paging, as runs.list: the (job_id, scheduled_at, id) index starts at the cursor's firing.
+      // Keyset paging: the (job_id, scheduled_at, id) index starts at the cursor's firing.
       const cursor = await ctx.db.jobFiring.findUnique({ where: { id: input.cursor }, select: { scheduledAt: true } })
       if (!cursor) return { items: [], nextCursor: null }
-      where.scheduledAt = { lte: cursor.scheduledAt }
-      where.OR = [{ scheduledAt: { lt: cursor.scheduledAt } }, { id: { lt: input.cursor } }]
+      where = { ...where, ...keysetAfter('scheduledAt', { at: cursor.scheduledAt, id: input.cursor }) }
     }
     const rows = await ctx.db.jobFiring.findMany({
       where,

@@ -7,6 +7,7 @@ import { createRun, failedToStart, type RunRefusal } from '@stampede/runs'
 import type { Context } from '../context.ts'
 import { runDtoSelect, toRunDto } from '../runs/dto.ts'
 import { audit } from '../auth/audit.ts'
+import { keysetAfter } from './keyset.ts'
 import { projectProcedure, router } from '../trpc.ts'
 import { apiValidator } from '../scripts/validate.ts'
 
@@ -80,21 +81,17 @@ export const runsRouter = router({
 
   list: projectProcedure('read').input(runListInput).query(async ({ ctx, input }) => {
     const projectId = await ctx.access.project(input.projectId)
-    const where: Prisma.RunWhereInput = {
+    let where: Prisma.RunWhereInput = {
       projectId,
       ...(input.testId ? { testId: input.testId } : {}),
       ...(input.status ? { status: input.status } : {}),
       ...(input.location ? { locationId: input.location } : {}),
     }
     if (input.cursor) {
-      // The page after the cursor's run in (createdAt desc, id desc) order, as a range the list's
-      // index starts at (keyset paging): `createdAt <= the cursor's` bounds the index scan, the OR
-      // leaves out the cursor's run and those before it with the same createdAt. An unknown
-      // cursor ends the list.
+      // The page after the cursor's run (keyset paging); an unknown cursor ends the list.
       const at = await ctx.db.run.findUnique({ where: { id: input.cursor }, select: { createdAt: true } })
       if (!at) return { items: [], nextCursor: null }
-      where.createdAt = { lte: at.createdAt }
-      where.OR = [{ createdAt: { lt: at.createdAt } }, { id: { lt: input.cursor } }]
+      where = { ...where, ...keysetAfter('createdAt', { at: at.createdAt, id: input.cursor }) }
     }
     // Only the columns the list returns (see runDtoSelect); one index per filter serves the order
     // (prisma/migrations/20270112120000_list_indexes).

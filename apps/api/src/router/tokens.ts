@@ -2,6 +2,7 @@ import { TRPCError } from '@trpc/server'
 import type { ApiToken, Prisma } from '@stampede/db'
 import { auditListInput, optionalProjectRef, tokenCreateInput, tokenRevokeInput } from '@stampede/shared'
 import { audit } from '../auth/audit.ts'
+import { keysetAfter } from './keyset.ts'
 import { newApiToken } from '../auth/secrets.ts'
 import { projectProcedure, router } from '../trpc.ts'
 
@@ -50,13 +51,12 @@ export const auditRouter = router({
   /** The project's audit log, newest first. */
   list: projectProcedure('admin').input(auditListInput).query(async ({ ctx, input }) => {
     const projectId = await ctx.access.project(input.projectId)
-    const where: Prisma.AuditEventWhereInput = { projectId }
+    let where: Prisma.AuditEventWhereInput = { projectId }
     if (input.cursor) {
-      // Keyset paging, as runs.list: the (project_id, at, id) index starts at the cursor's event.
+      // Keyset paging: the (project_id, at, id) index starts at the cursor's event.
       const cursor = await ctx.db.auditEvent.findUnique({ where: { id: input.cursor }, select: { at: true } })
       if (!cursor) return { items: [], nextCursor: null }
-      where.at = { lte: cursor.at }
-      where.OR = [{ at: { lt: cursor.at } }, { id: { lt: input.cursor } }]
+      where = { ...where, ...keysetAfter('at', { at: cursor.at, id: input.cursor }) }
     }
     const rows = await ctx.db.auditEvent.findMany({
       where,
