@@ -1,3 +1,4 @@
+export * from './launcher.ts'
 export * from './layout.ts'
 export * from './limits.ts'
 export * from './process.ts'

@@ -5,10 +5,11 @@
 // - signals reach k6 itself: in the sandbox k6 is the child of bwrap, which does not forward
 //   signals, so SIGINT (k6's graceful stop) goes to k6's own pid;
 // - exits are reported as k6's: bwrap exits 128+N when k6 died of signal N, and a sandbox that
-//   could not be set up is told apart from k6's own failures (bwrap's "bwrap: …" line).
-import { spawn } from 'node:child_process'
+//   could not be set up is told apart from k6's own failures (bwrap's "bwrap: …" line);
+// - the fork happens in the launcher (launcher.ts), whose cost does not grow with this process.
 import { readFile } from 'node:fs/promises'
 import { constants } from 'node:os'
+import { launcher } from './launcher.ts'
 import type { SpawnPlan } from './sandbox.ts'
 
 export type OutputStream = 'stdout' | 'stderr'
@@ -46,12 +47,7 @@ const RSS_CHECK_MS = 100
 export const DEFAULT_MAX_LINE_BYTES = 64 * 1024
 
 export function spawnPlan(plan: SpawnPlan, opts: SpawnOptions): SandboxedProcess {
-  const child = spawn(plan.file, plan.args, {
-    cwd: plan.cwd,
-    env: plan.env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    ...(plan.uid === undefined ? {} : { uid: plan.uid, gid: plan.gid }),
-  })
+  const child = launcher.spawn({ file: plan.file, args: plan.args, cwd: plan.cwd, env: plan.env, ...(plan.uid === undefined ? {} : { uid: plan.uid }), ...(plan.gid === undefined ? {} : { gid: plan.gid }) })
   const max = opts.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES
   let sandboxError: string | undefined
   const onLine = (stream: OutputStream, text: string) => {
@@ -70,11 +66,14 @@ export function spawnPlan(plan: SpawnPlan, opts: SpawnOptions): SandboxedProcess
   })
   const alive = () => child.exitCode === null && child.signalCode === null
   // k6's own pid: bwrap's child in the sandbox, read from /proc once it exists, then kept.
-  let k6: number | undefined = plan.sandboxed ? undefined : child.pid
-  const k6Process = async () => (k6 ??= plan.sandboxed && child.pid !== undefined ? await k6Pid(child.pid) : undefined)
+  let k6: number | undefined
+  const k6Process = async () => {
+    if (child.pid === undefined) return undefined
+    return (k6 ??= plan.sandboxed ? await k6Pid(child.pid) : child.pid)
+  }
   let rssLimitHit: number | undefined
   const rssWatch =
-    opts.maxRssBytes === undefined || child.pid === undefined
+    opts.maxRssBytes === undefined
       ? undefined
       : setInterval(() => {
           void k6Process().then(async (pid) => {
@@ -87,7 +86,9 @@ export function spawnPlan(plan: SpawnPlan, opts: SpawnOptions): SandboxedProcess
         }, RSS_CHECK_MS)
   void exited.finally(() => clearInterval(rssWatch)).catch(() => {})
   return {
-    pid: child.pid,
+    get pid() {
+      return child.pid
+    },
     exited,
     signal(sig) {
       if (!alive()) return

@@ -20,6 +20,7 @@ import { randomInt } from 'node:crypto'
 import { constants } from 'node:fs'
 import { access, chmod, chown, copyFile, mkdir, mkdtemp, readdir, rename, rm, stat, writeFile } from 'node:fs/promises'
 import path from 'node:path'
+import { launcher } from './launcher.ts'
 import { SANDBOX_K6_PATH, SANDBOX_WORK_DIR, k6Environment } from './layout.ts'
 import { prlimitArgs, type K6Limits, MiB } from './limits.ts'
 
@@ -124,6 +125,8 @@ export class K6Sandbox {
    * SandboxUnavailableError saying what is missing otherwise. With mode `off`, warns loudly.
    */
   static async create(opts: SandboxOptions): Promise<K6Sandbox> {
+    // Every k6 process starts through the launcher (launcher.ts): start it now, not at the first run.
+    launcher.warm()
     const log = opts.log ?? ((line: string) => console.warn(line))
     const search = opts.searchPath ?? DEFAULT_SEARCH_PATH
     const prlimit = await findExecutable('prlimit', search)

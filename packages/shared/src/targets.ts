@@ -275,9 +275,23 @@ export async function resolveTargetPolicy(input: TargetPolicyInput): Promise<Tar
     }
   }
 
-  // Subtract the openings, then put the always-blocked ranges back, merged into the fewest CIDRs.
-  const blacklistIPs = subtractCidrs([...subtractCidrs(DEFAULT_BLOCKED_CIDRS, openings), ...ALWAYS_BLOCKED_CIDRS], [])
-  return { blacklistIPs, blockHostnames: [...DEFAULT_BLOCKED_HOSTNAMES], opened, warnings }
+  return { blacklistIPs: [...blacklistFor(openings)], blockHostnames: [...DEFAULT_BLOCKED_HOSTNAMES], opened, warnings }
+}
+
+/** Blacklists by their openings: the range arithmetic takes 5–13 ms, and every run of a project asks for the same one. */
+const blacklists = new Map<string, readonly string[]>()
+const MAX_BLACKLISTS = 256
+
+/** The default-blocked ranges minus the openings, with the always-blocked ranges put back, merged into the fewest CIDRs. */
+function blacklistFor(openings: readonly string[]): readonly string[] {
+  const key = openings.join(' ')
+  const known = blacklists.get(key)
+  if (known) return known
+  const blacklist = subtractCidrs([...subtractCidrs(DEFAULT_BLOCKED_CIDRS, openings), ...ALWAYS_BLOCKED_CIDRS], [])
+  // A plain bounded map: clearing it now and then costs one recomputation per project.
+  if (blacklists.size >= MAX_BLACKLISTS) blacklists.clear()
+  blacklists.set(key, blacklist)
+  return blacklist
 }
 
 /** An opened range, naming the always-blocked ranges inside it that stay closed. */

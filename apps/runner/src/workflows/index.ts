@@ -31,26 +31,20 @@ import {
   TimeoutFailure,
   workflowInfo,
 } from '@temporalio/workflow'
-import {
-  DEFAULT_DURABILITY,
-  GRANT_EXPIRED,
-  K6_STARTED_SIGNAL,
-  k6HeartbeatSchema,
-  PRESENCE_TIMEOUT_SECONDS,
-  RUNNER_BUSY,
-  ORCHESTRATION_QUEUE,
-  taskQueueFor,
-  workflowIdFor,
-  type Durability,
-  type JobFiringInput,
-  type K6Heartbeat,
-  type K6Outcome,
-  type K6StartedSignal,
-  type RecordRunInput,
-  type RunnerPresenceInput,
-  type RunWorkflowInput,
-  type StoreSpooledRunInput,
-  type WebhookEvent,
+// Values only from the schema-free module: Temporal evaluates the bundle's modules for every
+// workflow it starts (see temporal-names.ts).
+import { DEFAULT_DURABILITY, GRANT_EXPIRED, K6_STARTED_SIGNAL, ORCHESTRATION_QUEUE, PRESENCE_TIMEOUT_SECONDS, RUNNER_BUSY, taskQueueFor, workflowIdFor } from '@stampede/shared/temporal-names'
+import type {
+  Durability,
+  JobFiringInput,
+  K6Heartbeat,
+  K6Outcome,
+  K6StartedSignal,
+  RecordRunInput,
+  RunnerPresenceInput,
+  RunWorkflowInput,
+  StoreSpooledRunInput,
+  WebhookEvent,
 } from '@stampede/shared/temporal'
 import type { DispatchActivities } from '../activities/dispatch.ts'
 import type { JobActivities } from '../activities/jobs.ts'
@@ -249,8 +243,14 @@ function awaitK6On(runner: string, input: RunWorkflowInput, durability: Durabili
 /** The last heartbeat of a k6 activity Temporal gave up on (a timeout), if it had one. */
 function lostHeartbeat(err: unknown): K6Heartbeat | undefined {
   if (!(err instanceof ActivityFailure) || !(err.cause instanceof TimeoutFailure)) return undefined
-  const parsed = k6HeartbeatSchema.safeParse(err.cause.lastHeartbeatDetails)
-  return parsed.success ? parsed.data : undefined
+  return isK6Heartbeat(err.cause.lastHeartbeatDetails) ? err.cause.lastHeartbeatDetails : undefined
+}
+
+/** A k6 heartbeat's shape, as far as the workflow reads it (the runner's queue, the last line's time); checked by hand to keep zod out of the bundle. */
+function isK6Heartbeat(details: unknown): details is K6Heartbeat {
+  if (typeof details !== 'object' || details === null) return false
+  const beat = details as Partial<Record<keyof K6Heartbeat, unknown>>
+  return typeof beat.runner === 'string' && typeof beat.k6Started === 'boolean' && Array.isArray(beat.lines) && beat.lines.every((l: unknown) => typeof l === 'object' && l !== null && typeof (l as { time?: unknown }).time === 'string')
 }
 
 /** When k6 was last heard of: its last console line in the heartbeat. */
