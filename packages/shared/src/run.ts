@@ -16,10 +16,13 @@ export const ARTIFACTS = {
   summary: { file: 'summary.json', contentType: 'application/json' },
   report: { file: 'report.html', contentType: 'text/html; charset=utf-8' },
   log: { file: 'console.log', contentType: 'text/plain; charset=utf-8' },
-  metrics: { file: 'metrics.json.gz', contentType: 'application/gzip' },
+  /** Stampede's metric frames, one JSON line per second (packages/k6-output/FRAMES.md), gzipped. Runs before the frames: k6's per-sample JSON. */
+  metrics: { file: 'metrics.ndjson.gz', contentType: 'application/gzip' },
+  /** k6's per-sample JSON stream (`--out json`), gzipped; only for runs that asked for raw samples. */
+  samples: { file: 'samples.json.gz', contentType: 'application/gzip' },
 } as const
 export type ArtifactName = keyof typeof ARTIFACTS
-export const artifactNameSchema = z.enum(['summary', 'report', 'log', 'metrics'])
+export const artifactNameSchema = z.enum(['summary', 'report', 'log', 'metrics', 'samples'])
 /** The console as structured lines (seq, stream, time), used to replay finished runs. */
 export const CONSOLE_INDEX_FILE = 'console.ndjson'
 

@@ -67,6 +67,8 @@ export const k6TaskSchema = runWorkflowInputSchema.extend({
   /** The VU and duration caps held while k6 runs (the project's, under the platform's). */
   caps: z.object({ maxVUs: z.number().int(), maxDurationSeconds: z.number().int(), owner: z.enum(['platform', 'project']) }),
   secrets: secretsGrantSchema.optional(),
+  /** k6 also writes its per-sample stream (the `samples` artifact). Absent: no. */
+  rawSamples: z.boolean().optional(),
 })
 export type K6Task = z.infer<typeof k6TaskSchema>
 
