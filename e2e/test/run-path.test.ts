@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto'
 import { gunzipSync } from 'node:zlib'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createServer, loadApiConfig } from '@stampede/api'
+import { mergeFrames, parseFrames, seriesKey } from '@stampede/k6-output'
 import type { ConsoleMessage } from '@stampede/shared'
 import { watchConsole } from '../src/console-client.ts'
 import { startStack, type Stack } from '../src/stack.ts'
@@ -96,8 +97,10 @@ describe('a passing run', () => {
         expect(res.headers.get('content-security-policy')).toMatch(/sandbox/)
       }
       if (name === 'metrics') {
-        const points = gunzipSync(bytes).toString('utf8').split('\n').filter((l) => l.includes('"type":"Point"') && l.includes('"metric":"http_reqs"'))
-        expect(points.length).toBe(40)
+        // Stampede's per-second frames: merged, they count every request of the run.
+        const frames = parseFrames(gunzipSync(bytes).toString('utf8'))
+        expect(frames.at(-1)?.final).toBe(true)
+        expect(mergeFrames(frames).series.get(seriesKey({ metric: 'http_reqs' }))?.count).toBe(40)
       }
     }
     // A tampered link is refused.

@@ -41,6 +41,7 @@ export function createDispatchActivities(deps: DispatchDeps) {
       select: {
         script: true,
         env: true,
+        rawSamples: true,
         test: { select: { variables: { where: { secret: true }, select: { name: true }, orderBy: { name: 'asc' } } } },
         project: { select: { allowlist: true, maxVus: true, maxDurationSeconds: true } },
       },
@@ -52,7 +53,7 @@ export function createDispatchActivities(deps: DispatchDeps) {
     }
     const names = (run.test?.variables ?? []).map((v) => v.name)
     const allowlist = storedAllowlist(run.project.allowlist)
-    const task: K6Task = { ...input, script: run.script, env, allowlist, caps: capsFor(deps.scriptLimits, run.project) }
+    const task: K6Task = { ...input, script: run.script, env, allowlist, caps: capsFor(deps.scriptLimits, run.project), ...(run.rawSamples ? { rawSamples: true } : {}) }
     if (names.length === 0) return task
     if (!deps.apiUrl) {
       throw ApplicationFailure.nonRetryable(

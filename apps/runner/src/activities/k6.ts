@@ -12,7 +12,7 @@
 // A k6 outlives a lost activity (Temporal unreachable past the heartbeat timeout): it runs on to
 // its end and awaitK6, on this runner's own queue, follows it again or reports how it ended.
 import { existsSync } from 'node:fs'
-import { stat, writeFile } from 'node:fs/promises'
+import { rm, stat, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { ApplicationFailure, Context } from '@temporalio/activity'
@@ -26,14 +26,14 @@ import type { ConsoleChunk } from '@stampede/shared'
 import { ConsoleRecorder, DEFAULT_WINDOW } from '../k6/console-recorder.ts'
 import { detectLanguage, scriptFileName } from '@stampede/shared/script'
 import { resolveTargetPolicy } from '@stampede/shared/targets'
-import { K6_WRITES, k6Args, OUTPUT_FILES } from '../k6/command.ts'
+import { K6_OUTPUTS, k6Args, k6Writes, OUTPUT_FILES } from '../k6/command.ts'
 import { controlAddress, PAUSED_BEFORE_RUN, type K6Control } from '../k6/control.ts'
 import type { SpawnK6, K6Exit } from '../k6/process.ts'
 import { redactArtifacts, secretRedactor } from '../k6/redact.ts'
 import { putPresigned } from '../k6/upload.ts'
 import { redeemSecrets as redeemAtApi, type RedeemSecrets } from '../k6/secrets.ts'
 import type { K6Slots } from '../slots.ts'
-import { dropEmptyOutputs, findSpool, lostOutcome, readMeta, readOutcome, removeSpool, spoolPrefix, summaryResult, writeMeta, writeOutcome, type SpoolDir } from '../k6/spool.ts'
+import { dropEmptyOutputs, findSpool, packFrames, lostOutcome, readMeta, readOutcome, removeSpool, spoolPrefix, summaryResult, writeMeta, writeOutcome, type SpoolDir } from '../k6/spool.ts'
 
 export interface K6ActivityDeps {
   spawnK6: SpawnK6
@@ -217,12 +217,13 @@ export function createK6Activities(deps: K6ActivityDeps) {
     const spool: SpoolDir = { base: privateDir.base, dir: privateDir.path }
     const dir = privateDir.path
     const scriptName = scriptFileName(detectLanguage(script))
+    const writes = k6Writes({ rawSamples: input.rawSamples === true })
     let recorder: ConsoleRecorder
     let startedAt: Date
     try {
       await writeMeta(spool.base, { runId })
       await writeFile(path.join(dir, scriptName), script, { mode: 0o600 })
-      await sandbox.seal(privateDir, K6_WRITES)
+      await sandbox.seal(privateDir, writes)
       recorder = new ConsoleRecorder(path.join(privateDir.base, OUTPUT_FILES.log), path.join(privateDir.base, OUTPUT_FILES.consoleIndex), DEFAULT_WINDOW, Date.now, redact)
       startedAt = new Date()
       await writeMeta(spool.base, { runId, startedAt: startedAt.toISOString() })
@@ -269,7 +270,7 @@ export function createK6Activities(deps: K6ActivityDeps) {
 
     const address = deps.control ? controlAddress() : undefined
     proc = deps.spawnK6({
-      plan: sandbox.plan({ dir: privateDir, args: k6Args(scriptName, policy, address ? { control: address } : {}), vars: { ...runEnv, ...secrets }, limits: deps.limits, writable: K6_WRITES }),
+      plan: sandbox.plan({ dir: privateDir, args: k6Args(scriptName, policy, { ...(address ? { control: address } : {}), rawSamples: input.rawSamples === true }), vars: { ...runEnv, ...secrets }, limits: deps.limits, writable: writes }),
       maxRssBytes: deps.limits.memoryBytes,
       onLine: (stream, text) => {
         if (logFull || closed) return
@@ -337,6 +338,13 @@ export function createK6Activities(deps: K6ActivityDeps) {
           notice('error', hit.message)
         }
       }
+      try {
+        await packFrames(dir)
+      } catch (err) {
+        notice('warning', `the run's metric frames could not be compressed, so they are not kept: ${redact(err instanceof Error ? err.message : String(err))}`)
+        await rm(path.join(dir, OUTPUT_FILES.frames), { force: true })
+        await rm(path.join(dir, OUTPUT_FILES.metrics), { force: true })
+      }
       // Check and group names, tags, URLs and metric names come from the script: mask secrets in
       // every artifact (summary, HTML report, JSON metrics) before they are kept, before the console closes.
       for (const message of await redactArtifacts(dir, redact, { log: (m) => log(`run ${runId}: ${m}`) })) notice('warning', message)
@@ -373,7 +381,7 @@ export function createK6Activities(deps: K6ActivityDeps) {
 
   /** The output file k6 could not finish because it reached the file-size limit, if any. */
   async function fileLimitHit(dir: string, limits: K6ProcessLimits): Promise<LimitHit | undefined> {
-    for (const file of K6_WRITES) {
+    for (const file of K6_OUTPUTS) {
       const size = await stat(path.join(dir, file)).then((s) => s.size, () => 0)
       const hit = fileSizeHit(file, size, limits, LIMIT_SETTINGS.run)
       if (hit) return hit

@@ -12,18 +12,29 @@ export const OUTPUT_FILES = {
   summary: 'summary.json',
   report: 'report.html',
   log: 'console.log',
-  metrics: 'metrics.json.gz',
+  /** Stampede's metric frames as k6 writes them (packages/k6-output/FRAMES.md)… */
+  frames: 'metrics.ndjson',
+  /** …and gzipped once k6 ended: the run's `metrics` artifact. */
+  metrics: 'metrics.ndjson.gz',
+  /** k6's per-sample JSON stream, only when the run asked for raw samples: the `samples` artifact. */
+  samples: 'samples.json.gz',
   consoleIndex: 'console.ndjson',
 } as const
 
 /** The files k6 writes into the run's directory: the only ones it may write. */
-export const K6_WRITES = [OUTPUT_FILES.summary, OUTPUT_FILES.report, OUTPUT_FILES.metrics] as const
+export function k6Writes(opts: { rawSamples?: boolean } = {}): string[] {
+  return [OUTPUT_FILES.summary, OUTPUT_FILES.report, OUTPUT_FILES.frames, ...(opts.rawSamples ? [OUTPUT_FILES.samples] : [])]
+}
+/** Every file k6 may have written, whatever the run asked for. */
+export const K6_OUTPUTS: readonly string[] = k6Writes({ rawSamples: true })
 
 /**
  * `policy` comes from resolveTargetPolicy: every k6 run states which targets it may reach.
- * With `control`, k6 starts paused with its REST API on that address (see control.ts).
+ * With `control`, k6 starts paused with its REST API on that address (see control.ts). The
+ * metric frames are always written; k6's per-sample JSON only with `rawSamples` (it costs about
+ * 40 % of k6's throughput on a CPU-bound script).
  */
-export function k6Args(scriptFile: string, policy: Pick<TargetPolicy, 'blacklistIPs' | 'blockHostnames'>, opts: { control?: string } = {}): string[] {
+export function k6Args(scriptFile: string, policy: Pick<TargetPolicy, 'blacklistIPs' | 'blockHostnames'>, opts: { control?: string; rawSamples?: boolean } = {}): string[] {
   return [
     'run',
     '--no-color',
@@ -31,7 +42,8 @@ export function k6Args(scriptFile: string, policy: Pick<TargetPolicy, 'blacklist
     `--summary-trend-stats=${SUMMARY_TREND_STATS.join(',')}`,
     `--summary-export=${OUTPUT_FILES.summary}`,
     '--out',
-    `json=${OUTPUT_FILES.metrics}`,
+    `stampede=${OUTPUT_FILES.frames}`,
+    ...(opts.rawSamples ? ['--out', `json=${OUTPUT_FILES.samples}`] : []),
     '--out',
     'web-dashboard',
     // A flag replaces the script's list rather than adding to it. An empty list is left out, so

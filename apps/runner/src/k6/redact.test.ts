@@ -10,6 +10,7 @@ import { resolveTargetPolicy } from '@stampede/shared/targets'
 import { resolveTool } from '@stampede/tools'
 import { runBareK6 } from '../../test/bare-k6.ts'
 import { k6Args, k6Env, OUTPUT_FILES } from './command.ts'
+import { packFrames } from './spool.ts'
 import { decodeReportData, NOT_STORED, parseReport, redactArtifacts, redactJson, REPORT_DATA_TAG, SECRET_MASK, secretRedactor } from './redact.ts'
 
 describe('secretRedactor', () => {
@@ -48,7 +49,7 @@ describe('secretRedactor', () => {
 const TOKEN = `tok_${randomBytes(12).toString('hex')}`
 const PASSWORD = `p@ss w/rd"&<${randomBytes(6).toString('hex')}>`
 const SECRETS = [TOKEN, PASSWORD]
-const ARTIFACT_FILES = [OUTPUT_FILES.summary, OUTPUT_FILES.report, OUTPUT_FILES.metrics]
+const ARTIFACT_FILES = [OUTPUT_FILES.summary, OUTPUT_FILES.report, OUTPUT_FILES.metrics, OUTPUT_FILES.samples]
 const K6_DEADLINE_MS = 30_000
 
 let root = ''
@@ -60,7 +61,10 @@ async function runK6(dir: string, script: string, env: Record<string, string>): 
   const k6 = (await resolveTool('k6', { allowBuild: false, log: () => {} })).path
   await writeFile(path.join(dir, 'script.js'), script)
   const policy = await resolveTargetPolicy({ allowLoopback: true, allowlist: [] })
-  return runBareK6(k6, k6Args('script.js', policy), { dir, env: k6Env(dir, env), deadlineMs: K6_DEADLINE_MS })
+  const run = await runBareK6(k6, k6Args('script.js', policy, { rawSamples: true }), { dir, env: k6Env(dir, env), deadlineMs: K6_DEADLINE_MS })
+  // As the runner does once k6 ended: the frames become the gzipped `metrics` artifact.
+  await packFrames(dir)
+  return run
 }
 
 beforeAll(async () => {
@@ -150,6 +154,7 @@ async function artifacts(dir: string) {
     html,
     report: await decodeLikeTheBrowser(html),
     metrics: gunzipSync(await readFile(path.join(dir, OUTPUT_FILES.metrics))).toString('utf8'),
+    samples: gunzipSync(await readFile(path.join(dir, OUTPUT_FILES.samples))).toString('utf8'),
   }
 }
 
@@ -164,11 +169,16 @@ describe('redactArtifacts on a real k6 run', () => {
     expect(await decodeReportData(parsed!.base64)).toBe(raw.report)
     expect(raw.report).toContain(`group:::group ${TOKEN}`)
     expect(raw.report).toContain(`"${TOKEN}":{"type":"counter"`)
-    const metricStrings = parsedStrings(raw.metrics)
+    const sampleStrings = parsedStrings(raw.samples)
     for (const expected of [`status ok for ${TOKEN}`, `::group ${TOKEN}`, `tag ${TOKEN}`, `token=${TOKEN}&pw=${encodeURIComponent(PASSWORD)}`, PASSWORD, `custom ${PASSWORD}`, TOKEN]) {
-      expect(metricStrings, expected).toContain(metricStrings.find((s) => s.endsWith(expected)))
+      expect(sampleStrings, expected).toContain(sampleStrings.find((s) => s.endsWith(expected)))
     }
-    expect(leaks(raw.metrics, 'ndjson')).toEqual(expect.arrayContaining([TOKEN, PASSWORD, encodeURIComponent(PASSWORD)]))
+    expect(leaks(raw.samples, 'ndjson')).toEqual(expect.arrayContaining([TOKEN, PASSWORD, encodeURIComponent(PASSWORD)]))
+    // The frames keep the check, group and request name tags and the metric names.
+    const frameStrings = parsedStrings(raw.metrics)
+    for (const expected of [`status ok for ${TOKEN}`, `::group ${TOKEN}`, `token=${TOKEN}&pw=${encodeURIComponent(PASSWORD)}`, TOKEN]) {
+      expect(frameStrings, expected).toContain(frameStrings.find((s) => s.endsWith(expected)))
+    }
   })
 
   it('masks the secrets in the summary, the report (page and embedded data) and the metrics, keeping them readable', async () => {
@@ -176,7 +186,7 @@ describe('redactArtifacts on a real k6 run', () => {
     const raw = await artifacts(rawDir)
     const logged: string[] = []
     expect(await redactArtifacts(dir, redact, { log: (m) => logged.push(m) })).toEqual([])
-    expect(logged).toHaveLength(3)
+    expect(logged).toHaveLength(4)
     const masked = await artifacts(dir)
 
     expect(leaks(masked.summary, 'json')).toEqual([])
@@ -195,13 +205,20 @@ describe('redactArtifacts on a real k6 run', () => {
       raw.report.split('\n').map((l) => (l === '' ? '' : (JSON.parse(l) as { event: string }).event)),
     )
 
-    // Every metrics line is still JSON, none is lost, and the secrets are gone from all of them.
-    const lines = masked.metrics.split('\n')
-    expect(lines.length).toBe(raw.metrics.split('\n').length)
+    // Every samples line is still JSON, none is lost, and the secrets are gone from all of them.
+    const lines = masked.samples.split('\n')
+    expect(lines.length).toBe(raw.samples.split('\n').length)
     for (const line of lines) if (line !== '') JSON.parse(line)
+    expect(leaks(masked.samples, 'ndjson')).toEqual([])
+    expect(parsedStrings(masked.samples)).toContain(`tag ${SECRET_MASK}`)
+    expect(parsedStrings(masked.samples)).toContain(SECRET_MASK)
+
+    // So with the frames: every frame still parses, and none holds a secret.
+    const frames = masked.metrics.split('\n')
+    expect(frames.length).toBe(raw.metrics.split('\n').length)
+    for (const line of frames) if (line !== '') JSON.parse(line)
     expect(leaks(masked.metrics, 'ndjson')).toEqual([])
-    expect(parsedStrings(masked.metrics)).toContain(`tag ${SECRET_MASK}`)
-    expect(parsedStrings(masked.metrics)).toContain(SECRET_MASK)
+    expect(parsedStrings(masked.metrics)).toContain(`status ok for ${SECRET_MASK}`)
   })
 
   it('masks a secret in the page around the report data', async () => {
@@ -226,14 +243,14 @@ describe('redactArtifacts on a real k6 run', () => {
     const file = path.join(dir, OUTPUT_FILES.report)
     await writeFile(file, change(await readFile(file, 'utf8')))
     expect(await redactArtifacts(dir, redact)).toEqual([NOT_STORED.report])
-    expect((await readdir(dir)).sort()).toEqual([OUTPUT_FILES.metrics, OUTPUT_FILES.summary].sort())
+    expect((await readdir(dir)).sort()).toEqual([OUTPUT_FILES.metrics, OUTPUT_FILES.samples, OUTPUT_FILES.summary].sort())
   })
 
   it('removes a metrics file that is not gzip and says so', async () => {
     const dir = await copyOfRun()
     await writeFile(path.join(dir, OUTPUT_FILES.metrics), `{"metric":"x","data":{"tags":{"t":"${TOKEN}"}}}\n`)
     expect(await redactArtifacts(dir, redact)).toEqual([NOT_STORED.metrics])
-    expect((await readdir(dir)).sort()).toEqual([OUTPUT_FILES.report, OUTPUT_FILES.summary].sort())
+    expect((await readdir(dir)).sort()).toEqual([OUTPUT_FILES.report, OUTPUT_FILES.samples, OUTPUT_FILES.summary].sort())
   })
 
   it('removes a metrics file it failed to rewrite and says so', async () => {
@@ -244,9 +261,9 @@ describe('redactArtifacts on a real k6 run', () => {
     expect(await readdir(dir)).not.toContain(OUTPUT_FILES.metrics)
   })
 
-  it('masks what a cut-off metrics file holds and keeps it readable', async () => {
+  it('masks what a cut-off samples file holds and keeps it readable', async () => {
     const dir = await copyOfRun()
-    const file = path.join(dir, OUTPUT_FILES.metrics)
+    const file = path.join(dir, OUTPUT_FILES.samples)
     const whole = await readFile(file)
     await writeFile(file, whole.subarray(0, Math.floor(whole.length / 2)))
     expect(await redactArtifacts(dir, redact)).toEqual([])
@@ -286,6 +303,6 @@ describe('redactArtifacts on a real k6 run', () => {
     await rm(path.join(dir, OUTPUT_FILES.report))
     await writeFile(path.join(dir, OUTPUT_FILES.summary), '')
     expect(await redactArtifacts(dir, redact)).toEqual([])
-    expect((await readdir(dir)).sort()).toEqual([OUTPUT_FILES.metrics, OUTPUT_FILES.summary].sort())
+    expect((await readdir(dir)).sort()).toEqual([OUTPUT_FILES.metrics, OUTPUT_FILES.samples, OUTPUT_FILES.summary].sort())
   })
 })

@@ -94,15 +94,17 @@ export interface RedactArtifactsOptions {
 export const NOT_STORED = {
   summary: 'the summary (summary.json) was not stored: it could not be checked for secrets',
   report: 'the HTML report was not stored: it could not be checked for secrets (its data is not in the format of k6 v2.2.0\'s report)',
-  metrics: 'the JSON metrics output (metrics.json.gz) was not stored: it could not be checked for secrets (it could not be decompressed)',
+  metrics: 'the metric frames (metrics.ndjson.gz) were not stored: they could not be checked for secrets (they could not be decompressed)',
+  samples: 'the raw samples (samples.json.gz) were not stored: they could not be checked for secrets (they could not be decompressed)',
   /** When masking itself failed (e.g. the disk is full). */
   failed: (file: string) => `${file} was not stored: masking secrets in it failed`,
 } as const
 
 /**
  * Masks secrets in every artifact k6 wrote into the run's directory `dir`, in place, before they
- * are uploaded: summary.json, report.html (inside its embedded data too) and metrics.json.gz
- * (streamed). Does nothing when the run has no secrets. An artifact that cannot be checked (a
+ * are uploaded: summary.json, report.html (inside its embedded data too), the metric frames
+ * (metrics.ndjson.gz: tag values such as request names and check names come from the script) and
+ * the raw samples (samples.json.gz), both streamed. Does nothing when the run has no secrets. An artifact that cannot be checked (a
  * report in a format this code does not know, a corrupt gzip) is removed rather than stored; the
  * returned lines say so, for the run's console. Never throws for a file's content.
  */
@@ -114,6 +116,7 @@ export async function redactArtifacts(dir: string, redact: Redact, opts: RedactA
     [OUTPUT_FILES.summary, redactSummaryFile, NOT_STORED.summary],
     [OUTPUT_FILES.report, redactReportFile, NOT_STORED.report],
     [OUTPUT_FILES.metrics, redactMetricsFile, NOT_STORED.metrics],
+    [OUTPUT_FILES.samples, redactMetricsFile, NOT_STORED.samples],
   ] as const
   for (const [name, mask, unchecked] of jobs) {
     const file = path.join(dir, name)

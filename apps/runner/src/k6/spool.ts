@@ -3,12 +3,15 @@
 // runner restarts. Beside them the runner keeps `run.json` (which run, when k6 started) and, once
 // k6 has ended, `outcome.json` (what the workflow needs to record the result), so a runner that
 // comes back after a crash can tell a finished run from one that died with it.
+import { createReadStream, createWriteStream } from 'node:fs'
 import { readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises'
 import path from 'node:path'
+import { pipeline } from 'node:stream/promises'
+import { createGzip } from 'node:zlib'
 import { parseConsoleIndex } from '@stampede/shared'
 import { extractRunMetrics, parseSummary, thresholdResults } from '@stampede/shared/k6'
 import type { K6Outcome } from '@stampede/shared/temporal'
-import { K6_WRITES, OUTPUT_FILES } from './command.ts'
+import { K6_OUTPUTS, OUTPUT_FILES } from './command.ts'
 
 const META_FILE = 'run.json'
 const OUTCOME_FILE = 'outcome.json'
@@ -73,10 +76,24 @@ export const removeSpool = (spool: SpoolDir): Promise<void> => rm(spool.base, { 
 
 /** Output files k6 never wrote (created empty for the sandbox to bind) are not artifacts. */
 export async function dropEmptyOutputs(dir: string): Promise<void> {
-  for (const file of K6_WRITES) {
+  for (const file of K6_OUTPUTS) {
     const target = path.join(dir, file)
     if ((await stat(target).then((s) => s.size, () => -1)) === 0) await rm(target, { force: true })
   }
+}
+
+/**
+ * Gzips the metric frames k6 wrote (metrics.ndjson → metrics.ndjson.gz, the `metrics` artifact)
+ * once k6 has ended, and removes the plain file. Frames are repetitive JSON: gzip makes them
+ * several times smaller. Without frames (k6 never started its outputs) there is nothing to do.
+ */
+export async function packFrames(dir: string): Promise<void> {
+  const plain = path.join(dir, OUTPUT_FILES.frames)
+  const packed = path.join(dir, OUTPUT_FILES.metrics)
+  const size = await stat(plain).then((s) => (s.isFile() ? s.size : -1), () => -1)
+  if (size < 0) return
+  if (size > 0) await pipeline(createReadStream(plain), createGzip(), createWriteStream(packed, { mode: 0o600 }))
+  await rm(plain, { force: true })
 }
 
 /** What the run's result needs from k6's summary, read on the runner so the result does not wait for storage. */
