@@ -18,8 +18,10 @@ export interface ConsoleEndpoint {
   wsHeaders?: Record<string, string>
 }
 
-export function watchConsole(endpoint: ConsoleEndpoint, runId: string, after = 0, onMessage?: (m: ConsoleMessage) => void): Promise<ConsoleSession> {
-  const ws = new WebSocket(`${endpoint.wsUrl}/ws/runs/${runId}/console?after=${after}`, { headers: endpoint.wsHeaders ?? {} })
+/** `metrics`: also receive metric frames after this period start (0: all of them). */
+export function watchConsole(endpoint: ConsoleEndpoint, runId: string, after = 0, onMessage?: (m: ConsoleMessage) => void, opts: { metrics?: number } = {}): Promise<ConsoleSession> {
+  const query = `after=${after}${opts.metrics === undefined ? '' : `&metrics=${opts.metrics}`}`
+  const ws = new WebSocket(`${endpoint.wsUrl}/ws/runs/${runId}/console?${query}`, { headers: endpoint.wsHeaders ?? {} })
   const messages: ConsoleMessage[] = []
   const listeners = new Set<() => void>()
   ws.on('message', (data) => {

@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto'
 import { gunzipSync } from 'node:zlib'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createServer, loadApiConfig } from '@stampede/api'
-import { mergeFrames, parseFrames, seriesKey } from '@stampede/k6-output'
+import { mergeFrames, parseFrames, seriesKey, type Frame } from '@stampede/k6-output'
 import type { ConsoleMessage } from '@stampede/shared'
 import { watchConsole } from '../src/console-client.ts'
 import { startStack, type Stack } from '../src/stack.ts'
@@ -318,5 +318,44 @@ describe('live console', () => {
     expect(all.map((l) => l.seq)).toEqual(Array.from({ length: all.length }, (_, i) => i + 1))
     const ticks = all.filter((l) => /tick \d+/.test(l.text)).map((l) => Number(/tick (\d+)/.exec(l.text)![1]))
     expect(ticks).toEqual(Array.from({ length: 120 }, (_, i) => i + 1))
+  })
+
+  it('delivers a metric frame for every period of a 20 s run, and a viewer that resumes from its last period misses none and repeats none', async () => {
+    target.reset()
+    const script = `
+      import http from 'k6/http'
+      import { sleep } from 'k6'
+      export const options = { vus: 2, duration: '20s' }
+      export default function () { http.get('${target.url}/frames'); sleep(0.1) }`
+    const { id } = await stack.api.runs.start.mutate({ script, location: 'us-east' })
+    const frames = (messages: ConsoleMessage[]) => messages.flatMap((m) => (m.type === 'metrics' ? m.frames : []))
+    // One viewer stays from the start to the end; another leaves after a few frames and comes back.
+    const whole = await watchConsole(stack, id, 0, undefined, { metrics: 0 })
+    const first = await watchConsole(stack, id, 0, undefined, { metrics: 0 })
+    await first.waitFor(() => frames(first.messages).length >= 5, 60_000)
+    first.close()
+    await first.closed
+    const held = frames(first.messages)
+    const heldLines = lines(first.messages)
+    // The run goes on meanwhile: the returning viewer's frames come from the relay's buffer.
+    await whole.waitFor(() => frames(whole.messages).length >= held.length + 3, 60_000)
+    const second = await watchConsole(stack, id, heldLines.at(-1)?.seq ?? 0, undefined, { metrics: held.at(-1)!.start })
+    await Promise.all([whole.waitFor((m) => m.type === 'end', 90_000), second.waitFor((m) => m.type === 'end', 90_000)])
+    const run = await finished(id)
+    expect(run.status).toBe('passed')
+
+    const link = await stack.api.runs.artifactUrl.query({ runId: id, name: 'metrics' })
+    const stored = parseFrames(gunzipSync(Buffer.from(await (await fetch(link.url)).arrayBuffer())).toString('utf8'))
+    expect(stored.length).toBeGreaterThanOrEqual(20)
+    expect(stored.at(-1)?.final).toBe(true)
+    const periods = (fs: { start: number; end: number }[]) => fs.map((f) => `${f.start}-${f.end}`)
+    // Every period once, in order, each starting where the previous ended: the stored frames exactly.
+    const live = frames(whole.messages)
+    expect(periods(live)).toEqual(periods(stored))
+    for (let i = 1; i < live.length; i++) expect(live[i]!.start).toBe(live[i - 1]!.end)
+    const resumed = [...held, ...frames(second.messages)]
+    expect(periods(resumed)).toEqual(periods(stored))
+    // The frames count what the target received.
+    expect(mergeFrames(live as Frame[]).series.get(seriesKey({ metric: 'http_reqs' }))?.count).toBe(target.countOf('/frames'))
   })
 })

@@ -148,14 +148,23 @@ export async function createServer(config: ApiConfig): Promise<ApiServer> {
     await new Access(db, actor, 'read').run(runId)
   }
 
-  app.get<{ Params: { runId: string }; Querystring: { after?: string } }>('/ws/runs/:runId/console', { websocket: true }, (socket, req) => {
+  app.get<{ Params: { runId: string }; Querystring: { after?: string; metrics?: string } }>('/ws/runs/:runId/console', { websocket: true }, (socket, req) => {
     const send = (message: ConsoleMessage) => {
       if (socket.readyState === socket.OPEN) socket.send(JSON.stringify(message))
     }
     const runId = runIdSchema.safeParse(req.params.runId)
     const after = req.query.after === undefined ? 0 : Number(req.query.after)
-    if (!runId.success || !Number.isInteger(after) || after < 0) {
-      send({ type: 'error', message: !runId.success ? 'runId must be a run UUID' : 'after must be a non-negative whole number (the last seq you received)' })
+    // Metric frames only for viewers that ask: `metrics=<start of the last frame held>` (0: from the first).
+    const metricsAfter = req.query.metrics === undefined ? undefined : Number(req.query.metrics)
+    const problem = !runId.success
+      ? 'runId must be a run UUID'
+      : !Number.isInteger(after) || after < 0
+        ? 'after must be a non-negative whole number (the last seq you received)'
+        : metricsAfter !== undefined && (!Number.isSafeInteger(metricsAfter) || metricsAfter < 0)
+          ? 'metrics must be a non-negative whole number: the start (Unix ms) of the last metric frame you received, or 0 for all'
+          : undefined
+    if (!runId.success || problem !== undefined) {
+      send({ type: 'error', message: problem ?? 'runId must be a run UUID' })
       socket.close(1008)
       return
     }
@@ -180,7 +189,7 @@ export async function createServer(config: ApiConfig): Promise<ApiServer> {
                 return socket.bufferedAmount
               },
               close: (code = 1000) => socket.close(code),
-            }),
+            }, metricsAfter === undefined ? {} : { metricsAfter }),
       )
       .then((d) => {
         if (closed) d()

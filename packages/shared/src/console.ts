@@ -3,6 +3,7 @@
 // as the messages below. Sequence numbers make resume-after-disconnect exact.
 import { z } from 'zod'
 import { runStatusSchema } from './run.ts'
+import { metricFrameSchema } from './metric-frames.ts'
 
 export const consoleStreamSchema = z.enum(['stdout', 'stderr'])
 export type ConsoleStream = z.infer<typeof consoleStreamSchema>
@@ -77,6 +78,15 @@ export const consoleMessageSchema = z.discriminatedUnion('type', [
    * `end`): `lines` are the range's lines in seq order (every seq from `from` to `to` the log has).
    */
   z.object({ type: z.literal('fill'), from: z.number(), to: z.number(), lines: z.array(consoleLineSchema) }),
+  /**
+   * Metric frames (one per second of the run; packages/k6-output/FRAMES.md), only to viewers that
+   * asked with `metrics=<after>`: ascending by `start`, each after everything the viewer got (a
+   * reconnect with `metrics=<start of the last frame held>` misses none and repeats none). Frames
+   * the live relay no longer holds (older than about 10 minutes) are not sent: read them with
+   * `runs.metrics`. A frame with `reduced: true` holds only its total series (too large for the
+   * live path); the stored series are whole.
+   */
+  z.object({ type: z.literal('metrics'), frames: z.array(metricFrameSchema) }),
   /** The API is stopping: reconnect (with `after` = the last line held) to go on; this is not an end. */
   z.object({ type: z.literal('reconnect'), reason: z.string() }),
   z.object({ type: z.literal('end'), status: runStatusSchema, lastSeq: z.number() }),

@@ -3,6 +3,7 @@
 import { z } from 'zod'
 import { runTriggerSchema, artifactsSchema } from './run.ts'
 import { consoleChunkSchema } from './console.ts'
+import { metricFrameSchema } from './metric-frames.ts'
 import type { Durability } from './temporal-names.ts'
 
 export * from './temporal-names.ts'
@@ -130,6 +131,8 @@ export type K6Outcome = z.input<typeof k6OutcomeSchema>
 export const k6HeartbeatSchema = consoleChunkSchema.extend({
   runner: z.string(),
   k6Started: z.boolean(),
+  /** The newest metric frames (a few seconds' worth, overlapping between heartbeats); absent before k6 wrote one. */
+  frames: z.array(metricFrameSchema).optional(),
 })
 export type K6Heartbeat = z.infer<typeof k6HeartbeatSchema>
 

@@ -18,6 +18,12 @@
 // runner) is described every `queuedPollMs` (1 s), a running one every `pollMs` (the console
 // tick). Each API instance polls only the runs its own viewers watch.
 //
+// Metric frames ride on the same heartbeats (a few seconds of them, overlapping): a viewer that
+// asks for them (`metrics=<after>`) gets each new frame once, in `metrics` messages serialised
+// once per tick like lines, resumable by the frame's period start. The feed keeps the last
+// FEED_FRAMES of them; at the end, the frames after the last heartbeat come from the run's stored
+// `metrics` artifact, so a viewer that stays to `end` has every period.
+//
 // Every viewer gets an `end`: reading the final status and the archive at the end is retried
 // while viewers wait, and a feed is removed from the map once it ended or has no one to tell,
 // so a later viewer always builds a new one. Status only moves forward (queued → running →
@@ -28,7 +34,9 @@ import { arrayFromPayloads, defaultPayloadConverter } from '@temporalio/common'
 // @temporalio/proto is CommonJS whose named exports Node's ESM loader cannot detect.
 import proto from '@temporalio/proto'
 import type { Db } from '@stampede/db'
-import { consoleChunkSchema, isTerminal, type ConsoleChunk, type ConsoleLine, type ConsoleMessage, type RunStatus } from '@stampede/shared'
+import { gunzip } from 'node:zlib'
+import { promisify } from 'node:util'
+import { ARTIFACTS, artifactKey, consoleChunkSchema, isTerminal, metricFrameSchema, type ConsoleChunk, type ConsoleLine, type ConsoleMessage, type MetricFrame, type RunStatus } from '@stampede/shared'
 import { CONSOLE_ACTIVITIES, k6HeartbeatSchema, workflowIdFor } from '@stampede/shared/temporal'
 import type { Storage } from '@stampede/storage'
 import { timestampMs, type RunnerPresence } from '../runs/presence.ts'
@@ -94,6 +102,8 @@ interface ViewerState {
   cursor: number
   /** Ranges announced to this viewer as `gap` and not yet filled. */
   gaps: Range[]
+  /** The start of the last metric frame this viewer has; undefined: it did not ask for frames. */
+  metricsAfter?: number
 }
 
 interface Feed {
@@ -102,6 +112,10 @@ interface Feed {
   viewers: Set<ViewerState>
   buffer: ConsoleLine[]
   lastSeq: number
+  /** The newest metric frames (ascending by start), at most FEED_FRAMES of them. */
+  frames: MetricFrame[]
+  /** The start of the newest frame seen (0: none yet). */
+  lastFrameStart: number
   /** The last status sent (status only moves forward). */
   status?: Status
   /** The run's status as its row last said. */
@@ -130,6 +144,15 @@ const PENDING_STARTED = temporal.api.enums.v1.PendingActivityState.PENDING_ACTIV
 const RANK: Record<RunStatus, number> = { queued: 0, running: 1, passed: 2, failed: 2, error: 2, cancelled: 2, timed_out: 2 }
 const CLOSED: ReadonlySet<string> = new Set(['COMPLETED', 'FAILED', 'CANCELLED', 'TERMINATED', 'TIMED_OUT', 'CONTINUED_AS_NEW'])
 const RESTART_REASON = 'the API is restarting'
+/** Metric frames a feed keeps for viewers that attach or reconnect: ten minutes of a run. */
+const FEED_FRAMES = 600
+/** A `metrics` message holds at most this many frames / about this many bytes (one frame always). */
+const MESSAGE_FRAMES = 60
+const MESSAGE_FRAME_BYTES = 512 * 1024
+/** A stored frames artifact larger than this is not read for viewers at the end (runs.metrics has the series). */
+const MAX_STORED_FRAMES_BYTES = 64 * 1024 * 1024
+const MAX_STORED_FRAMES_TEXT = 256 * 1024 * 1024
+const gunzipAsync = promisify(gunzip)
 
 export class ConsoleRelay {
   private readonly feeds = new Map<string, Feed>()
@@ -173,7 +196,7 @@ export class ConsoleRelay {
   }
 
   /** Attaches a viewer; returns a function that detaches it. A failed database read rejects (the caller reports it; viewers retry). */
-  async attach(runId: string, after: number, viewer: Viewer): Promise<() => void> {
+  async attach(runId: string, after: number, viewer: Viewer, opts: { metricsAfter?: number } = {}): Promise<() => void> {
     if (this.stopped) return this.sendRestart(viewer)
     const run = await this.opts.db.run.findUnique({ where: { id: runId }, select: { status: true, locationId: true } })
     if (!run) {
@@ -187,14 +210,15 @@ export class ConsoleRelay {
       // when the workflow has closed and retries the reads.
       const archive = await readArchive(this.opts.storage, runId).catch(() => null)
       if (archive) {
-        this.replayArchive(archive, after, viewer, run.status)
+        const frames = opts.metricsAfter === undefined ? [] : await readStoredFrames(this.opts.storage, runId, opts.metricsAfter).catch(() => [])
+        this.replayArchive(archive, after, viewer, run.status, frames)
         return () => {}
       }
     }
     if (this.stopped) return this.sendRestart(viewer)
     const feed = this.feeds.get(runId) ?? this.createFeed(runId, run.locationId, run.status)
     if (RANK[run.status] > RANK[feed.rowStatus]) feed.rowStatus = run.status
-    const state: ViewerState = { viewer, cursor: after, gaps: [] }
+    const state: ViewerState = { viewer, cursor: after, gaps: [], ...(opts.metricsAfter === undefined ? {} : { metricsAfter: opts.metricsAfter }) }
     feed.viewers.add(state)
     if (feed.lingerTimer) {
       clearTimeout(feed.lingerTimer)
@@ -202,6 +226,7 @@ export class ConsoleRelay {
     }
     if (feed.status) viewer.send({ type: 'status', ...feed.status })
     this.deliver(feed, state, false)
+    this.deliverFrames(feed, state)
     if (!feed.polling && !feed.finishing) this.startPolling(feed)
     return () => this.detach(feed, state)
   }
@@ -233,6 +258,8 @@ export class ConsoleRelay {
       viewers: new Set(),
       buffer: [],
       lastSeq: 0,
+      frames: [],
+      lastFrameStart: 0,
       rowStatus,
       checkedAt: Date.now(),
       polling: false,
@@ -308,6 +335,9 @@ export class ConsoleRelay {
       if (beat) this.append(feed, beat.lines, fresh)
     }
     this.publish(feed, before, fresh)
+    const framesBefore = feed.lastFrameStart
+    const freshFrames = this.appendFrames(feed, beats.flatMap(({ beat }) => beat?.frames ?? []))
+    this.publishFrames(feed, framesBefore, freshFrames)
     const started = beats.find((b) => b.activity.state === PENDING_STARTED)
     feed.consoleStarted = started !== undefined
     this.hear(feed, pending, polledAt)
@@ -438,6 +468,43 @@ export class ConsoleRelay {
     if (!feed.archive && feed.buffer.length > this.bufferLines) feed.buffer = feed.buffer.slice(feed.buffer.length - this.bufferLines)
   }
 
+  /** Adds the frames not seen yet (by period start) to the feed; returns them, ascending. */
+  private appendFrames(feed: Feed, frames: MetricFrame[]): MetricFrame[] {
+    const fresh = frames.filter((f) => f.start > feed.lastFrameStart).sort((a, b) => a.start - b.start)
+    const unique = fresh.filter((f, i) => i === 0 || f.start !== fresh[i - 1]!.start)
+    if (unique.length === 0) return []
+    feed.frames.push(...unique)
+    feed.lastFrameStart = unique.at(-1)!.start
+    if (feed.frames.length > FEED_FRAMES) feed.frames = feed.frames.slice(feed.frames.length - FEED_FRAMES)
+    return unique
+  }
+
+  /** A tick's new frames: one `metrics` message, serialised once, for every viewer at `before`; the others catch up. */
+  private publishFrames(feed: Feed, before: number, fresh: MetricFrame[]): void {
+    if (fresh.length === 0) return
+    let data: Buffer[] | undefined
+    for (const v of feed.viewers) {
+      if (v.metricsAfter === undefined || v.metricsAfter >= feed.lastFrameStart || this.congested(v)) continue
+      if (v.metricsAfter === before) {
+        data ??= frameMessages(fresh).map(serialise)
+        for (const d of data) v.viewer.sendSerialised(d)
+        v.metricsAfter = feed.lastFrameStart
+      } else {
+        this.deliverFrames(feed, v)
+      }
+    }
+  }
+
+  /** The buffered frames after a viewer's metrics cursor, in bounded messages. */
+  private deliverFrames(feed: Feed, state: ViewerState, frames: MetricFrame[] = feed.frames): void {
+    if (state.metricsAfter === undefined) return
+    const after = state.metricsAfter
+    const wanted = frames.filter((f) => f.start > after)
+    if (wanted.length === 0) return
+    for (const message of frameMessages(wanted)) state.viewer.send(message)
+    state.metricsAfter = wanted.at(-1)!.start
+  }
+
   private congested(state: ViewerState): boolean {
     return state.viewer.bufferedAmount > this.congestedBytes
   }
@@ -527,9 +594,16 @@ export class ConsoleRelay {
           const archive = await readArchive(this.opts.storage, feed.runId)
           if (archive) this.useArchive(feed, archive)
         }
+        // The frames after the last heartbeat (the final one above all) are in the stored artifact.
+        const metricViewers = [...feed.viewers].filter((v) => v.metricsAfter !== undefined)
+        const stored = metricViewers.length > 0 ? await readStoredFrames(this.opts.storage, feed.runId, Math.min(...metricViewers.map((v) => v.metricsAfter!))).catch(() => []) : []
         if (this.stopped || this.feeds.get(feed.runId) !== feed) return
         // Viewers skipped while congested get what they lack now: nothing may be missing at `end`.
-        for (const v of feed.viewers) this.deliver(feed, v)
+        for (const v of feed.viewers) {
+          this.deliver(feed, v)
+          this.deliverFrames(feed, v)
+          this.deliverFrames(feed, v, stored)
+        }
         const end = serialise({ type: 'end', status, lastSeq: feed.lastSeq })
         for (const v of feed.viewers) {
           v.viewer.sendSerialised(end)
@@ -553,12 +627,13 @@ export class ConsoleRelay {
   }
 
   /** A finished run: the archived lines after `after` in bounded `lines` messages (holes in the stored log are not gaps: nothing fills them), then `end`. */
-  private replayArchive(lines: ConsoleLine[], after: number, viewer: Viewer, status: RunStatus): void {
+  private replayArchive(lines: ConsoleLine[], after: number, viewer: Viewer, status: RunStatus, frames: MetricFrame[] = []): void {
     for (let i = firstAfter(lines, after); i < lines.length; ) {
       const end = chunkEnd(lines, i)
       viewer.send({ type: 'lines', lines: lines.slice(i, end) })
       i = end
     }
+    if (frames.length > 0) for (const message of frameMessages(frames)) viewer.send(message)
     viewer.send({ type: 'end', status, lastSeq: lines.at(-1)?.seq ?? 0 })
     viewer.close()
   }
@@ -598,8 +673,72 @@ function messagesFor(runId: string, lines: readonly ConsoleLine[], after: number
   return messages
 }
 
+/** `metrics` messages for ascending frames: at most MESSAGE_FRAMES frames and about MESSAGE_FRAME_BYTES each. */
+function frameMessages(frames: readonly MetricFrame[]): Extract<ConsoleMessage, { type: 'metrics' }>[] {
+  const messages: Extract<ConsoleMessage, { type: 'metrics' }>[] = []
+  let current: MetricFrame[] = []
+  let bytes = 0
+  for (const frame of frames) {
+    const size = JSON.stringify(frame).length
+    if (current.length > 0 && (current.length >= MESSAGE_FRAMES || bytes + size > MESSAGE_FRAME_BYTES)) {
+      messages.push({ type: 'metrics', frames: current })
+      current = []
+      bytes = 0
+    }
+    current.push(frame)
+    bytes += size
+  }
+  if (current.length > 0) messages.push({ type: 'metrics', frames: current })
+  return messages
+}
+
+/**
+ * The run's stored frames (its `metrics` artifact, gzipped NDJSON) after `after`, ascending;
+ * none when the run stored none (or stored k6's per-sample JSON there, before the frames). Lines
+ * that are not frames are skipped.
+ */
+async function readStoredFrames(storage: Storage, runId: string, after: number): Promise<MetricFrame[]> {
+  const key = artifactKey(runId, ARTIFACTS.metrics.file)
+  let gz: Buffer
+  try {
+    const { body, bytes } = await storage.getStream(key)
+    if (bytes !== undefined && bytes > MAX_STORED_FRAMES_BYTES) {
+      body.destroy()
+      return []
+    }
+    const parts: Buffer[] = []
+    let size = 0
+    for await (const part of body as AsyncIterable<Buffer>) {
+      size += part.length
+      if (size > MAX_STORED_FRAMES_BYTES) {
+        body.destroy()
+        return []
+      }
+      parts.push(part)
+    }
+    gz = Buffer.concat(parts, size)
+  } catch {
+    return []
+  }
+  // Bounded: a compressed file can expand a thousandfold.
+  const text = (await gunzipAsync(gz, { maxOutputLength: MAX_STORED_FRAMES_TEXT })).toString('utf8')
+  const frames: MetricFrame[] = []
+  for (const line of text.split('\n')) {
+    if (line === '') continue
+    let json: unknown
+    try {
+      json = JSON.parse(line)
+    } catch {
+      continue
+    }
+    const frame = metricFrameSchema.safeParse(json)
+    if (frame.success && frame.data.start > after) frames.push(frame.data)
+  }
+  return frames.sort((a, b) => a.start - b.start)
+}
+
 /** A console activity's heartbeat: a k6 heartbeat, or (older runners) a plain console chunk. */
-function heartbeatOf(activity: PendingActivity): (ConsoleChunk & { k6Started?: boolean }) | undefined {
+function heartbeatOf(activity: PendingActivity): (ConsoleChunk & { k6Started?: boolean; frames?: MetricFrame[] }) | undefined {
   const payloads = activity.heartbeatDetails?.payloads
   if (!payloads || payloads.length === 0) return undefined
   const [details] = arrayFromPayloads(defaultPayloadConverter, payloads)

@@ -22,8 +22,9 @@ import { capsOwner, formatSeconds, type ScriptCaps } from '@stampede/shared/caps
 import { k6ErrorMessage } from '@stampede/shared/k6'
 import { LIMIT_SETTINGS, type K6ProcessLimits } from '@stampede/shared/platform-config'
 import { RUNNER_BUSY, type ArtifactUploads, type K6Heartbeat, type K6Outcome, type K6Task } from '@stampede/shared/temporal'
-import type { ConsoleChunk } from '@stampede/shared'
+import type { ConsoleChunk, MetricFrame } from '@stampede/shared'
 import { ConsoleRecorder, DEFAULT_WINDOW } from '../k6/console-recorder.ts'
+import { FrameTail } from '../k6/frame-tail.ts'
 import { detectLanguage, scriptFileName } from '@stampede/shared/script'
 import { resolveTargetPolicy } from '@stampede/shared/targets'
 import { K6_OUTPUTS, k6Args, k6Writes, OUTPUT_FILES } from '../k6/command.ts'
@@ -88,8 +89,8 @@ export function createK6Activities(deps: K6ActivityDeps) {
   /** Runs whose k6 this process started and that have not ended yet. */
   const live = new Map<string, LiveRun>()
 
-  const beat = (ctx: Context, chunk: ConsoleChunk, k6Started: boolean) => {
-    const details: K6Heartbeat = { ...chunk, runner: deps.runnerQueue, k6Started }
+  const beat = (ctx: Context, chunk: ConsoleChunk, k6Started: boolean, frames: MetricFrame[] = []) => {
+    const details: K6Heartbeat = { ...chunk, runner: deps.runnerQueue, k6Started, ...(frames.length > 0 ? { frames } : {}) }
     ctx.heartbeat(details)
   }
 
@@ -168,17 +169,22 @@ export function createK6Activities(deps: K6ActivityDeps) {
 
   /** Heartbeats a run's console until k6 ends, and passes cancellation on to it. */
   async function follow(run: LiveRun, ctx: Context): Promise<K6Outcome> {
-    // New lines go out on the next tick; an unchanged window is re-sent once a second so the
-    // activity stays alive and learns of cancellation without re-serialising it every tick.
+    // New lines and metric frames go out on the next tick; an unchanged window is re-sent once a
+    // second so the activity stays alive and learns of cancellation without re-serialising it
+    // every tick. The frames file is read between ticks (k6 writes a frame a second).
     let lastChunk = run.recorder.takeChunk(true)!
+    let lastFrames = run.frames.takeFrames(true)!
     let lastSentAt = Date.now()
-    beat(ctx, lastChunk, run.k6Started)
+    beat(ctx, lastChunk, run.k6Started, lastFrames)
     const ticker = setInterval(() => {
+      void run.frames.poll()
       const chunk = run.recorder.takeChunk()
+      const frames = run.frames.takeFrames()
       if (chunk) lastChunk = chunk
-      else if (Date.now() - lastSentAt < IDLE_HEARTBEAT_MS) return
+      if (frames) lastFrames = frames
+      if (!chunk && !frames && Date.now() - lastSentAt < IDLE_HEARTBEAT_MS) return
       lastSentAt = Date.now()
-      beat(ctx, lastChunk, run.k6Started)
+      beat(ctx, lastChunk, run.k6Started, lastFrames)
     }, deps.heartbeatIntervalMs)
     let detach!: (why: string) => void
     const detached = new Promise<string>((resolve) => (detach = resolve))
@@ -219,12 +225,14 @@ export function createK6Activities(deps: K6ActivityDeps) {
     const scriptName = scriptFileName(detectLanguage(script))
     const writes = k6Writes({ rawSamples: input.rawSamples === true })
     let recorder: ConsoleRecorder
+    let frames: FrameTail
     let startedAt: Date
     try {
       await writeMeta(spool.base, { runId })
       await writeFile(path.join(dir, scriptName), script, { mode: 0o600 })
       await sandbox.seal(privateDir, writes)
       recorder = new ConsoleRecorder(path.join(privateDir.base, OUTPUT_FILES.log), path.join(privateDir.base, OUTPUT_FILES.consoleIndex), DEFAULT_WINDOW, Date.now, redact)
+      frames = new FrameTail(path.join(dir, OUTPUT_FILES.frames), redact)
       startedAt = new Date()
       await writeMeta(spool.base, { runId, startedAt: startedAt.toISOString() })
     } catch (err) {
@@ -286,7 +294,7 @@ export function createK6Activities(deps: K6ActivityDeps) {
         }
       },
     })
-    const run: LiveRun = { runId, recorder, k6Started: true, stop, notice, outcome: undefined as unknown as Promise<K6Outcome> }
+    const run: LiveRun = { runId, recorder, frames, k6Started: true, stop, notice, outcome: undefined as unknown as Promise<K6Outcome> }
     // The workflow records `running` when told; told once the load has started (or k6 has been
     // initialising for a second), so that work stays off the path to k6's first request.
     let reported = false
@@ -338,6 +346,7 @@ export function createK6Activities(deps: K6ActivityDeps) {
           notice('error', hit.message)
         }
       }
+      await frames.close()
       try {
         await packFrames(dir)
       } catch (err) {
@@ -402,6 +411,8 @@ function cancelReason(ctx: Context): string {
 interface LiveRun {
   runId: string
   recorder: ConsoleRecorder
+  /** The metric frames k6 writes, followed for heartbeats. */
+  frames: FrameTail
   k6Started: boolean
   stop(why: 'cancelled' | 'timed_out' | 'limit' | 'runner_stopped', message?: string, opts?: { now?: boolean }): void
   /** A Stampede line in the run's console (until it closes). */

@@ -1,0 +1,142 @@
+// Follows the metric frames k6 writes while it runs (metrics.ndjson, one line per second; see
+// packages/k6-output/FRAMES.md) and keeps a bounded window of the newest ones for the activity's
+// heartbeats, as the console recorder does for lines: the window overlaps consecutive
+// heartbeats (a few seconds of frames), so an API that reads them a little late loses none.
+//
+// The file is in the run's directory, so its content is checked like any input: lines longer
+// than `maxLineBytes` or that are not frames are skipped, each read is bounded, secrets are
+// masked in every string, and a frame too large for a heartbeat goes out reduced to its total
+// series (the stored artifact keeps it whole).
+import { open, type FileHandle } from 'node:fs/promises'
+import { metricFrameSchema, type MetricFrame } from '@stampede/shared'
+import { redactJson, type Redact } from './redact.ts'
+
+export interface FrameWindowLimits {
+  /** Frames kept in every heartbeat (the newest). */
+  maxFrames: number
+  /** Bytes (as JSON) of the frames in one heartbeat. */
+  maxBytes: number
+  /** A longer line is not a frame Stampede's k6 wrote: skipped. */
+  maxLineBytes: number
+  /** Bytes read from the file per poll. */
+  readBytes: number
+}
+
+export const DEFAULT_FRAME_WINDOW: FrameWindowLimits = { maxFrames: 5, maxBytes: 256 * 1024, maxLineBytes: 16 * 1024 * 1024, readBytes: 4 * 1024 * 1024 }
+
+interface Held {
+  frame: MetricFrame
+  bytes: number
+}
+
+export class FrameTail {
+  private handle: FileHandle | undefined
+  private offset = 0
+  private partial: Buffer[] = []
+  private partialBytes = 0
+  /** Inside a line longer than maxLineBytes: dropped up to its end. */
+  private skipping = false
+  private window: Held[] = []
+  private changed = false
+  private reading: Promise<boolean> | undefined
+  private closed = false
+
+  constructor(
+    private readonly file: string,
+    private readonly redact: Redact,
+    private readonly limits: FrameWindowLimits = DEFAULT_FRAME_WINDOW,
+  ) {}
+
+  /** Reads what k6 added since the last poll (at most `readBytes`); true when new frames arrived. Never throws. */
+  poll(): Promise<boolean> {
+    this.reading ??= this.read().finally(() => (this.reading = undefined))
+    return this.reading
+  }
+
+  /** The window of newest frames when it changed since the last call (or always with `force`); undefined otherwise. */
+  takeFrames(force = false): MetricFrame[] | undefined {
+    if (!this.changed && !force) return undefined
+    this.changed = false
+    return this.window.map((h) => h.frame)
+  }
+
+  async close(): Promise<void> {
+    this.closed = true
+    await this.reading?.catch(() => {})
+    await this.handle?.close().catch(() => {})
+    this.handle = undefined
+  }
+
+  private async read(): Promise<boolean> {
+    if (this.closed) return false
+    try {
+      this.handle ??= await open(this.file, 'r')
+      const buffer = Buffer.alloc(Math.min(this.limits.readBytes, 1024 * 1024))
+      let added = false
+      let budget = this.limits.readBytes
+      while (budget > 0 && !this.closed) {
+        const { bytesRead } = await this.handle.read(buffer, 0, Math.min(buffer.length, budget), this.offset)
+        if (bytesRead === 0) break
+        this.offset += bytesRead
+        budget -= bytesRead
+        if (this.split(buffer.subarray(0, bytesRead))) added = true
+      }
+      return added
+    } catch {
+      // Not there yet (k6 has not opened its outputs) or unreadable: nothing new this time.
+      return false
+    }
+  }
+
+  /** Splits new bytes into lines; complete lines become frames. */
+  private split(chunk: Buffer): boolean {
+    let added = false
+    let start = 0
+    for (;;) {
+      const nl = chunk.indexOf(0x0a, start)
+      const end = nl === -1 ? chunk.length : nl
+      if (!this.skipping) {
+        if (this.partialBytes + (end - start) > this.limits.maxLineBytes) {
+          this.skipping = true
+          this.partial = []
+          this.partialBytes = 0
+        } else if (end > start) {
+          // Copied: the read buffer is reused.
+          this.partial.push(Buffer.from(chunk.subarray(start, end)))
+          this.partialBytes += end - start
+        }
+      }
+      if (nl === -1) return added
+      if (!this.skipping && this.partialBytes > 0 && this.accept(Buffer.concat(this.partial, this.partialBytes).toString('utf8'))) added = true
+      this.partial = []
+      this.partialBytes = 0
+      this.skipping = false
+      start = nl + 1
+    }
+  }
+
+  private accept(line: string): boolean {
+    let json: unknown
+    try {
+      json = JSON.parse(line)
+    } catch {
+      return false
+    }
+    const parsed = metricFrameSchema.safeParse(this.redact.needles.length > 0 ? redactJson(json, this.redact) : json)
+    if (!parsed.success) return false
+    let frame = parsed.data
+    let bytes = Buffer.byteLength(JSON.stringify(frame))
+    if (bytes > this.limits.maxBytes) {
+      frame = { ...frame, series: frame.series.filter((s) => s.tags === undefined && s.overflow !== true), reduced: true }
+      bytes = Buffer.byteLength(JSON.stringify(frame))
+      if (bytes > this.limits.maxBytes) return false
+    }
+    this.window.push({ frame, bytes })
+    let total = this.window.reduce((n, h) => n + h.bytes, 0)
+    while (this.window.length > this.limits.maxFrames || (this.window.length > 1 && total > this.limits.maxBytes)) {
+      total -= this.window.shift()!.bytes
+    }
+    this.changed = true
+    return true
+  }
+}
