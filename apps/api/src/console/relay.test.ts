@@ -11,7 +11,9 @@ import { defaultPayloadConverter } from '@temporalio/common'
 import proto from '@temporalio/proto'
 import type { Client } from '@temporalio/client'
 import type { Db } from '@stampede/db'
-import type { ConsoleLine, ConsoleMessage, RunStatus } from '@stampede/shared'
+import { Readable } from 'node:stream'
+import { gzipSync } from 'node:zlib'
+import type { ConsoleLine, ConsoleMessage, MetricFrame, RunStatus } from '@stampede/shared'
 import { ArtifactNotFoundError, type Storage } from '@stampede/storage'
 import { ConsoleRelay } from './relay.ts'
 import type { RunnerPresence } from '../runs/presence.ts'
@@ -26,6 +28,8 @@ interface Activity {
   started: boolean
   chunk?: { fromSeq: number; lines: ConsoleLine[]; lastSeq: number }
   k6Started?: boolean
+  /** Metric frames in the heartbeat (k6 heartbeats only). */
+  frames?: MetricFrame[]
   /** When the runner last heartbeated (ms), or 'now' for a runner that heartbeats all the time. */
   heartbeatAt?: number | 'now'
 }
@@ -45,6 +49,8 @@ function fakes(options: { bufferLines?: number; queuedPollMs?: number; pollMs?: 
     dbFailures: 0,
     failStorage: false,
     storageFailures: 0,
+    /** undefined: no stored metric frames (the `metrics` artifact). */
+    storedFrames: undefined as MetricFrame[] | undefined,
   }
   const db = {
     run: {
@@ -65,7 +71,7 @@ function fakes(options: { bufferLines?: number; queuedPollMs?: number; pollMs?: 
           state.describes++
           const a = pending()
           const heartbeatAt = a?.heartbeatAt === 'now' ? Date.now() : a?.heartbeatAt
-          const details = a?.chunk && (a.k6Started === undefined ? a.chunk : { ...a.chunk, runner: 'stampede-runner-1', k6Started: a.k6Started })
+          const details = a?.chunk && (a.k6Started === undefined ? a.chunk : { ...a.chunk, runner: 'stampede-runner-1', k6Started: a.k6Started, ...(a.frames ? { frames: a.frames } : {}) })
           return {
             status: { name: state.workflowOpen ? 'RUNNING' : 'COMPLETED' },
             raw: {
@@ -93,6 +99,11 @@ function fakes(options: { bufferLines?: number; queuedPollMs?: number; pollMs?: 
       }
       if (!state.archive) throw new ArtifactNotFoundError(key)
       return Buffer.from(state.archive.map((l) => JSON.stringify(l) + '\n').join(''))
+    },
+    getStream: async (key: string) => {
+      if (!state.storedFrames) throw new ArtifactNotFoundError(key)
+      const gz = gzipSync(state.storedFrames.map((f) => JSON.stringify(f) + '\n').join(''))
+      return { body: Readable.from([gz]), bytes: gz.length }
     },
   } as unknown as Storage
   const presence = { waitingFor: async () => false } as unknown as RunnerPresence
@@ -152,6 +163,49 @@ let relays: ConsoleRelay[] = []
 afterEach(async () => {
   await Promise.all(relays.map((r) => r.stop()))
   relays = []
+})
+
+const metricFrame = (i: number): MetricFrame => ({
+  v: 1,
+  seq: i,
+  start: 1_000_000 + i * 1000,
+  end: 1_001_000 + i * 1000,
+  mapping: { kind: 'log', gamma: 1.008 },
+  series: [{ metric: 'http_reqs', type: 'counter', count: 10, sum: 10 }],
+})
+const starts = (messages: ConsoleMessage[]) => messages.flatMap((m) => (m.type === 'metrics' ? m.frames.map((f) => f.start) : []))
+
+describe('ConsoleRelay metric frames', () => {
+  it('sends each frame once to viewers that asked, resumes by period, and completes from the stored frames at the end', async () => {
+    const { state, relay } = fakes()
+    const chunk = { fromSeq: 1, lines: [line(1)], lastSeq: 1 }
+    state.activity = { name: 'executeK6', started: true, k6Started: true, chunk, frames: [0, 1, 2].map(metricFrame) }
+    const watching = viewer()
+    const plain = viewer()
+    await relay.attach('r', 0, watching.sink, { metricsAfter: 0 })
+    await relay.attach('r', 0, plain.sink)
+    await until(() => starts(watching.messages).length === 3)
+    // Overlapping heartbeats: frames 1-2 again with 3-4.
+    state.activity = { ...state.activity, frames: [1, 2, 3, 4].map(metricFrame) }
+    await until(() => starts(watching.messages).length === 5)
+    // A viewer that held up to frame 2 comes back: it gets 3 and 4 from the buffer, nothing twice.
+    const back = viewer()
+    await relay.attach('r', 1, back.sink, { metricsAfter: metricFrame(2).start })
+    expect(starts(back.messages)).toEqual([3, 4].map((i) => metricFrame(i).start))
+    // k6 ends: the final frames after the last heartbeat come from the stored artifact.
+    state.storedFrames = [0, 1, 2, 3, 4, 5, 6].map(metricFrame)
+    state.activity = undefined
+    state.archive = [line(1)]
+    state.status = 'passed'
+    state.workflowOpen = false
+    await until(() => watching.closed && back.closed && plain.closed)
+    const all = [0, 1, 2, 3, 4, 5, 6].map((i) => metricFrame(i).start)
+    expect(starts(watching.messages)).toEqual(all)
+    expect(starts(back.messages)).toEqual(all.slice(3))
+    expect(plain.of('metrics')).toEqual([])
+    // The tick's frames went to the viewer as one shared buffer.
+    expect(watching.serialised.some((b) => b.toString().includes('"type":"metrics"'))).toBe(true)
+  })
 })
 
 describe('ConsoleRelay', () => {
