@@ -115,6 +115,35 @@ describe('a passing run', () => {
   })
 })
 
+describe('metric cardinality', () => {
+  it('keeps a script that requests 5,000 distinct URLs under the series cap, says so once, and passes', async () => {
+    target.reset()
+    const script = `
+      import http from 'k6/http'
+      export const options = { vus: 5, iterations: 5000 }
+      export default function () { http.get('${target.url}/item/' + __VU + '-' + __ITER) }`
+    const { id } = await stack.api.runs.start.mutate({ script, location: 'us-east' })
+    const viewer = await watchConsole(stack, id)
+    await viewer.waitFor((m) => m.type === 'end', 120_000)
+    const run = await finished(id)
+    expect(run.status).toBe('passed')
+    expect(target.count).toBe(5000)
+    const warnings = lines(viewer.messages).filter((l) => l.text.includes('tagged metric series'))
+    expect(warnings).toHaveLength(1)
+    expect(warnings[0]!.text).toMatch(/more than 1000 tagged metric series/)
+    const link = await stack.api.runs.artifactUrl.query({ runId: id, name: 'metrics' })
+    const merged = mergeFrames(parseFrames(gunzipSync(Buffer.from(await (await fetch(link.url)).arrayBuffer())).toString('utf8')))
+    const tagged = [...merged.series.values()].filter((s) => s.tags !== undefined)
+    expect(tagged.length).toBeLessThanOrEqual(1000)
+    // Totals stay exact past the cap, and the overflow series count what the cap turned away.
+    expect(merged.series.get(seriesKey({ metric: 'http_reqs' }))?.count).toBe(5000)
+    const overflow = merged.series.get(seriesKey({ metric: 'http_reqs', overflow: true }))
+    const kept = tagged.filter((s) => s.metric === 'http_reqs').reduce((n, s) => n + s.count, 0)
+    expect(kept + (overflow?.count ?? 0)).toBe(5000)
+    expect(overflow?.count).toBeGreaterThan(0)
+  })
+})
+
 describe('runs that do not pass', () => {
   it('ends failed when thresholds are crossed, naming the threshold', async () => {
     const script = `

@@ -5,6 +5,7 @@
 // and the report appear without a reload, cancel a long run, and find both runs in the test's
 // history; and a viewer's playground is read-only. STAMPEDE_SCREENSHOTS=1 also writes
 // docs/screenshots/{playground,run-live,run-finished}.png.
+import { gunzipSync } from 'node:zlib'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Browser, Page } from 'playwright-core'
 import { sessionClient } from '../src/clients.ts'
@@ -133,6 +134,13 @@ describe('the playground, a live run and its results', () => {
     await consoleLines.filter({ hasText: 'iteration 2: status 200' }).waitFor()
     expect(await page.locator('.status', { hasText: 'Running' }).count()).toBe(1)
     expect(await page.getByText('Running for').count()).toBe(1)
+    // The live charts gain a point a second while the run goes.
+    const loadChart = page.locator('figure[data-chart="Load"]')
+    const chartPoints = async () => Number(await loadChart.getAttribute('data-points'))
+    await expect.poll(chartPoints, { timeout: 20_000 }).toBeGreaterThanOrEqual(2)
+    const pointsWhileRunning = await chartPoints()
+    await expect.poll(chartPoints, { timeout: 20_000 }).toBeGreaterThan(pointsWhileRunning)
+    expect(await page.locator('.run-metrics[data-live="true"]').count()).toBe(1)
     await screenshot(page, 'run-live')
 
     // — When k6 ends: results with thresholds and the report, on the same page.
@@ -152,6 +160,13 @@ describe('the playground, a live run and its results', () => {
     await page.getByRole('button', { name: /Download Summary/ }).waitFor()
     await page.getByRole('button', { name: /Download Console log/ }).waitFor()
     await page.getByRole('button', { name: /Download Metrics/ }).waitFor()
+    // The finished run's charts hold every period the run stored, and a row per request name.
+    const storedLink = await stack.api.runs.artifactUrl.query({ runId, name: 'metrics' })
+    const storedFrames = gunzipSync(Buffer.from(await (await fetch(storedLink.url)).arrayBuffer())).toString('utf8').split('\n').filter((l) => l !== '')
+    await expect.poll(chartPoints, { timeout: 10_000 }).toBe(storedFrames.length)
+    for (const title of ['Latency', 'Failures and checks']) expect(Number(await page.locator(`figure[data-chart="${title}"]`).getAttribute('data-points'))).toBe(storedFrames.length)
+    const requests = page.getByRole('table', { name: 'Requests by name' })
+    await requests.getByRole('row').filter({ hasText: target.url }).first().waitFor()
     await screenshot(page, 'run-finished', { height: 2000 })
 
     // — A long version of the test, saved and started, then cancelled from its page.

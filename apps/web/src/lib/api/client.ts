@@ -36,10 +36,11 @@ export function apiBaseUrl(pageHost: string | undefined = globalThis.location?.h
 }
 
 /** The live console WebSocket of a run, resuming after `after` (the last seq received). */
-export function consoleSocketUrl(runId: string, after: number): string {
+export function consoleSocketUrl(runId: string, after: number, metricsAfter?: number): string {
   const url = new URL(`${apiBaseUrl()}/ws/runs/${encodeURIComponent(runId)}/console`)
   url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:'
   url.searchParams.set('after', String(after))
+  if (metricsAfter !== undefined) url.searchParams.set('metrics', String(metricsAfter))
   return url.toString()
 }
 

@@ -5,16 +5,21 @@
 // message (unknown run, unreadable console) stops the feed and leaves the retry to the reader:
 // retrying such errors automatically would loop; only an error the server closes with 1011
 // (momentarily unavailable, e.g. its database) is retried.
+// With `metrics`, the same socket carries the run's metric frames (one per second), resumed by
+// period (`metrics=<start of the newest frame held>`) like lines by seq.
 import { consoleMessageSchema, type ConsoleMessage } from '@stampede/shared/console'
-import type { RunStatus } from '@stampede/shared'
+import type { MetricFrame, RunStatus } from '@stampede/shared'
+import { addFrames } from './metrics.ts'
 import { consoleSocketUrl } from '../api/client.ts'
 import { ConsoleBuffer, type ConsoleEntry } from './console-buffer.ts'
 
 export interface ConsoleFeedOptions {
   /** Called once with the final status when the console ends. */
   onEnd?: (status: RunStatus) => void
-  /** The socket URL resuming after a seq; defaults to the configured API's console. */
-  socketUrl?: (runId: string, after: number) => string
+  /** The socket URL resuming after a seq (and a metric period); defaults to the configured API's console. */
+  socketUrl?: (runId: string, after: number, metricsAfter?: number) => string
+  /** Also follow the run's metric frames (`frames`). */
+  metrics?: boolean
 }
 
 export type FeedConnection = 'connecting' | 'live' | 'reconnecting' | 'ended' | 'failed' | 'closed'
@@ -37,10 +42,14 @@ export class ConsoleFeed {
   /** Set by the `end` message. */
   ended = $state<{ status: RunStatus; lastSeq: number } | null>(null)
   error = $state<string | null>(null)
+  /** The run's metric frames so far, one per period, ascending (with the `metrics` option). */
+  frames = $state.raw<MetricFrame[]>([])
 
   readonly #buffer = new ConsoleBuffer()
   readonly #onEnd: (status: RunStatus) => void
-  readonly #socketUrl: (runId: string, after: number) => string
+  readonly #socketUrl: (runId: string, after: number, metricsAfter?: number) => string
+  readonly #metrics: boolean
+  #pendingFrames: MetricFrame[] = []
   #socket: WebSocket | undefined
   #retryTimer: ReturnType<typeof setTimeout> | undefined
   #frame: number | undefined
@@ -55,6 +64,7 @@ export class ConsoleFeed {
   ) {
     this.#onEnd = options.onEnd ?? (() => {})
     this.#socketUrl = options.socketUrl ?? consoleSocketUrl
+    this.#metrics = options.metrics ?? false
   }
 
   /** Opens the feed; returns the function that closes it (for `$effect` cleanup). */
@@ -84,7 +94,7 @@ export class ConsoleFeed {
 
   #connect(state: 'connecting' | 'reconnecting'): void {
     this.connection = state
-    const socket = new WebSocket(this.#socketUrl(this.runId, this.#buffer.resumeAfter))
+    const socket = new WebSocket(this.#metrics ? this.#socketUrl(this.runId, this.#buffer.resumeAfter, this.#metricsAfter()) : this.#socketUrl(this.runId, this.#buffer.resumeAfter))
     this.#socket = socket
     this.#serverError = undefined
     socket.onopen = () => {
@@ -117,8 +127,21 @@ export class ConsoleFeed {
     }
   }
 
+  /** The start of the newest frame held (0: none yet). */
+  #metricsAfter(): number {
+    return this.#pendingFrames.at(-1)?.start ?? this.frames.at(-1)?.start ?? 0
+  }
+
   #handle(message: ConsoleMessage): void {
     switch (message.type) {
+      case 'metrics': {
+        const after = this.#metricsAfter()
+        const fresh = message.frames.filter((f) => f.start > after)
+        if (fresh.length === 0) return
+        this.#pendingFrames.push(...fresh)
+        this.#schedulePublish()
+        return
+      }
       case 'lines':
         if (this.#buffer.addLines(message.lines) > 0) this.#schedulePublish()
         return
@@ -164,5 +187,9 @@ export class ConsoleFeed {
 
   #publish(): void {
     this.entries = this.#buffer.entries()
+    if (this.#pendingFrames.length > 0) {
+      this.frames = addFrames(this.frames, this.#pendingFrames)
+      this.#pendingFrames = []
+    }
   }
 }
