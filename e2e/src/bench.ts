@@ -67,7 +67,7 @@ async function consoleLatency(stack: Stack, linesPerSecond: number, seconds: num
 
 /** Where a run goes: an API and a location, whose runner has the sandbox on or off. */
 interface Lane {
-  name: 'sandboxed' | 'unsandboxed'
+  name: 'sandboxed' | 'unsandboxed' | 'sandboxed, no HTML report'
   api: Api
   location: string
 }
@@ -76,6 +76,42 @@ interface Lane {
  * k6's exit (the run's finishedAt, taken by the runner when k6 exits; same machine, same clock)
  * → the API first answers the run final with its artifacts attached. Polled every 10 ms.
  */
+/**
+ * Metric frame → WebSocket viewer: a frame is written by k6 when its period ends (`end`); the
+ * latency is its arrival at a viewer (`metrics=0`) minus that end. Frames that reach the viewer
+ * only at the run's end (from the stored artifact) are not live deliveries and are counted apart.
+ */
+async function metricsLatency(stack: Stack, target: Target, seconds: number) {
+  const script = `
+    import http from 'k6/http'
+    import { sleep } from 'k6'
+    export const options = { vus: 10, duration: '${seconds}s' }
+    export default function () { http.get('${target.url}/metrics-lane'); sleep(0.05) }`
+  const { id } = await stack.api.runs.start.mutate({ script, location: 'us-east' })
+  const latencies: number[] = []
+  let atEnd = 0
+  let ended = false
+  const viewer = await watchConsole(
+    stack,
+    id,
+    0,
+    (m: ConsoleMessage) => {
+      if (m.type === 'status' && ['passed', 'failed', 'error', 'cancelled', 'timed_out'].includes(m.status)) ended = true
+      if (m.type !== 'metrics') return
+      const now = Date.now()
+      for (const frame of m.frames) {
+        if (ended || frame.final) atEnd++
+        else latencies.push(now - frame.end)
+      }
+    },
+    { metrics: 0 },
+  )
+  await viewer.waitFor((m) => m.type === 'end', 300_000)
+  await finished(stack, id)
+  latencies.sort((a, b) => a - b)
+  return { live: latencies.length, atEnd, p50: quantile(latencies, 0.5), p95: quantile(latencies, 0.95), max: latencies.at(-1) ?? NaN }
+}
+
 async function exitToFinal(lane: Lane, runs: number): Promise<number[]> {
   const times: number[] = []
   for (let i = 0; i < runs; i++) {
@@ -185,13 +221,16 @@ async function runPathLanes() {
   const k6 = await resolveTool('k6')
   // One platform, two lanes: us-east's runner keeps every k6 in the sandbox (the default);
   // eu-central's runner and a second API have it off (K6_SANDBOX=off), validation included.
+  const locations = 'us-east:US East:Virginia,eu-central:EU Central:Frankfurt,asia-pacific:Asia Pacific:Singapore'
   const stack = await startStack({
-    locations: 'us-east:US East:Virginia,eu-central:EU Central:Frankfurt',
+    locations,
     api: { RUN_TIMEOUT_SECONDS: '600' },
     runner: { ENABLE_LOCATION_FILTERING: 'true', WORKER_LOCATION: 'us-east' },
   })
   await stack.startRunner({ ENABLE_LOCATION_FILTERING: 'true', WORKER_LOCATION: 'eu-central', K6_SANDBOX: 'off' })
-  const open = await createServer(loadApiConfig({ ...stack.env, LOCATIONS: 'us-east:US East:Virginia,eu-central:EU Central:Frankfurt', API_PORT: '0', K6_SANDBOX: 'off', RUN_TIMEOUT_SECONDS: '600', API_TOKEN_RATE_LIMIT: '100000', VALIDATION_RATE_LIMIT: '100000' }))
+  // A third runner, sandboxed, whose runs write no HTML report (K6_HTML_REPORT=false): throughput only.
+  await stack.startRunner({ ENABLE_LOCATION_FILTERING: 'true', WORKER_LOCATION: 'asia-pacific', K6_HTML_REPORT: 'false' })
+  const open = await createServer(loadApiConfig({ ...stack.env, LOCATIONS: locations, API_PORT: '0', K6_SANDBOX: 'off', RUN_TIMEOUT_SECONDS: '600', API_TOKEN_RATE_LIMIT: '100000', VALIDATION_RATE_LIMIT: '100000' }))
   try {
     const lanes: Lane[] = [
       { name: 'sandboxed', api: stack.api, location: 'us-east' },
@@ -208,6 +247,10 @@ async function runPathLanes() {
           `lines ${r.received}/${r.total}, lost ${r.lost}, gap lines reported ${r.gaps}`,
       )
     }
+
+    console.log('\n== metric frame (end of its period) → WebSocket viewer (one 20 s run, 10 VUs, sandboxed)')
+    const m = await metricsLatency(stack, target, 20)
+    console.log(`  live frames ${m.live} (+${m.atEnd} at the end from the stored frames): p50 ${fmt(m.p50)} ms, p95 ${fmt(m.p95)} ms, max ${fmt(m.max)} ms (target p95 ≤ 1500 ms)`)
 
     console.log('\n== k6 exit → run final with its artifacts stored (10 runs, sandboxed)')
     const finals = (await exitToFinal(lanes[0]!, 10)).sort((a, b) => a - b)
@@ -226,8 +269,9 @@ async function runPathLanes() {
     }
 
     console.log('\n== throughput: requests/s under Stampede ÷ the same script under bare k6 (8 s each)')
-    const paced = await throughput(lanes, target, k6.path, 'paced', false, 3)
-    const saturating = await throughput(lanes, target, k6.path, 'saturating', true, 5)
+    const noReport: Lane = { name: 'sandboxed, no HTML report', api: stack.api, location: 'asia-pacific' }
+    const paced = await throughput([...lanes, noReport], target, k6.path, 'paced', false, 3)
+    const saturating = await throughput([...lanes, noReport], target, k6.path, 'saturating', true, 5)
 
     const [on, off] = lanes as [Lane, Lane]
     const change = (a: number, b: number) => `${a >= b ? '+' : ''}${fmt(((a - b) / b) * 100, 1)} %`
@@ -236,6 +280,8 @@ async function runPathLanes() {
     console.log(`  runs.start → first request p50: ${fmt(p50(on))} ms sandboxed, ${fmt(p50(off))} ms without (target ≤ 300 ms)`)
     console.log(`  paced throughput ratio: ${fmt(paced.get(on)!, 3)} sandboxed, ${fmt(paced.get(off)!, 3)} without (${change(paced.get(on)!, paced.get(off)!)}; target within 3 %)`)
     console.log(`  saturating throughput ratio: ${fmt(saturating.get(on)!, 3)} sandboxed, ${fmt(saturating.get(off)!, 3)} without (${change(saturating.get(on)!, saturating.get(off)!)}; target within 3 %)`)
+    console.log('\n== Stampede ÷ bare k6 with the metric frames (sandboxed)')
+    console.log(`  saturating: ${fmt(saturating.get(on)!, 3)} with the HTML report (target ≥ 0.88), ${fmt(saturating.get(noReport)!, 3)} without it (target ≥ 0.97); paced: ${fmt(paced.get(on)!, 3)} (target ≥ 0.99)`)
   } finally {
     await open.stop()
     await stack.stop()

@@ -106,7 +106,7 @@ func (o *Output) Start() error {
 	o.agg = newAggregator(o.maxSeries, func(n int) {
 		o.logger.Warnf("more than %d tagged metric series (scenario, group, name, method, status, expected_response, check); "+
 			"samples of further tag combinations are counted in one overflow series per metric. "+
-			"Give requests to many URLs a `name` tag to group them, or raise %s.", n, MaxSeriesEnv)
+			"Give requests to many URLs a `name` tag to group them, or raise %s (on Stampede's runners: METRICS_MAX_SERIES).", n, MaxSeriesEnv)
 	})
 	o.start = o.now()
 	o.stop = make(chan struct{})

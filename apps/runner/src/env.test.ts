@@ -10,6 +10,13 @@ describe('runner configuration', () => {
     expect(loadRunnerConfig(base).maxConcurrency).toBe(3)
   })
 
+  it("writes k6's HTML report and caps metric series at 1000 unless told otherwise", () => {
+    expect(loadRunnerConfig(base)).toMatchObject({ htmlReport: true, metricsMaxSeries: 1000 })
+    expect(loadRunnerConfig({ ...base, K6_HTML_REPORT: 'false', METRICS_MAX_SERIES: '250' })).toMatchObject({ htmlReport: false, metricsMaxSeries: 250 })
+    expect(() => loadRunnerConfig({ ...base, METRICS_MAX_SERIES: '0' })).toThrow(/METRICS_MAX_SERIES: must be at least 1/)
+    expect(() => loadRunnerConfig({ ...base, K6_HTML_REPORT: 'sometimes' })).toThrow('K6_HTML_REPORT: must be true or false')
+  })
+
   it('names every bad variable and how to fix it', () => {
     expect(() => loadRunnerConfig({ ...base, K6_MAX_CONCURRENCY: '0' })).toThrow(/K6_MAX_CONCURRENCY: must be at least 1/)
     expect(() => loadRunnerConfig({})).toThrow(/DATABASE_URL: is required for a runner that also orchestrates[\s\S]*RUNNER_ORCHESTRATION=false\) needs only Temporal/)

@@ -19,6 +19,10 @@ const schema = platformEnvSchema.extend({
   RUNNER_ORCHESTRATION: envBoolean.default(true),
   /** Normally generated once and kept in RUNNER_WORK_DIR; set it to pin a runner's identity. */
   RUNNER_ID: z.string().optional(),
+  /** k6's HTML report (its web dashboard's export): costs k6 about a tenth of its throughput on CPU-bound scripts. */
+  K6_HTML_REPORT: envBoolean.default(true),
+  /** Tagged metric series per run in the metric frames; past it, one overflow series per metric. */
+  METRICS_MAX_SERIES: z.coerce.number().int().min(1, 'must be at least 1').max(100_000, 'must be at most 100000').default(1000),
 })
 
 /** Settings a location-only runner has no use for: each is a credential it should not hold. */
@@ -42,6 +46,10 @@ export interface RunnerConfig extends Omit<PlatformConfig, 'databaseUrl'> {
   heartbeatIntervalMs: number
   /** RUNNER_ID, when set (else the id kept in the work directory). */
   runnerId?: string
+  /** K6_HTML_REPORT: runs write k6's HTML report. */
+  htmlReport: boolean
+  /** METRICS_MAX_SERIES: the cap on tagged metric series per run. */
+  metricsMaxSeries: number
 }
 
 export function loadRunnerConfig(env: NodeJS.ProcessEnv = process.env): RunnerConfig {
@@ -70,6 +78,8 @@ export function loadRunnerConfig(env: NodeJS.ProcessEnv = process.env): RunnerCo
     orchestration: e.RUNNER_ORCHESTRATION,
     ...(e.RUNNER_ID ? { runnerId: e.RUNNER_ID } : {}),
     heartbeatIntervalMs: 50,
+    htmlReport: e.K6_HTML_REPORT,
+    metricsMaxSeries: e.METRICS_MAX_SERIES,
     ...(e.RUNNER_ORCHESTRATION ? { databaseUrl } : {}),
     ...(e.RUNNER_ORCHESTRATION && e.API_PUBLIC_URL ? { apiUrl: e.API_PUBLIC_URL.replace(/\/$/, '') } : {}),
     unusedCredentials: e.RUNNER_ORCHESTRATION ? [] : ORCHESTRATION_ONLY.filter((name) => env[name] !== undefined && env[name] !== ''),

@@ -118,6 +118,8 @@ export async function createRunner(config: RunnerConfig, overrides: { spawnK6?: 
     allowLoopbackTargets: config.allowLoopbackTargets,
     stopGraceMs: config.stopGraceMs,
     heartbeatIntervalMs: config.heartbeatIntervalMs,
+    htmlReport: config.htmlReport,
+    metricsMaxSeries: config.metricsMaxSeries,
     log,
   })
 

@@ -70,6 +70,10 @@ export interface K6ActivityDeps {
   capCheckMs?: number
   /** Past the duration cap, the time setup() and teardown() may add (default DURATION_ALLOWANCE_SECONDS). */
   durationAllowanceSeconds?: number
+  /** Runs write k6's HTML report (default true; K6_HTML_REPORT). */
+  htmlReport?: boolean
+  /** The cap on tagged metric series per run (METRICS_MAX_SERIES; k6's default, 1000, when absent). */
+  metricsMaxSeries?: number
   log?: (message: string) => void
 }
 
@@ -278,7 +282,12 @@ export function createK6Activities(deps: K6ActivityDeps) {
 
     const address = deps.control ? controlAddress() : undefined
     proc = deps.spawnK6({
-      plan: sandbox.plan({ dir: privateDir, args: k6Args(scriptName, policy, { ...(address ? { control: address } : {}), rawSamples: input.rawSamples === true }), vars: { ...runEnv, ...secrets }, limits: deps.limits, writable: writes }),
+      plan: sandbox.plan({ dir: privateDir, args: k6Args(scriptName, policy, { ...(address ? { control: address } : {}), rawSamples: input.rawSamples === true, report: deps.htmlReport !== false }),
+        vars: { ...runEnv, ...secrets },
+        ...(deps.metricsMaxSeries === undefined ? {} : { settings: { K6_STAMPEDE_MAX_SERIES: String(deps.metricsMaxSeries) } }),
+        limits: deps.limits,
+        writable: writes,
+      }),
       maxRssBytes: deps.limits.memoryBytes,
       onLine: (stream, text) => {
         if (logFull || closed) return

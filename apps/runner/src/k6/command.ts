@@ -34,7 +34,7 @@ export const K6_OUTPUTS: readonly string[] = k6Writes({ rawSamples: true })
  * metric frames are always written; k6's per-sample JSON only with `rawSamples` (it costs about
  * 40 % of k6's throughput on a CPU-bound script).
  */
-export function k6Args(scriptFile: string, policy: Pick<TargetPolicy, 'blacklistIPs' | 'blockHostnames'>, opts: { control?: string; rawSamples?: boolean } = {}): string[] {
+export function k6Args(scriptFile: string, policy: Pick<TargetPolicy, 'blacklistIPs' | 'blockHostnames'>, opts: { control?: string; rawSamples?: boolean; report?: boolean } = {}): string[] {
   return [
     'run',
     '--no-color',
@@ -44,8 +44,8 @@ export function k6Args(scriptFile: string, policy: Pick<TargetPolicy, 'blacklist
     '--out',
     `stampede=${OUTPUT_FILES.frames}`,
     ...(opts.rawSamples ? ['--out', `json=${OUTPUT_FILES.samples}`] : []),
-    '--out',
-    'web-dashboard',
+    // The HTML report (the web dashboard's export, its server off), unless the runner turns it off.
+    ...(opts.report === false ? [] : ['--out', 'web-dashboard']),
     // A flag replaces the script's list rather than adding to it. An empty list is left out, so
     // k6 falls back to the script's own list, which can only block more.
     ...(policy.blacklistIPs.length > 0 ? [`--blacklist-ip=${policy.blacklistIPs.join(',')}`] : []),
