@@ -8,7 +8,7 @@ import net from 'node:net'
 import { TRPCError } from '@trpc/server'
 import { Client, Connection } from '@temporalio/client'
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
-import { createDb } from '@stampede/db'
+import { createDb, pgQuery } from '@stampede/db'
 import { DEFAULT_TEST_ADMIN_URL } from '@stampede/db/testing'
 import { createStorage, type Storage } from '@stampede/storage'
 import { classifyFault, createHealthProbe, HealthCheckFailed, publicErrorMessage, toTrpcError, type HealthChecks } from './faults.ts'
@@ -63,7 +63,10 @@ describe('classifyFault on the database client', () => {
     const raw = await thrown(() => db.$queryRaw`SELECT 1`)
     expect((raw as { code?: string }).code).toBe('P2010')
     const tx = await thrown(() => db.$transaction(async (t) => t.run.count()))
-    for (const err of [model, raw, tx]) expect(classifyFault(err)).toEqual({ part: 'database', message: DATABASE })
+    // A query straight on the pg pool (runs.list, the token lookup).
+    const direct = await thrown(() => pgQuery(db, { text: 'SELECT 1' }))
+    expect(direct).toMatchObject({ name: 'DatabaseQueryError', code: 'ECONNREFUSED' })
+    for (const err of [model, raw, tx, direct]) expect(classifyFault(err)).toEqual({ part: 'database', message: DATABASE })
   })
 
   it('names the database when the server hangs up before answering (pg: Connection terminated unexpectedly)', async () => {
@@ -73,6 +76,9 @@ describe('classifyFault on the database client', () => {
     const err = await thrown(() => db.run.count())
     expect((err as Error).message).toBe('Connection terminated unexpectedly')
     expect(classifyFault(err)).toEqual({ part: 'database', message: DATABASE })
+    const direct = await thrown(() => pgQuery(db, { text: 'SELECT 1' }))
+    expect((direct as Error).cause).toMatchObject({ message: 'Connection terminated unexpectedly' })
+    expect(classifyFault(direct)).toEqual({ part: 'database', message: DATABASE })
   })
 
   it('names the database when the backend is terminated (SQLSTATE 57P01), and not for an ordinary query error', async () => {
@@ -85,6 +91,13 @@ describe('classifyFault on the database client', () => {
     const missingTable = await thrown(() => db.$queryRawUnsafe('SELECT * FROM no_such_table_for_faults_test'))
     expect((missingTable as { code?: string }).code).toBe('P2010')
     expect(classifyFault(missingTable)).toBeUndefined()
+    // The same through pgQuery.
+    const directTerminated = await thrown(() => pgQuery(db, { text: 'SELECT pg_terminate_backend(pg_backend_pid())' }))
+    expect(directTerminated).toMatchObject({ name: 'DatabaseQueryError', code: '57P01' })
+    expect(classifyFault(directTerminated)).toEqual({ part: 'database', message: DATABASE })
+    const directMissing = await thrown(() => pgQuery(db, { text: 'SELECT * FROM no_such_table_for_faults_test' }))
+    expect(directMissing).toMatchObject({ name: 'DatabaseQueryError', code: '42P01' })
+    expect(classifyFault(directMissing)).toBeUndefined()
   })
 })
 
@@ -359,7 +372,8 @@ describe('the API with the database, Temporal and S3 out of reach', () => {
       expectPlain(res.body)
       expect(log).toHaveBeenCalledTimes(1)
       expect(log.mock.calls[0]![0]).toMatch(new RegExp(`^\\[api\\] (runs\\.byId|auth\\.login): ${DATABASE}:$`))
-      expect(String((log.mock.calls[0]![1] as Error).message)).toContain("Can't reach database server")
+      // The token lookup goes straight to the pg pool (pgQuery); sign-in goes through Prisma.
+      expect(String((log.mock.calls[0]![1] as Error).message)).toMatch(/Can't reach database server|database query failed: connect ECONNREFUSED/)
     }
   })
 

@@ -10,7 +10,8 @@
 //             ConnectionClosed, SocketTimeout, TooManyConnections or a Postgres connection or
 //             shutdown SQLSTATE (a raw query answers P2010 with the kind); PrismaClientInitializationError;
 //             and pg's own connection errors, which Prisma passes on as a plain Error
-//             ("Connection terminated unexpectedly").
+//             ("Connection terminated unexpectedly"); and @stampede/db's DatabaseQueryError (a query
+//             straight on the pg pool) with a network code, or pg's error of an outage as its cause.
 //   temporal  @temporalio/client: a gRPC error UNAVAILABLE or DEADLINE_EXCEEDED, bare or as the
 //             cause of a ServiceError ("Failed to describe workflow"), and "Failed to connect
 //             before the deadline" from Connection.connect.
@@ -73,7 +74,8 @@ function isDatabaseOutage(e: Obj): boolean {
   const name = str(e.name)
   if (name === 'PrismaClientInitializationError') return true
   // Prisma stamps `clientVersion` on everything its client throws, pg's plain errors included.
-  const fromPrisma = name.startsWith('PrismaClient') || name === 'DriverAdapterError' || typeof e.clientVersion === 'string'
+  // DatabaseQueryError: a query of @stampede/db's pgQuery (straight on the pg pool), pg's error its cause.
+  const fromPrisma = name.startsWith('PrismaClient') || name === 'DriverAdapterError' || name === 'DatabaseQueryError' || typeof e.clientVersion === 'string'
   if (fromPrisma) {
     if (PRISMA_CONNECTION_CODES.has(str(e.code)) || PRISMA_CONNECTION_CODES.has(str(e.errorCode))) return true
     if (NETWORK_CODES.has(str(e.code))) return true

@@ -20,6 +20,7 @@ let database: TestDatabase
 let db: Db
 const createCaller = createCallerFactory(appRouter)
 let caller: ReturnType<typeof createCaller>
+let context: Context
 let projectId: string
 let testIds: string[]
 let emptyTestId: string
@@ -60,6 +61,7 @@ beforeAll(async () => {
       workflowId: `run-${id}`,
       createdAt: new Date(base + Math.floor(i / 3) * 60_000),
       timeoutSeconds: 600,
+      rawSamples: i % 5 === 0,
       ...(finished
         ? {
             finishedAt: new Date(base + Math.floor(i / 3) * 60_000 + 30_000),
@@ -76,6 +78,20 @@ beforeAll(async () => {
     }
   })
   await db.run.createMany({ data })
+  // Values whose text form differs from the JSON the API answers with (runs.list reads every
+  // column as Postgres's text): whole-second and sub-second times, floats needing 17 digits or an
+  // exponent, an int8 past 2^53, a job, artifacts the schema refuses, thresholds that are no list.
+  const edges = [
+    { createdAt: new Date(base + 5 * 60_000), startedAt: new Date(base + 5 * 60_000 + 7), httpReqDurationAvg: 0.1 + 0.2, httpReqRate: 1.5e21, dataSent: 2n ** 60n + 1n, artifacts: { summary: { key: 'k' } } },
+    { createdAt: new Date(base + 5 * 60_000 + 1), httpReqDurationMin: 1e-7, httpReqFailedRate: 0, thresholds: { not: 'a list' }, errorMessage: 'quote " backslash \\ and ü', jobId: 'job-1' },
+    { createdAt: new Date(base + 17 * 60_000 + 999), finishedAt: new Date(base + 17 * 60_000 + 30_000), exitCode: 0, artifacts: { summary: { key: 'k', bytes: 1, sha256: 's', extra: true }, other: { key: 'k', bytes: 1, sha256: 's' } } },
+  ]
+  await db.run.createMany({
+    data: edges.map((e, i) => {
+      const id = randomUUID()
+      return { id, projectId, testId: testIds[1]!, script: 's', locationId: 'eu-central', trigger: 'schedule' as const, status: 'failed' as const, workflowId: `run-${id}`, timeoutSeconds: 60 + i, ...e }
+    }),
+  })
   await db.run.create({ data: { projectId: other.id, script: 's', locationId: 'us-east', trigger: 'api', workflowId: 'run-other', timeoutSeconds: 600 } })
   runs = await db.run.findMany({ where: { projectId } })
 
@@ -90,7 +106,7 @@ beforeAll(async () => {
     data: Array.from({ length: 25 }, (_, i) => ({ jobId, workflowId: `job-${jobId}-${i}`, scheduledAt: new Date(base + Math.floor(i / 2) * 86_400_000), status: 'passed' })),
   })
 
-  const context = {
+  context = {
     db,
     tokenLimiter: new TokenRateLimiter(1_000_000),
     presence: { waitingFor: async () => false },
@@ -130,8 +146,21 @@ describe('runs.list', () => {
           cursor = res.nextCursor
         }
         expect(seen, `${filter.name}, limit ${limit}`).toEqual(expected.map((r) => toRunDto(r, false)))
+        // Byte for byte on the wire, key order included.
+        expect(JSON.stringify(seen), `${filter.name}, limit ${limit}`).toBe(JSON.stringify(expected.map((r) => toRunDto(r, false))))
       }
     }
+    // Some 150 pages: allow for a busy machine.
+  }, 30_000)
+
+  it('marks queued runs whose location has no runner, asking once per location of a queued run', async () => {
+    const asked: string[] = []
+    const waiting = createCaller({ ...context, presence: { waitingFor: async (location: string) => (asked.push(location), location === 'us-east') } } as unknown as Context)
+    const page = await waiting.runs.list({ limit: 200 })
+    const expected = runs.sort(newestFirst((r) => r.createdAt)).map((r) => toRunDto(r, r.locationId === 'us-east'))
+    expect(page.items).toEqual(expected)
+    expect(page.items.some((r) => r.waitingForRunner)).toBe(true)
+    expect(asked.sort()).toEqual([...new Set(runs.filter((r) => r.status === 'queued').map((r) => r.locationId))].sort())
   })
 
   it('ends the list at a cursor that names no run', async () => {
