@@ -27,6 +27,7 @@ import { startTarget, type Target } from './target.ts'
 import { runFinished } from './wait.ts'
 import { pacedConsoleScript, runConsoleLanes } from './bench/console-fanout.ts'
 import { listLanes } from './bench/lists.ts'
+import { metricsLane } from './bench/metrics.ts'
 
 const quantile = (sorted: number[], q: number): number => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN
 const fmt = (n: number, digits = 0) => n.toFixed(digits)
@@ -297,6 +298,14 @@ const LANES: Record<string, () => Promise<void>> = {
     const stack = await startStack({ runner: false })
     try {
       await listLanes(stack, { runs: Number(process.env.LIST_BENCH_RUNS ?? 100_000) })
+    } finally {
+      await stack.stop()
+    }
+  },
+  metrics: async () => {
+    const stack = await startStack({ runner: false })
+    try {
+      await metricsLane(stack)
     } finally {
       await stack.stop()
     }

@@ -94,11 +94,14 @@ describe('variables and secrets', () => {
     expect(JSON.stringify(byId)).not.toContain(SECRET)
     expect(JSON.stringify(await stack.api.tests.list.query())).not.toContain(SECRET)
 
-    const started = await stack.api.runs.start.mutate({ testId: test.id, location: 'us-east' })
-    const viewer = await watchConsole(stack, started.id)
+    // With raw samples, so that k6's per-sample stream is checked too.
+    const started = await stack.api.runs.start.mutate({ testId: test.id, location: 'us-east', rawSamples: true })
+    // With the live metric frames too: their tags (check, group, request name) carry the secret.
+    const viewer = await watchConsole(stack, started.id, 0, undefined, { metrics: 0 })
     await viewer.waitFor((m) => m.type === 'end', 90_000)
     const run = await finished(started.id)
     expect(run.status).toBe('passed')
+    expect(JSON.stringify(viewer.messages.filter((m) => m.type === 'metrics'))).toContain('ok for [secret]')
 
     // k6 really had both: the target got the real secret and the variable.
     expect(target.headers).toHaveLength(1)
@@ -117,7 +120,7 @@ describe('variables and secrets', () => {
     const log = await (await fetch(link.url)).text()
     expect(log).toContain('token is [secret]')
     expect(log).not.toContain(SECRET)
-    const download = async (name: 'summary' | 'report' | 'metrics') => {
+    const download = async (name: 'summary' | 'report' | 'metrics' | 'samples') => {
       expect(run.artifacts[name], `the run stored its ${name}`).toBeTruthy()
       const { url } = await stack.api.runs.artifactUrl.query({ runId: run.id, name })
       const res = await fetch(url)
@@ -135,12 +138,18 @@ describe('variables and secrets', () => {
     expect(data).not.toContain(SECRET)
     expect(ndjson(data).length).toBeGreaterThan(3)
     expect(data).toContain('group:::as [secret]')
-    const metrics = gunzipSync(await download('metrics')).toString('utf8')
-    expect(metrics).not.toContain(SECRET)
-    expect(ndjson(metrics).length).toBeGreaterThan(10)
-    expect(metrics).toContain(`"url":"${target.url}/?token=[secret]"`)
-    expect(metrics).toContain('"tenant":"tenant [secret]"')
-    expect(metrics).toContain('"check":"ok for [secret]"')
+    const samples = gunzipSync(await download('samples')).toString('utf8')
+    expect(samples).not.toContain(SECRET)
+    expect(ndjson(samples).length).toBeGreaterThan(10)
+    expect(samples).toContain(`"url":"${target.url}/?token=[secret]"`)
+    expect(samples).toContain('"tenant":"tenant [secret]"')
+    expect(samples).toContain('"check":"ok for [secret]"')
+    // The per-second frames keep the check, the group and the request's name (its URL).
+    const frames = gunzipSync(await download('metrics')).toString('utf8')
+    expect(frames).not.toContain(SECRET)
+    expect(ndjson(frames).length).toBeGreaterThan(2)
+    expect(frames).toContain('"check":"ok for [secret]"')
+    expect(frames).toContain(`"name":"${target.url}/?token=[secret]"`)
     expect(JSON.stringify(await stack.api.runs.byId.query({ id: run.id }))).not.toContain(SECRET)
     expect(await runHistory(run.id)).not.toContain(SECRET)
 

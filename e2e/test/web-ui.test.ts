@@ -166,7 +166,14 @@ describe('the playground, a live run and its results', () => {
     await expect.poll(chartPoints, { timeout: 10_000 }).toBe(storedFrames.length)
     for (const title of ['Latency', 'Failures and checks']) expect(Number(await page.locator(`figure[data-chart="${title}"]`).getAttribute('data-points'))).toBe(storedFrames.length)
     const requests = page.getByRole('table', { name: 'Requests by name' })
-    await requests.getByRole('row').filter({ hasText: target.url }).first().waitFor()
+    const requestRow = requests.getByRole('row').filter({ hasText: target.url }).first()
+    await requestRow.waitFor()
+    // …and agree with the stored series (runs.metrics): the row's requests are the tagged series' count.
+    const tagged = await stack.api.runs.metrics.query({ runId, metrics: ['http_reqs'], tagged: true })
+    const rowName = (await requestRow.locator('td code').textContent())!.replace(/^GET /, '')
+    const storedRequests = tagged.series.filter((x) => x.tags?.name === rowName).reduce((n, x) => n + x.total.count, 0)
+    expect(storedRequests).toBeGreaterThan(0)
+    expect(await requestRow.locator('td').nth(1).textContent()).toBe(String(storedRequests))
     await screenshot(page, 'run-finished', { height: 2000 })
 
     // — A long version of the test, saved and started, then cancelled from its page.

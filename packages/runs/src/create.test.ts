@@ -43,12 +43,13 @@ async function project(data: { maxConcurrentRuns?: number; maxVus?: number; maxD
   return db.project.create({ data: { name: `project ${++seq}`, ...data } })
 }
 
-async function savedTest(projectId: string, opts: { script?: string; variables?: Record<string, string>; secrets?: string[] } = {}) {
+async function savedTest(projectId: string, opts: { script?: string; variables?: Record<string, string>; secrets?: string[]; rawSamples?: boolean } = {}) {
   return db.test.create({
     data: {
       projectId,
       name: `test ${++seq}`,
       script: opts.script ?? QUICK,
+      ...(opts.rawSamples !== undefined ? { rawSamples: opts.rawSamples } : {}),
       variables: {
         create: [
           ...Object.entries(opts.variables ?? {}).map(([name, value]) => ({ name, value, secret: false })),
@@ -211,6 +212,51 @@ describe('createRun', () => {
     }))
     await expect(createRun(deps, request(p.id, { script: QUICK }))).rejects.toThrow('the k6 sandbox could not start')
     expect(await runsOf(p.id)).toBe(0)
+  })
+})
+
+describe('createRun: raw samples', () => {
+  const created = async (result: Promise<Awaited<ReturnType<typeof createRun>>>) => {
+    const r = await result
+    if (!r.ok) throw new Error(`refused: ${r.refusal.message}`)
+    return r.run
+  }
+
+  it('are what the caller asked, for an unsaved script and over a saved test\'s setting either way', async () => {
+    const p = await project()
+    expect((await created(createRun(depsWith(), request(p.id, { script: QUICK })))).rawSamples).toBe(false)
+    expect((await created(createRun(depsWith(), request(p.id, { script: QUICK, rawSamples: true })))).rawSamples).toBe(true)
+    expect((await created(createRun(depsWith(), request(p.id, { script: QUICK, rawSamples: false })))).rawSamples).toBe(false)
+    const off = await savedTest(p.id)
+    const on = await savedTest(p.id, { rawSamples: true })
+    expect((await created(createRun(depsWith(), request(p.id, { testId: off.id, rawSamples: true })))).rawSamples).toBe(true)
+    expect((await created(createRun(depsWith(), request(p.id, { testId: on.id, rawSamples: false })))).rawSamples).toBe(false)
+  })
+
+  it('are the saved test\'s setting when the caller does not say', async () => {
+    const p = await project()
+    const off = await savedTest(p.id)
+    const on = await savedTest(p.id, { rawSamples: true })
+    expect((await created(createRun(depsWith(), request(p.id, { testId: off.id })))).rawSamples).toBe(false)
+    expect((await created(createRun(depsWith(), request(p.id, { testId: on.id, trigger: 'api' })))).rawSamples).toBe(true)
+    // Read when the run is created: a later change to the test leaves the run as it was.
+    await db.test.update({ where: { id: on.id }, data: { rawSamples: false } })
+    expect((await created(createRun(depsWith(), request(p.id, { testId: on.id })))).rawSamples).toBe(false)
+  })
+
+  it('follow the test\'s setting for a scheduled firing, and a retried firing keeps what its run got', async () => {
+    const p = await project()
+    const on = await savedTest(p.id, { rawSamples: true })
+    const off = await savedTest(p.id)
+    const job = await db.job.create({ data: { projectId: p.id, name: 'nightly', locationId: 'us-east', cron: '0 2 * * *' } })
+    const firing = await db.jobFiring.create({ data: { jobId: job.id, workflowId: `w-${++seq}`, scheduledAt: new Date() } })
+    // What the runner's firing activity asks: the test, the schedule trigger, the firing; nothing about samples.
+    const fire = (id: string, testId: string) => createRun(depsWith(), request(p.id, { id, testId, trigger: 'schedule', firing: { jobId: job.id, firingId: firing.id } }))
+    const [idOn, idOff] = [crypto.randomUUID(), crypto.randomUUID()]
+    expect(await fire(idOn, on.id)).toMatchObject({ ok: true, created: true, run: { id: idOn, trigger: 'schedule', firingId: firing.id, rawSamples: true } })
+    expect(await fire(idOff, off.id)).toMatchObject({ ok: true, created: true, run: { id: idOff, trigger: 'schedule', rawSamples: false } })
+    await db.test.update({ where: { id: on.id }, data: { rawSamples: false } })
+    expect(await fire(idOn, on.id)).toMatchObject({ ok: true, created: false, run: { id: idOn, rawSamples: true } })
   })
 })
 

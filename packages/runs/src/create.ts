@@ -9,7 +9,8 @@
 //               the platform's (MAX_VUS, MAX_DURATION_SECONDS)
 //   quota       the project's maxConcurrentRuns, under its run-start lock (lockRunQuota), so two
 //               creations cannot both take the last slot
-// Then the row is written (`queued`, workflowId run-<id>). Starting its workflow is the caller's.
+// Then the row is written (`queued`, workflowId run-<id>, rawSamples: what the caller asked, else
+// the saved test's setting, else false). Starting its workflow is the caller's.
 // A refusal says which gate refused, what is wrong and how to fix it; nothing is written then.
 // Creation with a given id is idempotent: a run that already exists is returned as it is.
 import { lockRunQuota, type Db, type Run, type RunQuota } from '@stampede/db'
@@ -53,6 +54,12 @@ export interface CreateRunRequest {
   script?: string
   /** Plain variables for this run; they override the test's. */
   env?: Record<string, string>
+  /**
+   * Whether the run also keeps k6's per-sample JSON stream (the `samples` artifact), at a cost
+   * in k6's throughput. Default: the saved test's setting (so a job's firing follows its tests),
+   * else false.
+   */
+  rawSamples?: boolean
   trigger: RunTrigger
   timeoutSeconds: number
   /** The job firing that makes this run. */
@@ -88,13 +95,16 @@ export async function createRun(deps: CreateRunDeps, request: CreateRunRequest):
 
   // test
   let script: string
+  let rawSamples: boolean
   const testId = request.testId ?? null
   if (testId !== null) {
-    const test = await db.test.findUnique({ where: { id: testId }, select: { projectId: true, script: true } })
+    const test = await db.test.findUnique({ where: { id: testId }, select: { projectId: true, script: true, rawSamples: true } })
     if (!test || test.projectId !== request.projectId) return refused({ gate: 'test', testId, message: `testId: test ${testId} does not exist` })
     script = test.script
+    rawSamples = request.rawSamples ?? test.rawSamples
   } else {
     script = request.script ?? ''
+    rawSamples = request.rawSamples ?? false
   }
 
   // variables
@@ -144,6 +154,7 @@ export async function createRun(deps: CreateRunDeps, request: CreateRunRequest):
         status: 'queued',
         workflowId: workflowIdFor(id),
         timeoutSeconds: request.timeoutSeconds,
+        rawSamples,
       },
     })
     return { ok: true, run, created: true }

@@ -5,8 +5,10 @@
 import { ARTIFACTS, artifactKey, type ArtifactName, type Artifacts, type RunStatus } from '@stampede/shared'
 import { describeExitCode, extractRunMetrics, parseSummary, statusForExitCode, thresholdResults, type K6Summary, type RunMetrics, type ThresholdResult } from '@stampede/shared/k6'
 import type { AttachArtifactsInput, K6Outcome, RecordRunInput } from '@stampede/shared/temporal'
-import type { Db } from '@stampede/db'
-import type { Storage } from '@stampede/storage'
+import type { Readable } from 'node:stream'
+import { DatabaseQueryError, type Db } from '@stampede/db'
+import { ArtifactNotFoundError, type Storage } from '@stampede/storage'
+import { FrameSourceError, ingestMetricFrames } from './metrics.ts'
 
 export interface PersistenceDeps {
   db: Db
@@ -129,11 +131,42 @@ export function createPersistenceActivities({ db, storage }: PersistenceDeps) {
     const artifacts = { ...((run.artifacts ?? {}) as Artifacts), ...reported }
     let summary: unknown
     if (reported.summary && run.summary === null) summary = (await loadSummary(reported)).json
-    const errorMessage = input.problem && !run.errorMessage?.includes(input.problem) ? [run.errorMessage, input.problem].filter(Boolean).join('\n') : run.errorMessage
+    const withProblem = (message: string | null, problem: string | undefined) => (problem && !message?.includes(problem) ? [message, problem].filter(Boolean).join('\n') : message)
+    const errorMessage = withProblem(run.errorMessage, input.problem)
     await db.run.update({
       where: { id: input.runId },
       data: { artifacts, artifactsPending: false, errorMessage, ...(summary !== undefined ? { summary: summary as object } : {}) },
     })
+    // The metric frames (runs.metrics); older runs' `metrics` is k6's per-sample JSON, never read here.
+    const frames = reported.metrics
+    if (frames && frames.key.endsWith(ARTIFACTS.metrics.file)) {
+      const problem = await storeFrames(input.runId, frames.key)
+      if (problem && problem !== input.problem) await db.run.update({ where: { id: input.runId }, data: { errorMessage: withProblem(errorMessage, problem) } })
+    }
+  }
+
+  /**
+   * Stores a run's metric frames from storage; returns a note for the run when they could not all
+   * be stored. A damaged file stores what it can; only errors worth a retry (the database, the
+   * storage connection) are thrown: a retry goes on from what the last attempt stored.
+   */
+  async function storeFrames(runId: string, key: string): Promise<string | undefined> {
+    let body: Readable
+    try {
+      body = (await storage.getStream(key)).body
+    } catch (err) {
+      if (err instanceof ArtifactNotFoundError) return 'metric frames: the file is not in storage; runs.metrics has nothing for this run'
+      throw err
+    }
+    try {
+      return (await ingestMetricFrames(db, runId, body)).problem
+    } catch (err) {
+      if (err instanceof DatabaseQueryError || err instanceof FrameSourceError) throw err
+      // Anything else is this file's own problem: retrying would meet it again.
+      return `metric frames: could not be stored (${err instanceof Error ? err.message : String(err)})`.slice(0, 500)
+    } finally {
+      body.destroy()
+    }
   }
 
   return { recordRunResult, attachArtifacts }

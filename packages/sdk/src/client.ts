@@ -3,7 +3,7 @@
 // procedure call rejects with a typed StampedeError instead of a raw TRPCClientError.
 import { createTRPCClient, httpLink, type TRPCClient } from '@trpc/client'
 import { isTerminal } from '@stampede/shared'
-import { followConsoleWith, type ConsoleEvent, type FollowConsoleOptions } from './console.ts'
+import { followConsoleWith, followMetricsWith, type ConsoleEvent, type FollowConsoleOptions, type FollowMetricsOptions, type MetricsEvent } from './console.ts'
 import { StampedeError, StampedeWaitTimeoutError, toStampedeError } from './errors.ts'
 import type { AppRouter, Run, RunStartInput } from './types.ts'
 import { webSocketFactory, type WebSocketClass, type WebSocketLike } from './websocket.ts'
@@ -29,7 +29,14 @@ export interface WaitForRunOptions {
   pollIntervalMs?: number
 }
 
-/** `runs.start`'s input: location, timeoutSeconds, env, … and either a script or a saved test. */
+/**
+ * `runs.start`'s input: location, timeoutSeconds, env, rawSamples, … and either a script or a
+ * saved test. `rawSamples: true` also keeps k6's per-sample JSON stream as the run's `samples`
+ * artifact (samples.json.gz; `runs.artifactUrl({ runId, name: 'samples' })`), at a cost of up to
+ * ~40 % of k6's request rate on CPU-bound scripts; every run keeps the per-second `metrics`
+ * artifact anyway. Left out, a saved test's own setting (`tests.create/update({ rawSamples })`)
+ * applies, and an unsaved script runs without.
+ */
 export type RunScriptInput = Omit<RunStartInput, 'script' | 'testId'> & ({ script: string; testId?: never } | { testId: string; script?: never })
 
 export interface RunScriptOptions {
@@ -43,6 +50,11 @@ export interface StampedeHelpers {
   readonly url: string
   /** The live console of a run; resumes after disconnects by itself and ends after `end`. */
   followConsole(runId: string, opts?: FollowConsoleOptions): AsyncGenerator<ConsoleEvent, void, undefined>
+  /**
+   * The run's live metric frames, one per second (packages/k6-output/FRAMES.md; merge them with
+   * `@stampede/k6-output`); resumes after disconnects by itself, each period once, and ends after `end`.
+   */
+  followMetrics(runId: string, opts?: FollowMetricsOptions): AsyncGenerator<MetricsEvent, void, undefined>
   /** Resolves with the run once it has a final status. */
   waitForRun(runId: string, opts?: WaitForRunOptions): Promise<Run>
   /** Starts a run, follows its console until it ends and resolves with the final run. */
@@ -82,9 +94,12 @@ export function createStampedeClient(opts: StampedeClientOptions): StampedeClien
   const factory = webSocketFactory(opts.WebSocket)
   const open = async (socketUrl: string): Promise<WebSocketLike> => (await factory())(socketUrl, headers)
   const wsBase = url.replace(/^http/, 'ws')
+  const consoleUrlOf = (runId: string) => (after: number, metricsAfter?: number) =>
+    `${wsBase}/ws/runs/${encodeURIComponent(runId)}/console?after=${after}${metricsAfter === undefined ? '' : `&metrics=${metricsAfter}`}`
 
   const followConsole: StampedeHelpers['followConsole'] = (runId, followOpts) =>
-    followConsoleWith(open, (after) => `${wsBase}/ws/runs/${encodeURIComponent(runId)}/console?after=${after}`, followOpts)
+    followConsoleWith(open, consoleUrlOf(runId), followOpts)
+  const followMetrics: StampedeHelpers['followMetrics'] = (runId, followOpts = {}) => followMetricsWith(open, consoleUrlOf(runId), followOpts)
 
   const waitForRun: StampedeHelpers['waitForRun'] = async (runId, waitOpts = {}) => {
     const { signal, timeoutMs, pollIntervalMs = 1000 } = waitOpts
@@ -116,7 +131,7 @@ export function createStampedeClient(opts: StampedeClientOptions): StampedeClien
     }
   }
 
-  const helpers: StampedeHelpers = { url, followConsole, waitForRun, runScript }
+  const helpers: StampedeHelpers = { url, followConsole, followMetrics, waitForRun, runScript }
   return new Proxy(trpc, {
     get: (t, key) => (typeof key === 'string' && Object.hasOwn(helpers, key) ? helpers[key as keyof StampedeHelpers] : Reflect.get(t, key)),
   }) as StampedeClient

@@ -155,3 +155,48 @@ describe('followConsole', () => {
     expect(events.at(-1)).toMatchObject({ type: 'end', lastSeq: 10 })
   })
 })
+
+const frameMsg = (...starts: number[]): ConsoleMessage => ({
+  type: 'metrics',
+  frames: starts.map((start, i) => ({ v: 1, seq: i, start, end: start + 1000, mapping: { kind: 'log', gamma: 1.008 }, series: [{ metric: 'http_reqs', type: 'counter', count: 1, sum: 1 }] })),
+})
+
+describe('followMetrics', () => {
+  it('asks for frames after the last period it holds on every reconnect, and yields each period once', async () => {
+    const metricsAfters: (string | null)[] = []
+    const connections: Array<{ send: ConsoleMessage[]; close: number | 'drop' }> = [
+      { send: [frameMsg(1000, 2000, 3000)], close: 'drop' },
+      // The server resends a period the client has (an overlap): it is dropped.
+      { send: [frameMsg(3000, 4000), { type: 'end', status: 'passed', lastSeq: 0 }], close: 1000 },
+    ]
+    server = new WebSocketServer({ port: 0, host: '127.0.0.1' })
+    server.on('connection', (socket, req) => {
+      const params = new URL(req.url ?? '/', 'http://x').searchParams
+      metricsAfters.push(params.get('metrics'))
+      const script = connections[metricsAfters.length - 1]
+      if (!script) return socket.close(1011)
+      for (const m of script.send) socket.send(JSON.stringify(m))
+      if (script.close === 'drop') socket.terminate()
+      else socket.close(script.close)
+    })
+    await new Promise((resolve) => server!.once('listening', resolve))
+    const client = createStampedeClient({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, WebSocket })
+    const starts: number[] = []
+    let ended = false
+    for await (const e of client.followMetrics('run-1', { reconnectDelayMs: 5 })) {
+      if (e.type === 'metrics') starts.push(...e.frames.map((f) => f.start))
+      if (e.type === 'end') ended = true
+    }
+    expect(starts).toEqual([1000, 2000, 3000, 4000])
+    expect(ended).toBe(true)
+    expect(metricsAfters).toEqual(['0', '3000'])
+  })
+
+  it('followConsole does not ask for frames unless told to', async () => {
+    const fake = await scripted([{ send: [frameMsg(1000), linesMsg(1), { type: 'end', status: 'passed', lastSeq: 1 }], close: 1000 }])
+    const client = createStampedeClient({ url: fake.url, WebSocket })
+    const events: ConsoleEvent[] = []
+    for await (const e of client.followConsole('run-1')) events.push(e)
+    expect(events.map((e) => e.type)).toEqual(['lines', 'end'])
+  })
+})

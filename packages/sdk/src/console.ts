@@ -6,6 +6,10 @@
 // server sends a run's new lines as one message per console tick), or later in a `fill` of an
 // announced gap. A `reconnect` from the server (the API restarting) is a reconnect,
 // never an end.
+// With `metrics`, the same connection also carries the run's metric frames (one per second):
+// the iterator keeps a second cursor (the start of the newest frame it yielded), asks for frames
+// after it on every reconnect, and drops frames it has, so each period is yielded exactly once.
+// followMetrics is that stream alone.
 import { consoleMessageSchema, type ConsoleLine, type ConsoleMessage } from '@stampede/shared/console'
 import { StampedeConsoleError } from './errors.ts'
 import { messageText, type WebSocketLike } from './websocket.ts'
@@ -16,6 +20,8 @@ export type ConsoleEvent = Exclude<ConsoleMessage, { type: 'error' | 'reconnect'
 export type ConsoleLinesEvent = Extract<ConsoleEvent, { type: 'lines' }>
 /** Lines of an earlier `gap` (from..to lies inside one gap the iterator yielded), in seq order. */
 export type ConsoleFillEvent = Extract<ConsoleEvent, { type: 'fill' }>
+/** New metric frames (ascending by period start, each period once); only with the `metrics` option. */
+export type ConsoleMetricsEvent = Extract<ConsoleEvent, { type: 'metrics' }>
 
 export interface FollowConsoleOptions {
   /** Deliver lines after this seq (0: from the start). */
@@ -29,6 +35,19 @@ export interface FollowConsoleOptions {
   onSocket?: (socket: WebSocketLike) => void
   /** Called before each reconnect. */
   onReconnect?: (info: { attempt: number; after: number; reason: string }) => void
+  /**
+   * Also yield the run's metric frames (`metrics` events): `true` from the first, or
+   * `{ after }` with the period start (Unix ms) of the last frame already held.
+   */
+  metrics?: boolean | { after: number }
+}
+
+/** What followMetrics yields: metric frames, status changes, and finally `end`. */
+export type MetricsEvent = ConsoleMetricsEvent | Extract<ConsoleEvent, { type: 'status' | 'end' }>
+
+export interface FollowMetricsOptions extends Omit<FollowConsoleOptions, 'metrics' | 'after'> {
+  /** Frames after this period start (Unix ms; default: from the first). */
+  after?: number
 }
 
 type Item = { kind: 'message'; message: ConsoleMessage } | { kind: 'closed'; code: number; reason: string; opened: boolean } | { kind: 'aborted' }
@@ -163,13 +182,19 @@ function fillsOf(lines: ConsoleLine[]): ConsoleFillEvent[] {
   return fills
 }
 
-export async function* followConsoleWith(open: OpenSocket, consoleUrl: (after: number) => string, opts: FollowConsoleOptions = {}): AsyncGenerator<ConsoleEvent, void, undefined> {
+export async function* followConsoleWith(
+  open: OpenSocket,
+  consoleUrl: (after: number, metricsAfter?: number) => string,
+  opts: FollowConsoleOptions = {},
+): AsyncGenerator<ConsoleEvent, void, undefined> {
   const { signal, maxReconnectAttempts = 20, reconnectDelayMs = 250 } = opts
   const ledger = new Ledger(opts.after ?? 0)
+  // The start of the newest metric frame yielded (undefined: frames not asked for).
+  let metricsAfter = opts.metrics === undefined || opts.metrics === false ? undefined : opts.metrics === true ? 0 : opts.metrics.after
   let failures = 0
   for (;;) {
     signal?.throwIfAborted()
-    const conn = await connect(open, consoleUrl(ledger.resumeAfter), signal, opts.onSocket)
+    const conn = await connect(open, consoleUrl(ledger.resumeAfter, metricsAfter), signal, opts.onSocket)
     let serverError: string | undefined
     let restart: string | undefined
     let progressed = false
@@ -226,6 +251,13 @@ export async function* followConsoleWith(open: OpenSocket, consoleUrl: (after: n
           for (const r of ledger.take(m.from, m.to)) {
             yield { type: 'fill', from: r.from, to: r.to, lines: m.lines.filter((l) => l.seq >= r.from && l.seq <= r.to) }
           }
+        } else if (m.type === 'metrics') {
+          if (metricsAfter === undefined) continue
+          const after = metricsAfter
+          const fresh = m.frames.filter((f) => f.start > after)
+          if (fresh.length === 0) continue
+          metricsAfter = fresh.at(-1)!.start
+          yield { type: 'metrics', frames: fresh }
         } else if (m.type === 'reconnect') {
           // The API is stopping; the socket closes next. Not an end: connect again.
           restart = m.reason
@@ -243,5 +275,18 @@ export async function* followConsoleWith(open: OpenSocket, consoleUrl: (after: n
     if (failures > maxReconnectAttempts) throw new StampedeConsoleError(`console of the run lost after ${maxReconnectAttempts} reconnect attempts: ${reason}`)
     opts.onReconnect?.({ attempt: failures, after: ledger.resumeAfter, reason })
     await sleep(Math.min(reconnectDelayMs * 2 ** (failures - 1), 5000), signal)
+  }
+}
+
+/** A run's metric frames as an async iterator (see followConsoleWith): `metrics`, `status` and finally `end`. */
+export async function* followMetricsWith(
+  open: OpenSocket,
+  consoleUrl: (after: number, metricsAfter?: number) => string,
+  opts: FollowMetricsOptions = {},
+): AsyncGenerator<MetricsEvent, void, undefined> {
+  const { after, ...rest } = opts
+  // Console lines are skipped: the connection starts after the newest line it could hold.
+  for await (const event of followConsoleWith(open, consoleUrl, { ...rest, after: Number.MAX_SAFE_INTEGER, metrics: { after: after ?? 0 } })) {
+    if (event.type === 'metrics' || event.type === 'status' || event.type === 'end') yield event
   }
 }

@@ -14,5 +14,10 @@ export type Test = RouterOutputs['tests']['byId']
 export type Location = RouterOutputs['locations']['list'][number]
 export type RunStartInput = RouterInputs['runs']['start']
 export type RunListInput = RouterInputs['runs']['list']
+/** `runs.metrics`' input: runId, and optionally metrics, tags, tagged, from, to (Unix ms), bins. */
+export type RunMetricsInput = RouterInputs['runs']['metrics']
+/** A finished run's per-second series (`runs.metrics`): per series `points` (arrays, one entry per period) and `total`. */
+export type RunMetrics = RouterOutputs['runs']['metrics']
+export type RunMetricSeries = RunMetrics['series'][number]
 export type ScriptValidation = RouterOutputs['scripts']['validate']
 export type Job = RouterOutputs['jobs']['list'][number]

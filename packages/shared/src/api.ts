@@ -16,6 +16,13 @@ export const scriptSchema = z
     message: `is larger than ${MAX_SCRIPT_BYTES / 1024} KB; move data into a SharedArray file or shrink it`,
   })
 
+/**
+ * Raw samples: whether a run also keeps k6's per-sample JSON stream (`--out json`) as the
+ * `samples` artifact (samples.json.gz). Off by default: writing it costs k6 up to ~40 % of its
+ * request rate on CPU-bound scripts. Every run keeps the per-second `metrics` artifact either way.
+ */
+export const rawSamplesSchema = z.boolean({ error: 'must be true or false' })
+
 export const testIdSchema = idSchema()
 export const runIdSchema = idSchema()
 
@@ -29,6 +36,8 @@ export const testCreateInput = z.object({
   variables: variableListSchema.optional(),
   /** Secrets, read as __ENV.NAME; stored encrypted, never returned, masked in the console. */
   secrets: variableListSchema.optional(),
+  /** The test's runs keep k6's per-sample stream (the `samples` artifact) unless a run says otherwise. Default false. */
+  rawSamples: rawSamplesSchema.optional(),
 })
 export const testUpdateInput = z.object({
   id: idSchema(),
@@ -41,6 +50,8 @@ export const testUpdateInput = z.object({
   secrets: variableListSchema.optional(),
   /** Deletes these secrets. */
   removeSecrets: z.array(variableNameSchema).max(MAX_VARIABLES).optional(),
+  /** Turns raw samples on or off for the test's later runs; kept when not given. */
+  rawSamples: rawSamplesSchema.optional(),
 })
 export const byIdInput = z.object({ id: idSchema() })
 export const testListInput = z.object({ projectId: projectIdSchema.optional() }).default({})
@@ -58,6 +69,8 @@ export const runStartInput = z
     timeoutSeconds: runTimeoutSchema.optional(),
     /** Plain variables for this run (__ENV.NAME); with testId they override the test's. */
     env: runEnvSchema.optional(),
+    /** Keep k6's per-sample stream (the `samples` artifact) for this run. Default: the saved test's setting, else false. */
+    rawSamples: rawSamplesSchema.optional(),
   })
   .strict()
   .refine((v) => (v.testId === undefined) !== (v.script === undefined), {

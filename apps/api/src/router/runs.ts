@@ -2,14 +2,15 @@ import { TRPCError } from '@trpc/server'
 import { WorkflowNotFoundError } from '@temporalio/client'
 import { artifactUrlInput, byIdInput, isTerminal, optionalProjectRef, runListInput, runStartInput, ARTIFACTS } from '@stampede/shared'
 import { LOAD_TEST_RUN_WORKFLOW, ORCHESTRATION_QUEUE, type RunWorkflowInput } from '@stampede/shared/temporal'
-import type { Prisma, Run } from '@stampede/db'
+import type { Run } from '@stampede/db'
 import { createRun, failedToStart, type RunRefusal } from '@stampede/runs'
 import type { Context } from '../context.ts'
-import { runDtoSelect, toRunDto } from '../runs/dto.ts'
+import { toRunDto } from '../runs/dto.ts'
+import { listRowLocation, listRowStatus, listRowToDto, listRuns } from '../runs/list.ts'
 import { audit } from '../auth/audit.ts'
-import { keysetAfter } from './keyset.ts'
 import { projectProcedure, router } from '../trpc.ts'
 import { apiValidator } from '../scripts/validate.ts'
+import { metricsProcedure } from './metrics.ts'
 
 /** A gate's refusal as the API answers it: the gate's own message, under the code it always had. */
 function refusalError(refusal: RunRefusal): TRPCError {
@@ -53,6 +54,8 @@ export const runsRouter = router({
         location: input.location,
         ...(input.testId !== undefined ? { testId: input.testId } : { script: input.script ?? '' }),
         ...(input.env ? { env: input.env } : {}),
+        // Not given: the saved test's setting (createRun), else off.
+        ...(input.rawSamples !== undefined ? { rawSamples: input.rawSamples } : {}),
         trigger,
         timeoutSeconds,
       },
@@ -60,7 +63,7 @@ export const runsRouter = router({
     if (!created.ok) throw refusalError(created.refusal)
     const { run } = created
     const { id } = run
-    await audit(ctx.db, ctx.actor, projectId, { action: 'run.start', targetType: 'run', targetId: id, details: { testId: run.testId, location: run.locationId } })
+    await audit(ctx.db, ctx.actor, projectId, { action: 'run.start', targetType: 'run', targetId: id, details: { testId: run.testId, location: run.locationId, rawSamples: run.rawSamples } })
     const args: RunWorkflowInput = { runId: id, locationId: run.locationId, trigger, timeoutSeconds, durability: ctx.config.durability }
     try {
       await ctx.temporal.workflow.start(LOAD_TEST_RUN_WORKFLOW, { taskQueue: ORCHESTRATION_QUEUE, workflowId: run.workflowId, args: [args] })
@@ -81,24 +84,20 @@ export const runsRouter = router({
 
   list: projectProcedure('read').input(runListInput).query(async ({ ctx, input }) => {
     const projectId = await ctx.access.project(input.projectId)
-    let where: Prisma.RunWhereInput = {
-      projectId,
-      ...(input.testId ? { testId: input.testId } : {}),
-      ...(input.status ? { status: input.status } : {}),
-      ...(input.location ? { locationId: input.location } : {}),
+    // One statement: the filters, the keyset bound after the cursor's run (an unknown cursor ends
+    // the list) and only the DTO's columns, on the pg pool rather than through Prisma (see runs/list.ts).
+    const rows = await listRuns(ctx.db, { projectId, testId: input.testId, status: input.status, location: input.location, cursor: input.cursor, take: input.limit + 1 })
+    const page = rows.length > input.limit ? rows.slice(0, input.limit) : rows
+    // Runner presence only for queued runs, asked once per location on the page.
+    const waiting = new Map<string, Promise<boolean>>()
+    for (const r of page) {
+      const location = listRowLocation(r)
+      if (listRowStatus(r) === 'queued' && !waiting.has(location)) waiting.set(location, ctx.presence.waitingFor(location))
     }
-    if (input.cursor) {
-      // The page after the cursor's run (keyset paging); an unknown cursor ends the list.
-      const at = await ctx.db.run.findUnique({ where: { id: input.cursor }, select: { createdAt: true } })
-      if (!at) return { items: [], nextCursor: null }
-      where = { ...where, ...keysetAfter('createdAt', { at: at.createdAt, id: input.cursor }) }
-    }
-    // Only the columns the list returns (see runDtoSelect); one index per filter serves the order
-    // (prisma/migrations/20270112120000_list_indexes).
-    const runs = await ctx.db.run.findMany({ where, select: runDtoSelect, orderBy: [{ createdAt: 'desc' }, { id: 'desc' }], take: input.limit + 1 })
-    const page = runs.slice(0, input.limit)
-    const items = await Promise.all(page.map(async (r) => toRunDto(r, await waitingForRunner(ctx, r))))
-    return { items, nextCursor: runs.length > input.limit ? (page.at(-1)?.id ?? null) : null }
+    const waitingIn = new Map<string, boolean>()
+    for (const [location, w] of waiting) waitingIn.set(location, await w)
+    const items = page.map((r) => listRowToDto(r, waitingIn.get(listRowLocation(r)) ?? false))
+    return { items, nextCursor: rows.length > input.limit ? (items.at(-1)?.id ?? null) : null }
   }),
 
   /**
@@ -144,4 +143,7 @@ export const runsRouter = router({
     }
     return { name: input.name, file: ARTIFACTS[input.name].file, ...ctx.artifactLinks.create(input.runId, input.name) }
   }),
+
+  /** A finished run's per-second series from its metric frames (see router/metrics.ts). */
+  metrics: metricsProcedure,
 })

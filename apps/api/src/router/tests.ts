@@ -13,6 +13,8 @@ export interface TestDto extends VariablesDto {
   name: string
   description: string
   script: string
+  /** Its runs keep k6's per-sample stream (the `samples` artifact) unless a run says otherwise. */
+  rawSamples: boolean
   createdAt: string
   updatedAt: string
   lastRun: { id: string; status: Run['status']; createdAt: string; p95: number | null } | null
@@ -53,6 +55,7 @@ const toTestDto = (test: Test & { variables?: VariableRow[] }, last?: LastRun): 
     name: test.name,
     description: test.description,
     script: test.script,
+    rawSamples: test.rawSamples,
     createdAt: test.createdAt.toISOString(),
     updatedAt: test.updatedAt.toISOString(),
     lastRun: last ? { id: last.id, status: last.status, createdAt: last.createdAt.toISOString(), p95: last.p95 } : null,
@@ -71,7 +74,7 @@ export const testsRouter = router({
     await assertRunnable(ctx, input.script, validationEnv(namedValues(input.variables), (input.secrets ?? []).map((s) => s.name)), await projectLimits(ctx, projectId))
     const variables = variablesForCreate(input, ctx.config.secretsKey)
     const test = await ctx.db.test.create({
-      data: { projectId, name: input.name, description: input.description ?? '', script: input.script, variables: { create: variables } },
+      data: { projectId, name: input.name, description: input.description ?? '', script: input.script, rawSamples: input.rawSamples ?? false, variables: { create: variables } },
       include: { variables: variablesSelect },
     })
     await audit(ctx.db, ctx.actor, projectId, { action: 'test.create', targetType: 'test', targetId: test.id, details: { name: test.name, secrets: test.variables.filter((v) => v.secret).map((v) => v.name) } })

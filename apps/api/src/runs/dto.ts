@@ -19,6 +19,8 @@ export interface RunDto {
   finishedAt: string | null
   durationMs: number | null
   timeoutSeconds: number
+  /** The run keeps k6's per-sample stream: its `samples` artifact (samples.json.gz), once it has finished. */
+  rawSamples: boolean
   exitCode: number | null
   thresholdsPassed: boolean | null
   thresholds: ThresholdResult[]
@@ -58,6 +60,7 @@ export const runDtoSelect = {
   finishedAt: true,
   durationMs: true,
   timeoutSeconds: true,
+  rawSamples: true,
   exitCode: true,
   thresholdsPassed: true,
   thresholds: true,
@@ -105,6 +108,7 @@ export function toRunDto(run: RunDtoRow, waitingForRunner = false): RunDto {
     finishedAt: iso(run.finishedAt),
     durationMs: run.durationMs,
     timeoutSeconds: run.timeoutSeconds,
+    rawSamples: run.rawSamples,
     exitCode: run.exitCode,
     thresholdsPassed: run.thresholdsPassed,
     thresholds: Array.isArray(run.thresholds) ? (run.thresholds as unknown as ThresholdResult[]) : [],

@@ -57,6 +57,13 @@ const persistence = proxyActivities<PersistenceActivities>({
   startToCloseTimeout: '2 minutes',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 20 },
 })
+// attachArtifacts also stores the run's per-second series from its metric frames: about 10 s for
+// an hour of frames here, so a day-long run needs minutes. It resumes where an attempt stopped.
+const attach = proxyActivities<PersistenceActivities>({
+  taskQueue: ORCHESTRATION_QUEUE,
+  startToCloseTimeout: '30 minutes',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 20 },
+})
 
 // Local activities: they run in this worker (which has the database), one Temporal round trip
 // fewer on the way from runs.start to k6's first request.
@@ -205,10 +212,10 @@ async function storeAndAttach(runId: string, runner: string, durability: Durabil
     // The URLs outlive the retries; a spool stored later (storeSpooledRun) gets fresh ones.
     const uploads = await dispatch.presignArtifacts({ runId, expiresInSeconds: Math.min(durability.artifactRetrySeconds + 600, MAX_PRESIGN_SECONDS) })
     const artifacts = await storeArtifacts({ runId, uploads })
-    await persistence.attachArtifacts({ runId, artifacts })
+    await attach.attachArtifacts({ runId, artifacts })
   } catch (err) {
     const minutes = Math.round(durability.artifactRetrySeconds / 60)
-    await persistence.attachArtifacts({
+    await attach.attachArtifacts({
       runId,
       artifacts: {},
       problem: storeProblem(err, minutes, runner),

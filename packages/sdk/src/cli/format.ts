@@ -26,7 +26,7 @@ export const STATUS_WORDS: Record<Run['status'], string> = {
 export function formatResults(run: Run): string {
   const m = run.metrics
   const out: string[] = []
-  out.push(`Run ${run.id}  ${STATUS_WORDS[run.status]}  (${run.location}, ${duration(run.durationMs)}${run.exitCode !== null ? `, k6 exit ${run.exitCode}` : ''})`)
+  out.push(`Run ${run.id}  ${STATUS_WORDS[run.status]}  (${run.location}, ${duration(run.durationMs)}${run.exitCode !== null ? `, k6 exit ${run.exitCode}` : ''}${run.rawSamples ? ', raw samples' : ''})`)
   if (run.errorMessage) out.push(`  ${run.errorMessage}`)
   if (run.thresholds.length > 0) {
     out.push('', table(['threshold', '', 'result'], run.thresholds.map((t) => [t.metric, t.expression, t.ok ? 'ok' : 'CROSSED'])))

@@ -1,7 +1,7 @@
 // Compiles against the API's real AppRouter (it is part of `tsc -p packages/sdk`). types.test.ts
 // also compiles it against a router whose `runs.byId` lost `durationMs`: then the marked line
 // below must fail, which proves the SDK's types follow the router rather than a copy of it.
-import { createStampedeClient, type Run } from '../../src/index.ts'
+import { createStampedeClient, type Run, type RunMetrics, type RunMetricSeries } from '../../src/index.ts'
 
 const client = createStampedeClient({ url: 'http://127.0.0.1:4000' })
 
@@ -25,5 +25,22 @@ export async function usesHelpers(): Promise<string> {
   const run = await client.runScript({ script: 'export default function () {}', location: 'us-east', env: { BASE_URL: 'x' } })
   // @ts-expect-error — a run of a script and of a saved test at once is refused.
   await client.runScript({ script: 'x', testId: 'y', location: 'us-east' })
+  // Raw samples: a run option, a test setting, and on both DTOs.
+  const sampled = await client.runScript({ testId: 'y', location: 'us-east', rawSamples: true })
+  const test = await client.tests.update.mutate({ id: 'y', rawSamples: false })
+  // @ts-expect-error — rawSamples is a boolean.
+  await client.runs.start.mutate({ script: 'x', location: 'us-east', rawSamples: 'yes' })
+  const kept: boolean = sampled.rawSamples && test.rawSamples
+  void kept
   return run.status
+}
+
+export async function usesRunMetrics(): Promise<number | null | undefined> {
+  const res: RunMetrics = await client.runs.metrics.query({ runId: 'x', metrics: ['http_req_duration'], from: 0, to: Date.now() })
+  const duration: RunMetricSeries | undefined = res.series.find((s) => s.metric === 'http_req_duration')
+  const perSecondP95: (number | null)[] | undefined = duration?.points.p95
+  void perSecondP95
+  // @ts-expect-error — from and to are Unix milliseconds, not dates.
+  await client.runs.metrics.query({ runId: 'x', from: new Date() })
+  return duration?.total.p95
 }

@@ -3,6 +3,9 @@
 // test). A run of an unchanged saved test is started by its id, so it lands in the test's
 // history; anything else runs as an unsaved script. The draft survives leaving the page (per
 // tab, per project) so a person can go and watch a run and come back to the same script.
+// Raw samples (k6's per-sample stream kept as the run's `samples` download, at a cost in k6's
+// throughput) are a setting of the test, saved with it, and an option of each run, which starts
+// as the test's setting.
 import { api, describeError, errorCode, type RouterOutputs } from '../api/client.ts'
 import { DEFAULT_SCRIPT } from './default-script.ts'
 
@@ -12,6 +15,8 @@ export type TemplateSummary = RouterOutputs['templates']['list'][number]
 export interface SavedTest {
   id: string
   name: string
+  /** The test's raw-samples setting as saved. */
+  rawSamples: boolean
 }
 
 export interface Draft {
@@ -19,7 +24,16 @@ export interface Draft {
   name: string
   test: SavedTest | null
   savedScript: string | null
+  /** The editor's raw-samples setting for the test (saved with it). */
+  rawSamples: boolean
+  /** Raw samples for the next run. */
+  runRawSamples: boolean
 }
+
+/** What the raw-samples checkboxes say they cost. */
+export const RAW_SAMPLES_HELP =
+  "Keeps k6's per-sample stream (every single measurement) as a download of the run, samples.json.gz, next to the per-second metrics every run keeps. It costs throughput: k6 makes up to ~40 % fewer requests per second on CPU-bound scripts."
+
 
 const draftKey = (projectId: string) => `stampede.playground.${projectId}`
 
@@ -29,20 +43,33 @@ export function parseDraft(raw: string | null): Draft | null {
   try {
     const d = JSON.parse(raw) as Partial<Draft>
     if (typeof d.script !== 'string' || typeof d.name !== 'string') return null
-    const test = d.test && typeof d.test.id === 'string' && typeof d.test.name === 'string' ? { id: d.test.id, name: d.test.name } : null
-    return { script: d.script, name: d.name, test, savedScript: test && typeof d.savedScript === 'string' ? d.savedScript : null }
+    const test = d.test && typeof d.test.id === 'string' && typeof d.test.name === 'string' ? { id: d.test.id, name: d.test.name, rawSamples: d.test.rawSamples === true } : null
+    // Drafts stored before raw samples existed have neither setting: off, as the tests were.
+    const rawSamples = typeof d.rawSamples === 'boolean' ? d.rawSamples : (test?.rawSamples ?? false)
+    const runRawSamples = typeof d.runRawSamples === 'boolean' ? d.runRawSamples : rawSamples
+    return { script: d.script, name: d.name, test, savedScript: test && typeof d.savedScript === 'string' ? d.savedScript : null, rawSamples, runRawSamples }
   } catch {
     return null
   }
 }
 
-/** What Run starts: the saved test when the editor holds exactly what was saved, else the script. */
+/**
+ * What Run starts: the saved test when the editor holds exactly what was saved, else the script;
+ * raw samples always as the run's checkbox says (so an unsaved change of the test's setting
+ * applies too).
+ */
 export function runInput(
   projectId: string,
-  draft: Pick<Draft, 'script' | 'test' | 'savedScript'>,
+  draft: Pick<Draft, 'script' | 'test' | 'savedScript' | 'runRawSamples'>,
   location: string,
-): { testId: string; location: string } | { projectId: string; script: string; location: string } {
-  return draft.test && draft.script === draft.savedScript ? { testId: draft.test.id, location } : { projectId, script: draft.script, location }
+): { testId: string; location: string; rawSamples: boolean } | { projectId: string; script: string; location: string; rawSamples: boolean } {
+  const rawSamples = draft.runRawSamples
+  return draft.test && draft.script === draft.savedScript ? { testId: draft.test.id, location, rawSamples } : { projectId, script: draft.script, location, rawSamples }
+}
+
+/** The editor differs from the saved test: its script, name or raw-samples setting (or there is no test). */
+export function hasUnsavedChanges(draft: Pick<Draft, 'script' | 'name' | 'test' | 'savedScript' | 'rawSamples'>): boolean {
+  return draft.test === null || draft.script !== draft.savedScript || draft.name.trim() !== draft.test.name || draft.rawSamples !== draft.test.rawSamples
 }
 
 export class Playground {
@@ -50,6 +77,10 @@ export class Playground {
   name = $state('')
   test = $state.raw<SavedTest | null>(null)
   savedScript = $state<string | null>(null)
+  /** The test's raw-samples setting in the editor; change it with setRawSamples. */
+  rawSamples = $state(false)
+  /** Raw samples for the next run: the test's setting unless changed for this run. */
+  runRawSamples = $state(false)
 
   validation = $state.raw<ScriptValidation | null>(null)
   /** The script the validation is about; the editor may have moved on since. */
@@ -69,8 +100,8 @@ export class Playground {
   loadError = $state<string | null>(null)
 
   readonly validationStale = $derived(this.validation !== null && this.validatedScript !== this.script)
-  /** The editor differs from the saved test (script or name). */
-  readonly unsaved = $derived(this.test === null || this.script !== this.savedScript || this.name.trim() !== this.test.name)
+  /** The editor differs from the saved test (script, name or raw-samples setting). */
+  readonly unsaved = $derived(hasUnsavedChanges(this))
   /** Run starts the saved test (its history) rather than an unsaved copy. */
   readonly runsSavedTest = $derived(this.test !== null && this.script === this.savedScript)
 
@@ -83,11 +114,19 @@ export class Playground {
     this.name = draft.name
     this.test = draft.test
     this.savedScript = draft.savedScript
+    this.rawSamples = draft.rawSamples
+    this.runRawSamples = draft.runRawSamples
     return true
   }
 
+  /** Sets the test's raw-samples setting, and the next run's with it. */
+  setRawSamples(on: boolean): void {
+    this.rawSamples = on
+    this.runRawSamples = on
+  }
+
   storeDraft(): void {
-    const draft: Draft = { script: this.script, name: this.name, test: this.test, savedScript: this.savedScript }
+    const draft: Draft = { script: this.script, name: this.name, test: this.test, savedScript: this.savedScript, rawSamples: this.rawSamples, runRawSamples: this.runRawSamples }
     this.#storage(() => sessionStorage.setItem(draftKey(this.projectId), JSON.stringify(draft)))
   }
 
@@ -109,14 +148,14 @@ export class Playground {
   async loadTemplate(id: string): Promise<void> {
     await this.#load(`template ${id}`, async () => {
       const template = await api.templates.byId.query({ id })
-      this.#replace({ script: template.script, name: template.name, test: null, savedScript: null })
+      this.#replace({ script: template.script, name: template.name, test: null, savedScript: null, rawSamples: false, runRawSamples: false })
     })
   }
 
   async loadTest(id: string): Promise<void> {
     await this.#load('the test', async () => {
       const test = await api.tests.byId.query({ id })
-      this.#replace({ script: test.script, name: test.name, test: { id: test.id, name: test.name }, savedScript: test.script })
+      this.#replace({ script: test.script, name: test.name, test: { id: test.id, name: test.name, rawSamples: test.rawSamples }, savedScript: test.script, rawSamples: test.rawSamples, runRawSamples: test.rawSamples })
     })
   }
 
@@ -131,8 +170,10 @@ export class Playground {
     this.saving = true
     this.saveError = null
     try {
-      const saved = this.test && !asNew ? await api.tests.update.mutate({ id: this.test.id, name, script }) : await api.tests.create.mutate({ projectId: this.projectId, name, script })
-      this.test = { id: saved.id, name: saved.name }
+      const rawSamples = this.rawSamples
+      const saved = this.test && !asNew ? await api.tests.update.mutate({ id: this.test.id, name, script, rawSamples }) : await api.tests.create.mutate({ projectId: this.projectId, name, script, rawSamples })
+      this.test = { id: saved.id, name: saved.name, rawSamples: saved.rawSamples }
+      this.rawSamples = saved.rawSamples
       this.savedScript = saved.script
       this.name = saved.name
       this.savedAt = Date.now()
@@ -168,6 +209,8 @@ export class Playground {
     this.name = draft.name
     this.test = draft.test
     this.savedScript = draft.savedScript
+    this.rawSamples = draft.rawSamples
+    this.runRawSamples = draft.runRawSamples
     this.validation = null
     this.validatedScript = null
     this.validateError = null

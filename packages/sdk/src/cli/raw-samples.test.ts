@@ -1,0 +1,134 @@
+// The CLI's --raw-samples / --no-raw-samples against a stand-in API (tRPC's plain-JSON HTTP
+// protocol on a local port): what `run` and `tests push` send, and the help saying what it costs.
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import http from 'node:http'
+import type { AddressInfo } from 'node:net'
+import os from 'node:os'
+import path from 'node:path'
+import { PassThrough } from 'node:stream'
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { main } from './main.ts'
+
+const TEST_ID = '00000000-0000-4000-8000-000000000001'
+
+/** Each call the stand-in API got: the procedure and its input. */
+let calls: { path: string; input: unknown }[] = []
+/** The saved tests tests.list answers. */
+let savedTests: { id: string; name: string }[] = []
+let server: http.Server
+let url: string
+let dir: string
+
+const run = (input: Record<string, unknown>) => ({ id: '00000000-0000-4000-8000-0000000000aa', status: 'queued', location: input.location, rawSamples: input.rawSamples ?? false })
+const test = (input: Record<string, unknown>) => ({ id: TEST_ID, name: input.name ?? 'checkout', rawSamples: input.rawSamples ?? false })
+
+const answers: Record<string, (input: Record<string, unknown>) => unknown> = {
+  'scripts.validate': () => ({ ok: true, errors: [], warnings: [], requirements: null }),
+  'runs.start': run,
+  'tests.list': () => savedTests,
+  'tests.create': test,
+  'tests.update': test,
+}
+
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(os.tmpdir(), 'stampede-cli-'))
+  await writeFile(path.join(dir, 'load.js'), 'export default function () {}\n')
+  server = http.createServer((req, res) => {
+    const chunks: Buffer[] = []
+    req.on('data', (c: Buffer) => chunks.push(c))
+    req.on('end', () => {
+      const u = new URL(req.url ?? '/', 'http://x')
+      const procedure = u.pathname.replace(/^\/trpc\//, '')
+      const raw = req.method === 'POST' ? Buffer.concat(chunks).toString() : u.searchParams.get('input')
+      const input = (raw ? JSON.parse(raw) : {}) as Record<string, unknown>
+      calls.push({ path: procedure, input })
+      const answer = answers[procedure]
+      res.setHeader('content-type', 'application/json')
+      if (!answer) {
+        res.statusCode = 404
+        res.end(JSON.stringify({ error: { message: `no procedure ${procedure}`, code: -32004, data: { code: 'NOT_FOUND', httpStatus: 404 } } }))
+        return
+      }
+      res.end(JSON.stringify({ result: { data: answer(input) } }))
+    })
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+})
+
+afterAll(async () => {
+  await new Promise((resolve) => server?.close(resolve))
+  await rm(dir, { recursive: true, force: true })
+})
+
+beforeEach(() => {
+  calls = []
+  savedTests = []
+})
+
+async function cli(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = ''
+  let stderr = ''
+  const code = await main([...argv, '--url', url, '--token', 'stp_test'], {
+    env: {},
+    stdout: { write: (s: string) => (stdout += s) },
+    stderr: { write: (s: string) => (stderr += s) },
+    stdin: new PassThrough(),
+    cwd: dir,
+    onInterrupt: () => () => {},
+  })
+  return { code, stdout, stderr }
+}
+
+const inputOf = (procedure: string) => calls.filter((c) => c.path === procedure).map((c) => c.input)
+
+describe('stampede run --raw-samples', () => {
+  it('asks for raw samples for the run, or leaves it to the API (off for an unsaved script) without the option', async () => {
+    expect((await cli('run', 'load.js', '--location', 'us-east', '--raw-samples', '--detach')).code).toBe(0)
+    expect(inputOf('runs.start')).toEqual([{ location: 'us-east', script: 'export default function () {}\n', rawSamples: true }])
+    calls = []
+    expect((await cli('run', 'load.js', '--location', 'us-east', '--detach')).code).toBe(0)
+    expect(inputOf('runs.start')).toEqual([{ location: 'us-east', script: 'export default function () {}\n' }])
+    calls = []
+    expect((await cli('run', 'load.js', '--location', 'us-east', '--no-raw-samples', '--detach')).code).toBe(0)
+    expect(inputOf('runs.start')).toEqual([{ location: 'us-east', script: 'export default function () {}\n', rawSamples: false }])
+  })
+
+  it('with --test, sets the run\'s option only: the saved test\'s own setting is left as it is', async () => {
+    savedTests = [{ id: TEST_ID, name: 'checkout' }]
+    expect((await cli('run', 'load.js', '--location', 'us-east', '--test', 'checkout', '--raw-samples', '--detach')).code).toBe(0)
+    expect(inputOf('tests.update')).toEqual([{ id: TEST_ID, script: 'export default function () {}\n' }])
+    expect(inputOf('runs.start')).toEqual([{ location: 'us-east', testId: TEST_ID, rawSamples: true }])
+  })
+
+  it('refuses both options at once as bad usage, before calling the API', async () => {
+    const { code, stderr } = await cli('run', 'load.js', '--location', 'us-east', '--raw-samples', '--no-raw-samples')
+    expect(code).toBe(2)
+    expect(stderr).toContain('--raw-samples and --no-raw-samples contradict each other')
+    expect(calls).toEqual([])
+  })
+})
+
+describe('stampede tests push --raw-samples', () => {
+  it('saves the setting with a new test, and changes an existing one\'s only when an option is given', async () => {
+    expect((await cli('tests', 'push', 'load.js', '--name', 'checkout', '--raw-samples')).code).toBe(0)
+    expect(inputOf('tests.create')).toEqual([{ name: 'checkout', script: 'export default function () {}\n', rawSamples: true }])
+    savedTests = [{ id: TEST_ID, name: 'checkout' }]
+    calls = []
+    await cli('tests', 'push', 'load.js', '--name', 'checkout')
+    await cli('tests', 'push', 'load.js', '--name', 'checkout', '--no-raw-samples')
+    expect(inputOf('tests.update')).toEqual([
+      { id: TEST_ID, script: 'export default function () {}\n' },
+      { id: TEST_ID, script: 'export default function () {}\n', rawSamples: false },
+    ])
+  })
+})
+
+describe('help', () => {
+  it('names the options and what raw samples cost', async () => {
+    const { stdout } = await cli('--help')
+    expect(stdout).toContain('[--raw-samples | --no-raw-samples]')
+    expect(stdout).toMatch(/--raw-samples keeps k6's per-sample JSON stream/)
+    expect(stdout).toMatch(/~40 % fewer requests per second/)
+  })
+})
