@@ -11,23 +11,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { resolveTool } from '@stampede/tools'
 import { mergeFrames, parseFrames, quantile, seriesKey } from '../src/frames.ts'
 import type { Merged, MergedSeries } from '../src/frames.ts'
+import { prng } from '../src/testing.ts'
 
 let k6: string
 let server: http.Server
 let base: string
 const dirs: string[] = []
 
-/** A seeded generator (mulberry32), so the server's delays are the same from run to run. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 beforeAll(async () => {
   k6 = (await resolveTool('k6')).path

@@ -5,6 +5,7 @@
 import { Readable } from 'node:stream'
 import { createGzip, gzipSync } from 'node:zlib'
 import type { Bins, Frame, Series } from '@stampede/k6-output'
+import { prng } from '@stampede/k6-output/testing'
 
 /** The mapping of Stampede's k6: DDSketch's log mapping with relative accuracy 0.004. */
 export const FRAME_GAMMA = (1 + 0.004) / (1 - 0.004)
@@ -29,17 +30,6 @@ const ENDPOINTS = [
 const HTTP_TRENDS = ['http_req_blocked', 'http_req_connecting', 'http_req_duration', 'http_req_receiving', 'http_req_sending', 'http_req_tls_handshaking', 'http_req_waiting'] as const
 const SCENARIO = { group: '', scenario: 'default' }
 
-/** A seeded generator (mulberry32). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 /** A trend series being filled: values binned as FRAMES.md says. */
 class TrendAcc {

@@ -33,6 +33,7 @@ import type { Client } from '@temporalio/client'
 import { arrayFromPayloads, defaultPayloadConverter } from '@temporalio/common'
 // @temporalio/proto is CommonJS whose named exports Node's ESM loader cannot detect.
 import proto from '@temporalio/proto'
+import { z } from 'zod'
 import type { Db } from '@stampede/db'
 import { gunzip } from 'node:zlib'
 import { promisify } from 'node:util'
@@ -336,7 +337,7 @@ export class ConsoleRelay {
     }
     this.publish(feed, before, fresh)
     const framesBefore = feed.lastFrameStart
-    const freshFrames = this.appendFrames(feed, beats.flatMap(({ beat }) => beat?.frames ?? []))
+    const freshFrames = this.appendFrames(feed, newFrames(beats.flatMap(({ beat }) => beat?.frames ?? []), feed.lastFrameStart))
     this.publishFrames(feed, framesBefore, freshFrames)
     const started = beats.find((b) => b.activity.state === PENDING_STARTED)
     feed.consoleStarted = started !== undefined
@@ -737,12 +738,31 @@ async function readStoredFrames(storage: Storage, runId: string, after: number):
   return frames.sort((a, b) => a.start - b.start)
 }
 
+/**
+ * A heartbeat as the relay reads it: its frames are checked one by one, and only those newer
+ * than the feed's last (see newFrames), since the same frames ride on several heartbeats.
+ */
+const relayHeartbeatSchema = k6HeartbeatSchema.extend({ frames: z.array(z.unknown()).optional() })
+
+/** The frames of a heartbeat that start after `after` and are frames: the rest is dropped unread. */
+function newFrames(frames: readonly unknown[], after: number): MetricFrame[] {
+  const fresh: MetricFrame[] = []
+  // A runner sends a few; more would not be a runner's heartbeat: the newest 100 at most.
+  for (const raw of frames.slice(-100)) {
+    const start = (raw as { start?: unknown } | null)?.start
+    if (typeof start !== 'number' || start <= after) continue
+    const frame = metricFrameSchema.safeParse(raw)
+    if (frame.success) fresh.push(frame.data)
+  }
+  return fresh
+}
+
 /** A console activity's heartbeat: a k6 heartbeat, or (older runners) a plain console chunk. */
-function heartbeatOf(activity: PendingActivity): (ConsoleChunk & { k6Started?: boolean; frames?: MetricFrame[] }) | undefined {
+function heartbeatOf(activity: PendingActivity): (ConsoleChunk & { k6Started?: boolean; frames?: unknown[] }) | undefined {
   const payloads = activity.heartbeatDetails?.payloads
   if (!payloads || payloads.length === 0) return undefined
   const [details] = arrayFromPayloads(defaultPayloadConverter, payloads)
-  const beat = k6HeartbeatSchema.safeParse(details)
+  const beat = relayHeartbeatSchema.safeParse(details)
   if (beat.success) return beat.data
   const chunk = consoleChunkSchema.safeParse(details)
   return chunk.success ? chunk.data : undefined

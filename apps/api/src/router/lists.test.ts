@@ -6,21 +6,18 @@ import { randomUUID } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createDb, type Db, type Run } from '@stampede/db'
 import { createTestDatabase, type TestDatabase } from '@stampede/db/testing'
-import type { Context } from '../context.ts'
-import { TokenRateLimiter } from '../auth/limits.ts'
 import { newApiToken } from '../auth/secrets.ts'
 import { toRunDto } from '../runs/dto.ts'
-import { createCallerFactory } from '../trpc.ts'
-import { appRouter } from './root.ts'
+import { tokenCaller, type Caller } from './test-caller.ts'
 
 const LOCATIONS = ['us-east', 'eu-central', 'asia-pacific']
 const STATUSES = ['queued', 'running', 'passed', 'failed', 'error', 'cancelled', 'timed_out'] as const
 
 let database: TestDatabase
 let db: Db
-const createCaller = createCallerFactory(appRouter)
-let caller: ReturnType<typeof createCaller>
-let context: Context
+let caller: Caller
+/** The runs.list test's token, for a caller with another presence. */
+let listToken: string
 let projectId: string
 let testIds: string[]
 let emptyTestId: string
@@ -106,15 +103,8 @@ beforeAll(async () => {
     data: Array.from({ length: 25 }, (_, i) => ({ jobId, workflowId: `job-${jobId}-${i}`, scheduledAt: new Date(base + Math.floor(i / 2) * 86_400_000), status: 'passed' })),
   })
 
-  context = {
-    db,
-    tokenLimiter: new TokenRateLimiter(1_000_000),
-    presence: { waitingFor: async () => false },
-    request: { authorization: `Bearer ${token}`, address: 'test' },
-    trigger: 'api',
-    setCookie: () => {},
-  } as unknown as Context
-  caller = createCaller(context)
+  listToken = token
+  caller = tokenCaller(db, token)
 })
 
 afterAll(async () => {
@@ -155,7 +145,7 @@ describe('runs.list', () => {
 
   it('marks queued runs whose location has no runner, asking once per location of a queued run', async () => {
     const asked: string[] = []
-    const waiting = createCaller({ ...context, presence: { waitingFor: async (location: string) => (asked.push(location), location === 'us-east') } } as unknown as Context)
+    const waiting = tokenCaller(db, listToken, { presence: { waitingFor: async (location: string) => (asked.push(location), location === 'us-east') } })
     const page = await waiting.runs.list({ limit: 200 })
     const expected = runs.sort(newestFirst((r) => r.createdAt)).map((r) => toRunDto(r, r.locationId === 'us-east'))
     expect(page.items).toEqual(expected)

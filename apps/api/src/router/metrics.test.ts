@@ -10,16 +10,11 @@ import { createTestDatabase, type TestDatabase } from '@stampede/db/testing'
 import { mergeFrames, quantile, seriesKey, type Frame } from '@stampede/k6-output'
 import { ingestMetricFrames, roundTo } from '@stampede/runs/metrics'
 import { syntheticFrames } from '@stampede/runs/frames-fixture'
-import type { Context } from '../context.ts'
-import { TokenRateLimiter } from '../auth/limits.ts'
 import { newApiToken } from '../auth/secrets.ts'
-import { createCallerFactory } from '../trpc.ts'
-import { appRouter } from './root.ts'
+import { tokenCaller, type Caller } from './test-caller.ts'
 
 let database: TestDatabase
 let db: Db
-const createCaller = createCallerFactory(appRouter)
-type Caller = ReturnType<typeof createCaller>
 let admin: Caller
 let reader: Caller
 let otherReader: Caller
@@ -29,17 +24,10 @@ let bare: { running: string; old: string; none: string }
 const PERIODS = 150
 const frames: Frame[] = [...syntheticFrames({ periods: PERIODS, requestsPerSecond: 40 })]
 
-async function tokenCaller(projectId: string, scope: 'read' | 'admin'): Promise<Caller> {
+async function callerWithToken(projectId: string, scope: 'read' | 'admin'): Promise<Caller> {
   const { token, prefix, hash } = newApiToken()
   await db.apiToken.create({ data: { projectId, name: `${scope} ${randomUUID()}`, scope, prefix, hash } })
-  return createCaller({
-    db,
-    tokenLimiter: new TokenRateLimiter(1_000_000),
-    presence: { waitingFor: async () => false },
-    request: { authorization: `Bearer ${token}`, address: 'test' },
-    trigger: 'api',
-    setCookie: () => {},
-  } as unknown as Context)
+  return tokenCaller(db, token)
 }
 
 async function makeRun(projectId: string, data: { status?: 'running' | 'passed'; artifacts?: object } = {}): Promise<string> {
@@ -54,9 +42,9 @@ beforeAll(async () => {
   await db.location.create({ data: { id: 'us-east', name: 'US East', region: 'Virginia' } })
   const project = await db.project.create({ data: { name: 'metrics' } })
   const other = await db.project.create({ data: { name: 'other' } })
-  admin = await tokenCaller(project.id, 'admin')
-  reader = await tokenCaller(project.id, 'read')
-  otherReader = await tokenCaller(other.id, 'read')
+  admin = await callerWithToken(project.id, 'admin')
+  reader = await callerWithToken(project.id, 'read')
+  otherReader = await callerWithToken(other.id, 'read')
   runId = await makeRun(project.id, { artifacts: { metrics: { key: 'x/metrics.ndjson.gz', bytes: 1, sha256: 'a'.repeat(64) } } })
   const stored = await ingestMetricFrames(db, runId, gzipSync(frames.map((f) => JSON.stringify(f) + '\n').join('')))
   expect(stored).toMatchObject({ frames: PERIODS, final: true })

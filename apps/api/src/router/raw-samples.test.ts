@@ -7,19 +7,15 @@ import { createDb, type Db } from '@stampede/db'
 import { createTestDatabase, type TestDatabase } from '@stampede/db/testing'
 import type { InspectResult } from '@stampede/runs'
 import { DEFAULT_DURABILITY, type RunWorkflowInput } from '@stampede/shared/temporal'
-import type { Context } from '../context.ts'
-import { TokenRateLimiter } from '../auth/limits.ts'
 import { newApiToken } from '../auth/secrets.ts'
 import { ValidationGate } from '../scripts/gate.ts'
-import { createCallerFactory } from '../trpc.ts'
-import { appRouter } from './root.ts'
+import { tokenCaller, type Caller } from './test-caller.ts'
 
 const SCRIPT = 'export const options = { vus: 1, iterations: 1 }\nexport default function () {}'
 
 let database: TestDatabase
 let db: Db
-const createCaller = createCallerFactory(appRouter)
-let caller: ReturnType<typeof createCaller>
+let caller: Caller
 /** The workflows runs.start started. */
 const started: RunWorkflowInput[] = []
 /** Scripts validation's k6 was asked to load. */
@@ -32,8 +28,7 @@ beforeAll(async () => {
   const project = await db.project.create({ data: { name: 'raw samples', maxConcurrentRuns: 100 } })
   const { token, prefix, hash } = newApiToken()
   await db.apiToken.create({ data: { projectId: project.id, name: 'raw samples', scope: 'admin', prefix, hash } })
-  const context = {
-    db,
+  caller = tokenCaller(db, token, {
     config: {
       locations: [{ id: 'us-east', name: 'US East', region: 'Virginia' }],
       scriptLimits: { maxVUs: 100, maxDurationSeconds: 3600 },
@@ -59,13 +54,7 @@ beforeAll(async () => {
         },
       },
     },
-    tokenLimiter: new TokenRateLimiter(1_000_000),
-    presence: { waitingFor: async () => false },
-    request: { authorization: `Bearer ${token}`, address: 'test' },
-    trigger: 'api',
-    setCookie: () => {},
-  } as unknown as Context
-  caller = createCaller(context)
+  })
 })
 
 afterAll(async () => {

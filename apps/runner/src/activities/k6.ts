@@ -175,20 +175,19 @@ export function createK6Activities(deps: K6ActivityDeps) {
   async function follow(run: LiveRun, ctx: Context): Promise<K6Outcome> {
     // New lines and metric frames go out on the next tick; an unchanged window is re-sent once a
     // second so the activity stays alive and learns of cancellation without re-serialising it
-    // every tick. The frames file is read between ticks (k6 writes a frame a second).
+    // every tick. The frames file is read between ticks (k6 writes a frame a second); a frame
+    // rides on the heartbeats of the few seconds after it was read.
     let lastChunk = run.recorder.takeChunk(true)!
-    let lastFrames = run.frames.takeFrames(true)!
     let lastSentAt = Date.now()
-    beat(ctx, lastChunk, run.k6Started, lastFrames)
+    beat(ctx, lastChunk, run.k6Started, run.frames.recent())
     const ticker = setInterval(() => {
       void run.frames.poll()
       const chunk = run.recorder.takeChunk()
-      const frames = run.frames.takeFrames()
+      const framesArrived = run.frames.takeChanged()
       if (chunk) lastChunk = chunk
-      if (frames) lastFrames = frames
-      if (!chunk && !frames && Date.now() - lastSentAt < IDLE_HEARTBEAT_MS) return
+      if (!chunk && !framesArrived && Date.now() - lastSentAt < IDLE_HEARTBEAT_MS) return
       lastSentAt = Date.now()
-      beat(ctx, lastChunk, run.k6Started, lastFrames)
+      beat(ctx, lastChunk, run.k6Started, run.frames.recent())
     }, deps.heartbeatIntervalMs)
     let detach!: (why: string) => void
     const detached = new Promise<string>((resolve) => (detach = resolve))

@@ -41,48 +41,56 @@ const line = (f: MetricFrame) => `${JSON.stringify(f)}\n`
 const none = secretRedactor([])
 
 describe('FrameTail', () => {
-  it('hands out whole frames only, as they are completed', async () => {
-    const tail = new FrameTail(file, none)
+  it('hands out whole frames only, as they are completed, each for maxAgeMs after it was read', async () => {
+    let now = 1_000
+    const tail = new FrameTail(file, none, { maxFrames: 5, maxAgeMs: 3000, maxBytes: 100_000, maxLineBytes: 1_000_000, readBytes: 1_000_000 }, () => now)
     expect(await tail.poll()).toBe(false)
-    expect(tail.takeFrames()).toBeUndefined()
+    expect(tail.takeChanged()).toBe(false)
+    expect(tail.recent()).toEqual([])
     const text = line(frame(0)) + line(frame(1))
     await appendFile(file, text.slice(0, text.length - 40))
     expect(await tail.poll()).toBe(true)
-    expect(tail.takeFrames()!.map((f) => f.seq)).toEqual([0])
-    expect(tail.takeFrames()).toBeUndefined()
+    expect(tail.takeChanged()).toBe(true)
+    expect(tail.takeChanged()).toBe(false)
+    expect(tail.recent().map((f) => f.seq)).toEqual([0])
+    now += 2000
     await appendFile(file, text.slice(text.length - 40))
     expect(await tail.poll()).toBe(true)
-    expect(tail.takeFrames()!.map((f) => f.seq)).toEqual([0, 1])
-    expect(tail.takeFrames(true)!.map((f) => f.seq)).toEqual([0, 1])
+    expect(tail.recent().map((f) => f.seq)).toEqual([0, 1])
+    // Frame 0 was read 3 s ago: later heartbeats no longer carry it.
+    now += 1500
+    expect(tail.recent().map((f) => f.seq)).toEqual([1])
+    now += 2000
+    expect(tail.recent()).toEqual([])
     await tail.close()
   })
 
   it('keeps a window of the newest frames, bounded by count and by bytes', async () => {
-    const tail = new FrameTail(file, none, { maxFrames: 3, maxBytes: 100_000, maxLineBytes: 1_000_000, readBytes: 1_000_000 })
+    const tail = new FrameTail(file, none, { maxFrames: 3, maxAgeMs: 60_000, maxBytes: 100_000, maxLineBytes: 1_000_000, readBytes: 1_000_000 })
     await appendFile(file, Array.from({ length: 8 }, (_, i) => line(frame(i))).join(''))
     await tail.poll()
-    expect(tail.takeFrames()!.map((f) => f.seq)).toEqual([5, 6, 7])
+    expect(tail.recent().map((f) => f.seq)).toEqual([5, 6, 7])
     const bytes = Buffer.byteLength(JSON.stringify(frame(0)))
-    const small = new FrameTail(file, none, { maxFrames: 10, maxBytes: bytes * 2 + 10, maxLineBytes: 1_000_000, readBytes: 1_000_000 })
+    const small = new FrameTail(file, none, { maxFrames: 10, maxAgeMs: 60_000, maxBytes: bytes * 2 + 10, maxLineBytes: 1_000_000, readBytes: 1_000_000 })
     await small.poll()
-    expect(small.takeFrames()!.map((f) => f.seq)).toEqual([6, 7])
+    expect(small.recent().map((f) => f.seq)).toEqual([6, 7])
     await Promise.all([tail.close(), small.close()])
   })
 
   it('skips what is not a frame: bad JSON, other shapes, a line past the size limit', async () => {
-    const tail = new FrameTail(file, none, { maxFrames: 10, maxBytes: 100_000, maxLineBytes: 2000, readBytes: 1_000_000 })
+    const tail = new FrameTail(file, none, { maxFrames: 10, maxAgeMs: 60_000, maxBytes: 100_000, maxLineBytes: 2000, readBytes: 1_000_000 })
     await appendFile(file, ['not json', '{"v":2,"seq":1}', JSON.stringify({ ...frame(1), series: 'x' }), 'x'.repeat(5000)].join('\n') + '\n' + line(frame(2)))
     await tail.poll()
-    expect(tail.takeFrames()!.map((f) => f.seq)).toEqual([2])
+    expect(tail.recent().map((f) => f.seq)).toEqual([2])
     await tail.close()
   })
 
   it('sends a frame too large for a heartbeat with its total series only, marked reduced', async () => {
     const big = frame(0, {}, `/${'p'.repeat(3000)}`)
-    const tail = new FrameTail(file, none, { maxFrames: 5, maxBytes: 2000, maxLineBytes: 1_000_000, readBytes: 1_000_000 })
+    const tail = new FrameTail(file, none, { maxFrames: 5, maxAgeMs: 60_000, maxBytes: 2000, maxLineBytes: 1_000_000, readBytes: 1_000_000 })
     await appendFile(file, line(big))
     await tail.poll()
-    const [sent] = tail.takeFrames()!
+    const [sent] = tail.recent()
     expect(sent!.reduced).toBe(true)
     expect(sent!.series.map((s) => s.metric)).toEqual(['http_reqs', 'http_req_duration'])
     expect(sent!.series.every((s) => s.tags === undefined)).toBe(true)
@@ -94,7 +102,7 @@ describe('FrameTail', () => {
     const tail = new FrameTail(file, secretRedactor([secret]))
     await appendFile(file, line(frame(0, {}, `/items?token=${secret}`)))
     await tail.poll()
-    const text = JSON.stringify(tail.takeFrames())
+    const text = JSON.stringify(tail.recent())
     expect(text).not.toContain(secret)
     expect(text).toContain('/items?token=[secret]')
     await tail.close()
@@ -102,12 +110,12 @@ describe('FrameTail', () => {
 
   it('reads a large backlog over several polls, each bounded', async () => {
     const frames = Array.from({ length: 200 }, (_, i) => line(frame(i))).join('')
-    const tail = new FrameTail(file, none, { maxFrames: 5, maxBytes: 100_000, maxLineBytes: 100_000, readBytes: 16 * 1024 })
+    const tail = new FrameTail(file, none, { maxFrames: 5, maxAgeMs: 60_000, maxBytes: 100_000, maxLineBytes: 100_000, readBytes: 16 * 1024 })
     await appendFile(file, frames)
     let polls = 0
     while (await tail.poll()) polls++
     expect(polls).toBeGreaterThan(3)
-    expect(tail.takeFrames()!.map((f) => f.seq)).toEqual([195, 196, 197, 198, 199])
+    expect(tail.recent().map((f) => f.seq)).toEqual([195, 196, 197, 198, 199])
     await tail.close()
   })
 })

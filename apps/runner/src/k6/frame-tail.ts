@@ -1,7 +1,8 @@
 // Follows the metric frames k6 writes while it runs (metrics.ndjson, one line per second; see
 // packages/k6-output/FRAMES.md) and keeps a bounded window of the newest ones for the activity's
-// heartbeats, as the console recorder does for lines: the window overlaps consecutive
-// heartbeats (a few seconds of frames), so an API that reads them a little late loses none.
+// heartbeats, as the console recorder does for lines: a frame stays in the heartbeats for
+// `maxAgeMs` after it was read (overlapping consecutive heartbeats), so an API that reads them a
+// little late loses none, and heartbeats sent for console lines later do not carry it again.
 //
 // The file is in the run's directory, so its content is checked like any input: lines longer
 // than `maxLineBytes` or that are not frames are skipped, each read is bounded, secrets are
@@ -14,6 +15,8 @@ import { redactJson, type Redact } from './redact.ts'
 export interface FrameWindowLimits {
   /** Frames kept in every heartbeat (the newest). */
   maxFrames: number
+  /** How long after it was read a frame stays in the heartbeats. */
+  maxAgeMs: number
   /** Bytes (as JSON) of the frames in one heartbeat. */
   maxBytes: number
   /** A longer line is not a frame Stampede's k6 wrote: skipped. */
@@ -22,11 +25,13 @@ export interface FrameWindowLimits {
   readBytes: number
 }
 
-export const DEFAULT_FRAME_WINDOW: FrameWindowLimits = { maxFrames: 5, maxBytes: 256 * 1024, maxLineBytes: 16 * 1024 * 1024, readBytes: 4 * 1024 * 1024 }
+export const DEFAULT_FRAME_WINDOW: FrameWindowLimits = { maxFrames: 5, maxAgeMs: 3000, maxBytes: 256 * 1024, maxLineBytes: 16 * 1024 * 1024, readBytes: 4 * 1024 * 1024 }
 
 interface Held {
   frame: MetricFrame
   bytes: number
+  /** When it was read (this process's clock). */
+  at: number
 }
 
 export class FrameTail {
@@ -45,6 +50,7 @@ export class FrameTail {
     private readonly file: string,
     private readonly redact: Redact,
     private readonly limits: FrameWindowLimits = DEFAULT_FRAME_WINDOW,
+    private readonly now: () => number = Date.now,
   ) {}
 
   /** Reads what k6 added since the last poll (at most `readBytes`); true when new frames arrived. Never throws. */
@@ -53,11 +59,17 @@ export class FrameTail {
     return this.reading
   }
 
-  /** The window of newest frames when it changed since the last call (or always with `force`); undefined otherwise. */
-  takeFrames(force = false): MetricFrame[] | undefined {
-    if (!this.changed && !force) return undefined
+  /** Whether frames arrived since the last call (a heartbeat should carry them now). */
+  takeChanged(): boolean {
+    const changed = this.changed
     this.changed = false
-    return this.window.map((h) => h.frame)
+    return changed
+  }
+
+  /** The frames for a heartbeat now: those read within the last `maxAgeMs`, newest last. */
+  recent(): MetricFrame[] {
+    const since = this.now() - this.limits.maxAgeMs
+    return this.window.filter((h) => h.at >= since).map((h) => h.frame)
   }
 
   async close(): Promise<void> {
@@ -131,7 +143,7 @@ export class FrameTail {
       bytes = Buffer.byteLength(JSON.stringify(frame))
       if (bytes > this.limits.maxBytes) return false
     }
-    this.window.push({ frame, bytes })
+    this.window.push({ frame, bytes, at: this.now() })
     let total = this.window.reduce((n, h) => n + h.bytes, 0)
     while (this.window.length > this.limits.maxFrames || (this.window.length > 1 && total > this.limits.maxBytes)) {
       total -= this.window.shift()!.bytes
