@@ -4,6 +4,7 @@
 import { z } from 'zod'
 import { runStatusSchema } from './run.ts'
 import { metricFrameSchema } from './metric-frames.ts'
+import { parseNdjson } from './ndjson.ts'
 
 export const consoleStreamSchema = z.enum(['stdout', 'stderr'])
 export type ConsoleStream = z.infer<typeof consoleStreamSchema>
@@ -23,18 +24,7 @@ export type ConsoleLine = z.infer<typeof consoleLineSchema>
  * not a console line is skipped: the rest is still good.
  */
 export function parseConsoleIndex(text: string): ConsoleLine[] {
-  const lines: ConsoleLine[] = []
-  for (const raw of text.split('\n')) {
-    if (!raw) continue
-    let value: unknown
-    try {
-      value = JSON.parse(raw)
-    } catch {
-      continue
-    }
-    const parsed = consoleLineSchema.safeParse(value)
-    if (parsed.success) lines.push(parsed.data)
-  }
+  const lines = parseNdjson(text, consoleLineSchema)
   // Written in order; sorting is cheap insurance for the binary searches on it.
   for (let i = 1; i < lines.length; i++) {
     if (lines[i]!.seq <= lines[i - 1]!.seq) return lines.sort((a, b) => a.seq - b.seq)

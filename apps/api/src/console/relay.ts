@@ -37,7 +37,7 @@ import { z } from 'zod'
 import type { Db } from '@stampede/db'
 import { gunzip } from 'node:zlib'
 import { promisify } from 'node:util'
-import { ARTIFACTS, artifactKey, consoleChunkSchema, isTerminal, metricFrameSchema, type ConsoleChunk, type ConsoleLine, type ConsoleMessage, type MetricFrame, type RunStatus } from '@stampede/shared'
+import { ARTIFACTS, artifactKey, consoleChunkSchema, isTerminal, metricFrameSchema, parseNdjson, type ConsoleChunk, type ConsoleLine, type ConsoleMessage, type MetricFrame, type RunStatus } from '@stampede/shared'
 import { CONSOLE_ACTIVITIES, k6HeartbeatSchema, workflowIdFor } from '@stampede/shared/temporal'
 import type { Storage } from '@stampede/storage'
 import { timestampMs, type RunnerPresence } from '../runs/presence.ts'
@@ -723,19 +723,9 @@ async function readStoredFrames(storage: Storage, runId: string, after: number):
   }
   // Bounded: a compressed file can expand a thousandfold.
   const text = (await gunzipAsync(gz, { maxOutputLength: MAX_STORED_FRAMES_TEXT })).toString('utf8')
-  const frames: MetricFrame[] = []
-  for (const line of text.split('\n')) {
-    if (line === '') continue
-    let json: unknown
-    try {
-      json = JSON.parse(line)
-    } catch {
-      continue
-    }
-    const frame = metricFrameSchema.safeParse(json)
-    if (frame.success && frame.data.start > after) frames.push(frame.data)
-  }
-  return frames.sort((a, b) => a.start - b.start)
+  return parseNdjson(text, metricFrameSchema)
+    .filter((f) => f.start > after)
+    .sort((a, b) => a.start - b.start)
 }
 
 /**
