@@ -174,6 +174,7 @@ const TABLE: Record<string, Row> = {
   'runs.inFlight': { rule: 'read', input: () => ({ projectId: world.projectId }), cross: project },
   'runs.cancel': { rule: 'write', input: () => ({ id: world.runId }), cross: () => ({ input: { id: world.runId }, id: world.runId }) },
   'runs.artifactUrl': { rule: 'read', input: () => ({ runId: world.runId, name: 'summary' }), cross: () => ({ input: { runId: world.runId, name: 'summary' }, id: world.runId }) },
+  'runs.metrics': { rule: 'read', input: () => ({ runId: world.runId }), cross: () => ({ input: { runId: world.runId }, id: world.runId }) },
   'jobs.preview': { rule: 'signed-in', input: () => ({ cron: '0 2 * * *', timezone: 'Europe/Berlin' }) },
   'jobs.create': {
     rule: 'write',

@@ -97,20 +97,21 @@ const EXAMPLES: Record<string, (() => unknown[]) | null> = {
   'tokens.list': () => [{ projectId: world.projectId }],
   'tokens.revoke': () => [{ id: world.tokenId }],
   'audit.list': () => [{ projectId: world.projectId, limit: 10, cursor: randomUUID() }],
-  'tests.create': () => [{ projectId: world.projectId, name: 't', description: 'd', script: SCRIPT, variables: [{ name: 'A', value: '1' }], secrets: [{ name: 'S', value: 's' }] }],
-  'tests.update': () => [{ id: world.testId, name: 't', description: 'd', script: SCRIPT, variables: [{ name: 'A', value: '1' }], secrets: [{ name: 'S', value: 's' }], removeSecrets: ['OLD'] }],
+  'tests.create': () => [{ projectId: world.projectId, name: 't', description: 'd', script: SCRIPT, variables: [{ name: 'A', value: '1' }], secrets: [{ name: 'S', value: 's' }], rawSamples: true }],
+  'tests.update': () => [{ id: world.testId, name: 't', description: 'd', script: SCRIPT, variables: [{ name: 'A', value: '1' }], secrets: [{ name: 'S', value: 's' }], removeSecrets: ['OLD'], rawSamples: false }],
   'tests.byId': () => [{ id: world.testId }],
   'tests.list': () => [{ projectId: world.projectId }],
   'tests.delete': () => [{ id: world.testId }],
   'runs.start': () => [
-    { testId: world.testId, location: 'us-east', timeoutSeconds: 60, env: { A: '1' } },
-    { script: SCRIPT, projectId: world.projectId, location: 'us-east', timeoutSeconds: 60, env: { A: '1' } },
+    { testId: world.testId, location: 'us-east', timeoutSeconds: 60, env: { A: '1' }, rawSamples: true },
+    { script: SCRIPT, projectId: world.projectId, location: 'us-east', timeoutSeconds: 60, env: { A: '1' }, rawSamples: false },
   ],
   'runs.byId': () => [{ id: world.runId }],
   'runs.list': () => [{ projectId: world.projectId, testId: world.testId, status: 'passed', location: 'us-east', limit: 10, cursor: world.runId }],
   'runs.inFlight': () => [{ projectId: world.projectId }],
   'runs.cancel': () => [{ id: world.runId }],
   'runs.artifactUrl': () => [{ runId: world.runId, name: 'summary' }],
+  'runs.metrics': () => [{ runId: world.runId, metrics: ['http_reqs'], tags: { status: '200' }, tagged: true, from: Date.now() - 3_600_000, to: Date.now(), bins: true }],
   'jobs.preview': () => [{ cron: '0 2 * * *', timezone: 'UTC', count: 3 }],
   'jobs.create': () => [{ projectId: world.projectId, ...jobFields(), enabled: false }],
   'jobs.update': () => [{ id: world.jobId, ...jobFields(), rotateWebhookSecret: true }],
@@ -184,7 +185,8 @@ function hostile(value: unknown): { what: string; value: unknown }[] {
   }
   if (typeof value === 'number') {
     return [
-      { what: '2^31', value: INT4_OVERFLOW },
+      // A field whose own valid value is past 2^31 (a Unix-ms time) is no int4 column: 2^31 is a fair value for it.
+      ...(value < INT4_OVERFLOW ? [{ what: '2^31', value: INT4_OVERFLOW }] : []),
       { what: '2^53 + 2', value: 2 ** 53 + 2 },
       { what: '1e308', value: 1e308 },
       { what: '-1', value: -1 },
