@@ -109,8 +109,8 @@ export function escapeCorpus(ctx: EscapeContext): EscapeScript[] {
         const c = new Counter('noise')
         const noise = (n) => { let s = ''; while (s.length < n) s += Math.random().toString(36).slice(2); return s }
         export const options = { iterations: 1 }
-        export default function () { for (let i = 0; i < 3000; i++) c.add(1, { t: noise(4000) }) }`,
-      run: { status: 'error', message: /metrics\.json\.gz up to the file size limit of 4 MB \(K6_MAX_FILE_MB\)/ },
+        export default function () { for (let i = 0; i < 3000; i++) c.add(1, { name: noise(4000) }) }`,
+      run: { status: 'error', message: /metrics\.ndjson up to the file size limit of 4 MB \(K6_MAX_FILE_MB\)/ },
     },
     { name: 'handleSummary files outside the outputs', script: `export const options = { iterations: 1 }\nexport default function () {}\nexport function handleSummary() { return { 'extra.txt': 'x', '/etc/cron.d/x': 'x', '../../escape.txt': 'x', '/tmp/x': 'x', '/dev/shm/x': 'x' } }`, run: { status: 'passed', console: /read-only file system/ } },
     { name: 'a console flood', script: `export const options = { iterations: 1 }\nexport default function () { const line = 'flood '.repeat(200); for (let i = 0; i < 100000; i++) console.log(line + i) }`, run: { status: 'error', message: /console output passed 2 MB \(K6_MAX_LOG_MB\)/ } },
