@@ -109,7 +109,7 @@ export function escapeCorpus(ctx: EscapeContext): EscapeScript[] {
         const c = new Counter('noise')
         const noise = (n) => { let s = ''; while (s.length < n) s += Math.random().toString(36).slice(2); return s }
         export const options = { iterations: 1 }
-        export default function () { for (let i = 0; i < 3000; i++) c.add(1, { name: noise(4000) }) }`,
+        export default function () { for (let i = 0; i < 3000; i++) c.add(1, { name: noise(8000) }) }`,
       run: { status: 'error', message: /metrics\.ndjson up to the file size limit of 4 MB \(K6_MAX_FILE_MB\)/ },
     },
     { name: 'handleSummary files outside the outputs', script: `export const options = { iterations: 1 }\nexport default function () {}\nexport function handleSummary() { return { 'extra.txt': 'x', '/etc/cron.d/x': 'x', '../../escape.txt': 'x', '/tmp/x': 'x', '/dev/shm/x': 'x' } }`, run: { status: 'passed', console: /read-only file system/ } },
