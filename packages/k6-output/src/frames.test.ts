@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { binValue, mergeFrames, parseFrames, quantile, seriesKey } from './frames.ts'
+import { binValue, mergeFrames, mergeSeries, parseFrames, quantile, seriesKey } from './frames.ts'
 import type { Frame } from './frames.ts'
 
 const GAMMA = 1.0080321285140563
@@ -39,6 +39,15 @@ describe('frames', () => {
     expect(quantile(d!, merged.gamma, 0.25)).toBeCloseTo(binValue(GAMMA, 0), 12)
     expect(quantile(d!, merged.gamma, 1)).toBe(4)
     expect(quantile(d!, merged.gamma, 0.875)).toBeCloseTo(binValue(GAMMA, 2) + (4 - binValue(GAMMA, 2)) * 0.5, 12)
+  })
+
+  it('merges loose series as a frame merge does, and nothing into nothing', () => {
+    const parts: Frame['series'] = [
+      { metric: 'd', type: 'trend', count: 4, sum: 10, min: 1, max: 4, bins: { pos: [[0, 1, 0, 2], [173, 1]] } },
+      { metric: 'd', type: 'trend', count: 1, sum: 0, min: 0, max: 0, bins: { zero: 1 } },
+    ]
+    expect(mergeSeries(parts)).toEqual(mergeFrames(parts.map((s, i) => frame(i, [s]))).series.get(seriesKey({ metric: 'd' })))
+    expect(mergeSeries([])).toBeUndefined()
   })
 
   it('refuses frames with another mapping or version', () => {

@@ -80,7 +80,7 @@ export function mergeFrames(frames: Frame[]): Merged {
       const key = seriesKey(s)
       let cur = out.series.get(key)
       if (!cur) {
-        cur = { metric: s.metric, type: s.type, count: 0, ...(s.contains ? { contains: s.contains } : {}), ...(s.tags ? { tags: s.tags } : {}), ...(s.overflow ? { overflow: true } : {}) }
+        cur = emptyLike(s)
         out.series.set(key, cur)
       }
       mergeInto(cur, s)
@@ -88,6 +88,20 @@ export function mergeFrames(frames: Frame[]): Merged {
   }
   out.gamma = gamma ?? 0
   return out
+}
+
+/** Several series of one identity (periods, instances, or tag sets to add up) merged into one; undefined for none. */
+export function mergeSeries(parts: readonly Series[]): MergedSeries | undefined {
+  const [first] = parts
+  if (!first) return undefined
+  const out = emptyLike(first)
+  for (const s of parts) mergeInto(out, s)
+  return out
+}
+
+/** A merged series with `s`'s identity and nothing in it yet. */
+function emptyLike(s: Series): MergedSeries {
+  return { metric: s.metric, type: s.type, count: 0, ...(s.contains ? { contains: s.contains } : {}), ...(s.tags ? { tags: s.tags } : {}), ...(s.overflow ? { overflow: true } : {}) }
 }
 
 function mergeInto(a: MergedSeries, b: Series): void {

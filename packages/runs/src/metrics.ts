@@ -17,7 +17,7 @@
 import { randomUUID } from 'node:crypto'
 import { Readable } from 'node:stream'
 import { createGunzip } from 'node:zlib'
-import { FRAME_VERSION, mergeFrames, quantile, type Bins, type Frame, type MergedSeries, type MetricType, type Series } from '@stampede/k6-output'
+import { FRAME_VERSION, mergeSeries, quantile, type Bins, type Frame, type MergedSeries, type MetricType, type Series } from '@stampede/k6-output'
 import { pgQuery, type Db } from '@stampede/db'
 
 /** A chunk holds the periods that start within one wall-clock minute. */
@@ -172,7 +172,7 @@ async function storeSeriesTotals(db: Db, runId: string, gamma: number | undefine
     if (list) list.push(r.total)
     else parts.set(r.series_id, [r.total])
   }
-  const totals = [...parts].map(([id, list]) => ({ id, total: unmerge(mergeSeries(list, gamma)!) }))
+  const totals = [...parts].map(([id, list]) => ({ id, total: unmerge(mergeSeries(list)!) }))
   await pgQuery(db, {
     text: `UPDATE run_metric_series s SET total = r.total FROM json_to_recordset($2::json) AS r(id uuid, total json) WHERE s.id = r.id AND s.run_id = $1`,
     values: [runId, JSON.stringify(totals)],
@@ -362,12 +362,6 @@ class Accumulator {
   }
 }
 
-/** A merged series (the reader's own merge) of raw series of the same identity. */
-export function mergeSeries(parts: Series[], gamma: number): MergedSeries | undefined {
-  const frames: Frame[] = parts.map((s, i) => ({ v: FRAME_VERSION, seq: i, start: 0, end: 0, mapping: { kind: 'log', gamma }, series: [s] }))
-  return mergeFrames(frames).series.values().next().value
-}
-
 /** A merged series back in the file's form (bins as runs of neighbouring bins). */
 export function unmerge(m: MergedSeries): Series {
   const { bins, ...rest } = m
@@ -434,14 +428,14 @@ function chunkRow(open: OpenSeries, chunkStart: number, gamma: number): ChunkRow
   const bins: (Bins | null)[] | null = meta.type === 'trend' ? [] : null
   const all: Series[] = []
   for (const p of periods) {
-    const one = p.parts.length === 1 ? p.parts[0]! : unmerge(mergeSeries(p.parts, gamma)!)
+    const one = p.parts.length === 1 ? p.parts[0]! : unmerge(mergeSeries(p.parts)!)
     all.push(one)
     points.start.push(p.start - chunkStart)
     points.end.push(p.end - chunkStart)
     points.count.push(one.count)
     let qs: Record<QuantileName, number | null> | undefined
     if (meta.type === 'trend') {
-      qs = quantilesOf(mergeSeries([one], gamma)!, gamma)
+      qs = quantilesOf(mergeSeries([one])!, gamma)
       bins!.push(one.bins ?? null)
     }
     for (const f of fields) {
@@ -449,7 +443,7 @@ function chunkRow(open: OpenSeries, chunkStart: number, gamma: number): ChunkRow
       points[f]!.push(v ?? null)
     }
   }
-  const total = unmerge(mergeSeries(all, gamma)!)
+  const total = unmerge(mergeSeries(all)!)
   return {
     meta,
     chunk_start: chunkStart,
@@ -565,7 +559,7 @@ export interface SeriesTotal {
 
 /** Merges parts of one series (whole chunks' totals and single periods) into the window's total. */
 export function totalOf(type: MetricType, parts: Series[], gamma: number): SeriesTotal {
-  const m = parts.length > 0 ? mergeSeries(parts, gamma) : undefined
+  const m = parts.length > 0 ? mergeSeries(parts) : undefined
   const count = m?.count ?? 0
   switch (type) {
     case 'counter':

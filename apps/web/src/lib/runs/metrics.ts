@@ -2,7 +2,7 @@
 // packages/k6-output/FRAMES.md): a point per period for VUs, requests/s, failed share, latency
 // (p50/p95/p99 from the frame's histogram, average from its sum) and checks; a row per request
 // name from the tagged series; and the thresholds that apply to a charted metric.
-import { mergeFrames, quantile, seriesKey, type Frame, type MergedSeries } from '@stampede/k6-output'
+import { mergeSeries, quantile, type Series } from '@stampede/k6-output'
 import type { MetricFrame } from '@stampede/shared'
 
 /** One line of a chart. */
@@ -29,14 +29,6 @@ export interface MetricPoints {
   checksRate: (number | null)[]
 }
 
-const TOTAL = {
-  vus: seriesKey({ metric: 'vus' }),
-  reqs: seriesKey({ metric: 'http_reqs' }),
-  failed: seriesKey({ metric: 'http_req_failed' }),
-  duration: seriesKey({ metric: 'http_req_duration' }),
-  checks: seriesKey({ metric: 'checks' }),
-}
-
 /** Frames by period, ascending, one per period (a later copy of a period replaces an earlier one). */
 export function addFrames(held: readonly MetricFrame[], fresh: readonly MetricFrame[]): MetricFrame[] {
   const byStart = new Map(held.map((f) => [f.start, f]))
@@ -52,7 +44,7 @@ export function metricPoints(frames: readonly MetricFrame[]): MetricPoints {
     const t = totals(frame)
     const seconds = Math.max(0.001, (frame.end - frame.start) / 1000)
     const duration = t.get('http_req_duration')
-    const merged = duration && duration.count > 0 ? mergeFrames([{ ...frame, series: [duration] } as Frame]).series.get(TOTAL.duration) : undefined
+    const merged = duration && duration.count > 0 ? mergeSeries([duration as Series]) : undefined
     const q = (p: number) => (merged ? (quantile(merged, frame.mapping.gamma, p) ?? null) : null)
     const failed = t.get('http_req_failed')
     const checks = t.get('checks')
@@ -81,40 +73,32 @@ export interface RequestRow {
 
 /** One row per request name and method (k6's `name` tag, the URL unless the script names it), busiest first. */
 export function requestTable(frames: readonly MetricFrame[]): RequestRow[] {
-  if (frames.length === 0) return []
-  const merged = mergeFrames(frames as Frame[])
-  const seconds = Math.max(0.001, (merged.end - merged.start) / 1000)
-  const rows = new Map<string, { name: string; method: string; requests: number; failures: number; duration?: MergedSeries[] }>()
-  for (const s of merged.series.values()) {
-    const name = s.tags?.name
-    if (name === undefined) continue
-    const method = s.tags?.method ?? ''
-    const key = `${method} ${name}`
-    const row = rows.get(key) ?? { name, method, requests: 0, failures: 0 }
-    rows.set(key, row)
-    if (s.metric === 'http_reqs') row.requests += s.count
-    else if (s.metric === 'http_req_failed') row.failures += s.passes ?? 0
-    else if (s.metric === 'http_req_duration') (row.duration ??= []).push(s)
+  const first = frames[0]
+  const last = frames.at(-1)
+  if (!first || !last) return []
+  const seconds = Math.max(0.001, (last.end - first.start) / 1000)
+  const rows = new Map<string, { name: string; method: string; requests: number; failures: number; durations: Series[] }>()
+  for (const frame of frames) {
+    for (const s of frame.series) {
+      const name = s.tags?.name
+      if (name === undefined) continue
+      const method = s.tags?.method ?? ''
+      const key = `${method} ${name}`
+      let row = rows.get(key)
+      if (!row) rows.set(key, (row = { name, method, requests: 0, failures: 0, durations: [] }))
+      if (s.metric === 'http_reqs') row.requests += s.count
+      else if (s.metric === 'http_req_failed') row.failures += s.passes ?? 0
+      // A request's latency over its tag sets (e.g. by status) and periods: their histograms added up.
+      else if (s.metric === 'http_req_duration') row.durations.push(s as Series)
+    }
   }
   return [...rows.values()]
     .filter((r) => r.requests > 0)
-    .map((r) => ({ name: r.name, method: r.method, requests: r.requests, rate: r.requests / seconds, p95: p95Of(r.duration ?? [], merged.gamma), failures: r.failures }))
+    .map((r) => {
+      const duration = mergeSeries(r.durations)
+      return { name: r.name, method: r.method, requests: r.requests, rate: r.requests / seconds, p95: (duration && quantile(duration, first.mapping.gamma, 0.95)) ?? null, failures: r.failures }
+    })
     .sort((a, b) => b.requests - a.requests)
-}
-
-/** The p95 over several tagged series of one request (e.g. by status): their histograms added up. */
-function p95Of(series: MergedSeries[], gamma: number): number | null {
-  if (series.length === 0) return null
-  const sum: MergedSeries = { metric: 'http_req_duration', type: 'trend', count: 0, bins: { zero: 0, pos: new Map(), neg: new Map() } }
-  for (const s of series) {
-    sum.count += s.count
-    sum.min = sum.min === undefined ? s.min : Math.min(sum.min, s.min ?? Infinity)
-    sum.max = sum.max === undefined ? s.max : Math.max(sum.max, s.max ?? -Infinity)
-    sum.bins!.zero += s.bins?.zero ?? 0
-    for (const [i, c] of s.bins?.pos ?? []) sum.bins!.pos.set(i, (sum.bins!.pos.get(i) ?? 0) + c)
-    for (const [i, c] of s.bins?.neg ?? []) sum.bins!.neg.set(i, (sum.bins!.neg.get(i) ?? 0) + c)
-  }
-  return quantile(sum, gamma, 0.95) ?? null
 }
 
 /** A threshold drawn as a line: on the latency chart (ms) or the failure chart (a share). */
