@@ -19,7 +19,7 @@ import { createServer, loadApiConfig } from '@stampede/api'
 import { resolveTool } from '@stampede/tools'
 import { k6Args, k6Env, SCRIPT_FILE } from '@stampede/runner'
 import { resolveTargetPolicy } from '@stampede/shared/targets'
-import type { ConsoleMessage } from '@stampede/shared'
+import { isTerminal, type ConsoleMessage } from '@stampede/shared'
 import { tokenClient, type Api } from './clients.ts'
 import { watchConsole } from './console-client.ts'
 import { startStack, type Stack } from './stack.ts'
@@ -97,7 +97,7 @@ async function metricsLatency(stack: Stack, target: Target, seconds: number) {
     id,
     0,
     (m: ConsoleMessage) => {
-      if (m.type === 'status' && ['passed', 'failed', 'error', 'cancelled', 'timed_out'].includes(m.status)) ended = true
+      if (m.type === 'status' && isTerminal(m.status)) ended = true
       if (m.type !== 'metrics') return
       const now = Date.now()
       for (const frame of m.frames) {

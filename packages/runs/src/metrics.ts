@@ -24,7 +24,7 @@ import { pgQuery, type Db } from '@stampede/db'
 export const CHUNK_MS = 60_000
 
 /** The quantiles runs.metrics gives for trends, per period and over a window. */
-export const QUANTILES = [
+const QUANTILES = [
   ['p50', 0.5],
   ['p90', 0.9],
   ['p95', 0.95],
@@ -363,7 +363,7 @@ class Accumulator {
 }
 
 /** A merged series back in the file's form (bins as runs of neighbouring bins). */
-export function unmerge(m: MergedSeries): Series {
+function unmerge(m: MergedSeries): Series {
   const { bins, ...rest } = m
   return bins ? { ...rest, bins: encodeBins(bins) } : rest
 }
@@ -398,7 +398,7 @@ function binRuns(counts: Map<number, number>): number[][] {
 }
 
 /** The quantiles of a merged trend series (the reader's quantile, from the bins). */
-export function quantilesOf(m: MergedSeries, gamma: number): Record<QuantileName, number | null> {
+function quantilesOf(m: MergedSeries, gamma: number): Record<QuantileName, number | null> {
   const out = {} as Record<QuantileName, number | null>
   for (const [name, q] of QUANTILES) {
     const v = quantile(m, gamma, q)

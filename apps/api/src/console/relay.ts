@@ -337,7 +337,7 @@ export class ConsoleRelay {
     }
     this.publish(feed, before, fresh)
     const framesBefore = feed.lastFrameStart
-    const freshFrames = this.appendFrames(feed, newFrames(beats.flatMap(({ beat }) => beat?.frames ?? []), feed.lastFrameStart))
+    const freshFrames = this.appendFrames(feed, beats.flatMap(({ beat }) => beat?.frames ?? []))
     this.publishFrames(feed, framesBefore, freshFrames)
     const started = beats.find((b) => b.activity.state === PENDING_STARTED)
     feed.consoleStarted = started !== undefined
@@ -469,9 +469,9 @@ export class ConsoleRelay {
     if (!feed.archive && feed.buffer.length > this.bufferLines) feed.buffer = feed.buffer.slice(feed.buffer.length - this.bufferLines)
   }
 
-  /** Adds the frames not seen yet (by period start) to the feed; returns them, ascending. */
-  private appendFrames(feed: Feed, frames: MetricFrame[]): MetricFrame[] {
-    const fresh = frames.filter((f) => f.start > feed.lastFrameStart).sort((a, b) => a.start - b.start)
+  /** Adds the heartbeats' frames not seen yet (by period start) to the feed; returns them, ascending. */
+  private appendFrames(feed: Feed, raw: unknown[]): MetricFrame[] {
+    const fresh = newFrames(raw, feed.lastFrameStart).sort((a, b) => a.start - b.start)
     const unique = fresh.filter((f, i) => i === 0 || f.start !== fresh[i - 1]!.start)
     if (unique.length === 0) return []
     feed.frames.push(...unique)

@@ -29,46 +29,46 @@ export interface RunListFilter {
 /** toISOString's form of a timestamp(3) column, which holds UTC. */
 const iso = (column: string) => `to_char(${column}, 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`
 
-// The DTO's columns, in the order listRowToDto reads them.
-const COLUMNS = [
-  'id',
-  'project_id',
-  'test_id',
-  'location_id',
-  'trigger',
-  'job_id',
-  'status',
-  iso('created_at'),
-  iso('started_at'),
-  iso('finished_at'),
-  'duration_ms',
-  'timeout_seconds',
-  'exit_code',
-  'thresholds_passed',
-  'thresholds',
-  'http_reqs',
-  'http_req_failed_rate',
-  'http_req_rate',
-  'iterations',
-  'vus_max',
-  'http_req_duration_avg',
-  'http_req_duration_min',
-  'http_req_duration_med',
-  'http_req_duration_max',
-  'http_req_duration_p90',
-  'http_req_duration_p95',
-  'http_req_duration_p99',
-  'checks_passed',
-  'checks_failed',
-  'data_sent',
-  'data_received',
-  'artifacts',
-  'artifacts_pending',
-  'console_lines',
-  'error_message',
-  'raw_samples',
-].map((c, i) => `${c} AS c${i}`)
-const SELECT = `SELECT ${COLUMNS.join(', ')} FROM runs`
+// The DTO's columns, each under the name listRowToDto reads it by.
+const COLUMNS = {
+  id: 'id',
+  projectId: 'project_id',
+  testId: 'test_id',
+  locationId: 'location_id',
+  trigger: 'trigger',
+  jobId: 'job_id',
+  status: 'status',
+  createdAt: iso('created_at'),
+  startedAt: iso('started_at'),
+  finishedAt: iso('finished_at'),
+  durationMs: 'duration_ms',
+  timeoutSeconds: 'timeout_seconds',
+  exitCode: 'exit_code',
+  thresholdsPassed: 'thresholds_passed',
+  thresholds: 'thresholds',
+  httpReqs: 'http_reqs',
+  httpReqFailedRate: 'http_req_failed_rate',
+  httpReqRate: 'http_req_rate',
+  iterations: 'iterations',
+  vusMax: 'vus_max',
+  httpReqDurationAvg: 'http_req_duration_avg',
+  httpReqDurationMin: 'http_req_duration_min',
+  httpReqDurationMed: 'http_req_duration_med',
+  httpReqDurationMax: 'http_req_duration_max',
+  httpReqDurationP90: 'http_req_duration_p90',
+  httpReqDurationP95: 'http_req_duration_p95',
+  httpReqDurationP99: 'http_req_duration_p99',
+  checksPassed: 'checks_passed',
+  checksFailed: 'checks_failed',
+  dataSent: 'data_sent',
+  dataReceived: 'data_received',
+  artifacts: 'artifacts',
+  artifactsPending: 'artifacts_pending',
+  consoleLines: 'console_lines',
+  errorMessage: 'error_message',
+  rawSamples: 'raw_samples',
+} as const
+const SELECT = `SELECT ${Object.entries(COLUMNS).map(([name, column]) => `${column} AS "${name}"`).join(', ')} FROM runs`
 
 /**
  * The statement for a filter. Every list is per project; each filter and the order
@@ -94,8 +94,8 @@ export function runListQuery(filter: RunListFilter): { text: string; values: unk
   return { text: `${SELECT} WHERE ${where.join(' AND ')} ORDER BY created_at DESC, id DESC LIMIT ${limit}`, values }
 }
 
-/** A row of runListQuery: every column (c0 … c35) as Postgres's text, or null. */
-export type RunListRow = Record<string, string | null>
+/** A row of runListQuery: every column as Postgres's text, or null. */
+export type RunListRow = Record<keyof typeof COLUMNS, string | null>
 
 /** The rows of runListQuery for `filter`, newest first. */
 export async function listRuns(db: Db, filter: RunListFilter): Promise<RunListRow[]> {
@@ -134,54 +134,54 @@ const artifactsOf = memoised((text) => {
   return artifacts.success ? artifacts.data : {}
 })
 
-/** The row's status (c6) and location (c3), for the runner-presence lookup of queued runs. */
-export const listRowStatus = (row: RunListRow) => row.c6 as RunStatus
-export const listRowLocation = (row: RunListRow) => row.c3 as string
+/** The row's status and location, for the runner-presence lookup of queued runs. */
+export const listRowStatus = (row: RunListRow) => row.status as RunStatus
+export const listRowLocation = (row: RunListRow) => row.locationId as string
 
 /** The RunDto of a runListQuery row: toRunDto's answer for the same run. */
 export function listRowToDto(r: RunListRow, waitingForRunner = false): RunDto {
-  const status = r.c6 as RunStatus
+  const status = r.status as RunStatus
   return {
-    id: r.c0 as string,
-    projectId: r.c1 as string,
-    testId: str(r.c2),
-    location: r.c3 as string,
-    trigger: r.c4 as RunTrigger,
-    jobId: str(r.c5),
+    id: r.id as string,
+    projectId: r.projectId as string,
+    testId: str(r.testId),
+    location: r.locationId as string,
+    trigger: r.trigger as RunTrigger,
+    jobId: str(r.jobId),
     status,
     waitingForRunner: status === 'queued' && waitingForRunner,
-    createdAt: r.c7 as string,
-    startedAt: str(r.c8),
-    finishedAt: str(r.c9),
-    durationMs: num(r.c10),
-    timeoutSeconds: Number(r.c11),
-    rawSamples: r.c35 === 't',
-    exitCode: num(r.c12),
-    thresholdsPassed: r.c13 == null ? null : r.c13 === 't',
-    thresholds: thresholdsOf(r.c14),
+    createdAt: r.createdAt as string,
+    startedAt: str(r.startedAt),
+    finishedAt: str(r.finishedAt),
+    durationMs: num(r.durationMs),
+    timeoutSeconds: Number(r.timeoutSeconds),
+    rawSamples: r.rawSamples === 't',
+    exitCode: num(r.exitCode),
+    thresholdsPassed: r.thresholdsPassed == null ? null : r.thresholdsPassed === 't',
+    thresholds: thresholdsOf(r.thresholds),
     metrics: {
-      httpReqs: num(r.c15),
-      httpReqFailedRate: num(r.c16),
-      httpReqRate: num(r.c17),
-      iterations: num(r.c18),
-      vusMax: num(r.c19),
+      httpReqs: num(r.httpReqs),
+      httpReqFailedRate: num(r.httpReqFailedRate),
+      httpReqRate: num(r.httpReqRate),
+      iterations: num(r.iterations),
+      vusMax: num(r.vusMax),
       httpReqDuration: {
-        avg: num(r.c20),
-        min: num(r.c21),
-        med: num(r.c22),
-        max: num(r.c23),
-        p90: num(r.c24),
-        p95: num(r.c25),
-        p99: num(r.c26),
+        avg: num(r.httpReqDurationAvg),
+        min: num(r.httpReqDurationMin),
+        med: num(r.httpReqDurationMed),
+        max: num(r.httpReqDurationMax),
+        p90: num(r.httpReqDurationP90),
+        p95: num(r.httpReqDurationP95),
+        p99: num(r.httpReqDurationP99),
       },
-      checksPassed: num(r.c27),
-      checksFailed: num(r.c28),
-      dataSent: num(r.c29),
-      dataReceived: num(r.c30),
+      checksPassed: num(r.checksPassed),
+      checksFailed: num(r.checksFailed),
+      dataSent: num(r.dataSent),
+      dataReceived: num(r.dataReceived),
     },
-    artifacts: artifactsOf(r.c31),
-    artifactsPending: r.c32 === 't',
-    consoleLines: num(r.c33),
-    errorMessage: str(r.c34),
+    artifacts: artifactsOf(r.artifacts),
+    artifactsPending: r.artifactsPending === 't',
+    consoleLines: num(r.consoleLines),
+    errorMessage: str(r.errorMessage),
   }
 }

@@ -52,18 +52,11 @@ import type { K6Activities } from '../activities/k6.ts'
 import type { PersistenceActivities } from '../activities/persistence.ts'
 import type { PresenceActivities } from '../activities/presence.ts'
 
-const persistence = proxyActivities<PersistenceActivities>({
-  taskQueue: ORCHESTRATION_QUEUE,
-  startToCloseTimeout: '2 minutes',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 20 },
-})
+const PERSISTENCE_RETRY = { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 20 }
+const persistence = proxyActivities<PersistenceActivities>({ taskQueue: ORCHESTRATION_QUEUE, startToCloseTimeout: '2 minutes', retry: PERSISTENCE_RETRY })
 // attachArtifacts also stores the run's per-second series from its metric frames: about 10 s for
 // an hour of frames here, so a day-long run needs minutes. It resumes where an attempt stopped.
-const attach = proxyActivities<PersistenceActivities>({
-  taskQueue: ORCHESTRATION_QUEUE,
-  startToCloseTimeout: '30 minutes',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 20 },
-})
+const attach = proxyActivities<PersistenceActivities>({ taskQueue: ORCHESTRATION_QUEUE, startToCloseTimeout: '30 minutes', retry: PERSISTENCE_RETRY })
 
 // Local activities: they run in this worker (which has the database), one Temporal round trip
 // fewer on the way from runs.start to k6's first request.
