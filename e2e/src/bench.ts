@@ -10,7 +10,8 @@
 // sandbox's own cost is printed beside them (target: the ratios move by at most 3 %).
 // Then, each on a platform of its own: the console's fan-out to 500 viewers and the relay's
 // Temporal polling (bench/console-fanout.ts), and lists over 100,000 runs and the API's memory
-// after 5,000 of them (bench/lists.ts). `BENCH_LANES=run-path,console,lists` picks lanes.
+// after 5,000 of them (bench/lists.ts). `BENCH_LANES=run-path,throughput,runner-memory,console,lists,metrics` picks lanes
+// (runner-memory: a 10-minute run; RUNNER_MEMORY_SECONDS shortens it).
 import { spawn } from 'node:child_process'
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import os from 'node:os'
@@ -19,15 +20,18 @@ import { createServer, loadApiConfig } from '@stampede/api'
 import { resolveTool } from '@stampede/tools'
 import { k6Args, k6Env, SCRIPT_FILE } from '@stampede/runner'
 import { resolveTargetPolicy } from '@stampede/shared/targets'
-import { isTerminal, type ConsoleMessage } from '@stampede/shared'
+import { isTerminal } from '@stampede/shared'
 import { tokenClient, type Api } from './clients.ts'
-import { watchConsole } from './console-client.ts'
+import { followRun, followRunMetrics } from './console-client.ts'
 import { startStack, type Stack } from './stack.ts'
 import { startTarget, type Target } from './target.ts'
 import { runFinished } from './wait.ts'
 import { pacedConsoleScript, runConsoleLanes } from './bench/console-fanout.ts'
 import { listLanes } from './bench/lists.ts'
 import { metricsLane } from './bench/metrics.ts'
+import { runnerMemoryLane } from './bench/runner-memory.ts'
+import { startTargetProcess } from './bench/target-process.ts'
+import { cpuMsOf } from './bench/proc-cpu.ts'
 
 const quantile = (sorted: number[], q: number): number => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN
 const fmt = (n: number, digits = 0) => n.toFixed(digits)
@@ -42,22 +46,26 @@ async function consoleLatency(stack: Stack, linesPerSecond: number, seconds: num
   let firstAt = 0
   let lastAt = 0
   let gaps = 0
-  const viewer = await watchConsole(stack, id, 0, (m: ConsoleMessage) => {
-    if (m.type === 'gap') gaps += m.to - m.from + 1
-    if (m.type !== 'lines') return
-    const now = Date.now()
-    for (const line of m.lines) {
-      const match = /bench (\d+) (\d+)/.exec(line.text)
-      if (!match) continue
-      const n = Number(match[1])
-      // Lines replayed from the archive after the run ended are not live deliveries.
-      if (!seen.has(n)) {
-        seen.add(n)
-        latencies.push(now - Number(match[2]))
-        firstAt ||= Number(match[2])
-        lastAt = Number(match[2])
+  // Followed as the CLI and the web app follow it (the SDK): lines it fills after a gap or a
+  // reconnect come as `fill`, not as live deliveries.
+  const viewer = followRun(stack, id, {
+    onEvent: (m) => {
+      if (m.type === 'gap') gaps += m.to - m.from + 1
+      if (m.type !== 'lines') return
+      const now = Date.now()
+      for (const line of m.lines) {
+        const match = /bench (\d+) (\d+)/.exec(line.text)
+        if (!match) continue
+        const n = Number(match[1])
+        // Lines replayed from the archive after the run ended are not live deliveries.
+        if (!seen.has(n)) {
+          seen.add(n)
+          latencies.push(now - Number(match[2]))
+          firstAt ||= Number(match[2])
+          lastAt = Number(match[2])
+        }
       }
-    }
+    },
   })
   const end = await viewer.waitFor((m) => m.type === 'end', 300_000)
   await finished(stack, id)
@@ -92,11 +100,9 @@ async function metricsLatency(stack: Stack, target: Target, seconds: number) {
   const latencies: number[] = []
   let atEnd = 0
   let ended = false
-  const viewer = await watchConsole(
-    stack,
-    id,
-    0,
-    (m: ConsoleMessage) => {
+  // Followed with the SDK's followMetrics, as the CLI and the web app's charts follow it.
+  const viewer = followRunMetrics(stack, id, {
+    onEvent: (m) => {
       if (m.type === 'status' && isTerminal(m.status)) ended = true
       if (m.type !== 'metrics') return
       const now = Date.now()
@@ -105,8 +111,7 @@ async function metricsLatency(stack: Stack, target: Target, seconds: number) {
         else latencies.push(now - frame.end)
       }
     },
-    { metrics: 0 },
-  )
+  })
   await viewer.waitFor((m) => m.type === 'end', 300_000)
   await finished(stack, id)
   latencies.sort((a, b) => a - b)
@@ -167,14 +172,17 @@ const SCRIPTS = {
 }
 
 /** Runs k6 directly: plain (`k6 run script.js`) or with exactly the runner's flags and outputs. */
-async function bareK6(k6Path: string, script: string, withStampedeOutputs: boolean): Promise<number> {
+async function bareK6(k6Path: string, script: string, withStampedeOutputs: boolean, report = true): Promise<number> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'bench-bare-'))
   try {
     await writeFile(path.join(dir, 'script.js'), script)
-    const args = withStampedeOutputs ? k6Args(SCRIPT_FILE, await resolveTargetPolicy({ allowLoopback: true, allowlist: [] })) : ['run', '--summary-export=summary.json', 'script.js']
+    const args = withStampedeOutputs ? k6Args(SCRIPT_FILE, await resolveTargetPolicy({ allowLoopback: true, allowlist: [] }), { report }) : ['run', '--summary-export=summary.json', 'script.js']
     const env = withStampedeOutputs ? k6Env(dir) : { PATH: '/usr/bin:/bin', HOME: dir, K6_NO_USAGE_REPORT: 'true' }
     await new Promise<void>((resolve, reject) => {
-      const child = spawn(k6Path, args, { cwd: dir, env, stdio: 'ignore' })
+      // In a session of its own, as k6 started from a terminal is, and as Stampede's sandbox starts
+      // it (bwrap --new-session): with the kernel's autogroup scheduling (on by default) a session
+      // is a CPU share of its own, so k6 in the bench's session would share one with the platform.
+      const child = spawn(k6Path, args, { cwd: dir, env, stdio: 'ignore', detached: true })
       child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`bare k6 exited ${code}`))))
     })
     const summary = JSON.parse(await readFile(path.join(dir, 'summary.json'), 'utf8')) as { metrics: { http_reqs: { rate: number } } }
@@ -186,17 +194,40 @@ async function bareK6(k6Path: string, script: string, withStampedeOutputs: boole
 
 const median = (xs: number[]) => quantile([...xs].sort((a, b) => a - b), 0.5)
 
-async function throughput(lanes: Lane[], target: Target, k6Path: string, kind: keyof typeof SCRIPTS, withOutputs: boolean, rounds: number): Promise<Map<Lane, number>> {
-  const script = SCRIPTS[kind](target.url)
+/** CPU (ms) of the platform's own processes: this one (API, runners, S3, bench), Temporal's dev server, Postgres. */
+function platformCpu(): { self: number; temporal: number; postgres: number } {
+  const own = process.cpuUsage()
+  return { self: (own.user + own.system) / 1000, temporal: cpuMsOf('temporal'), postgres: cpuMsOf('postgres') }
+}
+
+async function throughput(lanes: Lane[], targetUrl: string, k6Path: string, kind: keyof typeof SCRIPTS, withOutputs: boolean, rounds: number): Promise<Map<Lane, number>> {
+  const script = SCRIPTS[kind](targetUrl)
   const bare: number[] = []
   const outputs: number[] = []
   const under = new Map(lanes.map((l) => [l, [] as number[]]))
-  // Each round runs every variant once, one after the other, so they share the machine's mood.
+  // Platform CPU (ms) during each variant, summed over the rounds: where the requests went.
+  const cpu = new Map<string, { self: number; temporal: number; postgres: number }>()
+  const timed = async <T>(name: string, fn: () => Promise<T>): Promise<T> => {
+    const a = platformCpu()
+    const result = await fn()
+    const b = platformCpu()
+    const sum = cpu.get(name) ?? { self: 0, temporal: 0, postgres: 0 }
+    cpu.set(name, { self: sum.self + b.self - a.self, temporal: sum.temporal + b.temporal - a.temporal, postgres: sum.postgres + b.postgres - a.postgres })
+    return result
+  }
+  const framesOnly: number[] = []
+  // Each round runs every variant once, one after the other, so they share the machine's mood;
+  // the lanes take turns at going first, so none always follows the same one.
+  // The runs are watched by polling runs.byId once a second: the figure is k6's own, and a
+  // faster poll only spends the CPU k6 and the target share (5 polls a second cost about 2 %).
   for (let round = 0; round < rounds; round++) {
-    bare.push(await bareK6(k6Path, script, false))
-    if (withOutputs) outputs.push(await bareK6(k6Path, script, true))
-    for (const lane of lanes) {
-      const run = await runFinished(lane.api, (await lane.api.runs.start.mutate({ script, location: lane.location })).id, 300_000)
+    bare.push(await timed('bare k6', () => bareK6(k6Path, script, false)))
+    if (withOutputs) {
+      outputs.push(await timed("bare k6 with Stampede's outputs", () => bareK6(k6Path, script, true)))
+      framesOnly.push(await timed("bare k6 with the metric frames only", () => bareK6(k6Path, script, true, false)))
+    }
+    for (const lane of [...lanes.slice(round % lanes.length), ...lanes.slice(0, round % lanes.length)]) {
+      const run = await timed(lane.name, async () => runFinished(lane.api, (await lane.api.runs.start.mutate({ script, location: lane.location })).id, 300_000, 1000))
       under.get(lane)!.push(run.metrics.httpReqRate ?? 0)
     }
   }
@@ -205,6 +236,7 @@ async function throughput(lanes: Lane[], target: Target, k6Path: string, kind: k
   if (withOutputs) {
     console.log(`  ${kind}: bare k6 with Stampede's outputs ${outputs.map((x) => fmt(x)).join(' / ')} req/s`)
     console.log(`  ${kind}: bare k6 with outputs ÷ plain bare k6 (cost of the metrics stream and report): ${fmt(median(outputs.map((o, i) => o / bare[i]!)), 3)}`)
+    console.log(`  ${kind}: bare k6 with the metric frames only ${framesOnly.map((x) => fmt(x)).join(' / ')} req/s; ÷ plain bare k6 (cost of the frames alone): ${fmt(median(framesOnly.map((o, i) => o / bare[i]!)), 3)}`)
   }
   for (const lane of lanes) {
     const runs = under.get(lane)!
@@ -213,15 +245,18 @@ async function throughput(lanes: Lane[], target: Target, k6Path: string, kind: k
     console.log(`  ${kind}, ${lane.name}: Stampede ${runs.map((x) => fmt(x)).join(' / ')} req/s; ÷ bare k6, median of ${rounds} rounds: ${fmt(ratio, 3)}`)
     if (withOutputs) console.log(`  ${kind}, ${lane.name}: ÷ bare k6 with the same outputs (orchestration overhead alone): ${fmt(median(runs.map((u, i) => u / outputs[i]!)), 3)}`)
   }
+  for (const [name, c] of cpu) {
+    console.log(`  ${kind}, platform CPU per ${name} run (from start to final): this process ${fmt(c.self / rounds)} ms, Temporal ${fmt(c.temporal / rounds)} ms, Postgres ${fmt(c.postgres / rounds)} ms`)
+  }
   return ratios
 }
 
-/** The run path's lanes on one platform: console relay, exit → final, start → first request, throughput. */
-async function runPathLanes() {
-  const target = await startTarget()
-  const k6 = await resolveTool('k6')
-  // One platform, two lanes: us-east's runner keeps every k6 in the sandbox (the default);
-  // eu-central's runner and a second API have it off (K6_SANDBOX=off), validation included.
+/**
+ * One platform, three lanes: us-east's runner keeps every k6 in the sandbox (the default);
+ * eu-central's runner and a second API have it off (K6_SANDBOX=off), validation included;
+ * asia-pacific's runner is sandboxed and writes no HTML report (K6_HTML_REPORT=false).
+ */
+async function withLanes(body: (p: { stack: Stack; lanes: [Lane, Lane]; noReport: Lane }) => Promise<void>) {
   const locations = 'us-east:US East:Virginia,eu-central:EU Central:Frankfurt,asia-pacific:Asia Pacific:Singapore'
   const stack = await startStack({
     locations,
@@ -229,63 +264,80 @@ async function runPathLanes() {
     runner: { ENABLE_LOCATION_FILTERING: 'true', WORKER_LOCATION: 'us-east' },
   })
   await stack.startRunner({ ENABLE_LOCATION_FILTERING: 'true', WORKER_LOCATION: 'eu-central', K6_SANDBOX: 'off' })
-  // A third runner, sandboxed, whose runs write no HTML report (K6_HTML_REPORT=false): throughput only.
   await stack.startRunner({ ENABLE_LOCATION_FILTERING: 'true', WORKER_LOCATION: 'asia-pacific', K6_HTML_REPORT: 'false' })
   const open = await createServer(loadApiConfig({ ...stack.env, LOCATIONS: locations, API_PORT: '0', K6_SANDBOX: 'off', RUN_TIMEOUT_SECONDS: '600', API_TOKEN_RATE_LIMIT: '100000', VALIDATION_RATE_LIMIT: '100000' }))
   try {
-    const lanes: Lane[] = [
+    const lanes: [Lane, Lane] = [
       { name: 'sandboxed', api: stack.api, location: 'us-east' },
       { name: 'unsandboxed', api: tokenClient(await open.start(), stack.token), location: 'eu-central' },
     ]
-    // Warm-up: the first run pays for k6's first start and the workflow's first task.
-    for (const lane of lanes) await runFinished(lane.api, (await lane.api.runs.start.mutate({ script: 'export default function () {}', location: lane.location })).id, 300_000)
-
-    console.log('\n== console relay latency (k6 line written → WebSocket viewer; sandboxed)')
-    for (const rate of [100, 2000]) {
-      const r = await consoleLatency(stack, rate, 10)
-      console.log(
-        `  ${rate} lines/s (achieved ${fmt(r.achieved)}): p50 ${fmt(r.p50)} ms, p95 ${fmt(r.p95)} ms, ` +
-          `lines ${r.received}/${r.total}, lost ${r.lost}, gap lines reported ${r.gaps}`,
-      )
-    }
-
-    console.log('\n== metric frame (end of its period) → WebSocket viewer (one 20 s run, 10 VUs, sandboxed)')
-    const m = await metricsLatency(stack, target, 20)
-    console.log(`  live frames ${m.live} (+${m.atEnd} at the end from the stored frames): p50 ${fmt(m.p50)} ms, p95 ${fmt(m.p95)} ms, max ${fmt(m.max)} ms (target p95 ≤ 1500 ms)`)
-
-    console.log('\n== k6 exit → run final with its artifacts stored (10 runs, sandboxed)')
-    const finals = (await exitToFinal(lanes[0]!, 10)).sort((a, b) => a - b)
-    console.log(`  p50 ${fmt(quantile(finals, 0.5))} ms, p95 ${fmt(quantile(finals, 0.95))} ms, max ${finals.at(-1)} ms (target ≤ 2000 ms)`)
-
-    // The validated lane's figures are the target's (the playground's way); the sandbox comparison below uses them.
-    let starts = new Map<Lane, number[]>()
-    for (const fresh of [false, true]) {
-      console.log(`\n== runs.start → first request at the target, ${fresh ? 'a script never validated before (k6 loads it in runs.start)' : 'a script validated just before, as the playground does'} (10 runs per lane, alternating)`)
-      const measured = await startToFirstRequest(lanes, target, 10, fresh)
-      if (!fresh) starts = measured
-      for (const lane of lanes) {
-        const t = [...measured.get(lane)!].sort((a, b) => a - b)
-        console.log(`  ${lane.name}: p50 ${fmt(quantile(t, 0.5))} ms, p95 ${fmt(quantile(t, 0.95))} ms, min ${t[0]} ms, max ${t.at(-1)} ms${fresh ? '' : ' (target p50 ≤ 300 ms)'}`)
-      }
-    }
-
-    console.log('\n== throughput: requests/s under Stampede ÷ the same script under bare k6 (8 s each)')
     const noReport: Lane = { name: 'sandboxed, no HTML report', api: stack.api, location: 'asia-pacific' }
-    const paced = await throughput([...lanes, noReport], target, k6.path, 'paced', false, 3)
-    const saturating = await throughput([...lanes, noReport], target, k6.path, 'saturating', true, 5)
-
-    const [on, off] = lanes as [Lane, Lane]
-    const change = (a: number, b: number) => `${a >= b ? '+' : ''}${fmt(((a - b) / b) * 100, 1)} %`
-    const p50 = (lane: Lane) => quantile([...starts.get(lane)!].sort((a, b) => a - b), 0.5)
-    console.log('\n== the sandbox\'s cost (sandboxed vs K6_SANDBOX=off, same platform, alternating)')
-    console.log(`  runs.start → first request p50: ${fmt(p50(on))} ms sandboxed, ${fmt(p50(off))} ms without (target ≤ 300 ms)`)
-    console.log(`  paced throughput ratio: ${fmt(paced.get(on)!, 3)} sandboxed, ${fmt(paced.get(off)!, 3)} without (${change(paced.get(on)!, paced.get(off)!)}; target within 3 %)`)
-    console.log(`  saturating throughput ratio: ${fmt(saturating.get(on)!, 3)} sandboxed, ${fmt(saturating.get(off)!, 3)} without (${change(saturating.get(on)!, saturating.get(off)!)}; target within 3 %)`)
-    console.log('\n== Stampede ÷ bare k6 with the metric frames (sandboxed)')
-    console.log(`  saturating: ${fmt(saturating.get(on)!, 3)} with the HTML report (target ≥ 0.88), ${fmt(saturating.get(noReport)!, 3)} without it (target ≥ 0.97); paced: ${fmt(paced.get(on)!, 3)} (target ≥ 0.99)`)
+    // Warm-up: the first run pays for k6's first start and the workflow's first task.
+    for (const lane of [...lanes, noReport]) await runFinished(lane.api, (await lane.api.runs.start.mutate({ script: 'export default function () {}', location: lane.location })).id, 300_000)
+    await body({ stack, lanes, noReport })
   } finally {
     await open.stop()
     await stack.stop()
+  }
+}
+
+/** The run path's latencies: console relay, metric frames, exit → final, start → first request. */
+async function runPathLanes() {
+  const target = await startTarget()
+  try {
+    await withLanes(async ({ stack, lanes }) => {
+      console.log('\n== console relay latency (k6 line written → WebSocket viewer; sandboxed)')
+      for (const rate of [100, 2000]) {
+        const r = await consoleLatency(stack, rate, 10)
+        console.log(
+          `  ${rate} lines/s (achieved ${fmt(r.achieved)}): p50 ${fmt(r.p50)} ms, p95 ${fmt(r.p95)} ms, ` +
+            `lines ${r.received}/${r.total}, lost ${r.lost}, gap lines reported ${r.gaps}`,
+        )
+      }
+
+      console.log('\n== metric frame (end of its period) → WebSocket viewer (one 20 s run, 10 VUs, sandboxed)')
+      const m = await metricsLatency(stack, target, 20)
+      console.log(`  live frames ${m.live} (+${m.atEnd} at the end from the stored frames): p50 ${fmt(m.p50)} ms, p95 ${fmt(m.p95)} ms, max ${fmt(m.max)} ms (target p95 ≤ 1500 ms)`)
+
+      console.log('\n== k6 exit → run final with its artifacts stored (10 runs, sandboxed)')
+      const finals = (await exitToFinal(lanes[0], 10)).sort((a, b) => a - b)
+      console.log(`  p50 ${fmt(quantile(finals, 0.5))} ms, p95 ${fmt(quantile(finals, 0.95))} ms, max ${finals.at(-1)} ms (target ≤ 2000 ms)`)
+
+      for (const fresh of [false, true]) {
+        console.log(`\n== runs.start → first request at the target, ${fresh ? 'a script never validated before (k6 loads it in runs.start)' : 'a script validated just before, as the playground does'} (10 runs per lane, alternating)`)
+        const measured = await startToFirstRequest(lanes, target, 10, fresh)
+        for (const lane of lanes) {
+          const t = [...measured.get(lane)!].sort((a, b) => a - b)
+          // The validated lane's p50 is the target's (the playground's way); sandboxed against unsandboxed is the sandbox's cost.
+          console.log(`  ${lane.name}: p50 ${fmt(quantile(t, 0.5))} ms, p95 ${fmt(quantile(t, 0.95))} ms, min ${t[0]} ms, max ${t.at(-1)} ms${fresh ? '' : ' (target p50 ≤ 300 ms)'}`)
+        }
+      }
+    })
+  } finally {
+    await target.stop()
+  }
+}
+
+/** Requests/s under Stampede ÷ bare k6, paced and saturating, with and without the sandbox and the HTML report. */
+async function throughputLanes() {
+  const k6 = await resolveTool('k6')
+  // The target in a process of its own (see bench/target-process.ts).
+  const target = await startTargetProcess()
+  try {
+    await withLanes(async ({ lanes, noReport }) => {
+      console.log('\n== throughput: requests/s under Stampede ÷ the same script under bare k6 (8 s each)')
+      const paced = await throughput([...lanes, noReport], target.url, k6.path, 'paced', false, 5)
+      const saturating = await throughput([...lanes, noReport], target.url, k6.path, 'saturating', true, 5)
+
+      const [on, off] = lanes
+      const change = (a: number, b: number) => `${a >= b ? '+' : ''}${fmt(((a - b) / b) * 100, 1)} %`
+      console.log('\n== the sandbox\'s cost (sandboxed vs K6_SANDBOX=off, same platform, alternating)')
+      console.log(`  paced throughput ratio: ${fmt(paced.get(on)!, 3)} sandboxed, ${fmt(paced.get(off)!, 3)} without (${change(paced.get(on)!, paced.get(off)!)}; target within 3 %)`)
+      console.log(`  saturating throughput ratio: ${fmt(saturating.get(on)!, 3)} sandboxed, ${fmt(saturating.get(off)!, 3)} without (${change(saturating.get(on)!, saturating.get(off)!)}; target within 3 %)`)
+      console.log('\n== Stampede ÷ bare k6 with the metric frames (sandboxed)')
+      console.log(`  saturating: ${fmt(saturating.get(on)!, 3)} with the HTML report (target ≥ 0.88), ${fmt(saturating.get(noReport)!, 3)} without it (target ≥ 0.97); paced: ${fmt(paced.get(on)!, 3)} (target ≥ 0.99)`)
+    })
+  } finally {
     await target.stop()
   }
 }
@@ -293,6 +345,8 @@ async function runPathLanes() {
 /** Lanes by name; `BENCH_LANES=console,lists npm run bench` runs some of them (default: all, in this order). */
 const LANES: Record<string, () => Promise<void>> = {
   'run-path': runPathLanes,
+  throughput: throughputLanes,
+  'runner-memory': runnerMemoryLane,
   console: runConsoleLanes,
   lists: async () => {
     const stack = await startStack({ runner: false })

@@ -7,7 +7,7 @@ import { request as httpRequest } from 'node:http'
 import { TRPCClientError } from '@trpc/client'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { appRouter, createServer, loadApiConfig } from '@stampede/api'
-import { roleAllows, scopeAllows, type Permission, type ProjectRole, type TokenScope } from '@stampede/shared'
+import { API_COMPAT, roleAllows, scopeAllows, type Permission, type ProjectRole, type TokenScope } from '@stampede/shared'
 import { anonymousClient, sessionClient, tokenClient, type Api, type SessionClient } from '../src/clients.ts'
 import { watchConsole } from '../src/console-client.ts'
 import { ADMIN, startStack, type Stack } from '../src/stack.ts'
@@ -203,6 +203,7 @@ const TABLE: Record<string, Row> = {
   'scripts.validate': { rule: 'signed-in', input: () => ({ script: SCRIPT }), cross: () => ({ input: { script: SCRIPT, projectId: world.projectId }, id: world.projectId }) },
   'templates.list': { rule: 'signed-in' },
   'templates.byId': { rule: 'signed-in', input: () => ({ id: 'smoke' }) },
+  'meta.version': { rule: 'public', separately: 'the API\'s version, for anyone' },
 }
 
 // At run time `_def.procedures` is flat: "runs.start" → procedure.
@@ -286,6 +287,15 @@ describe('every procedure', () => {
     const [bOwner] = outsiders
     expect((await bOwner!.api.tests.list.query()).map((t) => t.id)).not.toContain(world.testId)
     expect((await bOwner!.api.runs.list.query()).items.map((r) => r.id)).not.toContain(world.runId)
+  })
+})
+
+describe('the API\'s version', () => {
+  it('answers anyone, without credentials too, with the version /healthz reports', async () => {
+    const answer = await anonymousClient(stack.apiUrl).meta.version.query()
+    expect(answer).toEqual({ version: expect.stringMatching(/^\d+\.\d+\.\d+/), apiCompat: API_COMPAT })
+    const health = (await (await fetch(`${stack.apiUrl}/healthz`)).json()) as { version?: unknown }
+    expect(health.version).toBe(answer.version)
   })
 })
 

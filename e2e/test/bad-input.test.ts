@@ -113,8 +113,8 @@ const EXAMPLES: Record<string, (() => unknown[]) | null> = {
   'runs.artifactUrl': () => [{ runId: world.runId, name: 'summary' }],
   'runs.metrics': () => [{ runId: world.runId, metrics: ['http_reqs'], tags: { status: '200' }, tagged: true, from: Date.now() - 3_600_000, to: Date.now(), bins: true }],
   'jobs.preview': () => [{ cron: '0 2 * * *', timezone: 'UTC', count: 3 }],
-  'jobs.create': () => [{ projectId: world.projectId, ...jobFields(), enabled: false }],
-  'jobs.update': () => [{ id: world.jobId, ...jobFields(), rotateWebhookSecret: true }],
+  'jobs.create': () => [{ projectId: world.projectId, ...jobFields(), enabled: false, rawSamples: true }],
+  'jobs.update': () => [{ id: world.jobId, ...jobFields(), rotateWebhookSecret: true, rawSamples: false }],
   'jobs.byId': () => [{ id: world.jobId }],
   'jobs.list': () => [{ projectId: world.projectId }],
   'jobs.delete': () => [{ id: world.jobId }],
@@ -128,6 +128,7 @@ const EXAMPLES: Record<string, (() => unknown[]) | null> = {
   'scripts.validate': () => [{ script: SCRIPT, projectId: world.projectId }],
   'templates.list': null,
   'templates.byId': () => [{ id: 'smoke' }],
+  'meta.version': null,
 }
 
 type Path = (string | number)[]

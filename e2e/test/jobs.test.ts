@@ -221,6 +221,43 @@ describe('limits and updates', () => {
   }, 60_000)
 })
 
+describe('raw samples', () => {
+  it('gives a firing\'s runs the job\'s setting, or each test\'s own when the job has none', async () => {
+    const sampled = await stack.api.tests.create.mutate({ name: `sampled ${Date.now()}`, script: QUICK, rawSamples: true })
+    const plain = await saveTest('plain', QUICK)
+    const job = await stack.api.jobs.create.mutate({ name: 'raw samples', testIds: [sampled.id, plain.id], location: 'us-east', cron: '0 0 1 1 *' })
+    expect(job.rawSamples).toBeNull()
+    /** Fires the job once and returns its runs, in the job's order. */
+    const fire = async () => {
+      const before = (await history(job.id)).length
+      expect(await trigger(job.id)).toBe('started')
+      const done = await waitForFirings(job.id, before + 1)
+      await settled(job.id)
+      const newest = done.find((f) => !done.some((g) => g.scheduledAt > f.scheduledAt))!
+      expect(newest).toMatchObject({ status: 'passed' })
+      // With their artifacts attached (the `samples` artifact says whether k6 wrote the stream).
+      return waitUntil('the firing\'s runs with their artifacts', async () => {
+        const runs = await Promise.all(newest.runs.map((r) => stack.api.runs.byId.query({ id: r.id })))
+        return runs.every((r) => !r.artifactsPending && 'summary' in r.artifacts) ? runs : undefined
+      }, 30_000, 250)
+    }
+    const following = await fire()
+    expect(following.map((r) => [r.testId, r.rawSamples])).toEqual([[sampled.id, true], [plain.id, false]])
+    expect(following.map((r) => 'samples' in r.artifacts)).toEqual([true, false])
+
+    const off = await stack.api.jobs.update.mutate({ id: job.id, rawSamples: false })
+    expect(off.rawSamples).toBe(false)
+    expect((await stack.api.jobs.list.query()).find((j) => j.id === job.id)?.rawSamples).toBe(false)
+    expect((await fire()).map((r) => r.rawSamples)).toEqual([false, false])
+
+    await stack.api.jobs.update.mutate({ id: job.id, rawSamples: true })
+    const all = await fire()
+    expect(all.map((r) => r.rawSamples)).toEqual([true, true])
+    expect(all.map((r) => 'samples' in r.artifacts)).toEqual([true, true])
+    await stack.api.jobs.delete.mutate({ id: job.id })
+  }, 120_000)
+})
+
 describe('overlap policies', () => {
   it('skips a firing while the previous one runs by default, and queues one under buffer_one', async () => {
     const slow = await saveTest('slow', SLOW(4))

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createServer, loadApiConfig } from '@stampede/api'
 import { mergeFrames, parseFrames, seriesKey, type Frame } from '@stampede/k6-output'
 import type { ConsoleMessage } from '@stampede/shared'
-import { watchConsole } from '../src/console-client.ts'
+import { followRun } from '../src/console-client.ts'
 import { startStack, type Stack } from '../src/stack.ts'
 import { startTarget, type Target } from '../src/target.ts'
 import { waitUntil, runFinished } from '../src/wait.ts'
@@ -25,7 +25,7 @@ afterAll(async () => {
 
 const finished = (runId: string, timeoutMs = 90_000) => runFinished(stack.api, runId, timeoutMs)
 
-/** Every console line the messages carried (in `lines` messages), in order. */
+/** Every console line the messages (or the SDK's events) carried in `lines`, in order. */
 const lines = (messages: ConsoleMessage[]) => messages.flatMap((m) => (m.type === 'lines' ? m.lines : []))
 const hasLine = (m: ConsoleMessage, text: string) => m.type === 'lines' && m.lines.some((l) => l.text.includes(text))
 
@@ -49,8 +49,8 @@ describe('a passing run', () => {
     const started = await stack.api.runs.start.mutate({ testId: test.id, location: 'us-east' })
     expect(started.status).toBe('queued')
     expect(started.trigger).toBe('api')
-    const viewer = await watchConsole(stack, started.id)
-    const end = await viewer.waitFor((m) => m.type === 'end', 90_000)
+    const viewer = followRun(stack, started.id)
+    const end = await viewer.waitFor((e) => e.type === 'end', 90_000)
     const run = await finished(started.id)
 
     expect(run.status).toBe('passed')
@@ -74,8 +74,11 @@ describe('a passing run', () => {
     // Every console line arrived over the WebSocket, in order, without a gap, in uncompressed
     // messages: the relay sends one frame's bytes to every viewer, so nothing is deflated per viewer.
     expect(viewer.extensions).toBe('')
-    const got = lines(viewer.messages)
-    expect(viewer.messages.some((m) => m.type === 'gap')).toBe(false)
+    const got = lines(viewer.events)
+    expect(viewer.connections).toBe(1)
+    expect(viewer.wire.some((m) => m.type === 'gap')).toBe(false)
+    // Each line came over the wire once: the wire holds exactly what the SDK delivered.
+    expect(lines(viewer.wire).map((l) => l.seq)).toEqual(got.map((l) => l.seq))
     expect(got.map((l) => l.seq)).toEqual(Array.from({ length: got.length }, (_, i) => i + 1))
     expect(got.length).toBe(run.consoleLines)
     expect(got.filter((l) => l.text.includes('iteration ')).length).toBe(40)
@@ -108,10 +111,14 @@ describe('a passing run', () => {
     expect((await fetch(link.url.replace(/sig=[^&]+/, 'sig=forged'))).status).toBe(403)
 
     // A viewer of the finished run gets the archived console.
-    const late = await watchConsole(stack, run.id, 5)
-    await late.closed
-    expect(lines(late.messages).map((l) => l.seq)).toEqual(got.slice(5).map((l) => l.seq))
-    expect(late.messages.at(-1)).toMatchObject({ type: 'end', status: 'passed' })
+    const late = followRun(stack, run.id, { after: 5 })
+    await late.done
+    expect(lines(late.events).map((l) => l.seq)).toEqual(got.slice(5).map((l) => l.seq))
+    expect(late.events.at(-1)).toMatchObject({ type: 'end', status: 'passed' })
+    // The server itself started after 5 (the SDK would drop earlier lines without a trace).
+    expect(late.connections).toBe(1)
+    expect(lines(late.wire).map((l) => l.seq)).toEqual(got.slice(5).map((l) => l.seq))
+    expect(late.wire.at(-1)).toMatchObject({ type: 'end', status: 'passed' })
   })
 })
 
@@ -123,12 +130,12 @@ describe('metric cardinality', () => {
       export const options = { vus: 5, iterations: 5000 }
       export default function () { http.get('${target.url}/item/' + __VU + '-' + __ITER) }`
     const { id } = await stack.api.runs.start.mutate({ script, location: 'us-east' })
-    const viewer = await watchConsole(stack, id)
-    await viewer.waitFor((m) => m.type === 'end', 120_000)
+    const viewer = followRun(stack, id)
+    await viewer.waitFor((e) => e.type === 'end', 120_000)
     const run = await finished(id)
     expect(run.status).toBe('passed')
     expect(target.count).toBe(5000)
-    const warnings = lines(viewer.messages).filter((l) => l.text.includes('tagged metric series'))
+    const warnings = lines(viewer.events).filter((l) => l.text.includes('tagged metric series'))
     expect(warnings).toHaveLength(1)
     expect(warnings[0]!.text).toMatch(/more than 1000 tagged metric series/)
     const link = await stack.api.runs.artifactUrl.query({ runId: id, name: 'metrics' })
@@ -193,8 +200,8 @@ describe('runs that do not pass', () => {
       export const options = { vus: 2, duration: '60s' }
       export default function () { http.get('${target.url}/'); console.log('still going'); sleep(0.2) }`
     const { id } = await stack.api.runs.start.mutate({ script, location: 'us-east' })
-    const viewer = await watchConsole(stack, id)
-    await viewer.waitFor((m) => hasLine(m, 'still going'), 60_000)
+    const viewer = followRun(stack, id)
+    await viewer.waitFor((e) => hasLine(e, 'still going'), 60_000)
     const askedAt = Date.now()
     await stack.api.runs.cancel.mutate({ id })
     const run = await finished(id, 30_000)
@@ -204,8 +211,8 @@ describe('runs that do not pass', () => {
     expect(run.artifacts.log).toBeDefined()
     expect(run.artifacts.summary).toBeDefined()
     expect(run.metrics.httpReqs).toBeGreaterThan(0)
-    await viewer.closed
-    expect(viewer.messages.at(-1)).toMatchObject({ type: 'end', status: 'cancelled' })
+    await viewer.done
+    expect(viewer.events.at(-1)).toMatchObject({ type: 'end', status: 'cancelled' })
   })
 })
 
@@ -333,17 +340,19 @@ describe('live console', () => {
         for (let i = 1; i <= 120; i++) { console.log('tick ' + i); sleep(0.05) }
       }`
     const { id } = await stack.api.runs.start.mutate({ script, location: 'us-east' })
-    const first = await watchConsole(stack, id)
-    await first.waitFor((m) => hasLine(m, 'tick 20'), 60_000)
-    first.close()
-    await first.closed
-    const seen = lines(first.messages)
+    const first = followRun(stack, id)
+    await first.waitFor((e) => hasLine(e, 'tick 20'), 60_000)
+    await first.close()
+    const seen = lines(first.events)
     const after = seen.at(-1)!.seq
     await new Promise((r) => setTimeout(r, 1500))
-    const second = await watchConsole(stack, id, after)
-    await second.waitFor((m) => m.type === 'end', 60_000)
-    const all = [...seen, ...lines(second.messages)]
-    expect(second.messages.some((m) => m.type === 'gap')).toBe(false)
+    const second = followRun(stack, id, { after })
+    await second.waitFor((e) => e.type === 'end', 60_000)
+    const all = [...seen, ...lines(second.events)]
+    expect(second.wire.some((m) => m.type === 'gap')).toBe(false)
+    // The server resumed right after `after`: it sent nothing the first viewer had.
+    expect(second.connections).toBe(1)
+    expect(lines(second.wire).map((l) => l.seq)).toEqual(lines(second.events).map((l) => l.seq))
     expect(all.map((l) => l.seq)).toEqual(Array.from({ length: all.length }, (_, i) => i + 1))
     const ticks = all.filter((l) => /tick \d+/.test(l.text)).map((l) => Number(/tick (\d+)/.exec(l.text)![1]))
     expect(ticks).toEqual(Array.from({ length: 120 }, (_, i) => i + 1))
@@ -359,17 +368,16 @@ describe('live console', () => {
     const { id } = await stack.api.runs.start.mutate({ script, location: 'us-east' })
     const frames = (messages: ConsoleMessage[]) => messages.flatMap((m) => (m.type === 'metrics' ? m.frames : []))
     // One viewer stays from the start to the end; another leaves after a few frames and comes back.
-    const whole = await watchConsole(stack, id, 0, undefined, { metrics: 0 })
-    const first = await watchConsole(stack, id, 0, undefined, { metrics: 0 })
-    await first.waitFor(() => frames(first.messages).length >= 5, 60_000)
-    first.close()
-    await first.closed
-    const held = frames(first.messages)
-    const heldLines = lines(first.messages)
+    const whole = followRun(stack, id, { metrics: true })
+    const first = followRun(stack, id, { metrics: true })
+    await first.waitFor(() => frames(first.events).length >= 5, 60_000)
+    await first.close()
+    const held = frames(first.events)
+    const heldLines = lines(first.events)
     // The run goes on meanwhile: the returning viewer's frames come from the relay's buffer.
-    await whole.waitFor(() => frames(whole.messages).length >= held.length + 3, 60_000)
-    const second = await watchConsole(stack, id, heldLines.at(-1)?.seq ?? 0, undefined, { metrics: held.at(-1)!.start })
-    await Promise.all([whole.waitFor((m) => m.type === 'end', 90_000), second.waitFor((m) => m.type === 'end', 90_000)])
+    await whole.waitFor(() => frames(whole.events).length >= held.length + 3, 60_000)
+    const second = followRun(stack, id, { after: heldLines.at(-1)?.seq ?? 0, metrics: { after: held.at(-1)!.start } })
+    await Promise.all([whole.waitFor((e) => e.type === 'end', 90_000), second.waitFor((e) => e.type === 'end', 90_000)])
     const run = await finished(id)
     expect(run.status).toBe('passed')
 
@@ -379,11 +387,14 @@ describe('live console', () => {
     expect(stored.at(-1)?.final).toBe(true)
     const periods = (fs: { start: number; end: number }[]) => fs.map((f) => `${f.start}-${f.end}`)
     // Every period once, in order, each starting where the previous ended: the stored frames exactly.
-    const live = frames(whole.messages)
+    const live = frames(whole.events)
     expect(periods(live)).toEqual(periods(stored))
+    // The server sent each period once (the SDK would drop a repeat without a trace).
+    expect(periods(frames(whole.wire))).toEqual(periods(stored))
     for (let i = 1; i < live.length; i++) expect(live[i]!.start).toBe(live[i - 1]!.end)
-    const resumed = [...held, ...frames(second.messages)]
+    const resumed = [...held, ...frames(second.events)]
     expect(periods(resumed)).toEqual(periods(stored))
+    expect(periods(frames(second.wire))).toEqual(periods(frames(second.events)))
     // The frames count what the target received.
     expect(mergeFrames(live as Frame[]).series.get(seriesKey({ metric: 'http_reqs' }))?.count).toBe(target.countOf('/frames'))
   })

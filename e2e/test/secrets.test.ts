@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { appRouter, createCallerFactory, createInnerContext } from '@stampede/api'
 import { DEFAULT_TEST_ADMIN_URL } from '@stampede/db/testing'
 import type { ConsoleMessage } from '@stampede/shared'
-import { watchConsole } from '../src/console-client.ts'
+import { followRun } from '../src/console-client.ts'
 import { ADMIN, startStack, type Stack } from '../src/stack.ts'
 import { startTarget, type Target } from '../src/target.ts'
 import { runFinished } from '../src/wait.ts'
@@ -97,11 +97,11 @@ describe('variables and secrets', () => {
     // With raw samples, so that k6's per-sample stream is checked too.
     const started = await stack.api.runs.start.mutate({ testId: test.id, location: 'us-east', rawSamples: true })
     // With the live metric frames too: their tags (check, group, request name) carry the secret.
-    const viewer = await watchConsole(stack, started.id, 0, undefined, { metrics: 0 })
-    await viewer.waitFor((m) => m.type === 'end', 90_000)
+    const viewer = followRun(stack, started.id, { metrics: true })
+    await viewer.waitFor((e) => e.type === 'end', 90_000)
     const run = await finished(started.id)
     expect(run.status).toBe('passed')
-    expect(JSON.stringify(viewer.messages.filter((m) => m.type === 'metrics'))).toContain('ok for [secret]')
+    expect(JSON.stringify(viewer.events.filter((e) => e.type === 'metrics'))).toContain('ok for [secret]')
 
     // k6 really had both: the target got the real secret and the variable.
     expect(target.headers).toHaveLength(1)
@@ -109,11 +109,12 @@ describe('variables and secrets', () => {
     expect(target.headers[0]!['x-greeting']).toBe(GREETING)
 
     // The live console shows the variable and [secret] in place of the secret.
-    const live = lineTexts(viewer.messages)
+    const live = lineTexts(viewer.events)
     expect(live.some((t) => t.includes(`greeting is ${GREETING}`))).toBe(true)
     expect(live.some((t) => t.includes('token is [secret]'))).toBe(true)
     expect(live.some((t) => t.includes('still the token: [secret]'))).toBe(true)
-    expect(JSON.stringify(viewer.messages)).not.toContain(SECRET)
+    // Nor anything else the server sent (the wire: every message on every connection).
+    expect(JSON.stringify(viewer.wire)).not.toContain(SECRET)
 
     // Nor does any archived artifact (console.log above all) carry it.
     const link = await stack.api.runs.artifactUrl.query({ runId: run.id, name: 'log' })

@@ -2,6 +2,7 @@ package stampede
 
 import (
 	"math"
+	"time"
 
 	"github.com/DataDog/sketches-go/ddsketch"
 	"go.k6.io/k6/v2/metrics"
@@ -9,18 +10,19 @@ import (
 	"stampede.local/k6-output/frame"
 )
 
-// target is where one k6 time series' samples go: the metric's total series and, if the sample
-// has any kept tag, one tagged series (or the metric's overflow series once the cap is hit).
-type target struct {
-	total  *seriesID
-	tagged *seriesID // nil when the sample carries none of the kept tags
-}
+// Every sample is counted once, in one "leaf" series: its tagged series (or the metric's
+// overflow series once the cap is hit), or, when it carries none of the kept tags, the metric's
+// total series itself. The total series of a metric is completed at flush by merging its tagged
+// and overflow leaves into it: the per-sample work is one accumulator update instead of two,
+// which matters at tens of thousands of requests per second (k6 emits about 13 samples each).
 
 type seriesID struct {
 	key      string
 	metric   *metrics.Metric
 	tags     map[string]string
 	overflow bool
+	// total is the metric's total series; nil when this is the total series.
+	total *seriesID
 }
 
 // accumulator is one series' state within the current period.
@@ -42,9 +44,9 @@ type aggregator struct {
 	// onCap is called once, when the first tag set is turned away by the cap.
 	onCap func(maxSeries int)
 
-	// byTimeSeries caches the routing of each k6 time series (k6 interns tag sets, so the
-	// pointer pair is a cheap, stable key).
-	byTimeSeries map[metrics.TimeSeries]target
+	// byTimeSeries caches the leaf of each k6 time series (k6 interns tag sets, so the pointer
+	// pair is a cheap, stable key).
+	byTimeSeries map[metrics.TimeSeries]*seriesID
 	// ids holds every series seen in the run, by key; tagged counts those with tags.
 	ids    map[string]*seriesID
 	tagged int
@@ -57,7 +59,7 @@ func newAggregator(maxSeries int, onCap func(int)) *aggregator {
 	return &aggregator{
 		maxSeries:    maxSeries,
 		onCap:        onCap,
-		byTimeSeries: map[metrics.TimeSeries]target{},
+		byTimeSeries: map[metrics.TimeSeries]*seriesID{},
 		ids:          map[string]*seriesID{},
 		period:       map[*seriesID]*accumulator{},
 	}
@@ -69,20 +71,17 @@ func (a *aggregator) add(s metrics.Sample) {
 	if math.IsNaN(v) || math.IsInf(v, 0) || s.Metric == nil {
 		return
 	}
-	t, ok := a.byTimeSeries[s.TimeSeries]
+	leaf, ok := a.byTimeSeries[s.TimeSeries]
 	if !ok {
-		t = a.route(s.TimeSeries)
-		a.byTimeSeries[s.TimeSeries] = t
+		leaf = a.route(s.TimeSeries)
+		a.byTimeSeries[s.TimeSeries] = leaf
 	}
-	ms := s.Time.UnixMilli()
-	a.acc(t.total).add(s.Metric.Type, v, ms)
-	if t.tagged != nil {
-		a.acc(t.tagged).add(s.Metric.Type, v, ms)
-	}
+	a.acc(leaf).add(s.Metric.Type, v, s.Time)
 }
 
-func (a *aggregator) route(ts metrics.TimeSeries) target {
-	t := target{total: a.id(ts.Metric, nil, false)}
+// route picks the leaf series of a k6 time series.
+func (a *aggregator) route(ts metrics.TimeSeries) *seriesID {
+	total := a.id(ts.Metric, nil, false, nil)
 	var tags map[string]string
 	if ts.Tags != nil {
 		for _, k := range frame.KeptTags {
@@ -95,12 +94,11 @@ func (a *aggregator) route(ts metrics.TimeSeries) target {
 		}
 	}
 	if tags == nil {
-		return t
+		return total
 	}
 	key := frame.SeriesKey(ts.Metric.Name, tags, false)
 	if id, ok := a.ids[key]; ok {
-		t.tagged = id
-		return t
+		return id
 	}
 	if a.tagged >= a.maxSeries {
 		if !a.capHit {
@@ -109,20 +107,18 @@ func (a *aggregator) route(ts metrics.TimeSeries) target {
 				a.onCap(a.maxSeries)
 			}
 		}
-		t.tagged = a.id(ts.Metric, nil, true)
-		return t
+		return a.id(ts.Metric, nil, true, total)
 	}
 	a.tagged++
-	t.tagged = a.id(ts.Metric, tags, false)
-	return t
+	return a.id(ts.Metric, tags, false, total)
 }
 
-func (a *aggregator) id(m *metrics.Metric, tags map[string]string, overflow bool) *seriesID {
+func (a *aggregator) id(m *metrics.Metric, tags map[string]string, overflow bool, total *seriesID) *seriesID {
 	key := frame.SeriesKey(m.Name, tags, overflow)
 	if id, ok := a.ids[key]; ok {
 		return id
 	}
-	id := &seriesID{key: key, metric: m, tags: tags, overflow: overflow}
+	id := &seriesID{key: key, metric: m, tags: tags, overflow: overflow, total: total}
 	a.ids[key] = id
 	return id
 }
@@ -139,7 +135,7 @@ func (a *aggregator) acc(id *seriesID) *accumulator {
 	return acc
 }
 
-func (c *accumulator) add(typ metrics.MetricType, v float64, ms int64) {
+func (c *accumulator) add(typ metrics.MetricType, v float64, at time.Time) {
 	c.count++
 	switch typ {
 	case metrics.Counter:
@@ -152,6 +148,7 @@ func (c *accumulator) add(typ metrics.MetricType, v float64, ms int64) {
 		c.min = math.Min(c.min, v)
 		c.max = math.Max(c.max, v)
 		// Samples of one flush may arrive out of time order; keep the newest.
+		ms := at.UnixMilli()
 		if c.count == 1 || ms >= c.lastT {
 			c.last, c.lastT = v, ms
 		}
@@ -163,8 +160,37 @@ func (c *accumulator) add(typ metrics.MetricType, v float64, ms int64) {
 	}
 }
 
+// merge adds a leaf's period into its metric's total (the rules of frame.MergeSeries: a gauge
+// keeps the newest last value, the larger one on a tie).
+func (c *accumulator) merge(typ metrics.MetricType, leaf *accumulator) {
+	first := c.count == 0
+	c.count += leaf.count
+	c.sum += leaf.sum
+	c.passes += leaf.passes
+	c.min = math.Min(c.min, leaf.min)
+	c.max = math.Max(c.max, leaf.max)
+	switch typ {
+	case metrics.Gauge:
+		if first || leaf.lastT > c.lastT || (leaf.lastT == c.lastT && leaf.last > c.last) {
+			c.last, c.lastT = leaf.last, leaf.lastT
+		}
+	case metrics.Trend:
+		_ = c.sketch.MergeWith(leaf.sketch) // same mapping by construction
+	}
+}
+
 // flush returns the period's series (sorted by key) and starts a new period.
 func (a *aggregator) flush() []frame.Series {
+	// Complete the totals from their leaves (collected first: acc adds to the map).
+	var leaves []*accumulator
+	for id, c := range a.period {
+		if id.total != nil {
+			leaves = append(leaves, c)
+		}
+	}
+	for _, leaf := range leaves {
+		a.acc(leaf.id.total).merge(leaf.id.metric.Type, leaf)
+	}
 	out := make([]frame.Series, 0, len(a.period))
 	for id, c := range a.period {
 		s := frame.Series{

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/sirupsen/logrus"
+	"go.k6.io/k6/v2/metrics"
 	"go.k6.io/k6/v2/output"
 
 	"stampede.local/k6-output/frame"
@@ -41,10 +42,11 @@ func init() {
 	output.RegisterExtension(Name, New)
 }
 
-// Output implements k6's output.Output.
+// Output implements k6's output.Output. Samples are aggregated as k6 hands them over
+// (AddMetricSamples), not buffered until the next flush as output.SampleBuffer would: a second of
+// a saturating test is hundreds of thousands of samples, which buffering would keep alive (and
+// the garbage collector would scan) only to fold them into a few hundred series.
 type Output struct {
-	output.SampleBuffer
-
 	path      string
 	maxSeries int
 	logger    logrus.FieldLogger
@@ -57,7 +59,7 @@ type Output struct {
 	seq   int
 	start time.Time
 
-	mu      sync.Mutex // serialises flushes (ticker and Stop)
+	mu      sync.Mutex // guards agg, w and the period (AddMetricSamples, the ticker and Stop)
 	stop    chan struct{}
 	stopped chan struct{}
 	once    sync.Once
@@ -115,6 +117,21 @@ func (o *Output) Start() error {
 	return nil
 }
 
+// AddMetricSamples aggregates the samples into the current period. k6's output manager calls
+// it from one goroutine; the lock is shared only with the once-a-second flush.
+func (o *Output) AddMetricSamples(containers []metrics.SampleContainer) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.agg == nil || o.w == nil {
+		return
+	}
+	for _, sc := range containers {
+		for _, s := range sc.GetSamples() {
+			o.agg.add(s)
+		}
+	}
+}
+
 // run flushes at every whole period of the wall clock, so that frames of k6 instances on
 // different machines cover the same periods and merge period by period.
 func (o *Output) run() {
@@ -144,11 +161,6 @@ func (o *Output) flush(end time.Time, final bool) {
 	defer o.mu.Unlock()
 	if o.w == nil {
 		return
-	}
-	for _, sc := range o.GetBufferedSamples() {
-		for _, s := range sc.GetSamples() {
-			o.agg.add(s)
-		}
 	}
 	if !end.After(o.start) && !final {
 		return

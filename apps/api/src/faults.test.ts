@@ -15,6 +15,7 @@ import { classifyFault, createHealthProbe, HealthCheckFailed, publicErrorMessage
 import { loadApiConfig } from './env.ts'
 import { createServer, type ApiServer } from './server.ts'
 import { closedPort } from './closed-port.ts'
+import { API_VERSION } from './version.ts'
 
 const DATABASE = 'the database is not reachable right now; try again in a moment'
 const TEMPORAL = 'Temporal (the workflow service) is not reachable right now; try again in a moment'
@@ -386,6 +387,7 @@ describe('the API with the database, Temporal and S3 out of reach', () => {
     const temporalDetail = /^Temporal \(the workflow service\) (is not reachable|did not answer within 2 s)$/
     expect(body).toEqual({
       ok: false,
+      version: API_VERSION,
       database: { ok: false, error: 'the database is not reachable' },
       temporal: { ok: false, error: expect.stringMatching(temporalDetail) },
       s3: { ok: false, error: 'artifact storage (S3) is not reachable' },

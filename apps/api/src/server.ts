@@ -24,6 +24,7 @@ import { appRouter, type AppRouter } from './router/root.ts'
 import { RunnerPresence } from './runs/presence.ts'
 import { classifyFault, createHealthProbe, HealthCheckFailed, isUnexpectedError, publicErrorMessage, reportFault, reportInternalError, type Part } from './faults.ts'
 import { ValidationGate } from './scripts/gate.ts'
+import { API_VERSION } from './version.ts'
 import { InspectCache } from '@stampede/runs'
 import { K6Sandbox } from '@stampede/sandbox'
 import { resolveTool } from '@stampede/tools'
@@ -260,6 +261,7 @@ export async function createServer(config: ApiConfig): Promise<ApiServer> {
       .header('cache-control', 'no-store')
       .send({
         ok: report.ok,
+        version: API_VERSION,
         database: summary('database'),
         temporal: summary('temporal'),
         s3: summary('storage'),

@@ -4,8 +4,8 @@
 // createServer(loadApiConfig(env)) and answers over IPC: `gc-and-measure` collects garbage
 // (global.gc until the heap stops shrinking) and returns process.memoryUsage(); `cpu` returns
 // process.cpuUsage(); `stop` stops the server.
-import { fork, type ChildProcess } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
+import { startChildRpc } from './child-rpc.ts'
 
 export type ApiProcessRequest = { id: number; type: 'gc-and-measure' | 'cpu' | 'stop' }
 
@@ -38,79 +38,35 @@ export interface ApiProcess {
 export const API_NODE_FLAGS = ['--max-semi-space-size=32']
 
 const CHILD = fileURLToPath(new URL('./api-process.child.ts', import.meta.url))
-const E2E_DIR = fileURLToPath(new URL('../..', import.meta.url))
 
 /** Starts the API with `env` (as loadApiConfig reads it; API_PORT=0 picks a free port) in its own process. */
 export async function startApiProcess(env: Record<string, string>, opts: { startTimeoutMs?: number; execArgv?: string[] } = {}): Promise<ApiProcess> {
-  const child: ChildProcess = fork(CHILD, [], {
-    // Resolves `tsx` from the e2e package, whatever the caller's working directory.
-    cwd: E2E_DIR,
+  const rpc = await startChildRpc<ApiProcessRequest['type'], ApiProcessReply>({
+    childFile: CHILD,
+    name: 'API',
+    envVar: 'STAMPEDE_API_PROCESS_ENV',
+    env: { API_PORT: '0', ...env },
     // The API's Node flags as `npm start` gives them (apps/api and packages/devstack package.json;
     // README "The API process: CPU per request"), so the benchmark measures what users run.
     execArgv: ['--expose-gc', '--import', 'tsx', ...API_NODE_FLAGS, ...(opts.execArgv ?? [])],
-    env: { ...process.env, STAMPEDE_API_PROCESS_ENV: JSON.stringify({ API_PORT: '0', ...env }) },
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    startTimeoutMs: opts.startTimeoutMs ?? 60_000,
   })
-  const pending = new Map<number, { resolve: (r: ApiProcessReply) => void; reject: (e: Error) => void }>()
-  let exited: Error | undefined
-  const exit = new Promise<void>((resolve) => {
-    child.once('exit', (code, signal) => {
-      exited = new Error(`the API process exited (${signal ?? `code ${code}`})`)
-      for (const p of pending.values()) p.reject(exited)
-      pending.clear()
-      resolve()
-    })
-  })
-  child.on('message', (reply: ApiProcessReply) => {
-    const p = pending.get(reply.id)
-    pending.delete(reply.id)
-    if (!p) return
-    if (reply.type === 'error') p.reject(new Error(`API process: ${reply.message}`))
-    else p.resolve(reply)
-  })
-
-  let next = 1
-  const request = (type: ApiProcessRequest['type']): Promise<ApiProcessReply> => {
-    if (exited) return Promise.reject(exited)
-    const id = next++
-    return new Promise((resolve, reject) => {
-      pending.set(id, { resolve, reject })
-      child.send({ id, type } satisfies ApiProcessRequest)
-    })
-  }
-
-  const ready = await new Promise<ApiProcessReply>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('the API process did not start in time')), opts.startTimeoutMs ?? 60_000)
-    pending.set(0, {
-      resolve: (r) => (clearTimeout(timer), resolve(r)),
-      reject: (e) => (clearTimeout(timer), reject(e)),
-    })
-  }).catch((err: unknown) => {
-    child.kill('SIGKILL')
-    throw err
-  })
+  const { ready } = rpc
   if (ready.type !== 'ready') throw new Error(`API process: unexpected first message ${ready.type}`)
-
   return {
     url: ready.url,
     pid: ready.pid,
     async gcAndMeasure() {
-      const r = await request('gc-and-measure')
+      const r = await rpc.request('gc-and-measure')
       if (r.type !== 'measure') throw new Error(`API process: unexpected reply ${r.type}`)
       const { rss, heapUsed, heapTotal, external, arrayBuffers } = r
       return { rss, heapUsed, heapTotal, external, arrayBuffers }
     },
     async cpu() {
-      const r = await request('cpu')
+      const r = await rpc.request('cpu')
       if (r.type !== 'cpu') throw new Error(`API process: unexpected reply ${r.type}`)
       return { user: r.user, system: r.system }
     },
-    async stop() {
-      if (exited) return
-      const killer = setTimeout(() => child.kill('SIGKILL'), 15_000)
-      await request('stop').catch(() => child.kill('SIGKILL'))
-      await exit
-      clearTimeout(killer)
-    },
+    stop: () => rpc.stop(15_000),
   }
 }

@@ -9,33 +9,16 @@
 // LIST_HOLD=<file>: seed, write what a later run needs (the stack's environment, the token, the
 // history) to <file> and keep the stack up until interrupted; LIST_STACK=<file> then measures on
 // that stack without starting or seeding one.
-import { readdirSync, readFileSync } from 'node:fs'
 import { readFile, writeFile } from 'node:fs/promises'
 import { startStack, type Stack } from '../stack.ts'
 import { tokenClient } from '../clients.ts'
 import { startApiProcess } from './api-process.ts'
+import { cpuMsOf } from './proc-cpu.ts'
 import { listCases, measureListLatency, seedListHistory, type ListHistory } from './lists.ts'
 
 const variants = (process.env.LIST_API_ARGS ?? '').split('|').map((v) => v.split(' ').filter(Boolean))
 const wanted = process.env.LIST_CASES?.split(',').map((c) => c.trim())
 const calls = Number(process.env.LIST_CALLS ?? 400)
-
-/** CPU time (ms) of every `postgres` process on this machine so far (Linux /proc; 10 ms ticks). */
-function postgresCpuMs(): number {
-  let ticks = 0
-  for (const pid of readdirSync('/proc')) {
-    if (!/^\d+$/.test(pid)) continue
-    try {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-      if (!stat.includes('(postgres)')) continue
-      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-      ticks += Number(f[11]) + Number(f[12])
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return ticks * 10
-}
 
 interface Held {
   env: Record<string, string>
@@ -57,11 +40,11 @@ async function measure(held: Held) {
         const cpu1 = (b1.user - a1.user + b1.system - a1.system) / 1000 / 220
         const a = await api.cpu()
         const me = process.cpuUsage()
-        const pg0 = postgresCpuMs()
+        const pg0 = cpuMsOf('postgres')
         const [r] = await measureListLatency(client, [c], { concurrency: 20, calls })
         const b = await api.cpu()
         const mine = process.cpuUsage(me)
-        const pgMs = (postgresCpuMs() - pg0) / calls
+        const pgMs = (cpuMsOf('postgres') - pg0) / calls
         const cpu = (b.user - a.user + b.system - a.system) / 1000 / calls
         console.log(`  ${c.name.padEnd(10)} 20 callers: p50 ${r!.p50.toFixed(1)} ms, p95 ${r!.p95.toFixed(1)} ms, max ${r!.max.toFixed(1)} ms, ${r!.perSecond.toFixed(0)} calls/s; API CPU ${cpu.toFixed(2)} ms/call, callers' ${((mine.user + mine.system) / 1000 / calls).toFixed(2)}, Postgres ${pgMs.toFixed(2)}; 1 caller: p50 ${alone!.p50.toFixed(1)} ms, API CPU ${cpu1.toFixed(2)} ms/call`)
       }

@@ -3,15 +3,19 @@
 // over four endpoints) is stored through the ingestion the runner uses, then runs.metrics is
 // called through the real API over HTTP for (a) every metric's totals, (b) http_req_duration
 // with its p95 over the hour and (c) a tagged query, 20 times each, one call at a time: p50/p95
-// (target p95 ≤ 300 ms), with the ingestion time and the size of each answer.
+// (target p95 ≤ 300 ms), with the ingestion time and the size of each answer. Then where (a)'s
+// time goes (the chunk rows read and parsed, the answer serialised and parsed, in this process),
+// and (a) once more against an API in a process of its own started as `npm start` starts it
+// (API_NODE_FLAGS), where the client's parsing and garbage are not the API's.
 import { performance } from 'node:perf_hooks'
 import { Readable } from 'node:stream'
 import { randomUUID } from 'node:crypto'
-import { createDb } from '@stampede/db'
+import { createDb, pgQuery } from '@stampede/db'
 import { ingestMetricFrames } from '@stampede/runs/metrics'
 import { syntheticFrameStream } from '@stampede/runs/frames-fixture'
-import type { Api } from '../clients.ts'
+import { tokenClient, type Api } from '../clients.ts'
 import type { Stack } from '../stack.ts'
+import { startApiProcess } from './api-process.ts'
 
 type MetricsInput = Parameters<Api['runs']['metrics']['query']>[0]
 
@@ -20,6 +24,18 @@ const CALLS = 20
 const TARGET_P95_MS = 300
 
 const quantile = (sorted: number[], q: number): number => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN
+
+/** `fn` timed `n` times, one call at a time: the sorted times (ms). */
+async function timed(n: number, fn: () => unknown): Promise<number[]> {
+  const times: number[] = []
+  for (let i = 0; i < n; i++) {
+    const start = performance.now()
+    await fn()
+    times.push(performance.now() - start)
+  }
+  return times.sort((a, b) => a - b)
+}
+const p50p95 = (t: number[]) => `p50 ${quantile(t, 0.5).toFixed(1).padStart(6)} ms, p95 ${quantile(t, 0.95).toFixed(1).padStart(6)} ms`
 
 async function collect(stream: Readable): Promise<Buffer> {
   const parts: Buffer[] = []
@@ -81,9 +97,33 @@ export async function metricsLane(stack: Stack): Promise<void> {
       }
       times.sort((a, b) => a - b)
       const p95 = quantile(times, 0.95)
-      console.log(
-        `  ${c.name.padEnd(44)} p50 ${quantile(times, 0.5).toFixed(1).padStart(6)} ms, p95 ${p95.toFixed(1).padStart(6)} ms${p95 <= TARGET_P95_MS ? '' : '  ABOVE TARGET'}; ${(bytes / 1024 / 1024).toFixed(2)} MB of JSON; ${detail}`,
-      )
+      console.log(`  ${c.name.padEnd(44)} ${p50p95(times)}${p95 <= TARGET_P95_MS ? '' : '  ABOVE TARGET'}; ${(bytes / 1024 / 1024).toFixed(2)} MB of JSON; ${detail}`)
+    }
+
+    // Where (a)'s time goes, part by part in this process (the API's and the client's alike).
+    const all = await stack.api.runs.metrics.query({ runId })
+    const chunks = await timed(CALLS, () =>
+      pgQuery(db, {
+        text: `SELECT c.series_id, c.chunk_start, c.first_start, c.last_start, c.points FROM run_metric_chunks c JOIN run_metric_series s ON s.id = c.series_id
+                WHERE s.run_id = $1 AND s.tags IS NULL AND NOT s.overflow ORDER BY c.series_id, c.chunk_start`,
+        values: [runId],
+      }),
+    )
+    const text = JSON.stringify(all)
+    const stringify = await timed(CALLS, () => JSON.stringify(all))
+    const parse = await timed(CALLS, () => JSON.parse(text))
+    console.log(`  (a) part by part: its chunk rows read and their JSON parsed ${p50p95(chunks)}; the answer (${(text.length / 1024 / 1024).toFixed(2)} MB) serialised ${p50p95(stringify)}, parsed ${p50p95(parse)}`)
+
+    // (a) against an API in a process of its own, as `npm start` runs it.
+    const apiProcess = await startApiProcess({ ...stack.env, API_TOKEN_RATE_LIMIT: '10000000', VALIDATION_RATE_LIMIT: '100000' })
+    try {
+      const api = tokenClient(apiProcess.url, stack.token)
+      await api.runs.metrics.query({ runId })
+      const times = await timed(CALLS, () => api.runs.metrics.query({ runId }))
+      const p95 = quantile(times, 0.95)
+      console.log(`  ${'(a) again, the API in its own process'.padEnd(44)} ${p50p95(times)}${p95 <= TARGET_P95_MS ? '' : '  ABOVE TARGET'}`)
+    } finally {
+      await apiProcess.stop()
     }
     await db.run.delete({ where: { id: runId } })
   } finally {

@@ -56,8 +56,8 @@ export interface CreateRunRequest {
   env?: Record<string, string>
   /**
    * Whether the run also keeps k6's per-sample JSON stream (the `samples` artifact), at a cost
-   * in k6's throughput. Default: the saved test's setting (so a job's firing follows its tests),
-   * else false.
+   * in k6's throughput. Default: the saved test's setting (so a job's firing follows its tests
+   * unless the job sets it), else false.
    */
   rawSamples?: boolean
   trigger: RunTrigger

@@ -587,3 +587,139 @@ export function periodSeries(meta: Pick<SeriesMeta, 'metric' | 'type'>, points: 
   if (b) s.bins = b
   return s
 }
+
+/**
+ * One series' values lined up with a runs.metrics answer's periods (one entry per period): `count`
+ * is 0 and every other field null in a period where the series had no samples.
+ */
+export type MetricPoints = { count: number[] } & Partial<Record<PointField, (number | null)[]>> & { bins?: (Bins | null)[] }
+
+/**
+ * A series' periods in one stored chunk (a minute, `at` its chunk_start): all of them (`only`
+ * null, a chunk wholly inside the window) or those at the indexes in `only` (a chunk the window cuts).
+ */
+export interface ChunkSegment {
+  at: number
+  points: ChunkPoints
+  bins: (Bins | null)[] | null
+  only: number[] | null
+}
+
+export interface LinedUp {
+  /** The periods in which any of the series has samples, [start, end) in Unix ms, in time order. */
+  periods: { start: number[]; end: number[] }
+  /** Each series' values, in the order given, aligned with `periods`. */
+  points: MetricPoints[]
+}
+
+/**
+ * Lines several series' chunk segments (each series' in time order) up on one time axis: the
+ * periods in which any of them has samples (a period's end is the latest any series gives it),
+ * and per series its values in every period of that axis.
+ *
+ * The usual case (every series has samples in the same periods, e.g. a run's totals) costs one
+ * comparison per period and series and one array copy per field: the axis is read off the
+ * chunks' own arrays, minute by minute, and each series' arrays are the chunks' arrays joined.
+ * Series with samples in fewer periods are placed period by period.
+ */
+export function lineUpSeries(series: readonly { type: MetricType; segments: readonly ChunkSegment[] }[], withBins: boolean): LinedUp {
+  const periods = chunkAxis(series) ?? unionAxis(series)
+  const n = periods.start.length
+  let position: Map<number, number> | undefined
+  const points = series.map(({ type, segments }): MetricPoints => {
+    const fields = POINT_FIELDS[type]
+    const bins = withBins && type === 'trend'
+    let count = 0
+    for (const g of segments) count += g.only?.length ?? g.points.start.length
+    if (count === n) {
+      // In every period of the axis (in the same order: both are in time order).
+      const out: MetricPoints = { count: joined(segments, (g) => g.points.count, 0) }
+      for (const f of fields) out[f] = joined(segments, (g) => g.points[f], null)
+      if (bins) out.bins = joined(segments, (g) => g.bins ?? undefined, null)
+      return out
+    }
+    position ??= new Map(periods.start.map((start, i) => [start, i]))
+    const out: MetricPoints = { count: new Array<number>(n).fill(0) }
+    const columns = fields.map((f) => (out[f] = new Array<number | null>(n).fill(null)))
+    if (bins) out.bins = new Array<Bins | null>(n).fill(null)
+    for (const { at, points: p, bins: b, only } of segments) {
+      const sources = fields.map((f) => p[f] ?? [])
+      for (const i of only ?? p.start.keys()) {
+        const k = position.get(at + p.start[i]!)!
+        out.count[k] = p.count[i]!
+        for (let f = 0; f < columns.length; f++) columns[f]![k] = sources[f]![i] ?? null
+        if (out.bins) out.bins[k] = b?.[i] ?? null
+      }
+    }
+    return out
+  })
+  return { periods, points }
+}
+
+/** One column of a series' segments joined: whole chunks' arrays as they are, cut ones' entries at `only`. */
+function joined<T>(segments: readonly ChunkSegment[], column: (g: ChunkSegment) => readonly T[] | undefined, missing: T): T[] {
+  const parts: (readonly T[])[] = []
+  for (const g of segments) {
+    const from = column(g)
+    if (g.only) parts.push(g.only.map((i) => from?.[i] ?? missing))
+    else if (from) parts.push(from)
+    else parts.push(new Array<T>(g.points.start.length).fill(missing))
+  }
+  return ([] as T[]).concat(...parts)
+}
+
+/**
+ * The axis read off the chunks: per minute, the periods of the first series' segment, when every
+ * other series' segment of that minute has the very same periods (starts and ends) and they are
+ * in time order; undefined (work it out period by period) when they differ anywhere.
+ */
+function chunkAxis(series: readonly { segments: readonly ChunkSegment[] }[]): LinedUp['periods'] | undefined {
+  const minutes = new Map<number, { start: readonly number[]; end: readonly number[] }>()
+  for (const { segments } of series) {
+    for (const g of segments) {
+      const start = g.only ? g.only.map((i) => g.points.start[i]!) : g.points.start
+      const end = g.only ? g.only.map((i) => g.points.end[i]!) : g.points.end
+      const known = minutes.get(g.at)
+      if (!known) minutes.set(g.at, { start, end })
+      else if (!sameNumbers(known.start, start) || !sameNumbers(known.end, end)) return undefined
+    }
+  }
+  const out: LinedUp['periods'] = { start: [], end: [] }
+  let last = -Infinity
+  for (const at of [...minutes.keys()].sort((a, b) => a - b)) {
+    const { start, end } = minutes.get(at)!
+    for (let i = 0; i < start.length; i++) {
+      const s = at + start[i]!
+      // Out of order or twice (not as chunks are written): leave it to the general way.
+      if (!(s > last) || end[i] === undefined) return undefined
+      last = s
+      out.start.push(s)
+      out.end.push(at + end[i]!)
+    }
+  }
+  return out
+}
+
+function sameNumbers(a: readonly number[], b: readonly number[]): boolean {
+  if (a === b) return true
+  if (a.length !== b.length) return false
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
+  return true
+}
+
+/** The axis period by period: every start any series has, in time order, each with its latest end. */
+function unionAxis(series: readonly { segments: readonly ChunkSegment[] }[]): LinedUp['periods'] {
+  const ends = new Map<number, number>()
+  for (const { segments } of series) {
+    for (const { at, points: p, only } of segments) {
+      for (const i of only ?? p.start.keys()) {
+        const start = at + p.start[i]!
+        const end = at + p.end[i]!
+        const known = ends.get(start)
+        if (known === undefined || end > known) ends.set(start, end)
+      }
+    }
+  }
+  const start = [...ends.keys()].sort((a, b) => a - b)
+  return { start, end: start.map((s) => ends.get(s)!) }
+}

@@ -121,7 +121,9 @@ export function createPersistenceActivities({ db, storage }: PersistenceDeps) {
 
   /**
    * Attaches a run's artifacts once its runner's spool is stored (merged with any already
-   * attached), with k6's summary kept on the row; a storage problem is kept with the run.
+   * attached), with k6's summary kept on the row; a storage problem is kept with the run. What
+   * could not be stored of the metric frames goes to the run's `metricsNote`, never to its
+   * `errorMessage`: the frames do not decide the run's outcome, and a run that passed has no error.
    */
   async function attachArtifacts(input: AttachArtifactsInput): Promise<void> {
     const run = await db.run.findUnique({ where: { id: input.runId }, select: { artifacts: true, errorMessage: true, summary: true } })
@@ -140,14 +142,14 @@ export function createPersistenceActivities({ db, storage }: PersistenceDeps) {
     // The metric frames (runs.metrics); older runs' `metrics` is k6's per-sample JSON, never read here.
     const frames = reported.metrics
     if (frames && frames.key.endsWith(ARTIFACTS.metrics.file)) {
-      const problem = await storeFrames(input.runId, frames.key)
-      if (problem && problem !== input.problem) await db.run.update({ where: { id: input.runId }, data: { errorMessage: withProblem(errorMessage, problem) } })
+      const note = await storeFrames(input.runId, frames.key)
+      if (note) await db.run.update({ where: { id: input.runId }, data: { metricsNote: note } })
     }
   }
 
   /**
-   * Stores a run's metric frames from storage; returns a note for the run when they could not all
-   * be stored. A damaged file stores what it can; only errors worth a retry (the database, the
+   * Stores a run's metric frames from storage; returns a note for the run (its metricsNote) when
+   * they could not all be stored. A damaged file stores what it can; only errors worth a retry (the database, the
    * storage connection) are thrown: a retry goes on from what the last attempt stored.
    */
   async function storeFrames(runId: string, key: string): Promise<string | undefined> {

@@ -2,10 +2,11 @@
 // pipeline needs (follow the console, wait for the result, run a script end to end). Every
 // procedure call rejects with a typed StampedeError instead of a raw TRPCClientError.
 import { createTRPCClient, httpLink, type TRPCClient } from '@trpc/client'
-import { isTerminal } from '@stampede/shared'
+import { isTerminal, type ApiVersionInfo } from '@stampede/shared'
 import { followConsoleWith, followMetricsWith, type ConsoleEvent, type FollowConsoleOptions, type FollowMetricsOptions, type MetricsEvent } from './console.ts'
-import { StampedeError, StampedeWaitTimeoutError, toStampedeError } from './errors.ts'
+import { StampedeApiError, StampedeError, StampedeVersionError, StampedeWaitTimeoutError, toStampedeError } from './errors.ts'
 import type { AppRouter, Run, RunStartInput } from './types.ts'
+import { compareWithApi, SDK_IDENTITY, type ClientIdentity } from './version.ts'
 import { webSocketFactory, type WebSocketClass, type WebSocketLike } from './websocket.ts'
 
 export interface StampedeClientOptions {
@@ -19,6 +20,16 @@ export interface StampedeClientOptions {
   fetch?: typeof fetch
   /** Value of the `x-stampede-client` header (default `sdk`). */
   client?: 'sdk' | 'cli'
+  /**
+   * Called once when the API is newer than this SDK by a minor or major version (what it added
+   * since is not available here). Default: console.warn.
+   */
+  onWarning?: (message: string) => void
+  /**
+   * Check the API's version (`meta.version`) once, before the first call (default true). An API
+   * of another compatibility level makes every call reject with StampedeVersionError.
+   */
+  versionCheck?: boolean
 }
 
 export interface WaitForRunOptions {
@@ -59,20 +70,38 @@ export interface StampedeHelpers {
   waitForRun(runId: string, opts?: WaitForRunOptions): Promise<Run>
   /** Starts a run, follows its console until it ends and resolves with the final run. */
   runScript(input: RunScriptInput, opts?: RunScriptOptions): Promise<Run>
+  /**
+   * Asks the API its version now (once per client; later calls answer from the first) and warns
+   * (onWarning) when it is newer by a minor or major version. Rejects with StampedeVersionError
+   * when the API speaks another compatibility level, and with the call's own error (e.g.
+   * StampedeConnectionError) when it cannot ask. Resolves with null for an API that predates
+   * `meta.version`. Without this call the client checks lazily before its first procedure call
+   * (the console streams do not wait for it).
+   */
+  checkVersion(): Promise<ApiVersionInfo | null>
 }
 
 export type StampedeClient = TRPCClient<AppRouter> & StampedeHelpers
 
-/** Wraps the tRPC proxy so each `query`/`mutate` rejects with a StampedeError. */
-function withTypedErrors<T extends object>(target: T, url: string, path: string[] = []): T {
+/**
+ * Wraps the tRPC proxy so each `query`/`mutate` rejects with a StampedeError, and waits for
+ * `before` (the version check) first.
+ */
+function withTypedErrors<T extends object>(target: T, url: string, before: () => Promise<unknown>, path: string[] = []): T {
   return new Proxy(target, {
     get(t, key) {
       const value = Reflect.get(t, key) as unknown
       if (typeof key !== 'string' || (typeof value !== 'function' && (typeof value !== 'object' || value === null))) return value
-      return withTypedErrors(value as object, url, [...path, key])
+      return withTypedErrors(value as object, url, before, [...path, key])
     },
     apply(t, thisArg, args) {
       const procedure = path.slice(0, -1).join('.')
+      const method = path.at(-1)
+      if (method === 'query' || method === 'mutate') {
+        return before()
+          .then(() => Reflect.apply(t as (...a: unknown[]) => unknown, thisArg, args))
+          .catch((err: unknown) => Promise.reject(toStampedeError(err, url, procedure)))
+      }
       try {
         const result = Reflect.apply(t as (...a: unknown[]) => unknown, thisArg, args)
         return result instanceof Promise ? result.catch((err: unknown) => Promise.reject(toStampedeError(err, url, procedure))) : result
@@ -87,10 +116,42 @@ export function createStampedeClient(opts: StampedeClientOptions): StampedeClien
   const url = opts.url.replace(/\/+$/, '')
   if (!/^https?:\/\//.test(url)) throw new StampedeError(`url must start with http:// or https:// (got "${opts.url}")`)
   const headers: Record<string, string> = { 'x-stampede-client': opts.client ?? 'sdk', ...(opts.token ? { authorization: `Bearer ${opts.token}` } : {}) }
-  const trpc = withTypedErrors(
-    createTRPCClient<AppRouter>({ links: [httpLink({ url: `${url}/trpc`, headers: () => headers, ...(opts.fetch ? { fetch: opts.fetch } : {}) })] }),
-    url,
-  )
+  const raw = createTRPCClient<AppRouter>({ links: [httpLink({ url: `${url}/trpc`, headers: () => headers, ...(opts.fetch ? { fetch: opts.fetch } : {}) })] })
+
+  // The version check: one `meta.version` call per client, remembered once it has an answer (a
+  // failed attempt is tried again on the next call). Only an incompatible API stops calls.
+  const identity: ClientIdentity = opts.client === 'cli' ? { ...SDK_IDENTITY, what: 'the stampede CLI' } : SDK_IDENTITY
+  const warn = opts.onWarning ?? ((message: string) => console.warn(`${identity.what}: ${message}`))
+  let versionAnswer: Promise<ApiVersionInfo | null> | undefined
+  const checkVersion = (): Promise<ApiVersionInfo | null> => {
+    versionAnswer ??= (async () => {
+      let info: unknown
+      try {
+        info = await raw.meta.version.query()
+      } catch (err) {
+        const e = toStampedeError(err, url, 'meta.version')
+        if (!(e instanceof StampedeApiError && e.code === 'NOT_FOUND')) throw e
+        warn(`the Stampede API at ${url} does not report its version (it predates meta.version, so it is older than ${identity.what} ${identity.version}); calls it does not know will fail`)
+        return null
+      }
+      const answer = info as Partial<ApiVersionInfo> | null
+      if (typeof answer?.version !== 'string' || typeof answer.apiCompat !== 'number') throw new StampedeError(`the Stampede API at ${url} answered meta.version with ${JSON.stringify(info)}, not { version, apiCompat }`)
+      const api: ApiVersionInfo = { version: answer.version, apiCompat: answer.apiCompat }
+      const verdict = compareWithApi(api, url, identity)
+      if (verdict.kind === 'incompatible') throw new StampedeVersionError(verdict.message, api.version, api.apiCompat, identity.version, identity.apiCompat)
+      if (verdict.kind === 'newer') warn(verdict.message)
+      return api
+    })()
+    const attempt = versionAnswer
+    attempt.catch((err: unknown) => {
+      if (!(err instanceof StampedeVersionError) && versionAnswer === attempt) versionAnswer = undefined
+    })
+    return attempt
+  }
+  // Before a call: only an incompatible API stops it; when the check itself fails (API down, a
+  // fault), the call goes ahead and reports its own error.
+  const beforeCall = opts.versionCheck === false ? () => Promise.resolve() : () => checkVersion().catch((err: unknown) => (err instanceof StampedeVersionError ? Promise.reject(err) : null))
+  const trpc = withTypedErrors(raw, url, beforeCall)
   const factory = webSocketFactory(opts.WebSocket)
   const open = async (socketUrl: string): Promise<WebSocketLike> => (await factory())(socketUrl, headers)
   const wsBase = url.replace(/^http/, 'ws')
@@ -131,7 +192,7 @@ export function createStampedeClient(opts: StampedeClientOptions): StampedeClien
     }
   }
 
-  const helpers: StampedeHelpers = { url, followConsole, followMetrics, waitForRun, runScript }
+  const helpers: StampedeHelpers = { url, followConsole, followMetrics, waitForRun, runScript, checkVersion }
   return new Proxy(trpc, {
     get: (t, key) => (typeof key === 'string' && Object.hasOwn(helpers, key) ? helpers[key as keyof StampedeHelpers] : Reflect.get(t, key)),
   }) as StampedeClient

@@ -156,6 +156,57 @@ describe('followConsole', () => {
   })
 })
 
+describe('followConsole options for a long-lived viewer (the web app)', () => {
+  it('reports connecting, live and reconnecting (from the server\'s reconnect on), once per change', async () => {
+    const fake = await scripted([
+      { send: [linesMsg(1), { type: 'reconnect', reason: 'the API is restarting' }], close: 1012 },
+      { send: [linesMsg(2)], close: 'drop' },
+      { send: [{ type: 'end', status: 'passed', lastSeq: 2 }], close: 1000 },
+    ])
+    const client = createStampedeClient({ url: fake.url, WebSocket })
+    const log: string[] = []
+    for await (const e of client.followConsole('run-1', { reconnectDelayMs: 5, onConnection: (state) => log.push(state), onReconnect: () => log.push('onReconnect') })) log.push(e.type)
+    // The server's `reconnect` shows as reconnecting at once; the close after it is the same reconnect.
+    expect(log).toEqual(['connecting', 'live', 'lines', 'reconnecting', 'onReconnect', 'live', 'lines', 'reconnecting', 'onReconnect', 'live', 'end'])
+  })
+
+  it('does not report reconnecting before a final error', async () => {
+    const fake = await scripted([{ send: [{ type: 'error', message: 'run run-1 does not exist' }], close: 1000 }])
+    const client = createStampedeClient({ url: fake.url, WebSocket })
+    const states: string[] = []
+    const iterate = async () => {
+      for await (const _ of client.followConsole('run-1', { onConnection: (state) => states.push(state) })) void _
+    }
+    await expect(iterate()).rejects.toThrow('run run-1 does not exist')
+    expect(states).toEqual(['connecting', 'live'])
+  })
+
+  it('keeps trying with maxReconnectAttempts Infinity, its delays capped by maxReconnectDelayMs', async () => {
+    // 25 refused connections (more than the default 20 attempts), then the console.
+    const refusals = Array.from({ length: 25 }, () => ({ send: [{ type: 'error', message: 'console unavailable' }] as ConsoleMessage[], close: 1011 }))
+    const fake = await scripted([...refusals, { send: [linesMsg(1), { type: 'end', status: 'passed', lastSeq: 1 }], close: 1000 }])
+    const client = createStampedeClient({ url: fake.url, WebSocket })
+    const started = Date.now()
+    const events: ConsoleEvent[] = []
+    // Uncapped, 25 doublings of 1 ms would wait for days; capped at 20 ms, 25 waits take about half a second.
+    for await (const e of client.followConsole('run-1', { maxReconnectAttempts: Infinity, reconnectDelayMs: 1, maxReconnectDelayMs: 20 })) events.push(e)
+    expect(fake.afters).toHaveLength(26)
+    expect(held(events)).toEqual([1])
+    expect(Date.now() - started).toBeLessThan(5000)
+  })
+
+  it('stops at once when aborted while waiting to reconnect, without opening another socket', async () => {
+    const fake = await scripted([{ send: [linesMsg(1)], close: 'drop' }])
+    const client = createStampedeClient({ url: fake.url, WebSocket })
+    const abort = new AbortController()
+    const iterate = async () => {
+      for await (const _ of client.followConsole('run-1', { signal: abort.signal, reconnectDelayMs: 60_000, onReconnect: () => abort.abort(new Error('left the page')) })) void _
+    }
+    await expect(iterate()).rejects.toThrow('left the page')
+    expect(fake.afters).toEqual([0])
+  })
+})
+
 const frameMsg = (...starts: number[]): ConsoleMessage => ({
   type: 'metrics',
   frames: starts.map((start, i) => ({ v: 1, seq: i, start, end: start + 1000, mapping: { kind: 'log', gamma: 1.008 }, series: [{ metric: 'http_reqs', type: 'counter', count: 1, sum: 1 }] })),

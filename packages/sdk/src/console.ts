@@ -10,6 +10,10 @@
 // the iterator keeps a second cursor (the start of the newest frame it yielded), asks for frames
 // after it on every reconnect, and drops frames it has, so each period is yielded exactly once.
 // followMetrics is that stream alone.
+// followConsoleWith takes the socket opener and the URL builder from its caller and never reaches
+// for `ws` (only webSocketFactory, unused here, imports it, lazily): a browser bundle imports this
+// module alone (`@stampede/sdk/console`, as the web app's console feed does) with the page's own
+// WebSocket.
 import { consoleMessageSchema, type ConsoleLine, type ConsoleMessage } from '@stampede/shared/console'
 import { StampedeConsoleError } from './errors.ts'
 import { messageText, type WebSocketLike } from './websocket.ts'
@@ -23,14 +27,29 @@ export type ConsoleFillEvent = Extract<ConsoleEvent, { type: 'fill' }>
 /** New metric frames (ascending by period start, each period once); only with the `metrics` option. */
 export type ConsoleMetricsEvent = Extract<ConsoleEvent, { type: 'metrics' }>
 
+/** The connection as a UI shows it (see FollowConsoleOptions.onConnection). */
+export type ConsoleConnectionState = 'connecting' | 'live' | 'reconnecting'
+
 export interface FollowConsoleOptions {
   /** Deliver lines after this seq (0: from the start). */
   after?: number
   signal?: AbortSignal
-  /** Consecutive failed connections before giving up with StampedeConsoleError (default 20). */
+  /**
+   * Consecutive failed connections before giving up with StampedeConsoleError (default 20;
+   * `Infinity`: never, e.g. a browser tab that keeps trying until the reader leaves).
+   */
   maxReconnectAttempts?: number
-  /** First reconnect delay; doubles per failure up to 5 s (default 250 ms). */
+  /** First reconnect delay; doubles per failure up to maxReconnectDelayMs (default 250 ms). */
   reconnectDelayMs?: number
+  /** The longest reconnect delay (default 5 s). */
+  maxReconnectDelayMs?: number
+  /**
+   * Called when the connection's state changes: `connecting` before the first socket opens,
+   * `live` whenever a socket opens, `reconnecting` as soon as a connection is lost (or the server
+   * announces its restart) and another will be tried. Not called for the end or a final error:
+   * the iterator returns or throws then.
+   */
+  onConnection?: (state: ConsoleConnectionState) => void
   /** Called with each socket as it is opened, e.g. to close it from a test. */
   onSocket?: (socket: WebSocketLike) => void
   /** Called before each reconnect. */
@@ -52,10 +71,12 @@ export interface FollowMetricsOptions extends Omit<FollowConsoleOptions, 'metric
 
 type Item = { kind: 'message'; message: ConsoleMessage } | { kind: 'closed'; code: number; reason: string; opened: boolean } | { kind: 'aborted' }
 
+/** Opens a socket to the URL given (followConsoleWith's caller chooses the WebSocket and how it authenticates). */
 export type OpenSocket = (url: string) => Promise<WebSocketLike>
+export type { WebSocketLike }
 
 /** One connection as a pull queue of messages, ending with `closed` (or `aborted`). */
-async function connect(open: OpenSocket, url: string, signal: AbortSignal | undefined, onSocket: FollowConsoleOptions['onSocket']) {
+async function connect(open: OpenSocket, url: string, signal: AbortSignal | undefined, onSocket: FollowConsoleOptions['onSocket'], onOpen: () => void) {
   const queue: Item[] = []
   let wake: (() => void) | undefined
   const push = (item: Item) => {
@@ -67,8 +88,11 @@ async function connect(open: OpenSocket, url: string, signal: AbortSignal | unde
   const socket = await open(url)
   const onAbort = () => push({ kind: 'aborted' })
   signal?.addEventListener('abort', onAbort, { once: true })
+  // Aborted while the socket was being made: the listener came too late to hear it.
+  if (signal?.aborted) onAbort()
   socket.onopen = () => {
     opened = true
+    if (!done) onOpen()
   }
   socket.onmessage = (event) => {
     const parsed = consoleMessageSchema.safeParse(safeJson(messageText(event.data)))
@@ -111,6 +135,11 @@ const safeJson = (text: string): unknown => {
 
 const sleep = (ms: number, signal: AbortSignal | undefined) =>
   new Promise<void>((resolve, reject) => {
+    // Aborted already (e.g. from onReconnect): the abort event has been and gone.
+    if (signal?.aborted) {
+      reject(signal.reason as Error)
+      return
+    }
     const timer = setTimeout(done, ms)
     function done() {
       signal?.removeEventListener('abort', abort)
@@ -187,14 +216,22 @@ export async function* followConsoleWith(
   consoleUrl: (after: number, metricsAfter?: number) => string,
   opts: FollowConsoleOptions = {},
 ): AsyncGenerator<ConsoleEvent, void, undefined> {
-  const { signal, maxReconnectAttempts = 20, reconnectDelayMs = 250 } = opts
+  const { signal, maxReconnectAttempts = 20, reconnectDelayMs = 250, maxReconnectDelayMs = 5000 } = opts
+  // Reported only when it changes (a server's `reconnect` and the close after it are one reconnect).
+  let state: ConsoleConnectionState | undefined
+  const report = (next: ConsoleConnectionState) => {
+    if (next === state) return
+    state = next
+    opts.onConnection?.(next)
+  }
+  report('connecting')
   const ledger = new Ledger(opts.after ?? 0)
   // The start of the newest metric frame yielded (undefined: frames not asked for).
   let metricsAfter = opts.metrics === undefined || opts.metrics === false ? undefined : opts.metrics === true ? 0 : opts.metrics.after
   let failures = 0
   for (;;) {
     signal?.throwIfAborted()
-    const conn = await connect(open, consoleUrl(ledger.resumeAfter, metricsAfter), signal, opts.onSocket)
+    const conn = await connect(open, consoleUrl(ledger.resumeAfter, metricsAfter), signal, opts.onSocket, () => report('live'))
     let serverError: string | undefined
     let restart: string | undefined
     let progressed = false
@@ -261,6 +298,7 @@ export async function* followConsoleWith(
         } else if (m.type === 'reconnect') {
           // The API is stopping; the socket closes next. Not an end: connect again.
           restart = m.reason
+          report('reconnecting')
         } else if (m.type === 'end') {
           yield m
           return
@@ -273,8 +311,9 @@ export async function* followConsoleWith(
     }
     failures = progressed ? 1 : failures + 1
     if (failures > maxReconnectAttempts) throw new StampedeConsoleError(`console of the run lost after ${maxReconnectAttempts} reconnect attempts: ${reason}`)
+    report('reconnecting')
     opts.onReconnect?.({ attempt: failures, after: ledger.resumeAfter, reason })
-    await sleep(Math.min(reconnectDelayMs * 2 ** (failures - 1), 5000), signal)
+    await sleep(Math.min(reconnectDelayMs * 2 ** (failures - 1), maxReconnectDelayMs), signal)
   }
 }
 

@@ -51,6 +51,24 @@ export class StampedeWaitTimeoutError extends StampedeError {
   }
 }
 
+/**
+ * The API speaks another compatibility level than this SDK/CLI was built for (see version.ts):
+ * the client refuses every call rather than send requests the API would misread. The message
+ * names both versions and what to upgrade.
+ */
+export class StampedeVersionError extends StampedeError {
+  override name = 'StampedeVersionError'
+  constructor(
+    message: string,
+    readonly apiVersion: string,
+    readonly apiCompat: number,
+    readonly clientVersion: string,
+    readonly clientApiCompat: number,
+  ) {
+    super(message)
+  }
+}
+
 /** Maps whatever the tRPC client threw to a StampedeError; StampedeErrors pass through. */
 export function toStampedeError(err: unknown, url: string, path?: string): StampedeError {
   if (err instanceof StampedeError) return err

@@ -3,6 +3,7 @@ import { z } from 'zod'
 import { projectIdSchema } from './access.ts'
 import { cursorSchema, idSchema, INT4_MAX, wholeNumber } from './input.ts'
 import { locationIdSchema } from './locations.ts'
+import { rawSamplesSchema } from './api.ts'
 
 export const jobIdSchema = idSchema()
 
@@ -53,6 +54,11 @@ const jobFields = {
   webhookUrl: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).max(2048, 'must be at most 2048 characters').nullable().optional(),
   /** When the webhook is called: failures, recoveries (first pass after a failure), or always. */
   notifyOn: z.array(z.enum(NOTIFY_ON, { error: `must be among ${NOTIFY_ON.join(', ')}` })).min(1).optional(),
+  /**
+   * Whether the runs of every firing keep k6's per-sample stream (the `samples` artifact): true
+   * or false for all of the job's runs; null (the default) follows each test's own setting.
+   */
+  rawSamples: rawSamplesSchema.nullable().optional(),
 }
 
 export const jobCreateInput = z.object({ projectId: projectIdSchema.optional(), ...jobFields })
@@ -69,6 +75,8 @@ export const jobUpdateInput = z.object({
   endAt: jobFields.endAt,
   webhookUrl: jobFields.webhookUrl,
   notifyOn: jobFields.notifyOn,
+  /** true or false for all of the job's later runs, null for each test's own setting; kept when not given. */
+  rawSamples: jobFields.rawSamples,
   /** A new webhook signing secret, returned once. */
   rotateWebhookSecret: z.boolean().optional(),
 })

@@ -94,6 +94,8 @@ async function toJobDto(ctx: Context, job: JobWithTests, last?: LastFiring | nul
     endAt: job.endAt?.toISOString() ?? null,
     webhookUrl: job.webhookUrl,
     notifyOn: job.notifyOn.split(',') as NotifyOn[],
+    /** The firings' runs keep k6's per-sample stream: true or false for every run, null for each test's own setting. */
+    rawSamples: job.rawSamples,
     createdAt: job.createdAt.toISOString(),
     updatedAt: job.updatedAt.toISOString(),
     lastFiring: last ? { id: last.id, scheduledAt: last.scheduledAt.toISOString(), finishedAt: last.finishedAt?.toISOString() ?? null, status: last.status, reason: last.reason } : null,
@@ -186,6 +188,7 @@ export const jobsRouter = router({
           webhookUrl: input.webhookUrl ?? null,
           notifyOn: (input.notifyOn ?? ['failure', 'recovery']).join(','),
           webhookSecret: webhook?.ciphertext ?? null,
+          rawSamples: input.rawSamples ?? null,
           tests: { create: input.testIds.map((testId, position) => ({ testId, position })) },
         },
       })
@@ -193,7 +196,7 @@ export const jobsRouter = router({
       await withTemporal(ctx, 'create', () => createSchedule(ctx.temporal, created))
       return created
     })
-    await audit(ctx.db, ctx.actor, projectId, { action: 'job.create', targetType: 'job', targetId: job.id, details: { name: job.name, cron: job.cron, timezone: job.timezone } })
+    await audit(ctx.db, ctx.actor, projectId, { action: 'job.create', targetType: 'job', targetId: job.id, details: { name: job.name, cron: job.cron, timezone: job.timezone, rawSamples: job.rawSamples } })
     return { ...(await toJobDto(ctx, await loadJob(ctx, job.id))), webhookSecret: webhook?.secret ?? null }
   }),
 
@@ -217,6 +220,7 @@ export const jobsRouter = router({
       ...(input.endAt !== undefined ? { endAt: input.endAt ? new Date(input.endAt) : null } : {}),
       ...(input.webhookUrl !== undefined ? { webhookUrl: input.webhookUrl } : {}),
       ...(input.notifyOn !== undefined ? { notifyOn: input.notifyOn.join(',') } : {}),
+      ...(input.rawSamples !== undefined ? { rawSamples: input.rawSamples } : {}),
       ...(webhook ? { webhookSecret: webhook.ciphertext } : url ? {} : { webhookSecret: null }),
     }
     await ctx.db.$transaction(async (tx) => {

@@ -80,7 +80,7 @@ beforeAll(async () => {
   // exponent, an int8 past 2^53, a job, artifacts the schema refuses, thresholds that are no list.
   const edges = [
     { createdAt: new Date(base + 5 * 60_000), startedAt: new Date(base + 5 * 60_000 + 7), httpReqDurationAvg: 0.1 + 0.2, httpReqRate: 1.5e21, dataSent: 2n ** 60n + 1n, artifacts: { summary: { key: 'k' } } },
-    { createdAt: new Date(base + 5 * 60_000 + 1), httpReqDurationMin: 1e-7, httpReqFailedRate: 0, thresholds: { not: 'a list' }, errorMessage: 'quote " backslash \\ and ü', jobId: 'job-1' },
+    { createdAt: new Date(base + 5 * 60_000 + 1), httpReqDurationMin: 1e-7, httpReqFailedRate: 0, thresholds: { not: 'a list' }, errorMessage: 'quote " backslash \\ and ü', metricsNote: 'metric frames: ü \\ "', jobId: 'job-1' },
     { createdAt: new Date(base + 17 * 60_000 + 999), finishedAt: new Date(base + 17 * 60_000 + 30_000), exitCode: 0, artifacts: { summary: { key: 'k', bytes: 1, sha256: 's', extra: true }, other: { key: 'k', bytes: 1, sha256: 's' } } },
   ]
   await db.run.createMany({

@@ -13,7 +13,7 @@ import { TRPCError } from '@trpc/server'
 import { z } from 'zod'
 import { idSchema, isTerminal, type Artifacts } from '@stampede/shared'
 import { pgQuery, type Db, type Run } from '@stampede/db'
-import { periodSeries, POINT_FIELDS, totalOf, type ChunkPoints, type PointField, type SeriesTotal } from '@stampede/runs/metrics'
+import { lineUpSeries, periodSeries, totalOf, type ChunkPoints, type ChunkSegment, type MetricPoints, type SeriesTotal } from '@stampede/runs/metrics'
 import type { Bins, MetricType, Series } from '@stampede/k6-output'
 import { projectProcedure } from '../trpc.ts'
 
@@ -67,7 +67,7 @@ export type RunMetricsInput = z.infer<typeof runMetricsInput>
  * One series' values, aligned with the answer's `periods` (one entry per period): `count` is 0
  * and every other field null in a period where the series had no samples.
  */
-export type MetricPoints = { count: number[] } & Partial<Record<PointField, (number | null)[]>> & { bins?: (Bins | null)[] }
+export type { MetricPoints }
 
 export interface MetricSeries {
   metric: string
@@ -178,15 +178,15 @@ export async function readRunMetrics(db: Db, run: Pick<Run, 'id' | 'status' | 'a
   }
 
   // Each series' periods in the window (per chunk: all of them, or the indexes inside the window)
-  // and the parts its total merges; then one time axis for all of them.
+  // and the parts its total merges; then lineUpSeries puts them on one time axis.
   const picked = series.rows.map((s) => {
-    const segments: { at: number; p: ChunkPoints; bins: (Bins | null)[] | null; only: number[] | null }[] = []
+    const segments: ChunkSegment[] = []
     const parts: Series[] = []
     for (const c of bySeries.get(s.id) ?? []) {
       const p = c.points
       const at = Number(c.chunk_start)
       if (Number(c.first_start) >= from && Number(c.last_start) < to) {
-        segments.push({ at, p, bins: c.bins, only: null })
+        segments.push({ at, points: p, bins: c.bins, only: null })
         if (c.total) parts.push(c.total)
         continue
       }
@@ -197,59 +197,22 @@ export async function readRunMetrics(db: Db, run: Pick<Run, 'id' | 'status' | 'a
           parts.push(periodSeries(s, p, c.bins, i))
         }
       }
-      segments.push({ at, p, bins: c.bins, only })
+      segments.push({ at, points: p, bins: c.bins, only })
     }
     return { s, segments, parts }
   })
-  const ends = new Map<number, number>()
-  for (const { segments } of picked) {
-    for (const { at, p, only } of segments) {
-      for (const i of only ?? p.start.keys()) {
-        const start = at + p.start[i]!
-        const end = at + p.end[i]!
-        const known = ends.get(start)
-        if (known === undefined || end > known) ends.set(start, end)
-      }
-    }
-  }
-  const axis = [...ends.keys()].sort((a, b) => a - b)
-  const position = new Map(axis.map((start, i) => [start, i]))
-
-  const out: MetricSeries[] = picked.map(({ s, segments, parts }) => {
-    const fields = POINT_FIELDS[s.type]
-    const total = totalOf(s.type, s.total ? [s.total] : parts, gamma)
-    const periods = segments.reduce((n, g) => n + (g.only?.length ?? g.p.start.length), 0)
-    if (periods === axis.length) {
-      // In every period of the axis (the usual case for totals): the chunks' arrays in order, as
-      // they are (arrays of plain numbers, which also serialise faster than ones with nulls).
-      const points: MetricPoints = { count: [] }
-      for (const f of fields) points[f] = []
-      if (input.bins && s.type === 'trend') points.bins = []
-      for (const { p, bins, only } of segments) {
-        const take = <T>(from: readonly T[] | undefined, into: T[], missing: T): void => {
-          if (only) for (const i of only) into.push(from?.[i] ?? missing)
-          else if (from) for (const v of from) into.push(v)
-          else for (let i = 0; i < p.start.length; i++) into.push(missing)
-        }
-        take(p.count, points.count, 0)
-        for (const f of fields) take(p[f], points[f]!, null)
-        if (points.bins) take(bins ?? undefined, points.bins, null)
-      }
-      return { metric: s.metric, type: s.type, contains: s.contains, tags: s.tags, overflow: s.overflow, points, total }
-    }
-    const points: MetricPoints = { count: new Array<number>(axis.length).fill(0) }
-    const columns = fields.map((f) => (points[f] = new Array<number | null>(axis.length).fill(null)))
-    if (input.bins && s.type === 'trend') points.bins = new Array<Bins | null>(axis.length).fill(null)
-    for (const { at, p, bins, only } of segments) {
-      const sources = fields.map((f) => p[f] ?? [])
-      for (const i of only ?? p.start.keys()) {
-        const k = position.get(at + p.start[i]!)!
-        points.count[k] = p.count[i]!
-        for (let f = 0; f < columns.length; f++) columns[f]![k] = sources[f]![i] ?? null
-        if (points.bins) points.bins[k] = bins?.[i] ?? null
-      }
-    }
-    return { metric: s.metric, type: s.type, contains: s.contains, tags: s.tags, overflow: s.overflow, points, total }
-  })
-  return { ...base, periods: { start: axis, end: axis.map((start) => ends.get(start)!) }, series: out }
+  const { periods, points } = lineUpSeries(
+    picked.map(({ s, segments }) => ({ type: s.type, segments })),
+    input.bins === true,
+  )
+  const out: MetricSeries[] = picked.map(({ s, parts }, i) => ({
+    metric: s.metric,
+    type: s.type,
+    contains: s.contains,
+    tags: s.tags,
+    overflow: s.overflow,
+    points: points[i]!,
+    total: totalOf(s.type, s.total ? [s.total] : parts, gamma),
+  }))
+  return { ...base, periods, series: out }
 }

@@ -1,7 +1,10 @@
 // Raw samples (k6's per-sample stream, the `samples` artifact) through the API on a real
 // database: tests.create/update save the test's setting, runs.start takes the caller's choice or
-// else the test's, and the run and test DTOs (runs.byId, runs.list, tests.byId) say which.
+// else the test's, and the run and test DTOs (runs.byId, runs.list, tests.byId) say which;
+// jobs.create/update keep a job's setting for its firings' runs (null: each test's own).
 // Validation's k6 and Temporal are stand-ins: what they answer is not what is tested here.
+import { randomUUID } from 'node:crypto'
+import type { ScheduleOptions } from '@temporalio/client'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createDb, type Db } from '@stampede/db'
 import { createTestDatabase, type TestDatabase } from '@stampede/db/testing'
@@ -18,6 +21,8 @@ let db: Db
 let caller: Caller
 /** The workflows runs.start started. */
 const started: RunWorkflowInput[] = []
+/** The Temporal schedules jobs.create made, by id. */
+const schedules = new Map<string, ScheduleOptions>()
 /** Scripts validation's k6 was asked to load. */
 const inspected: string[] = []
 
@@ -34,6 +39,7 @@ beforeAll(async () => {
       scriptLimits: { maxVUs: 100, maxDurationSeconds: 3600 },
       defaultRunTimeoutSeconds: 600,
       durability: DEFAULT_DURABILITY,
+      jobMinIntervalSeconds: 60,
       sandbox: { validation: {}, validationTimeoutMs: 10_000 },
     },
     validation: {
@@ -53,6 +59,17 @@ beforeAll(async () => {
           return {}
         },
       },
+      // Jobs' schedules: created and updated, described with no firing yet.
+      options: { namespace: 'default' },
+      schedule: {
+        create: async (options: ScheduleOptions) => void schedules.set(options.scheduleId, options),
+        getHandle: (scheduleId: string) => ({
+          describe: async () => ({ info: { nextActionTimes: [], numActionsTaken: 0, numActionsSkippedOverlap: 0, runningActions: [] }, state: { paused: false } }),
+          update: async () => {},
+          delete: async () => void schedules.delete(scheduleId),
+        }),
+      },
+      workflowService: { listScheduleMatchingTimes: async () => ({ startTime: [] }) },
     },
   })
 })
@@ -115,5 +132,35 @@ describe('runs.start with raw samples', () => {
 
   it('refuses a setting that is not a boolean, naming the field', async () => {
     await expect(caller.runs.start({ script: SCRIPT, location: 'us-east', rawSamples: 1 as unknown as boolean })).rejects.toThrow(/rawSamples[\s\S]*must be true or false|must be true or false[\s\S]*rawSamples/)
+  })
+})
+
+describe('jobs with raw samples', () => {
+  const job = (testIds: string[]) => ({ name: `nightly ${randomUUID()}`, testIds, location: 'us-east', cron: '0 2 * * *' })
+
+  it('follow each test\'s setting unless the job sets one, which update changes or clears', async () => {
+    const test = await caller.tests.create({ name: 'for jobs', script: SCRIPT })
+    const plain = await caller.jobs.create(job([test.id]))
+    expect(plain.rawSamples).toBeNull()
+    const sampled = await caller.jobs.create({ ...job([test.id]), rawSamples: true })
+    expect(sampled.rawSamples).toBe(true)
+    expect((await db.job.findUniqueOrThrow({ where: { id: sampled.id } })).rawSamples).toBe(true)
+    expect(schedules.has(`job-${sampled.id}`)).toBe(true)
+    expect((await caller.jobs.byId({ id: sampled.id })).rawSamples).toBe(true)
+    const listed = await caller.jobs.list({})
+    expect(listed.find((j) => j.id === plain.id)?.rawSamples).toBeNull()
+    expect(listed.find((j) => j.id === sampled.id)?.rawSamples).toBe(true)
+
+    expect((await caller.jobs.update({ id: plain.id, rawSamples: false })).rawSamples).toBe(false)
+    // Kept when not given; null gives the choice back to the tests.
+    expect((await caller.jobs.update({ id: plain.id, name: 'renamed' })).rawSamples).toBe(false)
+    expect((await caller.jobs.update({ id: plain.id, rawSamples: null })).rawSamples).toBeNull()
+    const audit = await db.auditEvent.findFirst({ where: { action: 'job.update', targetId: plain.id }, orderBy: { at: 'asc' } })
+    expect(audit?.details).toMatchObject({ fields: ['rawSamples'] })
+  })
+
+  it('refuses a setting that is not a boolean or null, naming the field', async () => {
+    const test = await caller.tests.create({ name: 'for a bad job', script: SCRIPT })
+    await expect(caller.jobs.create({ ...job([test.id]), rawSamples: 'tests' as unknown as boolean })).rejects.toThrow(/rawSamples[\s\S]*must be true or false|must be true or false[\s\S]*rawSamples/)
   })
 })

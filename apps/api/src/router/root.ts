@@ -2,6 +2,7 @@ import { router } from '../trpc.ts'
 import { authRouter } from './auth.ts'
 import { jobsRouter } from './jobs.ts'
 import { locationsRouter } from './locations.ts'
+import { metaRouter } from './meta.ts'
 import { membersRouter, projectsRouter } from './projects.ts'
 import { runsRouter } from './runs.ts'
 import { scriptsRouter } from './scripts.ts'
@@ -21,6 +22,7 @@ export const appRouter = router({
   locations: locationsRouter,
   scripts: scriptsRouter,
   templates: templatesRouter,
+  meta: metaRouter,
 })
 
 export type AppRouter = typeof appRouter

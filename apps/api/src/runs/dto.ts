@@ -40,7 +40,13 @@ export interface RunDto {
   /** The result is recorded and the artifacts are still being stored (they stay on the runner until storage takes them). */
   artifactsPending: boolean
   consoleLines: number | null
+  /** Why the run failed or errored (and why its artifacts could not be stored, when so). */
   errorMessage: string | null
+  /**
+   * What could not be stored of the run's metric frames (a damaged or missing file, lines that
+   * are not frames), whatever its status: runs.metrics has less of the run than k6 measured.
+   */
+  metricsNote: string | null
 }
 
 /**
@@ -84,6 +90,7 @@ export const runDtoSelect = {
   artifactsPending: true,
   consoleLines: true,
   errorMessage: true,
+  metricsNote: true,
 } as const satisfies Prisma.RunSelect
 
 /** A run's row as far as its DTO needs it (a whole `Run` is one too). */
@@ -136,5 +143,6 @@ export function toRunDto(run: RunDtoRow, waitingForRunner = false): RunDto {
     artifactsPending: run.artifactsPending,
     consoleLines: run.consoleLines,
     errorMessage: run.errorMessage,
+    metricsNote: run.metricsNote,
   }
 }

@@ -66,6 +66,7 @@ const COLUMNS = {
   artifactsPending: 'artifacts_pending',
   consoleLines: 'console_lines',
   errorMessage: 'error_message',
+  metricsNote: 'metrics_note',
   rawSamples: 'raw_samples',
 } as const
 const SELECT = `SELECT ${Object.entries(COLUMNS).map(([name, column]) => `${column} AS "${name}"`).join(', ')} FROM runs`
@@ -183,5 +184,6 @@ export function listRowToDto(r: RunListRow, waitingForRunner = false): RunDto {
     artifactsPending: r.artifactsPending === 't',
     consoleLines: num(r.consoleLines),
     errorMessage: str(r.errorMessage),
+    metricsNote: str(r.metricsNote),
   }
 }

@@ -290,6 +290,30 @@ describe('a firing\'s runs pass the same gates as runs.start (real Postgres)', (
     expect(await db.run.count({ where: { firingId: { in: [first.firingId, second.firingId] } } })).toBe(0)
   })
 
+  it('gives the runs the job\'s raw-samples setting, or each test\'s own when the job has none', async () => {
+    answer = needs
+    const { project, job } = await world(['export default function () {}', 'export default function () {}'])
+    const tests = await db.jobTest.findMany({ where: { jobId: job.id }, orderBy: { position: 'asc' } })
+    await db.test.update({ where: { id: tests[0]!.testId }, data: { rawSamples: true } })
+    const kept = async () => {
+      const { firingId } = await fire(job.id)
+      const runs = []
+      for (const position of [0, 1]) runs.push(await activities.prepareFiringRun({ firingId, position }))
+      // Ended, so that the project's maxConcurrentRuns never holds the next firing back.
+      await db.run.updateMany({ where: { firingId }, data: { status: 'passed' } })
+      return Promise.all(runs.map(async (r) => (await db.run.findUniqueOrThrow({ where: { id: r!.runId } })).rawSamples))
+    }
+    expect(job.rawSamples).toBeNull()
+    expect(await kept()).toEqual([true, false])
+    await db.job.update({ where: { id: job.id }, data: { rawSamples: true } })
+    expect(await kept()).toEqual([true, true])
+    await db.job.update({ where: { id: job.id }, data: { rawSamples: false } })
+    expect(await kept()).toEqual([false, false])
+    await db.job.update({ where: { id: job.id }, data: { rawSamples: null } })
+    expect(await kept()).toEqual([true, false])
+    expect(await db.run.count({ where: { projectId: project.id } })).toBe(8)
+  })
+
   it('records nothing when the validator cannot tell: the activity fails and Temporal retries it', async () => {
     answer = () => {
       throw new Error('the k6 sandbox could not start: bwrap missing')

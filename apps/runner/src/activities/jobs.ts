@@ -198,6 +198,8 @@ export function createJobActivities(deps: JobActivityDeps) {
       trigger: 'schedule',
       timeoutSeconds: deps.runTimeoutSeconds,
       firing: { jobId: firing.jobId, firingId: firing.id },
+      // The job's raw-samples setting, read at the firing; null leaves it to the test's.
+      ...(job.rawSamples !== null ? { rawSamples: job.rawSamples } : {}),
     })
     if (created.ok) return started
     const reason = firingSkipReason(created.refusal, { test: entry.test.name, position: input.position, tests: job._count.tests })

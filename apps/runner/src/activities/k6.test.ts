@@ -3,6 +3,7 @@
 import { mkdir, mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
+import { gunzipSync } from 'node:zlib'
 import { MockActivityEnvironment } from '@temporalio/testing'
 import { describe, expect, it } from 'vitest'
 import type { Artifacts } from '@stampede/shared'
@@ -32,7 +33,7 @@ function memoryUploads() {
   const uploads = (runId: string): ArtifactUploads => ({
     runId,
     expiresAt: new Date(Date.now() + 60_000).toISOString(),
-    files: Object.fromEntries(['summary.json', 'report.html', 'console.log', 'metrics.json.gz', 'console.ndjson'].map((f) => [f, { url: `http://s3.invalid/runs/${runId}/${f}`, headers: {} }])),
+    files: Object.fromEntries(['summary.json', 'report.html', 'console.log', 'metrics.json.gz', 'metrics.ndjson.gz', 'console.ndjson'].map((f) => [f, { url: `http://s3.invalid/runs/${runId}/${f}`, headers: {} }])),
   })
   return { objects, upload, uploads }
 }
@@ -221,6 +222,9 @@ describe('executeK6', () => {
     for (const f of await readdir(cwd)) expect((await readFile(path.join(cwd, f), 'utf8')).includes(secret), f).toBe(false)
     // k6's summary can carry script-chosen names (checks, groups).
     await writeFile(path.join(cwd, 'summary.json'), JSON.stringify({ root_group: { checks: { [`token ${secret}`]: { passes: 1 } } } }))
+    // So can the metric frames' tag values (a request name with the token in its query).
+    const frame = { v: 1, start: 1_800_000_000_000, end: 1_800_000_001_000, series: [{ metric: 'http_reqs', type: 'counter', tags: { name: `http://x/items?token=${secret}` }, count: 1, sum: 1 }] }
+    await writeFile(path.join(cwd, 'metrics.ndjson'), `${JSON.stringify(frame)}\n`)
     exit({ code: 107, signal: null })
     const outcome = (await done) as K6Outcome
     await store()
@@ -232,6 +236,10 @@ describe('executeK6', () => {
     for (const [key, bytes] of objects) expect(bytes.toString('utf8').includes(secret), key).toBe(false)
     expect(objects.get('runs/r1/console.log')?.toString()).toContain('token is [secret]')
     expect(objects.get('runs/r1/summary.json')?.toString()).toContain('token [secret]')
+    // The frames were masked before they were packed: stored gzipped, once, without the secret.
+    const frames = gunzipSync(objects.get('runs/r1/metrics.ndjson.gz')!).toString('utf8')
+    expect(JSON.parse(frames)).toMatchObject({ series: [{ tags: { name: 'http://x/items?token=[secret]' } }] })
+    expect(frames).not.toContain(secret)
     expect(outcome.errorText).toContain('Error: login failed with [secret]')
     expect(JSON.stringify(outcome)).not.toContain(secret)
   })

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto'
+import { existsSync } from 'node:fs'
 import { copyFile, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
@@ -11,7 +12,7 @@ import { resolveTool } from '@stampede/tools'
 import { runBareK6 } from '../../test/bare-k6.ts'
 import { k6Args, k6Env, OUTPUT_FILES } from './command.ts'
 import { packFrames } from './spool.ts'
-import { decodeReportData, NOT_STORED, parseReport, redactArtifacts, redactJson, REPORT_DATA_TAG, SECRET_MASK, secretRedactor } from './redact.ts'
+import { decodeReportData, NOT_STORED, parseReport, redactArtifacts, redactJson, REPORT_DATA_TAG, SECRET_MASK, secretRedactor, type Redact, type RedactArtifactsOptions } from './redact.ts'
 
 describe('secretRedactor', () => {
   it('masks every occurrence of every secret, longest first', () => {
@@ -26,6 +27,11 @@ describe('secretRedactor', () => {
     expect(redact(`q=${encodeURIComponent(v)}`)).toBe('q=[secret]')
     expect(redact(`b64 ${Buffer.from(v).toString('base64')}`)).toBe('b64 [secret]')
     expect(redact(`json ${JSON.stringify({ v })}`)).toBe('json {"v":"[secret]"}')
+  })
+
+  it('masks a value as Go\'s JSON encoder writes it (&, < and > as \\u escapes)', () => {
+    const redact = secretRedactor(['a&b<c>"d'])
+    expect(redact('{"tag":"x a\\u0026b\\u003cc\\u003e\\"d y"}')).toBe('{"tag":"x [secret] y"}')
   })
 
   it('ignores empty values and returns text unchanged without secrets', () => {
@@ -49,7 +55,8 @@ describe('secretRedactor', () => {
 const TOKEN = `tok_${randomBytes(12).toString('hex')}`
 const PASSWORD = `p@ss w/rd"&<${randomBytes(6).toString('hex')}>`
 const SECRETS = [TOKEN, PASSWORD]
-const ARTIFACT_FILES = [OUTPUT_FILES.summary, OUTPUT_FILES.report, OUTPUT_FILES.metrics, OUTPUT_FILES.samples]
+/** What k6 wrote: the metric frames still plain (the runner packs them, masked, once k6 ended). */
+const ARTIFACT_FILES = [OUTPUT_FILES.summary, OUTPUT_FILES.report, OUTPUT_FILES.frames, OUTPUT_FILES.samples]
 const K6_DEADLINE_MS = 30_000
 
 let root = ''
@@ -61,10 +68,16 @@ async function runK6(dir: string, script: string, env: Record<string, string>): 
   const k6 = (await resolveTool('k6', { allowBuild: false, log: () => {} })).path
   await writeFile(path.join(dir, 'script.js'), script)
   const policy = await resolveTargetPolicy({ allowLoopback: true, allowlist: [] })
-  const run = await runBareK6(k6, k6Args('script.js', policy, { rawSamples: true }), { dir, env: k6Env(dir, env), deadlineMs: K6_DEADLINE_MS })
-  // As the runner does once k6 ended: the frames become the gzipped `metrics` artifact.
-  await packFrames(dir)
-  return run
+  return runBareK6(k6, k6Args('script.js', policy, { rawSamples: true }), { dir, env: k6Env(dir, env), deadlineMs: K6_DEADLINE_MS })
+}
+
+/**
+ * As the runner does once k6 ended: the frames are masked and gzipped into the `metrics` artifact
+ * (packFrames), then the other artifacts are masked (redactArtifacts).
+ */
+async function finishLikeTheRunner(dir: string, redactor: Redact, opts: RedactArtifactsOptions = {}): Promise<string[]> {
+  await packFrames(dir, redactor)
+  return redactArtifacts(dir, redactor, opts)
 }
 
 beforeAll(async () => {
@@ -153,12 +166,15 @@ async function artifacts(dir: string) {
     summary: await readFile(path.join(dir, OUTPUT_FILES.summary), 'utf8'),
     html,
     report: await decodeLikeTheBrowser(html),
-    metrics: gunzipSync(await readFile(path.join(dir, OUTPUT_FILES.metrics))).toString('utf8'),
+    // The frames packed (gzipped) when they were, else as k6 wrote them.
+    metrics: existsSync(path.join(dir, OUTPUT_FILES.metrics))
+      ? gunzipSync(await readFile(path.join(dir, OUTPUT_FILES.metrics))).toString('utf8')
+      : await readFile(path.join(dir, OUTPUT_FILES.frames), 'utf8'),
     samples: gunzipSync(await readFile(path.join(dir, OUTPUT_FILES.samples))).toString('utf8'),
   }
 }
 
-describe('redactArtifacts on a real k6 run', () => {
+describe('packFrames and redactArtifacts on a real k6 run', () => {
   it('starts from artifacts that carry the secrets, the report in the format this code knows', async () => {
     const raw = await artifacts(rawDir)
     expect(raw.summary).toContain(`status ok for ${TOKEN}`)
@@ -185,8 +201,11 @@ describe('redactArtifacts on a real k6 run', () => {
     const dir = await copyOfRun()
     const raw = await artifacts(rawDir)
     const logged: string[] = []
-    expect(await redactArtifacts(dir, redact, { log: (m) => logged.push(m) })).toEqual([])
-    expect(logged).toHaveLength(4)
+    expect(await finishLikeTheRunner(dir, redact, { log: (m) => logged.push(m) })).toEqual([])
+    // The frames were masked as they were packed: redactArtifacts checks the three other files.
+    expect(logged).toHaveLength(3)
+    expect(logged.some((m) => m.startsWith(OUTPUT_FILES.metrics))).toBe(false)
+    expect(await readdir(dir)).not.toContain(OUTPUT_FILES.frames)
     const masked = await artifacts(dir)
 
     expect(leaks(masked.summary, 'json')).toEqual([])
@@ -242,23 +261,32 @@ describe('redactArtifacts on a real k6 run', () => {
     const dir = await copyOfRun()
     const file = path.join(dir, OUTPUT_FILES.report)
     await writeFile(file, change(await readFile(file, 'utf8')))
-    expect(await redactArtifacts(dir, redact)).toEqual([NOT_STORED.report])
+    expect(await finishLikeTheRunner(dir, redact)).toEqual([NOT_STORED.report])
     expect((await readdir(dir)).sort()).toEqual([OUTPUT_FILES.metrics, OUTPUT_FILES.samples, OUTPUT_FILES.summary].sort())
   })
 
-  it('removes a metrics file that is not gzip and says so', async () => {
+  it('removes a samples file that is not gzip and says so', async () => {
     const dir = await copyOfRun()
-    await writeFile(path.join(dir, OUTPUT_FILES.metrics), `{"metric":"x","data":{"tags":{"t":"${TOKEN}"}}}\n`)
-    expect(await redactArtifacts(dir, redact)).toEqual([NOT_STORED.metrics])
-    expect((await readdir(dir)).sort()).toEqual([OUTPUT_FILES.report, OUTPUT_FILES.samples, OUTPUT_FILES.summary].sort())
+    await writeFile(path.join(dir, OUTPUT_FILES.samples), `{"metric":"x","data":{"tags":{"t":"${TOKEN}"}}}\n`)
+    expect(await finishLikeTheRunner(dir, redact)).toEqual([NOT_STORED.samples])
+    expect((await readdir(dir)).sort()).toEqual([OUTPUT_FILES.metrics, OUTPUT_FILES.report, OUTPUT_FILES.summary].sort())
   })
 
-  it('removes a metrics file it failed to rewrite and says so', async () => {
+  it('removes a samples file it failed to rewrite and says so', async () => {
     const dir = await copyOfRun()
     // The masked copy cannot be created: its name is taken.
-    await mkdir(path.join(dir, `.${OUTPUT_FILES.metrics}.masking`))
-    expect(await redactArtifacts(dir, redact)).toEqual([NOT_STORED.failed(OUTPUT_FILES.metrics)])
-    expect(await readdir(dir)).not.toContain(OUTPUT_FILES.metrics)
+    await mkdir(path.join(dir, `.${OUTPUT_FILES.samples}.masking`))
+    expect(await finishLikeTheRunner(dir, redact)).toEqual([NOT_STORED.failed(OUTPUT_FILES.samples)])
+    expect(await readdir(dir)).not.toContain(OUTPUT_FILES.samples)
+  })
+
+  it('leaves no packed frames behind when packing them fails', async () => {
+    const dir = await copyOfRun()
+    // The frames' packed file cannot be written: its name is taken by a directory's contents.
+    await mkdir(path.join(dir, OUTPUT_FILES.metrics))
+    await writeFile(path.join(dir, OUTPUT_FILES.metrics, 'x'), '')
+    await expect(packFrames(dir, redact)).rejects.toThrow()
+    expect(await readdir(dir)).toContain(OUTPUT_FILES.frames)
   })
 
   it('masks what a cut-off samples file holds and keeps it readable', async () => {
@@ -275,8 +303,9 @@ describe('redactArtifacts on a real k6 run', () => {
 
   it('leaves metrics without a secret byte for byte as k6 wrote them', async () => {
     const dir = await copyOfRun()
-    expect(await redactArtifacts(dir, secretRedactor(['not-in-this-run']))).toEqual([])
-    for (const file of ARTIFACT_FILES) expect((await readFile(path.join(dir, file))).equals(await readFile(path.join(rawDir, file))), file).toBe(true)
+    expect(await finishLikeTheRunner(dir, secretRedactor(['not-in-this-run']))).toEqual([])
+    for (const file of ARTIFACT_FILES.filter((f) => f !== OUTPUT_FILES.frames)) expect((await readFile(path.join(dir, file))).equals(await readFile(path.join(rawDir, file))), file).toBe(true)
+    expect(gunzipSync(await readFile(path.join(dir, OUTPUT_FILES.metrics))).equals(await readFile(path.join(rawDir, OUTPUT_FILES.frames)))).toBe(true)
   })
 
   it('finds a secret that straddles two chunks of the decompressed stream', async () => {
@@ -285,9 +314,9 @@ describe('redactArtifacts on a real k6 run', () => {
     const head = '{"metric":"x","data":{"tags":{"pad":"'
     const line = `${head}${'p'.repeat(16 * 1024 - 5 - head.length)}${TOKEN}"}}}\n`
     expect(line.indexOf(TOKEN)).toBe(16 * 1024 - 5)
-    await writeFile(path.join(dir, OUTPUT_FILES.metrics), gzipSync(line))
+    await writeFile(path.join(dir, OUTPUT_FILES.samples), gzipSync(line))
     expect(await redactArtifacts(dir, redact)).toEqual([])
-    const text = gunzipSync(await readFile(path.join(dir, OUTPUT_FILES.metrics))).toString('utf8')
+    const text = gunzipSync(await readFile(path.join(dir, OUTPUT_FILES.samples))).toString('utf8')
     expect(leaks(text, 'ndjson')).toEqual([])
     expect(text.split('\n')).toHaveLength(2)
   })
@@ -302,7 +331,58 @@ describe('redactArtifacts on a real k6 run', () => {
     const dir = await copyOfRun()
     await rm(path.join(dir, OUTPUT_FILES.report))
     await writeFile(path.join(dir, OUTPUT_FILES.summary), '')
-    expect(await redactArtifacts(dir, redact)).toEqual([])
+    expect(await finishLikeTheRunner(dir, redact)).toEqual([])
     expect((await readdir(dir)).sort()).toEqual([OUTPUT_FILES.metrics, OUTPUT_FILES.samples, OUTPUT_FILES.summary].sort())
   })
 })
+
+describe('packFrames with the run\'s secrets', () => {
+  /** A frame (FRAMES.md's shape, trimmed) whose one series carries `tags`, as k6 writes it. */
+  const frame = (tags: Record<string, string>) => JSON.stringify({ v: 1, start: 1_800_000_000_000, end: 1_800_000_001_000, series: [{ metric: 'http_reqs', type: 'counter', tags, count: 3, sum: 3 }] })
+  /** Go's JSON encoder writes &, < and > as \u escapes. */
+  const goJson = (line: string) => line.replace(/&/g, '\\u0026').replace(/</g, '\\u003c').replace(/>/g, '\\u003e')
+
+  it('masks a secret in a tag value of the plain frames before it gzips them, once, and removes the plain file', async () => {
+    const dir = await mkdtemp(path.join(root, 'frames-'))
+    const plainTag = frame({ name: `http://target/items?token=${TOKEN}`, method: 'GET' })
+    const escapedTag = goJson(frame({ note: `tag ${PASSWORD}` }))
+    expect(escapedTag).not.toContain(PASSWORD)
+    expect(escapedTag).toContain('\\u0026')
+    // A file read in 64 KiB chunks: this secret starts a few bytes before the first boundary.
+    const head = frame({ pad: '' }).slice(0, frame({ pad: '' }).indexOf('"pad":"') + 7)
+    const before = `${plainTag}\n${escapedTag}\n`
+    const straddling = `${head}${'p'.repeat(64 * 1024 - 5 - before.length - head.length)}${TOKEN}"},"count":1,"sum":1}]}`
+    expect((before + straddling).indexOf(TOKEN, before.length)).toBe(64 * 1024 - 5)
+    const clean = frame({ name: 'http://target/health' })
+    // k6 was killed mid-write: the last frame is cut, without its newline.
+    const cut = frame({ name: `http://target/cut?token=${TOKEN}` }).slice(0, -10)
+    await writeFile(path.join(dir, OUTPUT_FILES.frames), `${before}${straddling}\n${clean}\n${cut}`)
+
+    expect(await packFrames(dir, redact)).toEqual({ bytes: expect.any(Number), masked: true })
+    expect(await readdir(dir)).toEqual([OUTPUT_FILES.metrics])
+    const text = gunzipSync(await readFile(path.join(dir, OUTPUT_FILES.metrics))).toString('utf8')
+    expect(leaks(text)).toEqual([])
+    const lines = text.split('\n')
+    expect(lines).toHaveLength(5)
+    const tags = lines.slice(0, 4).map((l) => (JSON.parse(l) as { series: { tags: Record<string, string> }[] }).series[0]!.tags)
+    expect(tags[0]).toEqual({ name: `http://target/items?token=${SECRET_MASK}`, method: 'GET' })
+    expect(tags[1]).toEqual({ note: `tag ${SECRET_MASK}` })
+    expect(tags[2]!.pad).toMatch(new RegExp(`^p+${escapeRegExp(SECRET_MASK)}$`))
+    // A frame without a secret is kept byte for byte, and so is what the cut one says besides it.
+    expect(lines[3]).toBe(clean)
+    expect(lines[4]).toBe(cut.replace(TOKEN, SECRET_MASK))
+  })
+
+  it('only gzips the frames of a run without secrets', async () => {
+    const dir = await mkdtemp(path.join(root, 'frames-'))
+    const plain = `${frame({ name: `http://target/items?token=${TOKEN}` })}\n`
+    await writeFile(path.join(dir, OUTPUT_FILES.frames), plain)
+    expect(await packFrames(dir, secretRedactor([]))).toEqual({ bytes: plain.length, masked: false })
+    expect(gunzipSync(await readFile(path.join(dir, OUTPUT_FILES.metrics))).toString('utf8')).toBe(plain)
+    expect(await readdir(dir)).toEqual([OUTPUT_FILES.metrics])
+  })
+})
+
+function escapeRegExp(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+}

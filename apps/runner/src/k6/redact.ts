@@ -1,11 +1,13 @@
 // Masks secret values in k6's output before it is heartbeated, relayed or archived. Each line is
 // redacted whole, so a secret split across two lines is not caught. Besides the value itself,
 // values of 4+ characters are also masked in the encoded forms a script is likely to print
-// (URL-encoded, base64, JSON-escaped). An empty value is never searched for.
+// (URL-encoded, base64, JSON-escaped, also as Go escapes it). An empty value is never searched for.
 //
-// The files k6 writes (summary, HTML report, JSON metrics) carry check and group names, tags,
-// URLs and metric names, all of which come from the script: redactArtifacts masks them too, in
-// the encodings those files use, before they are uploaded.
+// The files k6 writes (summary, HTML report, metric frames, raw samples) carry check and group
+// names, tags, URLs and metric names, all of which come from the script: they are masked too, in
+// the encodings those files use, before they are uploaded. The metric frames are masked as they
+// are packed (packFrames, spool.ts: the plain NDJSON through maskNdjson, then gzipped once);
+// redactArtifacts masks the others.
 import { createReadStream, createWriteStream } from 'node:fs'
 import { lstat, readFile, rename, rm, writeFile } from 'node:fs/promises'
 import path from 'node:path'
@@ -29,7 +31,11 @@ export function secretRedactor(values: Iterable<string>): Redact {
     needles.add(v)
     if (v.length < 4) continue
     const bytes = Buffer.from(v, 'utf8')
-    for (const form of [encodeURIComponent(v), bytes.toString('base64'), bytes.toString('base64').replace(/=+$/, ''), bytes.toString('base64url'), JSON.stringify(v).slice(1, -1)]) {
+    const json = JSON.stringify(v).slice(1, -1)
+    // Go's encoder (k6's JSON outputs) also escapes &, <, > and U+2028/2029: a line holding the
+    // secret only in that form is still found.
+    const goJson = json.replace(/[&<>\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
+    for (const form of [encodeURIComponent(v), bytes.toString('base64'), bytes.toString('base64').replace(/=+$/, ''), bytes.toString('base64url'), json, goJson]) {
       if (form.length >= 4) needles.add(form)
     }
   }
@@ -94,19 +100,21 @@ export interface RedactArtifactsOptions {
 export const NOT_STORED = {
   summary: 'the summary (summary.json) was not stored: it could not be checked for secrets',
   report: 'the HTML report was not stored: it could not be checked for secrets (its data is not in the format of k6 v2.2.0\'s report)',
-  metrics: 'the metric frames (metrics.ndjson.gz) were not stored: they could not be checked for secrets (they could not be decompressed)',
+  /** When packing the frames (masking them, then gzip) failed: they are removed rather than stored unmasked. */
+  metrics: (why: string) => `the metric frames (metrics.ndjson.gz) were not stored: they could not be checked for secrets and compressed (${why})`,
   samples: 'the raw samples (samples.json.gz) were not stored: they could not be checked for secrets (they could not be decompressed)',
   /** When masking itself failed (e.g. the disk is full). */
   failed: (file: string) => `${file} was not stored: masking secrets in it failed`,
 } as const
 
 /**
- * Masks secrets in every artifact k6 wrote into the run's directory `dir`, in place, before they
- * are uploaded: summary.json, report.html (inside its embedded data too), the metric frames
- * (metrics.ndjson.gz: tag values such as request names and check names come from the script) and
- * the raw samples (samples.json.gz), both streamed. Does nothing when the run has no secrets. An artifact that cannot be checked (a
- * report in a format this code does not know, a corrupt gzip) is removed rather than stored; the
- * returned lines say so, for the run's console. Never throws for a file's content.
+ * Masks secrets in the artifacts k6 wrote into the run's directory `dir`, in place, before they
+ * are uploaded: summary.json, report.html (inside its embedded data too) and the raw samples
+ * (samples.json.gz, which k6 gzips itself: streamed through gunzip, the mask and gzip). The metric
+ * frames are not among them: packFrames masks them before it compresses them, so they are
+ * compressed once. Does nothing when the run has no secrets. An artifact that cannot be checked
+ * (a report in a format this code does not know, a corrupt gzip) is removed rather than stored;
+ * the returned lines say so, for the run's console. Never throws for a file's content.
  */
 export async function redactArtifacts(dir: string, redact: Redact, opts: RedactArtifactsOptions = {}): Promise<string[]> {
   if (redact.needles.length === 0) return []
@@ -115,8 +123,7 @@ export async function redactArtifacts(dir: string, redact: Redact, opts: RedactA
   const jobs = [
     [OUTPUT_FILES.summary, redactSummaryFile, NOT_STORED.summary],
     [OUTPUT_FILES.report, redactReportFile, NOT_STORED.report],
-    [OUTPUT_FILES.metrics, redactMetricsFile, NOT_STORED.metrics],
-    [OUTPUT_FILES.samples, redactMetricsFile, NOT_STORED.samples],
+    [OUTPUT_FILES.samples, redactSamplesFile, NOT_STORED.samples],
   ] as const
   for (const [name, mask, unchecked] of jobs) {
     const file = path.join(dir, name)
@@ -239,26 +246,14 @@ function gunzipped(file: string): NodeJS.ReadableStream & AsyncIterable<Buffer> 
 }
 
 /**
- * Masks the gzipped NDJSON metrics with bounded memory (a block of lines at a time). A first pass
- * only looks for secrets, stopping at the first: in the common case (secrets in headers, which
- * k6 does not record) nothing is recompressed. When one is found, the file is streamed through the
- * mask into a new file that replaces it. A file cut off mid-stream (k6 killed, or stopped by the
- * file-size limit) keeps what could be read.
+ * A stream transform masking secrets in NDJSON with bounded memory, a block of whole lines at a
+ * time: each line that holds a secret is masked (redactJsonText: still JSON when it was), blocks
+ * without one pass through as they are. A last line without its newline (k6 was killed mid-write)
+ * is masked too. Used by packFrames on the plain metric frames and here on the raw samples.
  */
-async function redactMetricsFile(file: string, redact: Redact): Promise<boolean> {
-  try {
-    return await maskMetrics(file, redact)
-  } catch (err) {
-    // zlib's errors (Z_DATA_ERROR, …): the file is not gzip, or corrupt.
-    if (err instanceof Error && /^Z_/.test((err as NodeJS.ErrnoException).code ?? '')) return false
-    throw err
-  }
-}
-
-async function maskMetrics(file: string, redact: Redact): Promise<boolean> {
+export function maskNdjson(redact: Redact): (source: AsyncIterable<Buffer>) => AsyncGenerator<Buffer> {
   const needles = redact.needles.map((n) => Buffer.from(n, 'utf8'))
   const holds = (bytes: Buffer) => needles.some((n) => bytes.includes(n))
-  if (!(await streamHolds(gunzipped(file), holds, Math.max(...needles.map((n) => n.length))))) return true
   // A block holds whole lines (split on bytes, so never inside a UTF-8 character).
   const maskBlock = (block: Buffer): Buffer => {
     if (!holds(block)) return block
@@ -267,7 +262,7 @@ async function maskMetrics(file: string, redact: Redact): Promise<boolean> {
   }
   // Lines are split by hand on bytes rather than with node:readline: blocks without a secret pass
   // through undecoded, and readline (a line per await) was ten times slower on a 1.4 GB stream.
-  async function* maskLines(source: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+  return async function* maskLines(source: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
     let pending: Buffer[] = []
     for await (const chunk of source) {
       const nl = chunk.lastIndexOf(0x0a)
@@ -280,11 +275,34 @@ async function maskMetrics(file: string, redact: Redact): Promise<boolean> {
     }
     if (pending.length > 0) yield maskBlock(Buffer.concat(pending))
   }
+}
+
+/**
+ * Masks the gzipped NDJSON raw samples with bounded memory (maskNdjson). A first pass only looks
+ * for secrets, stopping at the first: in the common case (secrets in headers, which k6 does not
+ * record) nothing is recompressed. When one is found, the file is streamed through the mask into
+ * a new file that replaces it. A file cut off mid-stream (k6 killed, or stopped by the file-size
+ * limit) keeps what could be read.
+ */
+async function redactSamplesFile(file: string, redact: Redact): Promise<boolean> {
+  try {
+    return await maskSamples(file, redact)
+  } catch (err) {
+    // zlib's errors (Z_DATA_ERROR, …): the file is not gzip, or corrupt.
+    if (err instanceof Error && /^Z_/.test((err as NodeJS.ErrnoException).code ?? '')) return false
+    throw err
+  }
+}
+
+async function maskSamples(file: string, redact: Redact): Promise<boolean> {
+  const needles = redact.needles.map((n) => Buffer.from(n, 'utf8'))
+  const holds = (bytes: Buffer) => needles.some((n) => bytes.includes(n))
+  if (!(await streamHolds(gunzipped(file), holds, Math.max(...needles.map((n) => n.length))))) return true
   const masking = path.join(path.dirname(file), `.${path.basename(file)}.masking`)
   try {
     await pipeline(
       gunzipped(file),
-      maskLines,
+      maskNdjson(redact),
       // The default level, as k6 writes it: level 1 would save about a fifth of the CPU time
       // masking takes for a file about 40 % larger (measured on 1.4 GB of k6 output).
       createGzip(),

@@ -12,6 +12,7 @@ import { parseConsoleIndex } from '@stampede/shared'
 import { extractRunMetrics, parseSummary, thresholdResults } from '@stampede/shared/k6'
 import type { K6Outcome } from '@stampede/shared/temporal'
 import { K6_OUTPUTS, OUTPUT_FILES } from './command.ts'
+import { maskNdjson, type Redact } from './redact.ts'
 
 const META_FILE = 'run.json'
 const OUTCOME_FILE = 'outcome.json'
@@ -85,15 +86,30 @@ export async function dropEmptyOutputs(dir: string): Promise<void> {
 /**
  * Gzips the metric frames k6 wrote (metrics.ndjson → metrics.ndjson.gz, the `metrics` artifact)
  * once k6 has ended, and removes the plain file. Frames are repetitive JSON: gzip makes them
- * several times smaller. Without frames (k6 never started its outputs) there is nothing to do.
+ * several times smaller. With `redact` (the run's secrets), every frame is masked on its way to
+ * gzip (maskNdjson: tag values such as check, group and request names come from the script), so
+ * the frames are compressed once and the packed file never holds a secret. Without frames (k6
+ * never started its outputs) there is nothing to do. On a failure the packed file is removed (and
+ * the error thrown): half-written, it may hold unmasked frames.
  */
-export async function packFrames(dir: string): Promise<void> {
+export async function packFrames(dir: string, redact?: Redact): Promise<{ bytes: number; masked: boolean } | undefined> {
   const plain = path.join(dir, OUTPUT_FILES.frames)
   const packed = path.join(dir, OUTPUT_FILES.metrics)
   const size = await stat(plain).then((s) => (s.isFile() ? s.size : -1), () => -1)
-  if (size < 0) return
-  if (size > 0) await pipeline(createReadStream(plain), createGzip(), createWriteStream(packed, { mode: 0o600 }))
+  if (size < 0) return undefined
+  const masked = redact !== undefined && redact.needles.length > 0
+  if (size > 0) {
+    try {
+      const output = createWriteStream(packed, { mode: 0o600 })
+      if (masked) await pipeline(createReadStream(plain), maskNdjson(redact), createGzip(), output)
+      else await pipeline(createReadStream(plain), createGzip(), output)
+    } catch (err) {
+      await rm(packed, { force: true }).catch(() => undefined)
+      throw err
+    }
+  }
   await rm(plain, { force: true })
+  return { bytes: size, masked }
 }
 
 /** What the run's result needs from k6's summary, read on the runner so the result does not wait for storage. */

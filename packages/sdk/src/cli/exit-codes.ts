@@ -4,7 +4,7 @@ import type { Run } from '../types.ts'
 
 export const EXIT = {
   passed: 0,
-  /** The API refused the request: unknown id or name, invalid input, no or bad token, no right. */
+  /** The API refused the request: unknown id or name, invalid input, no or bad token, no right; or it speaks another API version. */
   refused: 1,
   usage: 2,
   /** No answer from the API at STAMPEDE_URL. */
@@ -42,7 +42,8 @@ export function exitCodeForRun(run: Pick<Run, 'status' | 'exitCode'>): number {
 export const EXIT_CODES_HELP = `Exit codes:
   0   passed (run: thresholds held; other commands: success)
   1   the API refused the request (unknown id or name, invalid input, missing, revoked or
-      expired token, a role or token scope without the right)
+      expired token, a role or token scope without the right), or the API's version is
+      incompatible with this CLI (upgrade the CLI)
   2   bad usage (unknown command or option, missing argument)
   3   cannot reach the API (check --url / STAMPEDE_URL)
   4   platform error (run ended "error" without a script fault, API internal error, console lost)

@@ -28,6 +28,7 @@ export function formatResults(run: Run): string {
   const out: string[] = []
   out.push(`Run ${run.id}  ${STATUS_WORDS[run.status]}  (${run.location}, ${duration(run.durationMs)}${run.exitCode !== null ? `, k6 exit ${run.exitCode}` : ''}${run.rawSamples ? ', raw samples' : ''})`)
   if (run.errorMessage) out.push(`  ${run.errorMessage}`)
+  if (run.metricsNote) out.push(`  note: ${run.metricsNote}`)
   if (run.thresholds.length > 0) {
     out.push('', table(['threshold', '', 'result'], run.thresholds.map((t) => [t.metric, t.expression, t.ok ? 'ok' : 'CROSSED'])))
   }

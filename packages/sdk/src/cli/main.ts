@@ -1,17 +1,21 @@
 // The `stampede` CLI: CI-friendly commands over the SDK. Human output by default, `--json` for
 // machines (one JSON document on stdout, the API's own shapes), and exit codes a pipeline can
 // branch on (see exit-codes.ts). `main` takes its I/O as a parameter so tests can drive it.
-import { readFile } from 'node:fs/promises'
+import { readFile, stat, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { createInterface } from 'node:readline'
 import { parseArgs, type ParseArgsConfig } from 'node:util'
+import { k6SummarySchema } from '@stampede/shared/k6'
 import { createStampedeClient, type StampedeClient } from '../client.ts'
 import type { ConsoleEvent } from '../console.ts'
-import { StampedeApiError, StampedeConnectionError, StampedeConsoleError, StampedeError } from '../errors.ts'
+import { StampedeApiError, StampedeConnectionError, StampedeConsoleError, StampedeError, StampedeVersionError } from '../errors.ts'
 import type { Run, RunListInput, ScriptValidation, Test } from '../types.ts'
 import { EXIT, EXIT_CODES_HELP, exitCodeForRun } from './exit-codes.ts'
 import { formatJobs, formatLocations, formatResults, formatRunList, formatTests, STATUS_WORDS } from './format.ts'
+// junit.ts (and xmlbuilder2, ~150 ms to load) is imported only by runs with --junit.
+import type { ChecksSource } from './junit.ts'
 import { formatProgress, updateMetrics, updateProgress, type Progress } from './progress.ts'
+import { API_COMPAT, SDK_VERSION } from '../version.ts'
 
 type Writable = { write(chunk: string): unknown; isTTY?: boolean }
 
@@ -32,7 +36,7 @@ const HELP = `stampede — run Stampede load tests from a terminal or a CI pipel
 
 Usage:
   stampede validate <script.js|.ts>
-  stampede run <script.js|.ts> --location <id> [--test <name>] [--env K=V]... [--timeout <s>] [--raw-samples | --no-raw-samples] [--detach] [--yes]
+  stampede run <script.js|.ts> --location <id> [--test <name>] [--env K=V]... [--timeout <s>] [--raw-samples | --no-raw-samples] [--junit <file>] [--detach] [--yes]
   stampede tests list
   stampede tests push <script> --name <name> [--description <text>] [--raw-samples | --no-raw-samples]
   stampede runs list [--test <name|id>] [--status <status>] [--location <id>] [--limit <n>]
@@ -48,6 +52,7 @@ Options for every command:
   --token <token>  API token, sent as a Bearer token (env STAMPEDE_TOKEN)
   --json           machine output: one JSON document on stdout (runs logs: one event per line)
   -h, --help       this help
+  --version        the CLI's version (stampede --version)
 
 validate checks the script on the API (syntax, k6's own load of it, the platform's VU and
 duration caps) without running it. run validates the same way, uploads the script (as the saved test <name> with --test, else as an unsaved script), starts
@@ -62,6 +67,17 @@ up to ~40 % fewer requests per second on CPU-bound scripts. Without the option a
 test (--test) follows the test's setting, and an unsaved script runs without; --no-raw-samples
 turns it off for this run. On tests push the options set the saved test's default (kept when
 neither is given).
+
+--junit <file> also writes the run's result as JUnit XML for CI test reports (with --json too):
+one test case per threshold (failed when crossed, with the value k6 observed), per check (failed
+when any of its passes failed; per check from the run's k6 summary, else one case from the run's
+totals) and for the run itself (failed when it errored, timed out or was cancelled, with the
+error). The file is written whatever the outcome, also when validation refuses the script. When it
+cannot be written the CLI says so and exits 2, or with the run's own code when that is not 0.
+
+The CLI checks the API's version before its first call: it warns (on stderr) when the API is newer
+by a minor or major version, and refuses (exit 1) an API of another compatibility level, naming
+both versions.
 
 ${EXIT_CODES_HELP}
 `
@@ -191,10 +207,13 @@ async function runCommand(ctx: Ctx, args: string[]): Promise<number> {
     timeout: { type: 'string' },
     detach: { type: 'boolean', default: false },
     yes: { type: 'boolean', short: 'y', default: false },
+    junit: { type: 'string' },
     ...RAW_SAMPLES_OPTIONS,
   })
   const file = onePositional(positionals, 'script file')
   if (!values.location) throw new UsageError('--location <id> is required (see `stampede locations`)')
+  if (values.junit !== undefined && values.detach) throw new UsageError('--junit needs the run\'s result; it cannot be combined with --detach')
+  const junit = values.junit === undefined ? undefined : await junitTarget(ctx.io, values.junit)
   const rawSamples = rawSamplesOption(values)
   const timeoutSeconds = values.timeout === undefined ? undefined : Number(values.timeout)
   if (timeoutSeconds !== undefined && !Number.isInteger(timeoutSeconds)) throw new UsageError(`--timeout ${values.timeout}: expected whole seconds`)
@@ -234,7 +253,9 @@ async function runCommand(ctx: Ctx, args: string[]): Promise<number> {
     const validation = await validate(ctx, file, script, true)
     if (!validation.ok) {
       if (ctx.json) out(ctx, () => '', { validation: validation.result })
-      return EXIT.scriptError
+      if (!junit) return EXIT.scriptError
+      const { validationJunitXml } = await import('./junit.ts')
+      return await writeJunit(ctx, junit, validationJunitXml(values.test ?? file, file, validation.result), EXIT.scriptError)
     }
     let testId: string | undefined
     if (values.test !== undefined) {
@@ -255,11 +276,75 @@ async function runCommand(ctx: Ctx, args: string[]): Promise<number> {
     const final = await Promise.race([follow(ctx, started), stopped])
     if (typeof final === 'number') return final
     out(ctx, () => `\n${formatResults(final)}`, final)
-    return exitCodeForRun(final)
+    const code = exitCodeForRun(final)
+    if (!junit) return code
+    const checks = await checksOf(ctx, final)
+    const { runJunitXml } = await import('./junit.ts')
+    return await writeJunit(ctx, junit, runJunitXml(final, { name: values.test ?? file, checks, apiUrl: client.url, summaryText: formatResults(final) }), code)
   } finally {
     removeInterrupt()
   }
 }
+
+interface JunitTarget {
+  /** As given, for messages. */
+  file: string
+  full: string
+}
+
+/** --junit <file>: its folder must exist before the run starts, so a typo does not cost a load test. */
+async function junitTarget(io: CliIo, file: string): Promise<JunitTarget> {
+  if (file.trim() === '') throw new UsageError('--junit: expected a file name')
+  const full = path.resolve(io.cwd, file)
+  const dir = path.dirname(full)
+  const info = await stat(dir).catch(() => null)
+  if (!info?.isDirectory()) throw new UsageError(`--junit ${file}: the folder ${dir} does not exist`)
+  if ((await stat(full).catch(() => null))?.isDirectory()) throw new UsageError(`--junit ${file}: is a folder, not a file`)
+  return { file, full }
+}
+
+/**
+ * Writes the report; returns the exit code. A report that cannot be written is bad usage (2, as
+ * an unreadable script is) when the run passed; a failed run keeps its own code.
+ */
+async function writeJunit(ctx: Ctx, target: JunitTarget, xml: string, code: number): Promise<number> {
+  try {
+    await writeFile(target.full, xml, 'utf8')
+  } catch (err) {
+    const why = (err as NodeJS.ErrnoException).code ?? (err as Error).message
+    ctx.io.stderr.write(`stampede: cannot write the JUnit report to ${target.file} (${why})${code === EXIT.passed ? '' : '; the exit code is the run\'s'}\n`)
+    return code === EXIT.passed ? EXIT.usage : code
+  }
+  if (!ctx.json) ctx.io.stderr.write(`stampede: wrote the JUnit report to ${target.file}\n`)
+  return code
+}
+
+/**
+ * The run's checks, one by one, from its k6 summary (the `summary` artifact, stored moments after
+ * the result: waited for up to 15 s); else only the run's totals, with the reason.
+ */
+async function checksOf(ctx: Ctx, finished: Run): Promise<ChecksSource> {
+  const totals = (reason: string): ChecksSource => ({ kind: 'totals', reason })
+  try {
+    let run = finished
+    const deadline = Date.now() + SUMMARY_WAIT_MS
+    while (!run.artifacts.summary && run.artifactsPending && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 500))
+      run = await ctx.client.runs.byId.query({ id: run.id })
+    }
+    if (!run.artifacts.summary) return totals(run.artifactsPending ? 'the run\'s k6 summary is not stored yet' : 'the run has no k6 summary')
+    const link = await ctx.client.runs.artifactUrl.query({ runId: run.id, name: 'summary' })
+    const res = await fetch(link.url)
+    if (!res.ok) return totals(`the run's k6 summary could not be downloaded: HTTP ${res.status}`)
+    const summary = k6SummarySchema.safeParse(await res.json())
+    if (!summary.success) return totals('the run\'s k6 summary is not in the format of k6\'s summary export')
+    const { checksOfSummary } = await import('./junit.ts')
+    return { kind: 'summary', checks: checksOfSummary(summary.data) }
+  } catch (err) {
+    return totals(`the run's k6 summary could not be read: ${(err as Error).message}`)
+  }
+}
+const SUMMARY_WAIT_MS = 15_000
 
 /** Streams the console with a progress line until the run ends; resolves with the final run. */
 async function follow(ctx: Ctx, started: Run): Promise<Run> {
@@ -463,6 +548,8 @@ const COMMANDS: Record<string, (ctx: Ctx, args: string[]) => Promise<number>> = 
 
 function exitCodeFor(err: unknown): number {
   if (err instanceof UsageError) return EXIT.usage
+  // This CLI and the API do not speak the same API version: the API cannot take its requests.
+  if (err instanceof StampedeVersionError) return EXIT.refused
   if (err instanceof ScriptFileError) return EXIT.scriptError
   if (err instanceof StampedeConnectionError) return EXIT.unreachable
   if (err instanceof StampedeApiError) {
@@ -481,6 +568,10 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
       io.stdout.write(HELP)
       return command ? EXIT.passed : EXIT.usage
     }
+    if (command === '--version' || command === 'version') {
+      io.stdout.write(json ? `${JSON.stringify({ version: SDK_VERSION, apiCompat: API_COMPAT }, null, 2)}\n` : `stampede ${SDK_VERSION} (API compatibility level ${API_COMPAT})\n`)
+      return EXIT.passed
+    }
     const handler = COMMANDS[command]
     if (!handler) throw new UsageError(`unknown command "${command}"`)
     if (args.includes('--help') || args.includes('-h')) {
@@ -493,7 +584,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     const token = (typeof values.token === 'string' ? values.token : undefined) ?? io.env.STAMPEDE_TOKEN
     let client: StampedeClient
     try {
-      client = createStampedeClient({ url, token, client: 'cli' })
+      client = createStampedeClient({ url, token, client: 'cli', onWarning: (message) => io.stderr.write(`stampede: warning: ${message}\n`) })
     } catch (err) {
       throw new UsageError((err as Error).message)
     }

@@ -32,6 +32,12 @@ export async function usesHelpers(): Promise<string> {
   await client.runs.start.mutate({ script: 'x', location: 'us-east', rawSamples: 'yes' })
   const kept: boolean = sampled.rawSamples && test.rawSamples
   void kept
+  // A job's setting: true or false for every run of its firings, null for each test's own.
+  const job = await client.jobs.create.mutate({ name: 'nightly', testIds: ['y'], location: 'us-east', cron: '0 2 * * *', rawSamples: true })
+  const jobSetting: boolean | null = (await client.jobs.update.mutate({ id: job.id, rawSamples: null })).rawSamples
+  // @ts-expect-error — a job's rawSamples is a boolean or null.
+  await client.jobs.update.mutate({ id: job.id, rawSamples: 'tests' })
+  void jobSetting
   return run.status
 }
 

@@ -62,8 +62,20 @@ describe('inputs for the API', () => {
       maxFirings: null,
       endAt: null,
       webhookUrl: null,
+      rawSamples: null,
     })
     expect(updateInput('j1', filled({ webhookUrl: 'https://h.example/x', rotateWebhookSecret: true }))).toMatchObject({ webhookUrl: 'https://h.example/x', notifyOn: ['failure', 'recovery'], rotateWebhookSecret: true })
+  })
+
+  it('sends the raw-samples choice: left out on create and null on update for each test\'s setting, else true or false', () => {
+    expect(createInput(PROJECT, filled())).not.toHaveProperty('rawSamples')
+    expect(createInput(PROJECT, filled({ rawSamples: 'on' }))).toMatchObject({ rawSamples: true })
+    expect(createInput(PROJECT, filled({ rawSamples: 'off' }))).toMatchObject({ rawSamples: false })
+    expect(updateInput('j1', filled({ rawSamples: 'tests' }))).toMatchObject({ rawSamples: null })
+    expect(updateInput('j1', filled({ rawSamples: 'on' }))).toMatchObject({ rawSamples: true })
+    expect(updateInput('j1', filled({ rawSamples: 'off' }))).toMatchObject({ rawSamples: false })
+    const job = { name: 'n', description: '', tests: [{ position: 0, testId: T1, name: 'a' }], location: 'us-east', cron: '0 2 * * *', timezone: 'UTC', overlapPolicy: 'skip', enabled: true, maxFirings: null, endAt: null, webhookUrl: null, notifyOn: ['failure'] }
+    for (const rawSamples of [null, true, false]) expect(updateInput('j1', jobForm({ ...job, rawSamples } as unknown as Job)).rawSamples).toBe(rawSamples)
   })
 
   it('fills the form from a job and back without change', () => {

@@ -27,7 +27,14 @@ export interface JobFormValues {
   webhookUrl: string
   notifyOn: NotifyOn[]
   rotateWebhookSecret: boolean
+  /** Whether the firings' runs keep k6's per-sample stream: each test's own setting, or on or off for all of them. */
+  rawSamples: RawSamplesChoice
 }
+
+/** The job's `rawSamples` as the form's radio buttons hold it: null is `tests`. */
+export type RawSamplesChoice = 'tests' | 'on' | 'off'
+const rawSamplesChoice = (value: boolean | null): RawSamplesChoice => (value === null ? 'tests' : value ? 'on' : 'off')
+const rawSamplesValue = (choice: RawSamplesChoice): boolean | null => (choice === 'tests' ? null : choice === 'on')
 
 export const JOB_FIELDS = ['name', 'description', 'testIds', 'location', 'cron', 'timezone', 'overlapPolicy', 'maxFirings', 'endAt', 'webhookUrl', 'notifyOn'] as const
 export type JobField = (typeof JOB_FIELDS)[number]
@@ -50,6 +57,7 @@ export function newJobForm(timezone: string): JobFormValues {
     webhookUrl: '',
     notifyOn: ['failure', 'recovery'],
     rotateWebhookSecret: false,
+    rawSamples: 'tests',
   }
 }
 
@@ -68,6 +76,7 @@ export function jobForm(job: Job): JobFormValues {
     webhookUrl: job.webhookUrl ?? '',
     notifyOn: [...job.notifyOn],
     rotateWebhookSecret: false,
+    rawSamples: rawSamplesChoice(job.rawSamples),
   }
 }
 
@@ -117,6 +126,7 @@ export function createInput(projectId: string, v: JobFormValues): RouterInputs['
   const max = maxFirings(v)
   const end = endAt(v)
   const url = webhookUrl(v)
+  const rawSamples = rawSamplesValue(v.rawSamples)
   return {
     projectId,
     ...jobInput(v),
@@ -124,6 +134,7 @@ export function createInput(projectId: string, v: JobFormValues): RouterInputs['
     ...(max !== null ? { maxFirings: max } : {}),
     ...(end !== null ? { endAt: end } : {}),
     ...(url !== null ? { webhookUrl: url, notifyOn: [...v.notifyOn] } : {}),
+    ...(rawSamples !== null ? { rawSamples } : {}),
   }
 }
 
@@ -136,6 +147,7 @@ export function updateInput(id: string, v: JobFormValues): RouterInputs['jobs'][
     maxFirings: maxFirings(v),
     endAt: endAt(v),
     webhookUrl: url,
+    rawSamples: rawSamplesValue(v.rawSamples),
     ...(url !== null ? { notifyOn: [...v.notifyOn], rotateWebhookSecret: v.rotateWebhookSecret } : {}),
   }
 }

@@ -1,13 +1,15 @@
-// The live console of one run: a WebSocket that feeds a ConsoleBuffer. A dropped connection is
-// reopened with `after=<resume point>` (backing off up to 10 s) until the server sends `end`; the
-// resume point is before the first gap, so that gaps are still filled (`fill`) from the stored
-// log. The server's `reconnect` (the API restarting) is such a drop, never an end. An `error`
-// message (unknown run, unreadable console) stops the feed and leaves the retry to the reader:
-// retrying such errors automatically would loop; only an error the server closes with 1011
-// (momentarily unavailable, e.g. its database) is retried.
+// The live console of one run: the SDK's console iterator (@stampede/sdk/console, the one console
+// client of the SDK, the CLI and the e2e tests) feeding a ConsoleBuffer. A dropped connection is
+// reopened with `after=<resume point>` (backing off up to 10 s, never giving up while the page
+// shows the run) until the server sends `end`; the resume point is before the first gap, so that
+// gaps are still filled (`fill`) from the stored log. The server's `reconnect` (the API
+// restarting) is such a drop, never an end. An `error` message (unknown run, unreadable console)
+// stops the feed and leaves the retry to the reader: retrying such errors automatically would
+// loop; only an error the server closes with 1011 (momentarily unavailable, e.g. its database) is
+// retried.
 // With `metrics`, the same socket carries the run's metric frames (one per second), resumed by
 // period (`metrics=<start of the newest frame held>`) like lines by seq.
-import { consoleMessageSchema, type ConsoleMessage } from '@stampede/shared/console'
+import { followConsoleWith, type ConsoleEvent, type WebSocketLike } from '@stampede/sdk/console'
 import type { MetricFrame, RunStatus } from '@stampede/shared'
 import { addFrames } from './metrics.ts'
 import { consoleSocketUrl } from '../api/client.ts'
@@ -32,7 +34,11 @@ export interface LiveStatus {
   runnerSilentSeconds?: number
 }
 
+const FIRST_BACKOFF_MS = 500
 const MAX_BACKOFF_MS = 10_000
+
+/** The page's own WebSocket (the page's cookies authenticate it); looked up at each connection. */
+const openSocket = (url: string): Promise<WebSocketLike> => Promise.resolve(new WebSocket(url) as unknown as WebSocketLike)
 
 export class ConsoleFeed {
   entries = $state.raw<ConsoleEntry[]>([])
@@ -50,13 +56,9 @@ export class ConsoleFeed {
   readonly #socketUrl: (runId: string, after: number, metricsAfter?: number) => string
   readonly #metrics: boolean
   #pendingFrames: MetricFrame[] = []
-  #socket: WebSocket | undefined
-  #retryTimer: ReturnType<typeof setTimeout> | undefined
+  /** Stops the current iterator (and closes its socket); undefined while stopped. */
+  #abort: AbortController | undefined
   #frame: number | undefined
-  #backoffMs = 500
-  #stopped = true
-  /** An `error` message on the current connection, acted on when it closes. */
-  #serverError: string | undefined
 
   constructor(
     readonly runId: string,
@@ -69,20 +71,20 @@ export class ConsoleFeed {
 
   /** Opens the feed; returns the function that closes it (for `$effect` cleanup). */
   start(): () => void {
-    this.#stopped = false
+    this.#abort?.abort()
+    const abort = new AbortController()
+    this.#abort = abort
     this.error = null
-    this.#connect('connecting')
+    void this.#follow(abort.signal)
     return () => this.stop()
   }
 
   stop(): void {
-    this.#stopped = true
-    clearTimeout(this.#retryTimer)
+    this.#abort?.abort()
+    this.#abort = undefined
     if (this.#frame !== undefined) cancelAnimationFrame(this.#frame)
     this.#frame = undefined
     this.#publish()
-    this.#socket?.close(1000)
-    this.#socket = undefined
     if (this.connection !== 'ended' && this.connection !== 'failed') this.connection = 'closed'
   }
 
@@ -92,38 +94,32 @@ export class ConsoleFeed {
     this.start()
   }
 
-  #connect(state: 'connecting' | 'reconnecting'): void {
-    this.connection = state
-    const socket = new WebSocket(this.#metrics ? this.#socketUrl(this.runId, this.#buffer.resumeAfter, this.#metricsAfter()) : this.#socketUrl(this.runId, this.#buffer.resumeAfter))
-    this.#socket = socket
-    this.#serverError = undefined
-    socket.onopen = () => {
-      if (this.#socket === socket) this.connection = 'live'
-    }
-    socket.onmessage = (event) => {
-      if (this.#socket !== socket) return
-      this.#backoffMs = 500
-      let raw: unknown
-      try {
-        raw = JSON.parse(String(event.data))
-      } catch {
-        return
+  /** One iterator from where the buffer stands (a retry resumes, it does not start over). */
+  async #follow(signal: AbortSignal): Promise<void> {
+    const events = followConsoleWith(openSocket, (after, metricsAfter) => this.#socketUrl(this.runId, after, metricsAfter), {
+      after: this.#buffer.resumeAfter,
+      ...(this.#metrics ? { metrics: { after: this.#metricsAfter() } } : {}),
+      signal,
+      maxReconnectAttempts: Infinity,
+      reconnectDelayMs: FIRST_BACKOFF_MS,
+      maxReconnectDelayMs: MAX_BACKOFF_MS,
+      onConnection: (state) => {
+        if (!signal.aborted) this.connection = state
+      },
+    })
+    try {
+      for await (const event of events) {
+        // Messages that were queued when the feed stopped are not for it any more.
+        if (signal.aborted) return
+        this.#handle(event)
       }
-      const message = consoleMessageSchema.safeParse(raw)
-      if (message.success) this.#handle(message.data)
-    }
-    socket.onclose = (event) => {
-      if (this.#socket !== socket) return
-      this.#socket = undefined
-      if (this.#stopped || this.connection === 'ended') return
-      if (this.#serverError !== undefined && event.code !== 1011) {
-        this.error = this.#serverError
-        this.connection = 'failed'
-        return
-      }
-      this.connection = 'reconnecting'
-      this.#retryTimer = setTimeout(() => this.#connect('reconnecting'), this.#backoffMs)
-      this.#backoffMs = Math.min(this.#backoffMs * 2, MAX_BACKOFF_MS)
+    } catch (err) {
+      if (signal.aborted) return
+      // An `error` from the server (see the header), or a socket that cannot even be made.
+      this.error = err instanceof Error ? err.message : String(err)
+      this.connection = 'failed'
+    } finally {
+      if (this.#abort?.signal === signal) this.#abort = undefined
     }
   }
 
@@ -132,46 +128,35 @@ export class ConsoleFeed {
     return this.#pendingFrames.at(-1)?.start ?? this.frames.at(-1)?.start ?? 0
   }
 
-  #handle(message: ConsoleMessage): void {
-    switch (message.type) {
-      case 'metrics': {
-        const after = this.#metricsAfter()
-        const fresh = message.frames.filter((f) => f.start > after)
-        if (fresh.length === 0) return
-        this.#pendingFrames.push(...fresh)
+  #handle(event: ConsoleEvent): void {
+    switch (event.type) {
+      case 'metrics':
+        // The iterator yields each period once, after the `metrics=` the feed started from.
+        this.#pendingFrames.push(...event.frames)
         this.#schedulePublish()
         return
-      }
       case 'lines':
-        if (this.#buffer.addLines(message.lines) > 0) this.#schedulePublish()
+        if (this.#buffer.addLines(event.lines) > 0) this.#schedulePublish()
         return
       case 'gap':
-        this.#buffer.addGap(message.from, message.to, message.reason)
+        this.#buffer.addGap(event.from, event.to, event.reason)
         this.#schedulePublish()
         return
       case 'fill':
-        if (this.#buffer.addFill(message.from, message.to, message.lines) > 0) this.#schedulePublish()
+        if (this.#buffer.addFill(event.from, event.to, event.lines) > 0) this.#schedulePublish()
         return
       case 'status': {
-        const { type: _, ...status } = message
+        const { type: _, ...status } = event
         this.live = status
         return
       }
-      case 'reconnect':
-        // The API is stopping and closes this socket next: show it as a reconnect, come back soon.
-        this.connection = 'reconnecting'
-        return
       case 'end':
-        this.#buffer.finish(message.lastSeq, 'these lines were not received before the console ended')
+        this.#buffer.finish(event.lastSeq, 'these lines were not received before the console ended')
         this.#publish()
-        this.ended = { status: message.status, lastSeq: message.lastSeq }
-        this.live = { status: message.status, waitingForRunner: false }
+        this.ended = { status: event.status, lastSeq: event.lastSeq }
+        this.live = { status: event.status, waitingForRunner: false }
         this.connection = 'ended'
-        this.#onEnd(message.status)
-        return
-      case 'error':
-        // Final unless the server closes with 1011 (see onclose).
-        this.#serverError = message.message
+        this.#onEnd(event.status)
         return
     }
   }

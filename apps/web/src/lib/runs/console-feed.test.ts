@@ -1,6 +1,7 @@
 // The feed against a real WebSocket server speaking the console protocol: what a viewer sees
 // when the connection drops mid-run and the server replays lines it already sent, when gaps
-// are filled from the stored log, and when the API restarts (`reconnect`).
+// are filled from the stored log, and when the API restarts (`reconnect`). The feed drives the
+// SDK's console iterator with the page's global WebSocket, which here is `ws`'s client.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { WebSocket as NodeWebSocket, WebSocketServer } from 'ws'
 import type { ConsoleMessage } from '@stampede/shared/console'
@@ -181,6 +182,81 @@ describe('ConsoleFeed', () => {
     expect(connections).toBe(2)
     expect(feed.error).toBeNull()
     expect(text(feed)).toEqual([1])
+  })
+})
+
+describe('ConsoleFeed connection and metrics', () => {
+  const frames = (...starts: number[]): ConsoleMessage => ({
+    type: 'metrics',
+    frames: starts.map((start, i) => ({ v: 1, seq: i, start, end: start + 1000, mapping: { kind: 'log', gamma: 1.008 }, series: [{ metric: 'http_reqs', type: 'counter', count: 1, sum: 1 }] })),
+  })
+
+  it('shows connecting, live and reconnecting, and resumes metric frames by period, each once', async () => {
+    const requested: string[] = []
+    let first: { close: () => void } | undefined
+    server.on('connection', (socket, req) => {
+      const params = new URL(req.url ?? '', 'http://x').searchParams
+      requested.push(`after=${params.get('after')} metrics=${params.get('metrics')}`)
+      const send = (m: ConsoleMessage) => socket.send(JSON.stringify(m))
+      if (requested.length === 1) {
+        send(lines(1, 2))
+        send(frames(1000, 2000))
+        send({ type: 'reconnect', reason: 'the API is restarting' })
+        first = { close: () => socket.close(1012) }
+      } else {
+        // An overlap: the period 2000 again.
+        send(frames(2000, 3000))
+        send(lines(3))
+        send({ type: 'end', status: 'passed', lastSeq: 3 })
+        socket.close(1000)
+      }
+    })
+    const socketUrlWithMetrics = (runId: string, after: number, metricsAfter?: number) => `${socketUrl(runId, after)}&metrics=${metricsAfter}`
+
+    feed = new ConsoleFeed(RUN, { socketUrl: socketUrlWithMetrics, metrics: true })
+    feed.start()
+    expect(feed.connection).toBe('connecting')
+    // The server's `reconnect` shows before its socket closes.
+    await until(() => feed!.connection === 'reconnecting', 'the reconnect message')
+    expect(requested).toHaveLength(1)
+    await until(() => feed!.frames.length === 2, 'the first frames')
+    first!.close()
+    await until(() => feed!.connection === 'ended', 'the end message')
+    expect(requested).toEqual(['after=0 metrics=0', 'after=2 metrics=2000'])
+    expect(feed.frames.map((f) => f.start)).toEqual([1000, 2000, 3000])
+    expect(text(feed)).toEqual([1, 2, 3])
+  })
+
+  it('stopped while waiting to reconnect, connects no more; retry resumes where it stopped', async () => {
+    const requested: string[] = []
+    server.on('connection', (socket, req) => {
+      requested.push(`after=${new URL(req.url ?? '', 'http://x').searchParams.get('after')}`)
+      const send = (m: ConsoleMessage) => socket.send(JSON.stringify(m))
+      if (requested.length === 1) {
+        send(lines(1, 2))
+        setTimeout(() => socket.terminate(), 20)
+      } else {
+        send(lines(2, 3))
+        send({ type: 'end', status: 'passed', lastSeq: 3 })
+        socket.close(1000)
+      }
+    })
+
+    feed = new ConsoleFeed(RUN, { socketUrl })
+    feed.start()
+    await until(() => feed!.connection === 'reconnecting', 'the drop')
+    feed.stop()
+    expect(feed.connection).toBe('closed')
+    expect(text(feed)).toEqual([1, 2])
+    // Longer than the first retry (500 ms) would wait.
+    await new Promise((resolve) => setTimeout(resolve, 700))
+    expect(requested).toEqual(['after=0'])
+    expect(feed.connection).toBe('closed')
+
+    feed.retry()
+    await until(() => feed!.connection === 'ended', 'the end message')
+    expect(requested).toEqual(['after=0', 'after=2'])
+    expect(text(feed)).toEqual([1, 2, 3])
   })
 })
 
