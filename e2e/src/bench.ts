@@ -31,7 +31,7 @@ import { listLanes } from './bench/lists.ts'
 import { metricsLane } from './bench/metrics.ts'
 import { runnerMemoryLane } from './bench/runner-memory.ts'
 import { startTargetProcess } from './bench/target-process.ts'
-import { cpuMsOf } from './bench/proc-cpu.ts'
+import { cpuMsOf } from './bench/proc.ts'
 
 const quantile = (sorted: number[], q: number): number => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN
 const fmt = (n: number, digits = 0) => n.toFixed(digits)
@@ -196,9 +196,9 @@ async function bareK6(k6Path: string, script: string, withStampedeOutputs: boole
 const median = (xs: number[]) => quantile([...xs].sort((a, b) => a - b), 0.5)
 
 /** CPU (ms) of the platform's own processes: this one (API, runners, S3, bench), Temporal's dev server, Postgres. */
-function platformCpu(): { self: number; temporal: number; postgres: number } {
+async function platformCpu(): Promise<{ self: number; temporal: number; postgres: number }> {
   const own = process.cpuUsage()
-  return { self: (own.user + own.system) / 1000, temporal: cpuMsOf('temporal'), postgres: cpuMsOf('postgres') }
+  return { self: (own.user + own.system) / 1000, temporal: await cpuMsOf('temporal'), postgres: await cpuMsOf('postgres') }
 }
 
 async function throughput(lanes: Lane[], targetUrl: string, k6Path: string, kind: keyof typeof SCRIPTS, withOutputs: boolean, rounds: number): Promise<Map<Lane, number>> {
@@ -209,9 +209,9 @@ async function throughput(lanes: Lane[], targetUrl: string, k6Path: string, kind
   // Platform CPU (ms) during each variant, summed over the rounds: where the requests went.
   const cpu = new Map<string, { self: number; temporal: number; postgres: number }>()
   const timed = async <T>(name: string, fn: () => Promise<T>): Promise<T> => {
-    const a = platformCpu()
+    const a = await platformCpu()
     const result = await fn()
-    const b = platformCpu()
+    const b = await platformCpu()
     const sum = cpu.get(name) ?? { self: 0, temporal: 0, postgres: 0 }
     cpu.set(name, { self: sum.self + b.self - a.self, temporal: sum.temporal + b.temporal - a.temporal, postgres: sum.postgres + b.postgres - a.postgres })
     return result

@@ -6,14 +6,14 @@
 // and embedded S3, the API, the runner and the web app's dev server, as `npm run dev` does.
 import { spawn, type ChildProcess } from 'node:child_process'
 import { readFileSync } from 'node:fs'
-import { chmod, mkdtemp, readFile, readdir, readlink, rm } from 'node:fs/promises'
-import net from 'node:net'
+import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
-import { embeddedServicesHost } from '@stampede/devstack'
+import { embeddedServicesHost, freePort } from '@stampede/devstack'
 import { inspectorUrl } from './inspector.ts'
+import { below, procCmdline, readProcs, type Proc } from './proc.ts'
 
 const REPO = fileURLToPath(new URL('../../../', import.meta.url))
 const DEVSTACK = path.join(REPO, 'packages/devstack')
@@ -21,27 +21,11 @@ const DEVSTACK = path.join(REPO, 'packages/devstack')
 const PG_PASSWORD_FILE = 'stampede-password'
 const KEEP_LINES = 300
 
-/**
- * `n` distinct free TCP ports on `host`: each found by listening on port 0, all held open until
- * every one is found (so none is handed out twice), then released for the process to take.
- */
+/** `n` distinct free TCP ports on `host` (devstack's freePort, drawn again on a repeat). */
 export async function freePorts(host: string, n: number): Promise<number[]> {
-  const servers: net.Server[] = []
-  try {
-    const ports: number[] = []
-    for (let i = 0; i < n; i++) {
-      const server = net.createServer()
-      servers.push(server)
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject)
-        server.listen(0, host, () => resolve())
-      })
-      ports.push((server.address() as net.AddressInfo).port)
-    }
-    return ports
-  } finally {
-    await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))))
-  }
+  const ports = new Set<number>()
+  while (ports.size < n) ports.add(await freePort(host))
+  return [...ports]
 }
 
 /** The devstack `stack` script (`tsx <node flags…> src/stack.ts`) as [tsx's CLI, node flags, entry]. */
@@ -230,41 +214,21 @@ export async function startDevStackProcess(opts: { env?: Record<string, string>;
   }
 }
 
-interface Proc {
-  pid: number
-  ppid: number
-  /** Start time in clock ticks since boot: with the pid, names a process even after pid reuse. */
-  start: string
-  cmdline: string
-}
+type Described = Proc & { cmdline: string }
 
-async function processes(): Promise<Proc[]> {
-  const procs: Proc[] = []
-  for (const name of await readdir('/proc')) {
-    if (!/^\d+$/.test(name)) continue
-    try {
-      const stat = await readFile(`/proc/${name}/stat`, 'utf8')
-      // pid (comm) state ppid … starttime (field 22); comm may hold spaces and parentheses.
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-      const cmdline = (await readFile(`/proc/${name}/cmdline`, 'utf8')).split('\0').join(' ').trim() || `[${await readlink(`/proc/${name}/exe`).catch(() => '?')}]`
-      procs.push({ pid: Number(name), ppid: Number(fields[1]), start: fields[19]!, cmdline })
-    } catch {
-      // exited meanwhile
-    }
-  }
-  return procs
+/** Every process, with its command line (for the markers of survivors). */
+async function processes(): Promise<Described[]> {
+  return Promise.all((await readProcs()).map(async (p) => ({ ...p, cmdline: await procCmdline(p.pid) })))
 }
 
 /** `pid` and every process below it. */
-async function descendants(pid: number): Promise<Proc[]> {
+async function descendants(pid: number): Promise<Described[]> {
   const all = await processes()
-  const tree = all.filter((p) => p.pid === pid)
-  for (let i = 0; i < tree.length; i++) tree.push(...all.filter((p) => p.ppid === tree[i]!.pid))
-  return tree
+  return [...all.filter((p) => p.pid === pid), ...below(all, pid)]
 }
 
 /** Which of `tree` are still alive, and any other process whose command line holds one of `markers`. */
-async function survivors(tree: Proc[], markers: string[]): Promise<Proc[]> {
+async function survivors(tree: Proc[], markers: string[]): Promise<Described[]> {
   const all = await processes()
   return all.filter((p) => p.pid !== process.pid && (tree.some((t) => t.pid === p.pid && t.start === p.start) || markers.some((m) => p.cmdline.includes(m))))
 }

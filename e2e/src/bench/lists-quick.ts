@@ -13,7 +13,7 @@ import { readFile, writeFile } from 'node:fs/promises'
 import { startStack, type Stack } from '../stack.ts'
 import { tokenClient } from '../clients.ts'
 import { startApiProcess } from './api-process.ts'
-import { cpuMsOf } from './proc-cpu.ts'
+import { cpuMsOf } from './proc.ts'
 import { listCases, measureListLatency, seedListHistory, type ListHistory } from './lists.ts'
 
 const variants = (process.env.LIST_API_ARGS ?? '').split('|').map((v) => v.split(' ').filter(Boolean))
@@ -40,11 +40,11 @@ async function measure(held: Held) {
         const cpu1 = (b1.user - a1.user + b1.system - a1.system) / 1000 / 220
         const a = await api.cpu()
         const me = process.cpuUsage()
-        const pg0 = cpuMsOf('postgres')
+        const pg0 = await cpuMsOf('postgres')
         const [r] = await measureListLatency(client, [c], { concurrency: 20, calls })
         const b = await api.cpu()
         const mine = process.cpuUsage(me)
-        const pgMs = (cpuMsOf('postgres') - pg0) / calls
+        const pgMs = ((await cpuMsOf('postgres')) - pg0) / calls
         const cpu = (b.user - a.user + b.system - a.system) / 1000 / calls
         console.log(`  ${c.name.padEnd(10)} 20 callers: p50 ${r!.p50.toFixed(1)} ms, p95 ${r!.p95.toFixed(1)} ms, max ${r!.max.toFixed(1)} ms, ${r!.perSecond.toFixed(0)} calls/s; API CPU ${cpu.toFixed(2)} ms/call, callers' ${((mine.user + mine.system) / 1000 / calls).toFixed(2)}, Postgres ${pgMs.toFixed(2)}; 1 caller: p50 ${alone!.p50.toFixed(1)} ms, API CPU ${cpu1.toFixed(2)} ms/call`)
       }

@@ -11,7 +11,8 @@ import { isTerminal } from '@stampede/shared'
 import { startStack } from '../stack.ts'
 import { startTargetProcess } from './target-process.ts'
 import { runFinished, waitUntil } from '../wait.ts'
-import { descendants, procRss, startRunnerProcess, type RunnerProcess } from './runner-process.ts'
+import { below, procRss, readProcs } from './proc.ts'
+import { startRunnerProcess, type RunnerProcess } from './runner-process.ts'
 
 const TARGET_SPREAD_MB = 50
 const SAMPLE_MS = 5_000
@@ -34,7 +35,7 @@ interface Sample {
 
 /** k6 processes under the runner process (in its sandbox: below its launcher and bubblewrap). */
 async function k6Pids(runner: RunnerProcess): Promise<number[]> {
-  return (await descendants(runner.pid)).filter((p) => p.comm === 'k6').map((p) => p.pid)
+  return below(await readProcs(), runner.pid).filter((p) => p.comm === 'k6').map((p) => p.pid)
 }
 
 async function sumRss(pids: number[]): Promise<number | undefined> {
@@ -43,13 +44,13 @@ async function sumRss(pids: number[]): Promise<number | undefined> {
 }
 
 async function sample(runner: RunnerProcess, at: number): Promise<Sample> {
-  const below = await descendants(runner.pid)
+  const under = below(await readProcs(), runner.pid)
   const [rss, heap, k6, launcher] = await Promise.all([
     procRss(runner.pid),
     // Never let a busy event loop delay the sample: heap figures are for information.
     Promise.race([runner.memory().then((m) => m.heapUsed), new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), 2_000))]).catch(() => undefined),
-    sumRss(below.filter((p) => p.comm === 'k6').map((p) => p.pid)),
-    sumRss(below.filter((p) => p.comm === 'node').map((p) => p.pid)),
+    sumRss(under.filter((p) => p.comm === 'k6').map((p) => p.pid)),
+    sumRss(under.filter((p) => p.comm === 'node').map((p) => p.pid)),
   ])
   return { at, runner: rss, heapUsed: heap, k6, launcher }
 }

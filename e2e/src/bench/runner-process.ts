@@ -4,8 +4,7 @@
 // createRunner(loadRunnerConfig(env)) and answers over IPC: `memory` returns
 // process.memoryUsage() (no collection first: what the process holds as it runs); `stop` shuts the
 // runner down. Its RSS, and that of the k6 processes it starts, are read from /proc by the caller
-// (procRss, descendants below), so a sample never waits for the runner's event loop.
-import { readdir, readFile } from 'node:fs/promises'
+// (procRss, below in proc.ts), so a sample never waits for the runner's event loop.
 import { fileURLToPath } from 'node:url'
 import { startChildRpc } from './child-rpc.ts'
 
@@ -53,37 +52,4 @@ export async function startRunnerProcess(env: Record<string, string>, opts: { st
     // A runner shutting down waits for its activities; past this, it is killed.
     stop: () => rpc.stop(60_000),
   }
-}
-
-/** A process's resident set size in bytes (VmRSS of /proc/<pid>/status), or undefined once it has exited. */
-export async function procRss(pid: number): Promise<number | undefined> {
-  const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => undefined)
-  const kb = status && /^VmRSS:\s+(\d+)\s+kB/m.exec(status)?.[1]
-  return kb ? Number(kb) * 1024 : undefined
-}
-
-/** The processes below `pid` (children, their children …) as pid and command name (/proc/<pid>/comm). */
-export async function descendants(pid: number): Promise<{ pid: number; comm: string }[]> {
-  const parents = new Map<number, number[]>()
-  const comms = new Map<number, string>()
-  for (const name of await readdir('/proc')) {
-    if (!/^\d+$/.test(name)) continue
-    const stat = await readFile(`/proc/${name}/stat`, 'utf8').catch(() => undefined)
-    if (!stat) continue
-    // pid (comm) state ppid …: comm may hold spaces and parentheses, so read from the last ')'.
-    const close = stat.lastIndexOf(')')
-    const ppid = Number(stat.slice(close + 2).split(' ')[1])
-    comms.set(Number(name), stat.slice(stat.indexOf('(') + 1, close))
-    const list = parents.get(ppid)
-    if (list) list.push(Number(name))
-    else parents.set(ppid, [Number(name)])
-  }
-  const out: { pid: number; comm: string }[] = []
-  const queue = [...(parents.get(pid) ?? [])]
-  while (queue.length > 0) {
-    const p = queue.shift()!
-    out.push({ pid: p, comm: comms.get(p) ?? '' })
-    queue.push(...(parents.get(p) ?? []))
-  }
-  return out
 }
