@@ -3,18 +3,17 @@
 // the CLI end to end against a stand-in API (tRPC over HTTP, the console WebSocket, the signed
 // summary link): the file is written whatever the outcome, and a write failure is reported.
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { runCli } from './test-cli.ts'
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
-import { PassThrough } from 'node:stream'
 import { XMLParser, XMLValidator } from 'fast-xml-parser'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { WebSocketServer } from 'ws'
 import type { Run } from '../types.ts'
 import { API_COMPAT } from '../version.ts'
 import { checksOfSummary, runJunitXml, validationJunitXml } from './junit.ts'
-import { main } from './main.ts'
 
 const RUN_ID = '00000000-0000-4000-8000-0000000000aa'
 
@@ -264,19 +263,7 @@ beforeEach(() => {
   validation = { ok: true, errors: [], warnings: [], requirements: null }
 })
 
-async function cli(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = ''
-  let stderr = ''
-  const code = await main([...argv, '--url', url, '--token', 'stp_test'], {
-    env: {},
-    stdout: { write: (s: string) => (stdout += s) },
-    stderr: { write: (s: string) => (stderr += s) },
-    stdin: new PassThrough(),
-    cwd: dir,
-    onInterrupt: () => () => {},
-  })
-  return { code, stdout, stderr }
-}
+const cli = (...argv: string[]) => runCli(url, dir, argv)
 
 describe('stampede run --junit', () => {
   it('writes the report for a run that crossed thresholds (exit 99), with per-check results from the summary', async () => {

@@ -1,13 +1,12 @@
 // The CLI's --raw-samples / --no-raw-samples against a stand-in API (tRPC's plain-JSON HTTP
 // protocol on a local port): what `run` and `tests push` send, and the help saying what it costs.
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { runCli } from './test-cli.ts'
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
-import { PassThrough } from 'node:stream'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
-import { main } from './main.ts'
 
 const TEST_ID = '00000000-0000-4000-8000-000000000001'
 
@@ -66,19 +65,7 @@ beforeEach(() => {
   savedTests = []
 })
 
-async function cli(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = ''
-  let stderr = ''
-  const code = await main([...argv, '--url', url, '--token', 'stp_test'], {
-    env: {},
-    stdout: { write: (s: string) => (stdout += s) },
-    stderr: { write: (s: string) => (stderr += s) },
-    stdin: new PassThrough(),
-    cwd: dir,
-    onInterrupt: () => () => {},
-  })
-  return { code, stdout, stderr }
-}
+const cli = (...argv: string[]) => runCli(url, dir, argv)
 
 const inputOf = (procedure: string) => calls.filter((c) => c.path === procedure).map((c) => c.input)
 
