@@ -64,7 +64,7 @@ function findCsrf(body: unknown): string | undefined {
 }
 
 /** The `stampede` CLI's entry point, as `npx stampede` runs it. */
-export const CLI_BIN = fileURLToPath(new URL('../../packages/sdk/bin/stampede.js', import.meta.url))
+export const CLI_BIN = fileURLToPath(new URL('../../packages/cli/bin/stampede.js', import.meta.url))
 
 /** The first admin every stack bootstraps. */
 export const ADMIN = { email: 'admin@stampede.test', name: 'Admin', password: 'correct horse battery staple' }

@@ -2,7 +2,7 @@
 // dev server, Postgres, S3, runner, real k6) aimed at a target on 127.0.0.1. Exit codes per
 // outcome, --json output equal to what the API returns, and Ctrl-C cancelling the run.
 import { spawn } from 'node:child_process'
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -32,6 +32,7 @@ interface Cli {
   stdout: () => string
   stderr: () => string
   signal(sig: NodeJS.Signals): void
+  pid: number
   waitForOutput(pattern: RegExp, timeoutMs?: number): Promise<void>
   /** Keys typed at the terminal (only with `terminal: true`). */
   type(keys: string): void
@@ -72,6 +73,7 @@ function cli(args: string[], env: Record<string, string> = {}, opts: { terminal?
     stdout: () => stdout,
     stderr: () => stderr,
     signal: (sig) => child.kill(sig),
+    pid: child.pid!,
     type: (keys) => void child.stdin?.write(keys),
     waitForOutput: (pattern, timeoutMs = 60_000) =>
       new Promise((resolve, reject) => {
@@ -165,6 +167,25 @@ describe('stampede run', () => {
     const run = JSON.parse(p.stdout()) as Run
     expect(run.status).toBe('cancelled')
     expect((await stack.api.runs.byId.query({ id: run.id })).status).toBe('cancelled')
+  })
+
+  it('SIGTERM (a CI job being stopped) cancels the run without asking, even at a terminal, and exits 5', async () => {
+    const file = await scriptFile('long-term.js', `
+      import http from 'k6/http'
+      import { sleep } from 'k6'
+      export const options = { vus: 1, duration: '60s' }
+      export default function () { http.get('${target.url}/'); console.log('still going'); sleep(0.2) }`)
+    const p = cli(['run', file, '--location', 'us-east'], {}, { terminal: true })
+    await p.waitForOutput(/still going/)
+    const runId = /run (\S+) (queued|running) in us-east/.exec(p.stdout())?.[1]
+    expect(runId).toBeDefined()
+    // The CLI itself gets the signal, as from a CI runner (`script` would end on its own SIGTERM).
+    const [cliPid] = (await readFile(`/proc/${p.pid}/task/${p.pid}/children`, 'utf8')).trim().split(/\s+/).map(Number)
+    process.kill(cliPid!, 'SIGTERM')
+    expect(await p.code).toBe(5)
+    expect(p.stdout()).not.toMatch(/Cancel run .*\[y\/N\]/)
+    expect(p.stdout()).toContain(`cancelling run ${runId}`)
+    expect((await stack.api.runs.byId.query({ id: runId! })).status).toBe('cancelled')
   })
 
   it('Ctrl-C at a terminal asks once: "n" lets the run go on, "y" cancels it and exits 5', async () => {

@@ -63,7 +63,7 @@ export interface StampedeHelpers {
   followConsole(runId: string, opts?: FollowConsoleOptions): AsyncGenerator<ConsoleEvent, void, undefined>
   /**
    * The run's live metric frames, one per second (packages/k6-output/FRAMES.md; merge them with
-   * `@stampede/k6-output`); resumes after disconnects by itself, each period once, and ends after `end`.
+   * `@stampede/sdk/frames`); resumes after disconnects by itself, each period once, and ends after `end`.
    */
   followMetrics(runId: string, opts?: FollowMetricsOptions): AsyncGenerator<MetricsEvent, void, undefined>
   /** Resolves with the run once it has a final status. */
@@ -120,7 +120,7 @@ export function createStampedeClient(opts: StampedeClientOptions): StampedeClien
 
   // The version check: one `meta.version` call per client, remembered once it has an answer (a
   // failed attempt is tried again on the next call). Only an incompatible API stops calls.
-  const identity: ClientIdentity = opts.client === 'cli' ? { ...SDK_IDENTITY, what: 'the stampede CLI' } : SDK_IDENTITY
+  const identity: ClientIdentity = opts.client === 'cli' ? { ...SDK_IDENTITY, what: 'the stampede CLI', upgrade: 'npm install @stampede/cli@latest' } : SDK_IDENTITY
   const warn = opts.onWarning ?? ((message: string) => console.warn(`${identity.what}: ${message}`))
   let versionAnswer: Promise<ApiVersionInfo | null> | undefined
   const checkVersion = (): Promise<ApiVersionInfo | null> => {

@@ -5,6 +5,6 @@ export type { ConsoleConnectionState, ConsoleEvent, ConsoleFillEvent, ConsoleLin
 export { StampedeError, StampedeApiError, StampedeConnectionError, StampedeConsoleError, StampedeVersionError, StampedeWaitTimeoutError } from './errors.ts'
 export { SDK_VERSION, API_COMPAT, compareWithApi, parseVersion, type VersionVerdict } from './version.ts'
 export type { ApiVersionInfo } from '@stampede/shared'
-export type { AppRouter, RouterInputs, RouterOutputs, Run, RunPage, Test, Location, RunStartInput, RunListInput, RunMetrics, RunMetricsInput, RunMetricSeries, ScriptValidation } from './types.ts'
+export type { AppRouter, RouterInputs, RouterOutputs, Run, RunPage, Test, Location, Job, RunStartInput, RunListInput, RunMetrics, RunMetricsInput, RunMetricSeries, ScriptValidation } from './types.ts'
 export type { WebSocketClass, WebSocketLike } from './websocket.ts'
 export { RUN_STATUSES, isTerminal, type RunStatus } from '@stampede/shared'

@@ -6,16 +6,12 @@ import path from 'node:path'
 import { createInterface } from 'node:readline'
 import { parseArgs, type ParseArgsConfig } from 'node:util'
 import { k6SummarySchema } from '@stampede/shared/k6'
-import { createStampedeClient, type StampedeClient } from '../client.ts'
-import type { ConsoleEvent } from '../console.ts'
-import { StampedeApiError, StampedeConnectionError, StampedeConsoleError, StampedeError, StampedeVersionError } from '../errors.ts'
-import type { Run, RunListInput, ScriptValidation, Test } from '../types.ts'
+import { API_COMPAT, createStampedeClient, SDK_VERSION, StampedeApiError, StampedeConnectionError, StampedeConsoleError, StampedeError, StampedeVersionError, type ConsoleEvent, type Run, type RunListInput, type ScriptValidation, type StampedeClient, type Test } from '@stampede/sdk'
 import { EXIT, EXIT_CODES_HELP, exitCodeForRun } from './exit-codes.ts'
 import { formatJobs, formatLocations, formatResults, formatRunList, formatTests, STATUS_WORDS } from './format.ts'
 // junit.ts (and xmlbuilder2, ~150 ms to load) is imported only by runs with --junit.
 import type { ChecksSource } from './junit.ts'
 import { formatProgress, updateMetrics, updateProgress, type Progress } from './progress.ts'
-import { API_COMPAT, SDK_VERSION } from '../version.ts'
 
 type Writable = { write(chunk: string): unknown; isTTY?: boolean }
 
@@ -25,8 +21,11 @@ export interface CliIo {
   stderr: Writable
   stdin: NodeJS.ReadableStream & { isTTY?: boolean }
   cwd: string
-  /** Registers a Ctrl-C handler; returns a function that removes it. */
-  onInterrupt(handler: () => void): () => void
+  /**
+   * Registers a handler for Ctrl-C (SIGINT) and for a CI job being stopped (SIGTERM); returns a
+   * function that removes it.
+   */
+  onInterrupt(handler: (signal: 'SIGINT' | 'SIGTERM') => void): () => void
 }
 
 class UsageError extends Error {}
@@ -59,7 +58,8 @@ duration caps) without running it. run validates the same way, uploads the scrip
 it in the location, streams k6's console with a progress line on stderr, prints the results and
 exits with the run's outcome. --env K=V sets __ENV.K for this run (repeatable). --detach prints
 the run id and exits 0 at once. Ctrl-C cancels the run, after asking once when stdin is a
-terminal (--yes: without asking); a second Ctrl-C stops waiting for the cancelled run.
+terminal (--yes: without asking); a second Ctrl-C stops waiting for the cancelled run. SIGTERM
+(a CI job being stopped) cancels it without asking.
 
 --raw-samples keeps k6's per-sample JSON stream (every single measurement, samples.json.gz) as
 a download of the run, besides the per-second metrics every run keeps. It costs k6 throughput:
@@ -234,13 +234,14 @@ async function runCommand(ctx: Ctx, args: string[]): Promise<number> {
     log(`\nstampede: cancelling run ${runId}…`)
     client.runs.cancel.mutate({ id: runId }).catch((err: unknown) => log(`stampede: could not cancel run ${runId}: ${(err as Error).message}`))
   }
-  const removeInterrupt = io.onInterrupt(() => {
+  const removeInterrupt = io.onInterrupt((signal) => {
     if (cancelRequested) {
       log(`stampede: stopped waiting; run ${runId ?? '(not started)'} is being cancelled`)
       stopWaiting?.(EXIT.cancelled)
       return
     }
-    if (values.yes || !io.stdin.isTTY || asking || !runId) return requestCancel()
+    // SIGTERM is a CI job being stopped, not a person: cancel without asking.
+    if (signal === 'SIGTERM' || values.yes || !io.stdin.isTTY || asking || !runId) return requestCancel()
     asking = true
     void ask(io, `\nCancel run ${runId}? [y/N] `).then((yes) => {
       asking = false
@@ -610,8 +611,14 @@ export async function run(): Promise<never> {
     stdin: process.stdin,
     cwd: process.cwd(),
     onInterrupt(handler) {
-      process.on('SIGINT', handler)
-      return () => process.off('SIGINT', handler)
+      const onInt = () => handler('SIGINT')
+      const onTerm = () => handler('SIGTERM')
+      process.on('SIGINT', onInt)
+      process.on('SIGTERM', onTerm)
+      return () => {
+        process.off('SIGINT', onInt)
+        process.off('SIGTERM', onTerm)
+      }
     },
   })
   // Flush before exiting: a pipe may still hold the JSON document.

@@ -1,5 +1,5 @@
 // Human output: aligned tables and the results block printed when a run ends.
-import type { Job, Location, Run, Test } from '../types.ts'
+import type { Job, Location, Run, Test } from '@stampede/sdk'
 
 export function table(header: string[], rows: string[][]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)))

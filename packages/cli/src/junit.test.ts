@@ -11,8 +11,7 @@ import path from 'node:path'
 import { XMLParser, XMLValidator } from 'fast-xml-parser'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { WebSocketServer } from 'ws'
-import type { Run } from '../types.ts'
-import { API_COMPAT } from '../version.ts'
+import { API_COMPAT, type Run } from '@stampede/sdk'
 import { checksOfSummary, runJunitXml, validationJunitXml } from './junit.ts'
 
 const RUN_ID = '00000000-0000-4000-8000-0000000000aa'
@@ -323,7 +322,7 @@ describe('stampede run --junit', () => {
 
 describe('the CLI and the API\'s version', () => {
   it('--version prints the CLI\'s version without calling the API', async () => {
-    const pkg = JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
+    const pkg = JSON.parse(await readFile(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
     expect((await cli('--version')).stdout).toBe(`stampede ${pkg.version} (API compatibility level ${API_COMPAT})\n`)
     expect(JSON.parse((await cli('--version', '--json')).stdout)).toEqual({ version: pkg.version, apiCompat: API_COMPAT })
     expect(calls).toEqual([])
@@ -343,6 +342,7 @@ describe('the CLI and the API\'s version', () => {
     expect(code).toBe(1)
     expect(stderr).toContain(`the stampede CLI 0.1.0 cannot work with the Stampede API at ${url}: the API is version 2.0.0 (API compatibility level ${API_COMPAT + 1})`)
     expect(stderr).toContain('Upgrade the stampede CLI')
+    expect(stderr).toContain('npm install @stampede/cli@latest')
     expect(JSON.parse(stdout)).toMatchObject({ error: { type: 'StampedeVersionError', exitCode: 1 } })
     expect(calls).toEqual(['meta.version'])
   })

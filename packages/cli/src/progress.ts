@@ -2,7 +2,7 @@
 // `default [ 50% ] 2 VUs  2.0s/4s` once a second; the CLI keeps the latest figures. The run's
 // metric frames (one per second) add requests per second, p95 latency and the error rate over
 // the last few seconds.
-import { mergeFrames, quantile, seriesKey, type Frame } from '@stampede/k6-output'
+import { mergeFrames, quantile, seriesKey, type Frame } from '@stampede/sdk/frames'
 
 export interface Progress {
   /** k6's elapsed time as it prints it, e.g. `02.0s`. */

@@ -13,7 +13,7 @@
 // XML 1.0 cannot hold (control characters in a check's name or k6's error text) with U+FFFD.
 import { create } from 'xmlbuilder2'
 import type { K6Summary } from '@stampede/shared/k6'
-import type { Run, ScriptValidation } from '../types.ts'
+import type { Run, ScriptValidation } from '@stampede/sdk'
 
 /** One k6 check and where it is: `group` is k6's group path without the leading `::` ('' for the root). */
 export interface CheckResult {

@@ -1,6 +1,6 @@
 // The CLI's exit codes: what a CI step branches on. 0 and 99 match k6's own; the rest are
 // distinct so a pipeline can tell a broken script from a broken platform.
-import type { Run } from '../types.ts'
+import type { Run } from '@stampede/sdk'
 
 export const EXIT = {
   passed: 0,
