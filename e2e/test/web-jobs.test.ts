@@ -76,7 +76,7 @@ describe('jobs in the browser', () => {
 
     await page.getByLabel('Schedule', { exact: true }).selectOption({ label: 'Weekdays at 09:00' })
     expect(await page.getByLabel('Cron expression').inputValue()).toBe('0 9 * * 1-5')
-    await page.getByText('Every weekday at 09:00').waitFor()
+    await page.getByText('At 09:00, Monday through Friday').waitFor()
     const weekdays = await previewTimes(page)
     for (const t of weekdays) {
       const wall = new Date(t).toLocaleString('en-US', { timeZone: 'Europe/Berlin', weekday: 'short', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' })

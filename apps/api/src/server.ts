@@ -7,7 +7,7 @@ import websocket from '@fastify/websocket'
 import { fastifyTRPCPlugin, type FastifyTRPCPluginOptions } from '@trpc/server/adapters/fastify'
 import { Client, Connection } from '@temporalio/client'
 import { createDb, type Db } from '@stampede/db'
-import { ARTIFACTS, artifactNameSchema, runIdSchema, type ConsoleMessage } from '@stampede/shared'
+import { ARTIFACTS, artifactKey, artifactNameSchema, runIdSchema, type ConsoleMessage } from '@stampede/shared'
 import { createStorage, ArtifactNotFoundError } from '@stampede/storage'
 import { temporalConnectOptions } from '@stampede/shared/temporal-connection'
 import { registerRunnerSecrets } from './runner-secrets.ts'
@@ -215,7 +215,7 @@ export async function createServer(config: ApiConfig): Promise<ApiServer> {
     }
     const def = ARTIFACTS[name.data]
     try {
-      const object = await storage.getStream(`runs/${runId.data}/${def.file}`)
+      const object = await storage.getStream(artifactKey(runId.data, def.file))
       reply.header('content-type', def.contentType)
       reply.header('cache-control', 'private, max-age=300')
       reply.header('x-content-type-options', 'nosniff')

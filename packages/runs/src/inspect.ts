@@ -1,10 +1,9 @@
 // The engine check: k6 itself loads the script (`k6 inspect --execution-requirements`) with the
 // same binary the runners use, so what k6 would refuse is refused before a run starts, in k6's
-// own words. k6 runs in the same sandbox as a run (same paths, HOME, working directory and
-// variable names, secrets as stand-ins) with the validation's limits: small memory, CPU seconds
-// and wall time.
-import { rm, writeFile } from 'node:fs/promises'
-import path from 'node:path'
+// own words. k6 is invoked as a run invokes it (@stampede/sandbox's invocation.ts: same paths,
+// HOME, working directory, files, __ENV, secrets as stand-ins) with the validation's limits:
+// small memory, CPU seconds and wall time.
+import { rm } from 'node:fs/promises'
 import { limitFromExit, SANDBOX_WORK_DIR, spawnPlan, type K6Sandbox } from '@stampede/sandbox'
 import { LIMIT_SETTINGS, type K6ProcessLimits } from '@stampede/shared/platform-config'
 import type { Finding } from '@stampede/shared/script'
@@ -67,29 +66,28 @@ export function engineFinding(message: string, scriptFile: string): Finding {
 
 // k6 v2.2.0's `inspect` does not apply the default of 1 VU that `k6 run` applies, so a script
 // with `iterations` and no `vus` fails there only ("the number of VUs must be more than 0").
-// Such a failure is retried with K6_VUS=1, which is what `k6 run` would use.
+// Such a failure is retried with K6_VUS=1 (`k6 inspect` takes no --vus flag), which is what `k6 run` would use.
 const NO_DEFAULT_VUS = 'the number of VUs must be more than 0'
 
 export async function inspectScript(script: string, opts: InspectOptions): Promise<InspectResult> {
-  const first = await inspectOnce(script, opts, {})
-  if (!first.ok && first.error.message.includes(NO_DEFAULT_VUS)) return inspectOnce(script, opts, { K6_VUS: '1' })
+  const first = await inspectOnce(script, opts)
+  if (!first.ok && first.error.message.includes(NO_DEFAULT_VUS)) return inspectOnce(script, opts, 1)
   return first
 }
 
-async function inspectOnce(script: string, opts: InspectOptions, settings: Record<string, string>): Promise<InspectResult> {
+/** `k6 inspect`'s own flags: JSON log lines (parsed below) and the requirements as JSON on stdout. */
+export const INSPECT_FLAGS: readonly string[] = ['--log-format=json', '--execution-requirements']
+
+async function inspectOnce(script: string, opts: InspectOptions, defaultVus?: number): Promise<InspectResult> {
   const scriptFile = scriptFileName(opts.language)
   const { sandbox } = opts
   const dir = await sandbox.makeDir('inspect-')
   try {
-    await writeFile(path.join(dir.path, scriptFile), script, { mode: 0o600 })
-    await sandbox.seal(dir)
-    // `k6 inspect`, unlike `k6 run`, hides the process environment from __ENV unless asked
-    // (--include-system-env-vars): the script must see the same __ENV as on the runner.
+    await sandbox.prepare(dir, scriptFile, script)
+    // Nothing is writable: `k6 inspect` writes no file.
     const plan = sandbox.plan({
       dir,
-      args: ['inspect', '--log-format=json', '--no-color', '--execution-requirements', '--include-system-env-vars', scriptFile],
-      vars: opts.env ?? {},
-      settings,
+      invocation: { purpose: 'inspect', scriptFile, vars: opts.env ?? {}, flags: INSPECT_FLAGS, ...(defaultVus === undefined ? {} : { defaultVus }) },
       limits: opts.limits,
     })
     let stdout = ''

@@ -1,3 +1,4 @@
+export * from './invocation.ts'
 export * from './launcher.ts'
 export * from './layout.ts'
 export * from './limits.ts'

@@ -21,7 +21,8 @@ import { constants } from 'node:fs'
 import { access, chmod, chown, copyFile, mkdir, mkdtemp, readdir, rename, rm, stat, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { launcher } from './launcher.ts'
-import { SANDBOX_K6_PATH, SANDBOX_WORK_DIR, k6Environment } from './layout.ts'
+import { k6Invocation, type K6Invocation, type K6InvocationRequest, type K6ScriptFile } from './invocation.ts'
+import { K6_OUTPUTS, SANDBOX_K6_PATH, SANDBOX_WORK_DIR, k6Environment } from './layout.ts'
 import { prlimitArgs, type K6Limits, MiB } from './limits.ts'
 
 export type SandboxMode = 'bubblewrap' | 'off'
@@ -68,13 +69,10 @@ export interface PrivateDir {
 
 export interface K6Command {
   dir: PrivateDir
-  args: readonly string[]
-  /** The run's variables (secrets or stand-ins); the platform's settings are added. */
-  vars: Record<string, string>
-  /** k6 settings (K6_*) the platform sets for this process beyond the common ones. */
-  settings?: Record<string, string>
+  /** What k6 is asked to do (invocation.ts): its arguments and environment follow from it. */
+  invocation: K6InvocationRequest
   limits: K6Limits
-  /** Files in the directory k6 may write (created empty first); everything else is read-only. */
+  /** Files in the directory k6 may write (created empty by prepare or seal); everything else is read-only. */
   writable?: readonly string[]
 }
 
@@ -186,30 +184,43 @@ export class K6Sandbox {
     return { base, path: dir, k6Path: SANDBOX_WORK_DIR, owner: { uid, gid: uid } }
   }
 
-  /** The environment k6 gets in this directory (the same names for validation and runs). */
-  environment(dir: PrivateDir, vars: Record<string, string>): Record<string, string> {
-    return k6Environment(vars, dir.k6Path)
+  /** k6's arguments and environment for `request` in this directory (the same for validation and runs but for the purpose's own). */
+  invocation(dir: PrivateDir, request: K6InvocationRequest): K6Invocation {
+    return k6Invocation(request, dir.k6Path)
   }
 
   /**
-   * Hands the directory's files to its user and creates the files k6 may write. Call after
-   * writing the inputs (script, data) and before spawning.
+   * Writes the script and every file k6 may write (K6_OUTPUTS, empty) into the directory, then
+   * seals it: validation and runs give k6 the same directory, whatever the run writes. Which
+   * files k6 may write is K6Command.writable.
    */
-  async seal(dir: PrivateDir, writable: readonly string[] = []): Promise<void> {
-    for (const file of writable) await writeFile(path.join(dir.path, file), '', { mode: 0o600, flag: 'a' })
+  async prepare(dir: PrivateDir, scriptFile: K6ScriptFile, script: string): Promise<void> {
+    await writeFile(path.join(dir.path, scriptFile), script, { mode: 0o600 })
+    await this.seal(dir, K6_OUTPUTS)
+  }
+
+  /**
+   * Hands the directory's files to its user and creates `files` (empty) if missing. Call after
+   * writing the inputs (script, data) and before spawning; prepare() does both for a k6 command.
+   */
+  async seal(dir: PrivateDir, files: readonly string[] = []): Promise<void> {
+    for (const file of files) await writeFile(path.join(dir.path, file), '', { mode: 0o600, flag: 'a' })
     if (dir.owner) await chownTree(dir.path, dir.owner.uid, dir.owner.gid)
   }
 
   /** How to start k6 with `command` in its sandbox. */
   plan(command: K6Command): SpawnPlan {
-    const { dir, limits } = command
-    const env = { ...this.environment(dir, command.vars), ...command.settings }
+    return this.planArgs(command.dir, this.invocation(command.dir, command.invocation), command.limits, command.writable ?? [])
+  }
+
+  private planArgs(dir: PrivateDir, invocation: K6Invocation, limits: K6Limits, writableFiles: readonly string[]): SpawnPlan {
+    const { args: k6Args, env } = invocation
     if (this.mode === 'off' || !this.tools.bwrap) {
       const file = this.tools.prlimit ?? this.k6
-      const args = this.tools.prlimit ? [...prlimitArgs(limits, { threads: false }), '--', this.k6, ...command.args] : [...command.args]
+      const args = this.tools.prlimit ? [...prlimitArgs(limits, { threads: false }), '--', this.k6, ...k6Args] : [...k6Args]
       return { file, args, env, cwd: dir.path, sandboxed: false }
     }
-    const writable = (command.writable ?? []).flatMap((f) => ['--bind', path.join(dir.path, f), path.posix.join(SANDBOX_WORK_DIR, f)])
+    const writable = writableFiles.flatMap((f) => ['--bind', path.join(dir.path, f), path.posix.join(SANDBOX_WORK_DIR, f)])
     const bwrapArgs = [
       '--unshare-user', '--uid', SANDBOX_UID, '--gid', SANDBOX_UID, '--disable-userns',
       '--unshare-pid', '--as-pid-1', '--unshare-ipc', '--unshare-uts', '--hostname', 'k6', '--unshare-cgroup-try',
@@ -229,7 +240,7 @@ export class K6Sandbox {
       '--chdir', SANDBOX_WORK_DIR,
       '--',
       SANDBOX_K6_PATH,
-      ...command.args,
+      ...k6Args,
     ]
     return {
       file: this.tools.prlimit,
@@ -246,7 +257,7 @@ export class K6Sandbox {
     const dir = await this.makeDir('probe-')
     try {
       await this.seal(dir)
-      const plan = this.plan({ dir, args: ['version'], vars: {}, limits: { memoryBytes: 256 * MiB, cpuSeconds: 10, threads: 64, fileBytes: MiB } })
+      const plan = this.planArgs(dir, { args: ['version'], env: k6Environment({}, dir.k6Path) }, { memoryBytes: 256 * MiB, cpuSeconds: 10, threads: 64, fileBytes: MiB }, [])
       const output = await new Promise<string>((resolve, reject) => {
         execFile(plan.file, plan.args, { env: plan.env, cwd: plan.cwd, timeout: PROBE_TIMEOUT_MS, ...(plan.uid === undefined ? {} : { uid: plan.uid, gid: plan.gid }) }, (err, stdout, stderr) => {
           if (err) reject(new Error(`${stderr.trim() || err.message}`))

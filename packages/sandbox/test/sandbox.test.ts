@@ -5,7 +5,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { resolveTool } from '@stampede/tools'
-import { fileSizeHit, K6Sandbox, limitFromExit, MiB, spawnPlan, type K6Limits, type LimitSettings, type ProcessExit } from '../src/index.ts'
+import { fileSizeHit, K6_OUTPUTS, K6Sandbox, limitFromExit, MiB, spawnPlan, type K6Limits, type K6Purpose, type LimitSettings, type ProcessExit } from '../src/index.ts'
 
 const SETTINGS: LimitSettings = { memory: 'K6_RUN_MEMORY_MB', cpu: 'K6_VALIDATION_CPU_SECONDS', threads: 'K6_MAX_THREADS', fileSize: 'K6_MAX_FILE_MB' }
 const LIMITS: K6Limits = { memoryBytes: 512 * MiB, threads: 256, fileBytes: 8 * MiB }
@@ -35,11 +35,10 @@ interface Ran {
   dir: string
 }
 
-async function runK6(script: string, args: string[], opts: { limits?: Partial<K6Limits>; writable?: string[]; vars?: Record<string, string>; onStart?: (p: ReturnType<typeof spawnPlan>) => void; watchRss?: boolean } = {}): Promise<Ran> {
+async function runK6(script: string, k6: { purpose: K6Purpose; flags?: string[] }, opts: { limits?: Partial<K6Limits>; writable?: string[]; vars?: Record<string, string>; onStart?: (p: ReturnType<typeof spawnPlan>) => void; watchRss?: boolean } = {}): Promise<Ran> {
   const dir = await sandbox.makeDir('t-')
-  await writeFile(path.join(dir.path, 'script.js'), script, { mode: 0o600 })
-  await sandbox.seal(dir, opts.writable ?? [])
-  const plan = sandbox.plan({ dir, args, vars: opts.vars ?? {}, limits: { ...LIMITS, ...opts.limits }, writable: opts.writable ?? [] })
+  await sandbox.prepare(dir, 'script.js', script)
+  const plan = sandbox.plan({ dir, invocation: { ...k6, scriptFile: 'script.js', vars: opts.vars ?? {} }, limits: { ...LIMITS, ...opts.limits }, writable: opts.writable ?? [] })
   const stdout: string[] = []
   const stderr: string[] = []
   const limits = { ...LIMITS, ...opts.limits }
@@ -49,7 +48,7 @@ async function runK6(script: string, args: string[], opts: { limits?: Partial<K6
   return { exit, stdout, stderr, dir: dir.path }
 }
 
-const run = (script: string, opts: Parameters<typeof runK6>[2] = {}) => runK6(script, ['run', '--no-color', '--quiet', 'script.js'], opts)
+const run = (script: string, opts: Parameters<typeof runK6>[2] = {}) => runK6(script, { purpose: 'run', flags: ['--quiet'] }, opts)
 
 describe('the k6 sandbox', () => {
   it('reports bubblewrap mode', () => {
@@ -71,8 +70,30 @@ describe('the k6 sandbox', () => {
     for (const p of paths) expect(report.seen[p], p).toBe('refused')
     expect(report.home).toBe('/work')
     // Only the run's variables and the platform's k6 settings: nothing of this process's environment.
-    expect(report.env).toEqual(['HOME', 'K6_AUTO_EXTENSION_RESOLUTION', 'K6_NO_USAGE_REPORT', 'K6_WEB_DASHBOARD_EXPORT', 'K6_WEB_DASHBOARD_PERIOD', 'K6_WEB_DASHBOARD_PORT', 'PATH', 'PLAIN', 'PWD', 'TMPDIR'])
+    expect(report.env).toEqual(['HOME', 'K6_AUTO_EXTENSION_RESOLUTION', 'K6_NO_USAGE_REPORT', 'K6_STAMPEDE_MAX_SERIES', 'K6_WEB_DASHBOARD_EXPORT', 'K6_WEB_DASHBOARD_PERIOD', 'K6_WEB_DASHBOARD_PORT', 'PATH', 'PLAIN', 'PWD', 'TMPDIR'])
     expect(stderr.join('\n')).not.toContain('host-secret-value')
+  })
+
+  it('shows a script the same __ENV, HOME, working directory and files in validation (k6 inspect) and in a run (k6 run)', async () => {
+    // Init code runs in both; it reports what it sees on its first run.
+    const script = `
+      const files = {}
+      for (const f of ${JSON.stringify(['script.js', 'script.ts', ...K6_OUTPUTS, 'other.txt'])}) { try { open(f); files[f] = 'present' } catch (e) { files[f] = 'absent' } }
+      console.log('SEEN ' + JSON.stringify({ env: __ENV, files }))
+      export const options = { iterations: 1 }
+      export default function () {}`
+    const vars = { BASE_URL: 'http://x', TOKEN: 'stand-in' }
+    const seen = async (purpose: K6Purpose) => {
+      const { stderr } = await runK6(script, { purpose, ...(purpose === 'inspect' ? { flags: ['--log-format=json', '--execution-requirements'] } : {}) }, { vars, ...(purpose === 'run' ? { writable: ['summary.json'] } : {}) })
+      const line = stderr.find((l) => l.includes('SEEN '))!
+      const msg = purpose === 'inspect' ? (JSON.parse(line) as { msg: string }).msg : (JSON.parse(`"${/msg="(.*)" source=console/.exec(line)![1]}"`) as string)
+      return JSON.parse(msg.slice(msg.indexOf('SEEN ') + 5)) as { env: Record<string, string>; files: Record<string, string> }
+    }
+    const inspected = await seen('inspect')
+    const ran = await seen('run')
+    expect(inspected).toEqual(ran)
+    expect(ran.env).toMatchObject({ ...vars, HOME: '/work', TMPDIR: '/work', PWD: '/work', PATH: '/usr/bin:/bin' })
+    expect(ran.files).toMatchObject({ 'script.js': 'present', 'script.ts': 'absent', 'summary.json': 'present', 'samples.json.gz': 'present', 'other.txt': 'absent' })
   })
 
   it('lets k6 write only the output files it was given', async () => {
@@ -128,7 +149,7 @@ describe('the k6 sandbox', () => {
   })
 
   it('kills k6 at the CPU limit', async () => {
-    const { exit, stderr } = await runK6('for (;;) {}\nexport default function () {}', ['inspect', 'script.js'], { limits: { cpuSeconds: 1 } })
+    const { exit, stderr } = await runK6('for (;;) {}\nexport default function () {}', { purpose: 'inspect' }, { limits: { cpuSeconds: 1 } })
     expect(exit.signal).toBe('SIGKILL')
     expect(limitFromExit(stderr, exit, { ...LIMITS, cpuSeconds: 1 }, SETTINGS)?.limit).toBe('cpu')
   }, 30_000)
@@ -161,7 +182,7 @@ describe('the k6 sandbox', () => {
     const dir = await sandbox.makeDir('t-')
     await sandbox.seal(dir)
     // A writable file that does not exist cannot be bound.
-    const plan = sandbox.plan({ dir, args: ['version'], vars: {}, limits: LIMITS, writable: ['missing.json'] })
+    const plan = sandbox.plan({ dir, invocation: { purpose: 'inspect', scriptFile: 'script.js', vars: {} }, limits: LIMITS, writable: ['missing.json'] })
     const exit = await spawnPlan(plan, { onLine: () => {} }).exited
     expect(exit.sandboxError).toMatch(/missing\.json/)
   })

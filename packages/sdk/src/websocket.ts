@@ -1,5 +1,8 @@
-// Which WebSocket the SDK uses: the one passed in options, else the platform's global (browsers,
-// Node 22+), else the `ws` package, imported lazily so browser bundles never pull it in.
+// Which WebSocket the SDK uses: the one passed in options; on Node the `ws` package (imported
+// lazily so browser bundles never pull it in); elsewhere the platform's global (browsers).
+// Node 22+ has a global WebSocket too (undici's), but it takes no headers the way `ws` does, and
+// the console socket's token travels in the Authorization header: with it, a CLI on Node 22+
+// would be refused the console. So on Node the SDK always uses `ws`.
 
 /** The part of the standard WebSocket API the SDK relies on (browsers, undici and `ws` all have it). */
 export interface WebSocketLike {
@@ -26,10 +29,15 @@ export function webSocketFactory(given: WebSocketClass | undefined): () => Promi
         new (Ctor as new (url: string, protocols: undefined, options: { headers: Record<string, string> }) => WebSocketLike)(url, undefined, { headers })
       if (given) return make(given)
       const global = (globalThis as { WebSocket?: unknown }).WebSocket
-      if (global) return make(global)
+      if (global && !onNode()) return make(global)
       const mod = (await import('ws')) as { default: unknown }
       return make(mod.default)
     })())
+}
+
+function onNode(): boolean {
+  const proc = (globalThis as { process?: { versions?: { node?: unknown } } }).process
+  return typeof proc?.versions?.node === 'string'
 }
 
 /** A message's payload as text, whatever the implementation delivers (string, Buffer, ArrayBuffer). */

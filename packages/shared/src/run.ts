@@ -11,7 +11,7 @@ export const isTerminal = (status: RunStatus): boolean => TERMINAL_STATUSES.has(
 export const runTriggerSchema = z.enum(['manual', 'api', 'schedule'])
 export type RunTrigger = z.infer<typeof runTriggerSchema>
 
-/** Artifacts every finished run may have, stored under `runs/<runId>/<file>`. */
+/** Artifacts every finished run may have, stored under artifactKey(runId, file). */
 export const ARTIFACTS = {
   summary: { file: 'summary.json', contentType: 'application/json' },
   report: { file: 'report.html', contentType: 'text/html; charset=utf-8' },
@@ -26,6 +26,7 @@ export const artifactNameSchema = z.enum(['summary', 'report', 'log', 'metrics',
 /** The console as structured lines (seq, stream, time), used to replay finished runs. */
 export const CONSOLE_INDEX_FILE = 'console.ndjson'
 
+/** The storage key of one of a run's files (`runs/<runId>/<file>`): the only place that format is written. */
 export const artifactKey = (runId: string, file: string): string => `runs/${runId}/${file}`
 
 export const artifactRecordSchema = z.object({ key: z.string(), bytes: z.number().int(), sha256: z.string() })

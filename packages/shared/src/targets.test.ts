@@ -11,77 +11,9 @@ import {
   blockingRange,
   platformExposure,
   resolveTargetPolicy,
-  subtractCidrs,
 } from './targets.ts'
 import type { Lookup } from './targets.ts'
-
-describe('subtractCidrs', () => {
-  it('returns the blocked ranges unchanged when nothing is allowed, merging adjacent ones', () => {
-    expect(subtractCidrs(['10.0.0.0/8', '192.168.0.0/16'], [])).toEqual(['10.0.0.0/8', '192.168.0.0/16'])
-    expect(subtractCidrs(['240.0.0.0/4', '224.0.0.0/4'], [])).toEqual(['224.0.0.0/3'])
-    expect(subtractCidrs(['10.0.0.0/8', '10.1.0.0/16'], [])).toEqual(['10.0.0.0/8'])
-  })
-
-  it('removes a range that is allowed as a whole, or by a larger range', () => {
-    expect(subtractCidrs(['10.0.0.0/8', '127.0.0.0/8'], ['127.0.0.0/8'])).toEqual(['10.0.0.0/8'])
-    expect(subtractCidrs(['10.0.0.0/8'], ['0.0.0.0/0'])).toEqual([])
-    expect(subtractCidrs(['fc00::/7'], ['::/0'])).toEqual([])
-  })
-
-  it('leaves one CIDR per prefix length /9../32 for a /8 with one address allowed in it', () => {
-    const rest = subtractCidrs(['10.0.0.0/8'], ['10.1.2.3/32'])
-    expect(rest).toHaveLength(24)
-    expect(new Set(rest.map((cidr) => Number(cidr.split('/')[1])))).toEqual(new Set(Array.from({ length: 24 }, (_, i) => i + 9)))
-    expect(rest).toContain('10.1.2.2/32')
-    expect(rest).toContain('10.1.2.0/31')
-    expect(rest).toContain('10.128.0.0/9')
-    expect(rest).not.toContain('10.1.2.3/32')
-    // Adding the address back gives the /8 again: the pieces cover exactly the rest.
-    expect(subtractCidrs([...rest, '10.1.2.3/32'], [])).toEqual(['10.0.0.0/8'])
-  })
-
-  it('splits at the edges of a range', () => {
-    expect(subtractCidrs(['127.0.0.0/8'], ['127.0.0.0/32'])).toHaveLength(24)
-    expect(subtractCidrs(['127.0.0.0/8'], ['127.0.0.0/32'])[0]).toBe('127.0.0.1/32')
-    expect(subtractCidrs(['127.0.0.0/8'], ['127.0.0.0/32']).at(-1)).toBe('127.128.0.0/9')
-    expect(subtractCidrs(['127.0.0.0/8'], ['127.255.255.255/32'])[0]).toBe('127.0.0.0/9')
-    expect(subtractCidrs(['127.0.0.0/8'], ['127.255.255.255/32']).at(-1)).toBe('127.255.255.254/32')
-    expect(subtractCidrs(['127.0.0.0/8'], ['127.0.0.0/9'])).toEqual(['127.128.0.0/9'])
-  })
-
-  it('ignores allowed ranges outside the blocked ones, and of the other family', () => {
-    expect(subtractCidrs(['10.0.0.0/8'], ['8.8.8.8/32', '11.0.0.0/8', 'fc00::/7'])).toEqual(['10.0.0.0/8'])
-    expect(subtractCidrs(['fc00::/7'], ['10.0.0.0/8', '2001:db8::/32'])).toEqual(['fc00::/7'])
-  })
-
-  it('subtracts IPv6 ranges', () => {
-    expect(subtractCidrs(['::/128', '::1/128', 'fe80::/10'], ['::1/128'])).toEqual(['::/128', 'fe80::/10'])
-    expect(subtractCidrs(['fc00::/7'], ['fd00::/8'])).toEqual(['fc00::/8'])
-    const rest = subtractCidrs(['fc00::/7'], ['fd00:ec2::254/128'])
-    expect(rest).toHaveLength(121)
-    expect(rest[0]).toBe('fc00::/8')
-    expect(rest).toContain('fd00:ec2::255/128')
-    expect(rest).toContain('fd00:ec2::250/126')
-    expect(subtractCidrs([...rest, 'fd00:ec2::254/128'], [])).toEqual(['fc00::/7'])
-  })
-
-  it('treats IPv4-mapped IPv6 networks as the IPv4 networks Go compares them as', () => {
-    expect(subtractCidrs(['10.0.0.0/8'], ['::ffff:10.0.0.0/104'])).toEqual([])
-  })
-
-  it('orders IPv4 before IPv6 and each by address, whatever the input order', () => {
-    expect(subtractCidrs(['fe80::/10', '192.168.0.0/16', '::1/128', '10.0.0.0/8'], [])).toEqual([
-      '10.0.0.0/8',
-      '192.168.0.0/16',
-      '::1/128',
-      'fe80::/10',
-    ])
-  })
-
-  it('rejects what is not a CIDR', () => {
-    expect(() => subtractCidrs(['10.0.0.0/33'], [])).toThrow('not a CIDR: 10.0.0.0/33')
-  })
-})
+import { subtractCidrs } from './net/cidr.ts'
 
 describe('parseAllowlistEntry', () => {
   it('reads addresses and CIDRs into canonical CIDRs', () => {
@@ -116,6 +48,15 @@ describe('parseAllowlistEntry', () => {
     expect(parseAllowlistEntry('010.0.0.1')).toBe('010.0.0.1 is not an IP address, CIDR or hostname')
     expect(parseAllowlistEntry('  ')).toBe('an allowlist entry may not be empty')
     expect(parseAllowlistEntry(`${'a'.repeat(64)}.example.com`)).toMatch(/is not an IP address, CIDR or hostname$/)
+  })
+
+  it('reads addresses only as Node and Go do: no octal, short or zoned forms; ::a.b.c.d is IPv6', () => {
+    for (const entry of ['0127.0.0.1', '127.1', '2130706433', '0x7f.0.0.1', '::ffff:0127.0.0.1', 'fe80::1%eth0', '0127.0.0.0/8']) {
+      expect(parseAllowlistEntry(entry)).toBe(`${entry} is not an IP address, CIDR or hostname`)
+    }
+    expect(parseAllowlistEntry('::ffff:127.0.0.1')).toEqual({ kind: 'cidr', cidr: '127.0.0.1/32' })
+    expect(parseAllowlistEntry('::127.0.0.1')).toEqual({ kind: 'cidr', cidr: '::7f00:1/128' })
+    expect(parseAllowlistEntry('::ffff:10.0.0.1/104')).toBe('::ffff:10.0.0.1/104 has bits set after its /8 prefix; did you mean 10.0.0.0/8?')
   })
 
   it('refuses cloud-metadata addresses, in any form, and networks that contain one', () => {

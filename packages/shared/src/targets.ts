@@ -8,7 +8,12 @@
 // The IP ranges are the real barrier: k6 checks them on the address it is about to dial, after
 // `hosts` overrides and DNS. The hostname list only adds a clearer error for well-known metadata
 // names; k6 does not match it against an FQDN's trailing-dot form or a gRPC `dns:///` target.
-import { isIP } from 'node:net'
+import { addressBits, contains, embedIPv4, familyOf, formatCidr, ipFamily, isNetwork, networkOf, overlaps, parseCidr, parseIP, subtractCidrs, toNetwork, unmapCidr } from './net/cidr.ts'
+import type { Cidr } from './net/cidr.ts'
+
+/** The CIDR of `cidrs` that holds `address` (IPv4-mapped IPv6 counts as IPv4), or undefined.
+ * Re-exported because the runner and devstack import it through '@stampede/shared/targets'. */
+export { containingCidr as blockingRange } from './net/cidr.ts'
 
 /** Loopback range reserved for the platform's own services: in single-machine mode the embedded
  * Temporal, S3 and Postgres listen here (EMBEDDED_SERVICES_HOST), and the runner may open per-run
@@ -54,10 +59,7 @@ const BLOCKED_IPV4: readonly string[] = [
  * such an address back into the IPv4 one, so a blocked IPv4 network is blocked in both forms.
  */
 function embeddedInIPv6(cidr: string): string[] {
-  const [address = '', prefix = ''] = cidr.split('/')
-  const v4 = ipv4ToBigInt(address)
-  const bits = Number(prefix)
-  return [`${formatIPv6((0x64ff9bn << 96n) | v4)}/${96 + bits}`, `${formatIPv6((0x2002n << 112n) | (v4 << 80n))}/${16 + bits}`]
+  return [embedIPv4(cidr, '64:ff9b::/96'), embedIPv4(cidr, '2002::/16')]
 }
 
 /** Blocked unless a project opens them. Go normalises IPv4-mapped IPv6 addresses (::ffff:a.b.c.d)
@@ -96,9 +98,14 @@ const METADATA_CIDRS: readonly { address: string; cidr: string }[] = METADATA_AD
   (address.includes(':') ? [`${address}/128`] : [`${address}/32`, ...embeddedInIPv6(`${address}/32`)]).map((cidr) => ({ address, cidr })),
 )
 
+const PLATFORM_NETWORKS: readonly Cidr[] = PLATFORM_CIDRS.map(toNetwork)
+const METADATA_NETWORKS: readonly Cidr[] = METADATA_CIDRS.map((m) => toNetwork(m.cidr))
+
 /** In every run's `blacklistIPs`, whatever single-machine mode or an allowlist opens: they are put
  * back after the openings are subtracted. */
 export const ALWAYS_BLOCKED_CIDRS: readonly string[] = [...PLATFORM_CIDRS, ...METADATA_CIDRS.map((m) => m.cidr)]
+const ALWAYS_BLOCKED_NETWORKS: readonly Cidr[] = ALWAYS_BLOCKED_CIDRS.map(toNetwork)
+const DEFAULT_BLOCKED_NETWORKS: readonly Cidr[] = DEFAULT_BLOCKED_CIDRS.map(toNetwork)
 
 /** The widest network an allowlist entry may be, per address family. */
 export const MIN_ALLOWLIST_PREFIX = { 4: 8, 6: 32 } as const
@@ -123,20 +130,18 @@ function parseEntrySyntax(entry: string): AllowlistEntry | string {
   const text = entry.trim()
   if (text === '') return 'an allowlist entry may not be empty'
   if (text.includes('/')) {
-    const net = parseNetwork(text)
-    if (typeof net === 'string') return net
+    const parsed = parseCidr(text)
+    if (!parsed.ok) {
+      return parsed.error === 'prefix' ? `${text}: the prefix length must be a number from 0 to ${parsed.max}` : `${text} is not an IP address, CIDR or hostname`
+    }
     // An IPv4-mapped network is reported in its IPv4 form, the one Go and k6 compare with.
-    const canonical = normalizeMapped(net)
-    const masked = maskRange(canonical)
-    if (masked.start !== canonical.start) {
-      return `${text} has bits set after its /${canonical.prefix} prefix; did you mean ${formatCidr(masked)}?`
+    const canonical = unmapCidr(parsed.cidr)
+    if (!isNetwork(canonical)) {
+      return `${text} has bits set after its /${canonical.prefix} prefix; did you mean ${formatCidr(networkOf(canonical))}?`
     }
     return { kind: 'cidr', cidr: formatCidr(canonical) }
   }
-  if (isAddress(text)) {
-    const addr = parseAddress(text)
-    if (addr) return { kind: 'cidr', cidr: formatCidr(normalizeMapped({ ...addr, prefix: width(addr.family) })) }
-  }
+  if (parseIP(text)) return { kind: 'cidr', cidr: formatCidr(toNetwork(text)) }
   if (text.startsWith('*')) return `${text}: only exact hostnames can be allowlisted, not patterns`
   const host = text.toLowerCase().replace(/\.$/, '')
   if (isHostname(host)) return { kind: 'host', host }
@@ -149,43 +154,31 @@ function allowlistRefusal(entry: AllowlistEntry, text: string): string | undefin
     if (!DEFAULT_BLOCKED_HOSTNAMES.includes(entry.host)) return undefined
     return `${text} is a cloud-metadata service name, which is always blocked (it hands out the machine's credentials); it cannot be allowlisted`
   }
-  const range = toRange(entry.cidr)
-  const prefix = Number(entry.cidr.split('/')[1])
-  const isSingle = prefix === width(range.family)
+  const network = toNetwork(entry.cidr)
+  const family = familyOf(network.address)
+  const { prefix } = network
+  const isSingle = prefix === addressBits(family)
   // An IPv4-mapped entry is judged as the IPv4 network Go and k6 compare it as.
-  const shown = text.includes(':') && range.family === 4 ? `${text} (IPv4 ${isSingle ? entry.cidr.split('/')[0] : entry.cidr})` : text
+  const shown = text.includes(':') && family === 4 ? `${text} (IPv4 ${isSingle ? entry.cidr.split('/')[0] : entry.cidr})` : text
 
-  const min = MIN_ALLOWLIST_PREFIX[range.family]
+  const min = MIN_ALLOWLIST_PREFIX[family]
   if (prefix < min) {
     return `${shown} is too wide: allowlist networks must be /${MIN_ALLOWLIST_PREFIX[4]} or narrower for IPv4 and /${MIN_ALLOWLIST_PREFIX[6]} or narrower for IPv6; list the networks your targets are in instead`
   }
-  const metadata = METADATA_CIDRS.find((m) => overlaps(toRange(m.cidr), range))
+  const metadata = METADATA_CIDRS.find((_, i) => overlaps(METADATA_NETWORKS[i]!, network))
   if (metadata) {
     const form = metadata.cidr.split('/')[0] === metadata.address ? '' : ` (as ${metadata.cidr.endsWith('/128') ? metadata.cidr.split('/')[0] : metadata.cidr})`
     if (isSingle) return `${shown} is a cloud-metadata address${form ? ` (${metadata.address})` : ''}, which is always blocked (it hands out the machine's credentials); it cannot be allowlisted`
     return `${shown} contains the cloud-metadata address ${metadata.address}${form}, which is always blocked; allowlist narrower networks that leave it out, or the exact addresses you test`
   }
-  const platform = PLATFORM_CIDRS.find((cidr) => overlaps(toRange(cidr), range))
+  const platformAt = PLATFORM_NETWORKS.findIndex((reserved) => overlaps(reserved, network))
+  const platform = PLATFORM_CIDRS[platformAt]
   if (platform) {
-    const reserved = toRange(platform)
-    const inside = reserved.start <= range.start && range.end <= reserved.end
+    const inside = contains(PLATFORM_NETWORKS[platformAt]!, network)
     const form = platform === PLATFORM_LOOPBACK_CIDR ? '' : ` (as ${platform})`
     return `${shown} ${inside ? 'is in' : 'overlaps'} ${PLATFORM_LOOPBACK_CIDR}${form}, which is reserved for Stampede's own services (Temporal, S3, Postgres); it cannot be allowlisted. Run the target on another address, such as 127.0.0.1, and allowlist that`
   }
   return undefined
-}
-
-/** The address ranges of `blocked` minus those of `allowed`, as the fewest CIDRs that cover
- * exactly the difference: IPv4 first, then IPv6, each in ascending address order. */
-export function subtractCidrs(blocked: readonly string[], allowed: readonly string[]): string[] {
-  const out: string[] = []
-  for (const family of [4, 6] as const) {
-    const of = (cidrs: readonly string[]) =>
-      merge(cidrs.map(toRange).filter((r) => r.family === family))
-    const remaining = subtractRanges(of(blocked), of(allowed))
-    for (const r of remaining) out.push(...rangeToCidrs(family, r.start, r.end))
-  }
-  return out
 }
 
 export interface LookupAddress {
@@ -216,7 +209,7 @@ export interface TargetPolicy {
 }
 
 const systemLookup: Lookup = async (hostname) => {
-  // Imported here so that validating entries (`parseAllowlistEntry`) needs nothing but node:net.
+  // Imported here so that the rest of this module needs no Node built-in (the web app validates entries too).
   const dns = await import('node:dns/promises')
   return dns.lookup(hostname, { all: true })
 }
@@ -265,7 +258,7 @@ export async function resolveTargetPolicy(input: TargetPolicyInput): Promise<Tar
     const kept = resolved.filter(isAlwaysBlocked)
     const cidrs = resolved.filter((cidr) => !isAlwaysBlocked(cidr))
     if (kept.length > 0) {
-      const why = kept.map((cidr) => `${cidr} (${METADATA_CIDRS.some((m) => overlaps(toRange(m.cidr), toRange(cidr))) ? 'cloud metadata' : `reserved for the platform in ${PLATFORM_LOOPBACK_CIDR}`})`)
+      const why = kept.map((cidr) => `${cidr} (${METADATA_NETWORKS.some((m) => overlaps(m, toNetwork(cidr))) ? 'cloud metadata' : `reserved for the platform in ${PLATFORM_LOOPBACK_CIDR}`})`)
       warnings.push(`allowlist entry ${entry.host} resolves to ${why.join(', ')}, which stays blocked; it opens ${cidrs.length > 0 ? 'only its other addresses' : 'nothing'}`)
     }
     if (resolved.length === 0) {
@@ -296,14 +289,19 @@ function blacklistFor(openings: readonly string[]): readonly string[] {
 
 /** An opened range, naming the always-blocked ranges inside it that stay closed. */
 function describeOpening(cidr: string): string {
-  const range = toRange(cidr)
-  const kept = subtractCidrs(ALWAYS_BLOCKED_CIDRS.filter((b) => overlaps(toRange(b), range)), [])
+  const network = toNetwork(cidr)
+  const kept = subtractCidrs(ALWAYS_BLOCKED_CIDRS.filter((_, i) => overlaps(ALWAYS_BLOCKED_NETWORKS[i]!, network)), [])
   return kept.length > 0 ? `${cidr} minus ${kept.join(', ')}` : cidr
 }
 
 function isAlwaysBlocked(cidr: string): boolean {
-  const range = toRange(cidr)
-  return ALWAYS_BLOCKED_CIDRS.some((b) => overlaps(toRange(b), range))
+  const network = toNetwork(cidr)
+  return ALWAYS_BLOCKED_NETWORKS.some((b) => overlaps(b, network))
+}
+
+function isBlockedByDefault(cidr: string): boolean {
+  const network = toNetwork(cidr)
+  return DEFAULT_BLOCKED_NETWORKS.some((b) => overlaps(b, network))
 }
 
 export interface PlatformEndpoint {
@@ -355,7 +353,8 @@ function endpointHost(value: string): { host: string; port: string | undefined }
   }
   const bracketed = /^\[([^\]]+)\](?::(\d+))?$/.exec(text)
   if (bracketed) return { host: bracketed[1]!, port: bracketed[2] }
-  if (isIP(text) === 6) return { host: text, port: undefined }
+  // (A zone id, `fe80::1%eth0`, is not read as an address here, but such a host is never loopback k6 can reach.)
+  if (ipFamily(text) === 6) return { host: text, port: undefined }
   const colon = text.lastIndexOf(':')
   if (colon > 0 && /^\d+$/.test(text.slice(colon + 1))) return { host: text.slice(0, colon), port: text.slice(colon + 1) }
   return { host: text, port: undefined }
@@ -365,31 +364,10 @@ function endpointHost(value: string): { host: string; port: string | undefined }
 function isExposedLoopback(host: string): boolean {
   const name = host.toLowerCase().replace(/\.$/, '')
   if (name === 'localhost' || name.endsWith('.localhost')) return true
-  const addr = parseAddress(host)
-  if (!addr) return false
-  const net = normalizeMapped({ ...addr, prefix: width(addr.family) })
-  const range = { family: net.family, start: net.start, end: net.start }
-  return LOOPBACK_CIDRS.some((c) => overlaps(toRange(c), range)) && !overlaps(toRange(PLATFORM_LOOPBACK_CIDR), range)
+  if (!parseIP(host)) return false
+  const address = toNetwork(host)
+  return LOOPBACK_CIDRS.some((c) => contains(toNetwork(c), address)) && !contains(toNetwork(PLATFORM_LOOPBACK_CIDR), address)
 }
-
-// --- Address arithmetic ---------------------------------------------------------------------
-
-type Family = 4 | 6
-interface Address {
-  family: Family
-  start: bigint
-}
-interface Network extends Address {
-  prefix: number
-}
-interface Range {
-  family: Family
-  start: bigint
-  end: bigint
-}
-
-const width = (family: Family) => (family === 4 ? 32 : 128)
-const MAPPED_PREFIX = 0xffffn << 32n
 
 /** An exact hostname as k6's `blockHostnames` reads one; an all-digit last label would be an
  * IPv4 address with a typo (10.0.0.300), not a name. */
@@ -402,152 +380,6 @@ function isHostname(host: string): boolean {
   )
 }
 
-function isAddress(text: string): boolean {
-  // Zones (fe80::1%eth0) name an interface of this machine, which means nothing to a runner.
-  return isIP(text) !== 0 && !text.includes('%')
-}
-
-function parseAddress(text: string): Address | undefined {
-  if (!isAddress(text)) return undefined
-  if (isIP(text) === 4) return { family: 4, start: ipv4ToBigInt(text) }
-  // A trailing dotted quad (::ffff:10.0.0.1) stands for the last two groups.
-  let head = text
-  let tail: bigint[] = []
-  const lastColon = text.lastIndexOf(':')
-  if (text.slice(lastColon).includes('.')) {
-    const v4 = ipv4ToBigInt(text.slice(lastColon + 1))
-    tail = [v4 >> 16n, v4 & 0xffffn]
-    head = text.slice(0, text[lastColon - 1] === ':' ? lastColon + 1 : lastColon)
-  }
-  const [left = '', right] = head.split('::')
-  const groups = (s: string) => (s === '' ? [] : s.split(':').map((g) => BigInt(`0x${g}`)))
-  const leftGroups = groups(left)
-  const rightGroups = right === undefined ? [] : groups(right)
-  const fill = 8 - leftGroups.length - rightGroups.length - tail.length
-  const all = [...leftGroups, ...Array<bigint>(right === undefined ? 0 : fill).fill(0n), ...rightGroups, ...tail]
-  return { family: 6, start: all.reduce((acc, g) => (acc << 16n) | g, 0n) }
-}
-
-function ipv4ToBigInt(text: string): bigint {
-  return text.split('.').reduce((acc, octet) => (acc << 8n) | BigInt(octet), 0n)
-}
-
-function parseNetwork(text: string): Network | string {
-  const [addrText = '', prefixText = '', ...rest] = text.split('/')
-  const addr = parseAddress(addrText)
-  if (!addr || rest.length > 0) return `${text} is not an IP address, CIDR or hostname`
-  const max = width(addr.family)
-  if (!/^\d{1,3}$/.test(prefixText) || Number(prefixText) > max) {
-    return `${text}: the prefix length must be a number from 0 to ${max}`
-  }
-  return { ...addr, prefix: Number(prefixText) }
-}
-
-/** ::ffff:a.b.c.d/96+n is the IPv4 network a.b.c.d/n as far as Go (and so k6) is concerned. */
-function normalizeMapped(net: Network): Network {
-  if (net.family === 6 && net.prefix >= 96 && net.start >> 32n === 0xffffn) {
-    return { family: 4, start: net.start - MAPPED_PREFIX, prefix: net.prefix - 96 }
-  }
-  return net
-}
-
-function maskRange(net: Network): Network {
-  const hostBits = BigInt(width(net.family) - net.prefix)
-  return { ...net, start: (net.start >> hostBits) << hostBits }
-}
-
-function toRange(cidr: string): Range {
-  const parsed = parseNetwork(cidr.includes('/') ? cidr : `${cidr}/${isIP(cidr) === 4 ? 32 : 128}`)
-  if (typeof parsed === 'string') throw new Error(`not a CIDR: ${cidr}`)
-  const net = maskRange(normalizeMapped(parsed))
-  const size = 1n << BigInt(width(net.family) - net.prefix)
-  return { family: net.family, start: net.start, end: net.start + size - 1n }
-}
-
-/** Sorted, with overlapping and adjacent ranges joined. */
-function merge(ranges: Range[]): Range[] {
-  const sorted = [...ranges].sort((a, b) => (a.start < b.start ? -1 : a.start > b.start ? 1 : 0))
-  const out: Range[] = []
-  for (const r of sorted) {
-    const last = out.at(-1)
-    if (last && r.start <= last.end + 1n) {
-      if (r.end > last.end) last.end = r.end
-    } else {
-      out.push({ ...r })
-    }
-  }
-  return out
-}
-
-/** Both inputs merged; the result is too. */
-function subtractRanges(from: Range[], minus: Range[]): Range[] {
-  const out: Range[] = []
-  for (const r of from) {
-    let start = r.start
-    for (const m of minus) {
-      if (m.end < start || m.start > r.end) continue
-      if (m.start > start) out.push({ family: r.family, start, end: m.start - 1n })
-      start = m.end + 1n
-      if (start > r.end) break
-    }
-    if (start <= r.end) out.push({ family: r.family, start, end: r.end })
-  }
-  return out
-}
-
-/** The fewest aligned blocks covering exactly [start, end]. */
-function rangeToCidrs(family: Family, start: bigint, end: bigint): string[] {
-  const bits = width(family)
-  const out: string[] = []
-  let at = start
-  while (at <= end) {
-    let size = BigInt(bits)
-    // The largest block aligned at `at`…
-    while (size > 0n && at % (1n << size) !== 0n) size--
-    // …that does not run past `end`.
-    while (at + (1n << size) - 1n > end) size--
-    out.push(formatCidr({ family, start: at, prefix: bits - Number(size) }))
-    at += 1n << size
-  }
-  return out
-}
-
-function isBlockedByDefault(cidr: string): boolean {
-  const r = toRange(cidr)
-  return DEFAULT_BLOCKED_CIDRS.map(toRange).some((b) => overlaps(b, r))
-}
-
-function overlaps(a: Range, b: Range): boolean {
-  return a.family === b.family && a.start <= b.end && b.start <= a.end
-}
-
-function formatCidr(net: Network): string {
-  return `${net.family === 4 ? formatIPv4(net.start) : formatIPv6(net.start)}/${net.prefix}`
-}
-
-function formatIPv4(n: bigint): string {
-  return [24n, 16n, 8n, 0n].map((shift) => String((n >> shift) & 0xffn)).join('.')
-}
-
-/** RFC 5952: lower case, the longest run (2+) of zero groups, first on a tie, becomes `::`. */
-function formatIPv6(n: bigint): string {
-  const groups = Array.from({ length: 8 }, (_, i) => (n >> BigInt(16 * (7 - i))) & 0xffffn)
-  let bestAt = -1
-  let bestLen = 1
-  for (let i = 0; i < 8; ) {
-    let j = i
-    while (j < 8 && groups[j] === 0n) j++
-    if (j - i > bestLen) {
-      bestAt = i
-      bestLen = j - i
-    }
-    i = j === i ? i + 1 : j
-  }
-  const hex = (gs: bigint[]) => gs.map((g) => g.toString(16)).join(':')
-  if (bestAt < 0) return hex(groups)
-  return `${hex(groups.slice(0, bestAt))}::${hex(groups.slice(bestAt + bestLen))}`
-}
-
 /** Validates an admin's allowlist for projects.update: canonical entries, or each bad one's message. */
 export function parseTargetAllowlist(entries: readonly string[]): { ok: true; entries: string[] } | { ok: false; errors: { index: number; message: string }[] } {
   const errors: { index: number; message: string }[] = []
@@ -558,15 +390,4 @@ export function parseTargetAllowlist(entries: readonly string[]): { ok: true; en
     else out.push(parsed.kind === 'cidr' ? parsed.cidr : parsed.host)
   })
   return errors.length > 0 ? { ok: false, errors } : { ok: true, entries: [...new Set(out)] }
-}
-
-/** The CIDR of `cidrs` that holds `address` (IPv4-mapped IPv6 counts as IPv4), or undefined. */
-export function blockingRange(address: string, cidrs: readonly string[]): string | undefined {
-  const parsed = parseAddress(address)
-  if (!parsed) return undefined
-  const { family, start } = normalizeMapped({ ...parsed, prefix: width(parsed.family) })
-  return cidrs.find((cidr) => {
-    const r = toRange(cidr)
-    return r.family === family && start >= r.start && start <= r.end
-  })
 }

@@ -6,7 +6,7 @@ import path from 'node:path'
 import { gunzipSync } from 'node:zlib'
 import { MockActivityEnvironment } from '@temporalio/testing'
 import { describe, expect, it } from 'vitest'
-import type { Artifacts } from '@stampede/shared'
+import { artifactKey, type Artifacts } from '@stampede/shared'
 import type { ArtifactUploads, K6Heartbeat, K6Outcome, K6Task, RunWorkflowInput } from '@stampede/shared/temporal'
 import { K6Sandbox } from '@stampede/sandbox'
 import type { K6Control, K6Status } from '../k6/control.ts'
@@ -33,7 +33,7 @@ function memoryUploads() {
   const uploads = (runId: string): ArtifactUploads => ({
     runId,
     expiresAt: new Date(Date.now() + 60_000).toISOString(),
-    files: Object.fromEntries(['summary.json', 'report.html', 'console.log', 'metrics.json.gz', 'metrics.ndjson.gz', 'console.ndjson'].map((f) => [f, { url: `http://s3.invalid/runs/${runId}/${f}`, headers: {} }])),
+    files: Object.fromEntries(['summary.json', 'report.html', 'console.log', 'metrics.json.gz', 'metrics.ndjson.gz', 'console.ndjson'].map((f) => [f, { url: `http://s3.invalid/${artifactKey(runId, f)}`, headers: {} }])),
   })
   return { objects, upload, uploads }
 }
@@ -167,8 +167,9 @@ describe('executeK6', () => {
     // Nothing is uploaded by the k6 activity: the run's directory is its spool until storeArtifacts.
     expect(objects.size).toBe(0)
     const artifacts = await store()
-    expect(objects.get('runs/r1/console.log')?.toString()).toBe('hello\nworld\n')
-    expect(objects.has('runs/r1/summary.json')).toBe(true)
+    expect(objects.get(artifactKey('r1', 'console.log'))?.toString()).toBe('hello\nworld\n')
+    expect(objects.has(artifactKey('r1', 'summary.json'))).toBe(true)
+    // The stored record names the object by its key, in artifactKey's documented format.
     expect(artifacts.summary?.key).toBe('runs/r1/summary.json')
     expect((await readdir(workRoot)).filter((n) => n.startsWith('run-r1-'))).toHaveLength(1)
     await inActivity(() => activities.releaseRun({ runId: 'r1' }))
@@ -234,10 +235,10 @@ describe('executeK6', () => {
     expect(texts).toContain('encoded [secret] base url http://x')
     expect(JSON.stringify(heartbeats)).not.toContain(secret)
     for (const [key, bytes] of objects) expect(bytes.toString('utf8').includes(secret), key).toBe(false)
-    expect(objects.get('runs/r1/console.log')?.toString()).toContain('token is [secret]')
-    expect(objects.get('runs/r1/summary.json')?.toString()).toContain('token [secret]')
+    expect(objects.get(artifactKey('r1', 'console.log'))?.toString()).toContain('token is [secret]')
+    expect(objects.get(artifactKey('r1', 'summary.json'))?.toString()).toContain('token [secret]')
     // The frames were masked before they were packed: stored gzipped, once, without the secret.
-    const frames = gunzipSync(objects.get('runs/r1/metrics.ndjson.gz')!).toString('utf8')
+    const frames = gunzipSync(objects.get(artifactKey('r1', 'metrics.ndjson.gz'))!).toString('utf8')
     expect(JSON.parse(frames)).toMatchObject({ series: [{ tags: { name: 'http://x/items?token=[secret]' } }] })
     expect(frames).not.toContain(secret)
     expect(outcome.errorText).toContain('Error: login failed with [secret]')
@@ -278,8 +279,8 @@ describe('executeK6', () => {
     k6.exit({ code: 0, signal: null })
     await done
     await store()
-    expect(objects.has('runs/r1/report.html')).toBe(false)
-    expect(objects.get('runs/r1/console.log')?.toString()).toMatch(/level=warning msg="the HTML report was not stored: it could not be checked for secrets[^\n]*source=stampede/)
+    expect(objects.has(artifactKey('r1', 'report.html'))).toBe(false)
+    expect(objects.get(artifactKey('r1', 'console.log'))?.toString()).toMatch(/level=warning msg="the HTML report was not stored: it could not be checked for secrets[^\n]*source=stampede/)
     for (const [key, bytes] of objects) expect(bytes.toString('utf8').includes('hunter2-very-secret'), key).toBe(false)
   })
 
@@ -343,8 +344,8 @@ describe('executeK6', () => {
     expect(outcome.errorText).toContain('console up to then (2 lines) is kept')
     const artifacts = await store()
     expect(Object.keys(artifacts)).toEqual(['log'])
-    expect(objects.has('runs/r1/summary.json')).toBe(false)
-    expect(objects.get('runs/r1/console.log')?.toString()).toBe('line 1\nline 2\n')
+    expect(objects.has(artifactKey('r1', 'summary.json'))).toBe(false)
+    expect(objects.get(artifactKey('r1', 'console.log'))?.toString()).toBe('line 1\nline 2\n')
     expect(await awaitK6('nothing-here')).toBeNull()
   })
 
@@ -411,7 +412,7 @@ describe('executeK6', () => {
       await store()
       expect(outcome.reason).toBe('limit')
       expect(outcome.errorText).toContain("k6's console output passed 10 KB (K6_MAX_LOG_MB)")
-      expect(objects.get('runs/r1/console.log')!.length).toBeLessThan(10_000 + 1000)
+      expect(objects.get(artifactKey('r1', 'console.log'))!.length).toBeLessThan(10_000 + 1000)
     })
 
     it('names the memory limit when k6 ran out of memory', async () => {

@@ -12,7 +12,7 @@
 // A k6 outlives a lost activity (Temporal unreachable past the heartbeat timeout): it runs on to
 // its end and awaitK6, on this runner's own queue, follows it again or reports how it ended.
 import { existsSync } from 'node:fs'
-import { rm, stat, writeFile } from 'node:fs/promises'
+import { rm, stat } from 'node:fs/promises'
 import path from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { ApplicationFailure, Context } from '@temporalio/activity'
@@ -27,7 +27,7 @@ import { ConsoleRecorder, DEFAULT_WINDOW } from '../k6/console-recorder.ts'
 import { FrameTail } from '../k6/frame-tail.ts'
 import { detectLanguage, scriptFileName } from '@stampede/shared/script'
 import { resolveTargetPolicy } from '@stampede/shared/targets'
-import { K6_OUTPUTS, k6Args, k6Writes, OUTPUT_FILES } from '../k6/command.ts'
+import { K6_OUTPUTS, k6RunFlags, k6Writes, OUTPUT_FILES } from '../k6/command.ts'
 import { controlAddress, PAUSED_BEFORE_RUN, type K6Control } from '../k6/control.ts'
 import type { SpawnK6, K6Exit } from '../k6/process.ts'
 import { NOT_STORED, redactArtifacts, secretRedactor } from '../k6/redact.ts'
@@ -242,8 +242,8 @@ export function createK6Activities(deps: K6ActivityDeps) {
     let startedAt: Date
     try {
       await writeMeta(spool.base, { runId })
-      await writeFile(path.join(dir, scriptName), script, { mode: 0o600 })
-      await sandbox.seal(privateDir, writes)
+      // The same directory as validation's: the script and every output file (only `writes` writable).
+      await sandbox.prepare(privateDir, scriptName, script)
       recorder = new ConsoleRecorder(path.join(privateDir.base, OUTPUT_FILES.log), path.join(privateDir.base, OUTPUT_FILES.consoleIndex), DEFAULT_WINDOW, Date.now, redact)
       frames = new FrameTail(path.join(dir, OUTPUT_FILES.frames), redact)
       startedAt = new Date()
@@ -291,9 +291,15 @@ export function createK6Activities(deps: K6ActivityDeps) {
 
     const address = deps.control ? controlAddress() : undefined
     proc = deps.spawnK6({
-      plan: sandbox.plan({ dir: privateDir, args: k6Args(scriptName, policy, { ...(address ? { control: address } : {}), rawSamples: input.rawSamples === true, report: deps.htmlReport !== false }),
-        vars: { ...runEnv, ...secrets },
-        ...(deps.metricsMaxSeries === undefined ? {} : { settings: { K6_STAMPEDE_MAX_SERIES: String(deps.metricsMaxSeries) } }),
+      plan: sandbox.plan({
+        dir: privateDir,
+        invocation: {
+          purpose: 'run',
+          scriptFile: scriptName,
+          vars: { ...runEnv, ...secrets },
+          flags: k6RunFlags(policy, { ...(address ? { control: address } : {}), rawSamples: input.rawSamples === true, report: deps.htmlReport !== false }),
+          ...(deps.metricsMaxSeries === undefined ? {} : { maxSeries: deps.metricsMaxSeries }),
+        },
         limits: deps.limits,
         writable: writes,
       }),

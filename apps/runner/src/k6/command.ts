@@ -1,23 +1,21 @@
-// How the runner invokes k6: outputs into the run's private directory, the HTML report
-// exported with the dashboard's HTTP server off, and an environment that carries nothing of
-// the platform's own (no database URL, no S3 or Temporal credentials). The target policy goes
-// in as CLI flags because k6 ranks flags above both its environment and the script's `options`.
-import { k6Environment } from '@stampede/sandbox'
+// The run's own part of how k6 is invoked: outputs into the run's private directory, the HTML
+// report exported with the dashboard's HTTP server off, the target policy. The rest (subcommand,
+// common flags, script name, an environment that carries nothing of the platform's own: no
+// database URL, no S3 or Temporal credentials) is @stampede/sandbox's k6Invocation, shared with
+// validation. The target policy goes in as CLI flags because k6 ranks flags above both its
+// environment and the script's `options`.
+import { K6_OUTPUT_FILES, k6Invocation, type K6ScriptFile } from '@stampede/sandbox'
 import type { TargetPolicy } from '@stampede/shared/targets'
 import { SUMMARY_TREND_STATS } from '@stampede/shared/k6'
 import { scriptFileName } from '@stampede/shared/script'
 
 export const SCRIPT_FILE = scriptFileName('javascript')
 export const OUTPUT_FILES = {
-  summary: 'summary.json',
-  report: 'report.html',
+  /** What k6 writes (summary, report, frames, samples): named where every k6's directory is defined. */
+  ...K6_OUTPUT_FILES,
   log: 'console.log',
-  /** Stampede's metric frames as k6 writes them (packages/k6-output/FRAMES.md)… */
-  frames: 'metrics.ndjson',
-  /** …and gzipped once k6 ended: the run's `metrics` artifact. */
+  /** The metric frames (`frames`) gzipped once k6 ended: the run's `metrics` artifact. */
   metrics: 'metrics.ndjson.gz',
-  /** k6's per-sample JSON stream, only when the run asked for raw samples: the `samples` artifact. */
-  samples: 'samples.json.gz',
   consoleIndex: 'console.ndjson',
 } as const
 
@@ -26,7 +24,7 @@ export function k6Writes(opts: { rawSamples?: boolean } = {}): string[] {
   return [OUTPUT_FILES.summary, OUTPUT_FILES.report, OUTPUT_FILES.frames, ...(opts.rawSamples ? [OUTPUT_FILES.samples] : [])]
 }
 /** Every file k6 may have written, whatever the run asked for. */
-export const K6_OUTPUTS: readonly string[] = k6Writes({ rawSamples: true })
+export { K6_OUTPUTS } from '@stampede/sandbox'
 
 /**
  * `policy` comes from resolveTargetPolicy: every k6 run states which targets it may reach.
@@ -34,10 +32,8 @@ export const K6_OUTPUTS: readonly string[] = k6Writes({ rawSamples: true })
  * metric frames are always written; k6's per-sample JSON only with `rawSamples` (it costs about
  * 40 % of k6's throughput on a CPU-bound script).
  */
-export function k6Args(scriptFile: string, policy: Pick<TargetPolicy, 'blacklistIPs' | 'blockHostnames'>, opts: { control?: string; rawSamples?: boolean; report?: boolean } = {}): string[] {
+export function k6RunFlags(policy: Pick<TargetPolicy, 'blacklistIPs' | 'blockHostnames'>, opts: { control?: string; rawSamples?: boolean; report?: boolean } = {}): string[] {
   return [
-    'run',
-    '--no-color',
     ...(opts.control ? ['--paused', `--address=${opts.control}`] : []),
     `--summary-trend-stats=${SUMMARY_TREND_STATS.join(',')}`,
     `--summary-export=${OUTPUT_FILES.summary}`,
@@ -50,11 +46,15 @@ export function k6Args(scriptFile: string, policy: Pick<TargetPolicy, 'blacklist
     // k6 falls back to the script's own list, which can only block more.
     ...(policy.blacklistIPs.length > 0 ? [`--blacklist-ip=${policy.blacklistIPs.join(',')}`] : []),
     ...(policy.blockHostnames.length > 0 ? [`--block-hostnames=${policy.blockHostnames.join(',')}`] : []),
-    scriptFile,
   ]
 }
 
-/** k6's environment outside the sandbox (tests and benchmarks that run k6 directly). */
+/** `k6 run`'s whole argv as the runner invokes it (tests and benchmarks that run k6 directly). */
+export function k6Args(scriptFile: K6ScriptFile, policy: Pick<TargetPolicy, 'blacklistIPs' | 'blockHostnames'>, opts: Parameters<typeof k6RunFlags>[1] = {}): string[] {
+  return k6Invocation({ purpose: 'run', scriptFile, vars: {}, flags: k6RunFlags(policy, opts) }).args
+}
+
+/** k6's environment outside the sandbox (tests and benchmarks that run k6 directly): HOME is the host directory. */
 export function k6Env(workDir: string, runEnv: Record<string, string> = {}): Record<string, string> {
-  return k6Environment(runEnv, workDir)
+  return k6Invocation({ purpose: 'run', scriptFile: SCRIPT_FILE, vars: runEnv }, workDir).env
 }

@@ -90,3 +90,37 @@ describe('templates', () => {
     expect(script).toMatch(/__ENV\.(BASE_URL|WS_URL)/)
   })
 })
+
+describe("checkScript with the test's files", () => {
+  const script = (body: string) => `import http from 'k6/http'\nimport { SharedArray } from 'k6/data'\n${body}\nexport default function () {}\n`
+  const codes = (r: ReturnType<typeof checkScript>) => r.errors.map((e) => `${e.line}:${e.column} ${e.code}`)
+
+  it('finds imports and literal open() paths among the files, resolved from the checked file', () => {
+    const files = new Set(['data/users.json', 'lib/helper.js', 'lib/note.txt'])
+    const entry = script(`import { helper } from './lib/helper.js'\nconst users = new SharedArray('u', () => JSON.parse(open('./data/users.json')))`)
+    expect(checkScript(entry, { files }).errors).toEqual([])
+    // A module in lib/ reads its neighbour as ./note.txt, as k6 resolves it.
+    const helper = `const note = open('./note.txt')\nexport function helper() { return note }\n`
+    expect(checkScript(helper, { files, filename: 'lib/helper.js' }).errors.filter((e) => e.code === 'missing-file')).toEqual([])
+    expect(checkScript(helper, { files }).errors.map((e) => e.code)).toContain('missing-file')
+  })
+
+  it('reports a missing file at the reference, naming the file and how to add it', () => {
+    const r = checkScript(script(`import { helper } from './lib/helper.js'\nconst users = new SharedArray('u', () => JSON.parse(open("./users.json")))\nconst csv = open(\`data/list.csv\`)`), { files: new Set() })
+    expect(codes(r)).toEqual(['3:24 missing-file', '4:58 missing-file', '5:18 missing-file'])
+    expect(r.errors[0]!.message).toBe(`"./lib/helper.js" imports lib/helper.js, which the test does not have. Add lib/helper.js to the test's files (in the web, Files → Upload; the CLI collects it from the script's folder).`)
+    expect(r.errors[1]!.message).toMatch(/^open\("\.\/users\.json"\) reads users\.json, which the test does not have\. Add users\.json/)
+    expect(r.errors[1]!.message).not.toMatch(/\/tmp|stampede-inspect/)
+  })
+
+  it('refuses imports that leave the test folder; open() keeps its own codes', () => {
+    const r = checkScript(script(`import a from '../shared/a.js'\nimport b from '/etc/b.js'\nconst x = open('../x.json')\nconst y = open('/etc/passwd')`), { files: new Set(['a.js']) })
+    expect(codes(r)).toEqual(['3:15 import-outside-folder', '4:15 import-outside-folder', '5:16 open-escapes-folder', '6:16 open-absolute-path'])
+  })
+
+  it('leaves computed paths, remote modules and k6 modules alone, and checks nothing without files', () => {
+    const body = script(`import { uuidv4 } from 'https://jslib.k6.io/k6-utils/1.4.0/index.js'\nconst name = 'users.json'\nconst u = open('./' + name)`)
+    expect(checkScript(body, { files: new Set() }).errors).toEqual([])
+    expect(checkScript(script(`const u = open('./users.json')`)).errors).toEqual([])
+  })
+})
