@@ -1,7 +1,7 @@
 // Soak of `npm run dev`'s process (issue "Flat memory"): soak.test.ts holds the API alone to a
 // flat heap; this holds the process `npm run dev` runs, which hosts the API, the runner and the
 // embedded S3 together (and starts Temporal's dev server, an embedded PostgreSQL and the web
-// app's dev server as children). It is started as the devstack `stack` script starts it, plus
+// app's dev server as children). It is started as apps/stack's `stack` script starts it, plus
 // --inspect=127.0.0.1:0, in a temporary data directory with free ports and its own embedded
 // PostgreSQL (src/bench/dev-stack-process.ts); the first admin comes from the link it prints.
 // A few thousand runs are seeded straight into its database, then it serves a few thousand

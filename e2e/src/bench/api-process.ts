@@ -46,7 +46,7 @@ export async function startApiProcess(env: Record<string, string>, opts: { start
     name: 'API',
     envVar: 'STAMPEDE_API_PROCESS_ENV',
     env: { API_PORT: '0', ...env },
-    // The API's Node flags as `npm start` gives them (apps/api and packages/devstack package.json;
+    // The API's Node flags as `npm start` gives them (apps/api and apps/stack package.json;
     // README "The API process: CPU per request"), so the benchmark measures what users run.
     execArgv: ['--expose-gc', '--import', 'tsx', ...API_NODE_FLAGS, ...(opts.execArgv ?? [])],
     startTimeoutMs: opts.startTimeoutMs ?? 60_000,

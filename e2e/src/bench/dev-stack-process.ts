@@ -1,4 +1,4 @@
-// `npm run dev`'s process for tests: packages/devstack's `stack` script (the same entry and Node
+// `npm run dev`'s process for tests: apps/stack's `stack` script (the same entry and Node
 // flags, read from its package.json) plus --inspect=127.0.0.1:0, so a test can read the
 // process's heap through the inspector protocol (inspector.ts) without any hook in the product.
 // Everything it listens on gets a free port and its data lives in a temporary STAMPEDE_DATA_DIR;
@@ -16,7 +16,7 @@ import { inspectorUrl } from './inspector.ts'
 import { below, procCmdline, readProcs, type Proc } from './proc.ts'
 
 const REPO = fileURLToPath(new URL('../../../', import.meta.url))
-const DEVSTACK = path.join(REPO, 'packages/devstack')
+const STACK_APP = path.join(REPO, 'apps/stack')
 /** The file the embedded PostgreSQL keeps its generated superuser password in, inside its data directory (packages/devstack/src/postgres.ts). */
 const PG_PASSWORD_FILE = 'stampede-password'
 const KEEP_LINES = 300
@@ -28,11 +28,11 @@ export async function freePorts(host: string, n: number): Promise<number[]> {
   return [...ports]
 }
 
-/** The devstack `stack` script (`tsx <node flags…> src/stack.ts`) as [tsx's CLI, node flags, entry]. */
+/** apps/stack's `stack` script (`tsx <node flags…> src/stack.ts`) as [tsx's CLI, node flags, entry]. */
 export function stackScript(): { tsx: string; nodeFlags: string[]; entry: string } {
-  const pkg = JSON.parse(readFileSync(path.join(DEVSTACK, 'package.json'), 'utf8')) as { scripts: Record<string, string> }
+  const pkg = JSON.parse(readFileSync(path.join(STACK_APP, 'package.json'), 'utf8')) as { scripts: Record<string, string> }
   const words = pkg.scripts.stack!.trim().split(/\s+/)
-  if (words[0] !== 'tsx' || words.length < 2) throw new Error(`packages/devstack's stack script is no longer \`tsx [node flags] <entry>\`: ${pkg.scripts.stack}`)
+  if (words[0] !== 'tsx' || words.length < 2) throw new Error(`apps/stack's stack script is no longer \`tsx [node flags] <entry>\`: ${pkg.scripts.stack}`)
   return { tsx: path.join(REPO, 'node_modules/tsx/dist/cli.mjs'), nodeFlags: words.slice(1, -1), entry: words.at(-1)! }
 }
 
@@ -98,7 +98,7 @@ export async function startDevStackProcess(opts: { env?: Record<string, string>;
 
   const { tsx, nodeFlags, entry } = stackScript()
   const child: ChildProcess = spawn(process.execPath, [tsx, ...nodeFlags, '--inspect=127.0.0.1:0', entry], {
-    cwd: DEVSTACK,
+    cwd: STACK_APP,
     env,
     // A process group of its own: the last-resort cleanup can reach every process in it.
     detached: true,

@@ -13,6 +13,7 @@ import { command as testsCommand } from './commands/tests.ts'
 import { command as validateCommand } from './commands/validate.ts'
 import { GLOBAL_OPTIONS, ScriptFileError, UsageError, type CliIo, type Command } from './context.ts'
 import { EXIT, EXIT_CODES_HELP } from './exit-codes.ts'
+import { processEnv } from './env.ts'
 
 export type { CliIo } from './context.ts'
 
@@ -102,7 +103,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
 /** Entry point for bin/stampede.js. */
 export async function run(): Promise<never> {
   const code = await main(process.argv.slice(2), {
-    env: process.env,
+    env: processEnv(),
     stdout: process.stdout,
     stderr: process.stderr,
     stdin: process.stdin,

@@ -4,13 +4,14 @@
 import { parseArgs } from 'node:util'
 import { markRolledBack, migrate } from './migrate.ts'
 import { redactSecrets, redactUrl } from './redact.ts'
+import { databaseUrl as databaseUrlFromEnv } from './env.ts'
 
 async function main(): Promise<number> {
   const { values } = parseArgs({
     options: { 'rolled-back': { type: 'string' }, 'migrations-dir': { type: 'string' } },
     strict: true,
   })
-  const databaseUrl = process.env.DATABASE_URL
+  const databaseUrl = databaseUrlFromEnv()
   if (!databaseUrl) {
     console.error(
       'DATABASE_URL is not set. Point it at the Postgres database to migrate, e.g.\n' +

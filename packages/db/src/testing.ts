@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto'
 import pg from 'pg'
 import { migrate } from './migrate.ts'
 import { redactSecrets, redactUrl } from './redact.ts'
+import { testDatabaseAdminUrl } from './env.ts'
 
 export const DEFAULT_TEST_ADMIN_URL = 'postgresql://postgres@127.0.0.1:5432/test'
 
@@ -18,7 +19,7 @@ export interface TestDatabase {
 export async function createTestDatabase(
   opts: { adminUrl?: string; migrate?: boolean } = {},
 ): Promise<TestDatabase> {
-  const adminUrl = opts.adminUrl ?? process.env.TEST_DATABASE_ADMIN_URL ?? DEFAULT_TEST_ADMIN_URL
+  const adminUrl = opts.adminUrl ?? testDatabaseAdminUrl() ?? DEFAULT_TEST_ADMIN_URL
   const name = `stampede_test_${randomBytes(6).toString('hex')}`
   await admin(adminUrl, `CREATE DATABASE "${name}"`)
 

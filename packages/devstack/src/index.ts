@@ -1,6 +1,7 @@
 // Embedded services for `npm run dev` and integration tests.
 import { isIP } from 'node:net'
 import { PLATFORM_LOOPBACK_CIDR, PLATFORM_LOOPBACK_HOST } from '@stampede/shared/targets'
+import { processEnv, type Env } from './env.ts'
 
 export { startTemporalDevServer } from './temporal.ts'
 export type { TemporalDevServer, TemporalDevServerOptions } from './temporal.ts'
@@ -15,7 +16,7 @@ export { freePort } from './ports.ts'
  * reserved loopback address (127.77.0.1, which k6 can never reach) on Linux, where all of
  * 127.0.0.0/8 answers on loopback, and 127.0.0.1 elsewhere (macOS configures only 127.0.0.1).
  */
-export function embeddedServicesHost(env: Record<string, string | undefined> = process.env, platform: NodeJS.Platform = process.platform): string {
+export function embeddedServicesHost(env: Env = processEnv(), platform: NodeJS.Platform = process.platform): string {
   const value = env.EMBEDDED_SERVICES_HOST?.trim()
   if (value === undefined || value === '') return platform === 'linux' ? PLATFORM_LOOPBACK_HOST : '127.0.0.1'
   if (isIP(value) === 0) {

@@ -26,6 +26,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { promisify } from 'node:util'
 import pg from 'pg'
+import { postgresBinariesEnv, processEnv } from './env.ts'
 import { freePort, hostPort, listenHost } from './ports.ts'
 
 export interface EmbeddedPostgres {
@@ -118,7 +119,7 @@ async function runAs(): Promise<RunAs> {
   if (process.getuid?.() !== 0) return { groups: [], name: os.userInfo().username }
   let out: string
   try {
-    out = (await run('id', [EMBEDDED_POSTGRES_USER], { env: { ...process.env, LC_ALL: 'C' } })).stdout
+    out = (await run('id', [EMBEDDED_POSTGRES_USER], { env: { ...processEnv(), LC_ALL: 'C' } })).stdout
   } catch (err) {
     throw new Error(
       `running as root, and PostgreSQL refuses to run as root: the embedded PostgreSQL runs as the user "${EMBEDDED_POSTGRES_USER}", which does not exist here. ` +
@@ -242,18 +243,13 @@ export class ClusterVersionError extends Error {
 async function serverVersion(bin: Binaries): Promise<string> {
   let stdout: string
   try {
-    stdout = (await run(bin.postgres, ['--version'], { env: serverEnv() })).stdout
+    stdout = (await run(bin.postgres, ['--version'], { env: postgresBinariesEnv() })).stdout
   } catch (err) {
     throw new Error(`cannot run ${bin.postgres} --version: ${(err as Error).message}`, { cause: err })
   }
   const match = /PostgreSQL\)?\s+(\d+(?:\.\d+)?)/.exec(stdout)
   if (!match) throw new Error(`unexpected output from ${bin.postgres} --version: ${stdout.trim()}`)
   return match[1]!
-}
-
-function serverEnv(): NodeJS.ProcessEnv {
-  // Only what the binaries need: none of the platform's settings or credentials.
-  return { PATH: process.env.PATH ?? '/usr/bin:/bin', LC_ALL: 'C', ...(process.env.TZ ? { TZ: process.env.TZ } : {}) }
 }
 
 async function initdb(bin: Binaries, dataDir: string, password: string, user: RunAs, ids: { uid?: number; gid?: number }): Promise<void> {
@@ -279,7 +275,7 @@ async function initdb(bin: Binaries, dataDir: string, password: string, user: Ru
       '--no-instructions',
     ]
     const { code, output } = await new Promise<{ code: number | null; output: string }>((resolve, reject) => {
-      const child = spawn(bin.initdb, args, { ...ids, env: serverEnv(), stdio: ['ignore', 'pipe', 'pipe'] })
+      const child = spawn(bin.initdb, args, { ...ids, env: postgresBinariesEnv(), stdio: ['ignore', 'pipe', 'pipe'] })
       let output = ''
       child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()))
       child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()))
@@ -304,7 +300,7 @@ interface Server {
 
 async function startServer(bin: Binaries, dataDir: string, host: string, port: number, ids: { uid?: number; gid?: number }): Promise<Server> {
   const args = ['-D', dataDir, '-c', `listen_addresses=${host}`, '-c', `port=${port}`, '-c', 'unix_socket_directories=', '-c', 'lc_messages=C']
-  const child = spawn(bin.postgres, args, { ...ids, env: serverEnv(), stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn(bin.postgres, args, { ...ids, env: postgresBinariesEnv(), stdio: ['ignore', 'pipe', 'pipe'] })
   // The server's log: the last lines are kept for error messages (and the pipes always drained,
   // so the server never blocks on a full one).
   const lines: string[] = []

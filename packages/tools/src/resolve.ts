@@ -16,6 +16,7 @@ import { withLock } from './lock.ts'
 import { buildWithGo, exe, installStaged } from './build.ts'
 import { downloadRelease } from './download.ts'
 import { K6_SOURCE_DIR, k6SourceHash, readSourceStamp } from './k6source.ts'
+import { processEnv } from './env.ts'
 
 export interface ResolvedTool {
   name: ToolName
@@ -37,7 +38,7 @@ export interface ResolveOptions {
 }
 
 export async function resolveTool(name: ToolName, opts: ResolveOptions = {}): Promise<ResolvedTool> {
-  const env = opts.env ?? process.env
+  const env = opts.env ?? processEnv()
   const log = opts.log ?? ((line: string) => void process.stderr.write(`${line}\n`))
   const pin = PINNED[name]
   const envVar = ENV_VAR[name]

@@ -2,8 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { TRPCError } from '@trpc/server'
 import { createDb, type Db } from '@stampede/db'
 import { createTestDatabase, type TestDatabase } from '@stampede/db/testing'
+import { resolveActor } from './actor.ts'
 import { clearedSessionCookie, readCookie, sessionCookie } from './cookies.ts'
-import { beginLogin, finishLogin, LOGIN_ADDRESS_WINDOW_MS, LOGIN_DELAY_CAP_MS, LOGIN_FAILURES_PER_ADDRESS, loginDelayMs, loginWait, loginWaitMessage, TokenRateLimiter } from './limits.ts'
+import { beginLogin, finishLogin, LOGIN_ADDRESS_WINDOW_MS, LOGIN_DELAY_CAP_MS, LOGIN_FAILURES_PER_ADDRESS, loginDelayMs, loginWait, loginWaitMessage, RateBuckets, TokenRateLimiter } from './limits.ts'
 import { hashPassword, verifyPassword } from './passwords.ts'
 import { csrfTokenFor, newApiToken, safeEqual, sha256 } from './secrets.ts'
 
@@ -38,13 +39,42 @@ describe('secrets', () => {
 })
 
 describe('cookies', () => {
-  it('writes an HTTP-only SameSite=Strict cookie, Secure on https, and reads it back', () => {
-    expect(sessionCookie('v a', { maxAgeSeconds: 60, secure: false })).toBe('stampede_session=v%20a; Path=/; HttpOnly; SameSite=Strict; Max-Age=60')
-    expect(sessionCookie('v', { maxAgeSeconds: 60, secure: true })).toMatch(/; Secure$/)
-    expect(clearedSessionCookie(false)).toContain('Max-Age=0')
+  it('writes an HTTP-only SameSite=Strict cookie for the whole site, Secure on https, and reads it back', () => {
+    expect(sessionCookie('v a', { maxAgeSeconds: 60, secure: false })).toBe('stampede_session=v%20a; Max-Age=60; Path=/; HttpOnly; SameSite=Strict')
+    expect(sessionCookie('v', { maxAgeSeconds: 60, secure: true })).toBe('stampede_session=v; Max-Age=60; Path=/; HttpOnly; Secure; SameSite=Strict')
+    expect(clearedSessionCookie(false)).toBe('stampede_session=; Max-Age=0; Path=/; HttpOnly; SameSite=Strict')
+    expect(clearedSessionCookie(true)).toBe('stampede_session=; Max-Age=0; Path=/; HttpOnly; Secure; SameSite=Strict')
     expect(readCookie('a=1; stampede_session=v%20a; b=2', 'stampede_session')).toBe('v a')
     expect(readCookie('a=1', 'stampede_session')).toBeUndefined()
     expect(readCookie(undefined, 'stampede_session')).toBeUndefined()
+    expect(readCookie('', 'stampede_session')).toBeUndefined()
+  })
+
+  it('round-trips a session token and values that need encoding', () => {
+    const { token } = newApiToken()
+    for (const value of [token, 'a;b=c', 'ü €', '%41']) {
+      const header = sessionCookie(value, { maxAgeSeconds: 60, secure: false }).split(';')[0]
+      expect(readCookie(header, 'stampede_session')).toBe(value)
+    }
+  })
+
+  it('reads odd headers without throwing: the first of duplicate names, quotes kept, bad percent-encoding as sent', () => {
+    expect(readCookie('stampede_session=first; stampede_session=second', 'stampede_session')).toBe('first')
+    expect(readCookie('stampede_session="quoted"', 'stampede_session')).toBe('"quoted"')
+    expect(readCookie('stampede_session=%E0%A4%A', 'stampede_session')).toBe('%E0%A4%A')
+    expect(readCookie('stampede_session=%zz; other=%', 'stampede_session')).toBe('%zz')
+    expect(readCookie(' stampede_session = spaced ;x=1', 'stampede_session')).toBe('spaced')
+    expect(readCookie('x=1;stampede_session=a=b', 'stampede_session')).toBe('a=b')
+    expect(readCookie('=v; stampede_session=ok', 'stampede_session')).toBe('ok')
+    expect(readCookie('stampede_session=', 'stampede_session')).toBe('')
+    for (const header of ['garbage', ';;;', 'stampede_session', '=', 'stampede_sessionx=1; xstampede_session=2']) {
+      expect(readCookie(header, 'stampede_session')).toBeUndefined()
+    }
+    // Names are looked up as the cookie's own, never inherited from Object.prototype; a cookie
+    // that is really named __proto__ is just a cookie.
+    expect(readCookie('a=1', 'toString')).toBeUndefined()
+    expect(readCookie('a=1', '__proto__')).toBeUndefined()
+    expect(readCookie('__proto__=x', '__proto__')).toBe('x')
   })
 })
 
@@ -59,6 +89,25 @@ describe('TokenRateLimiter', () => {
     // One request per second comes back.
     expect(() => limiter.take('t1', 'ci', t0 + 1000)).not.toThrow()
     expect(() => limiter.take('t1', 'ci', t0 + 1000)).toThrow()
+  })
+})
+
+describe('RateBuckets', () => {
+  it('forgets a key left alone for a minute, which then has its whole budget again', () => {
+    const buckets = new RateBuckets(2)
+    const t0 = 5_000_000
+    expect(buckets.take('k', t0)).toBeUndefined()
+    expect(buckets.take('k', t0)).toBeUndefined()
+    expect(buckets.take('k', t0)).toBe(30)
+    expect(buckets.take('k', t0 + 60_000)).toBeUndefined()
+    expect(buckets.take('k', t0 + 60_000)).toBeUndefined()
+    expect(buckets.take('k', t0 + 60_000)).toBe(30)
+  })
+
+  it('keeps at most MAX_TRACKED_KEYS buckets', () => {
+    const buckets = new RateBuckets(10)
+    for (let i = 0; i < RateBuckets.MAX_TRACKED_KEYS + 500; i++) buckets.take(`key-${i}`, 0)
+    expect(buckets.size).toBe(RateBuckets.MAX_TRACKED_KEYS)
   })
 })
 
@@ -145,5 +194,13 @@ describe('sign-in throttling in the database', () => {
     for (let i = 0; i < LOGIN_FAILURES_PER_ADDRESS; i++) await fail(`user${i}@example.test`, '192.0.2.99', now)
     expect(await refusal(beginLogin(db, 'someone-else@example.test', '192.0.2.99', now))).toMatch(/^TOO_MANY_REQUESTS: too many failed sign-ins from your address; try again in 900 s$/)
     expect(await refusal(beginLogin(db, 'user0@example.test', '198.51.100.8', now))).toBeNull()
+  })
+
+  it('treats a malformed session cookie as an unknown session and a missing one as no credentials', async () => {
+    const actor = (cookie: string | undefined) => refusal(resolveActor(db, { cookie, address: '192.0.2.1' }))
+    for (const cookie of ['stampede_session=%E0%A4%A', 'stampede_session="x"', 'stampede_session=nope; stampede_session=other']) {
+      expect(await actor(cookie)).toBe('UNAUTHORIZED: your session has ended; sign in again')
+    }
+    for (const cookie of [undefined, '', 'garbage', 'stampede_session=', 'other=1']) expect(await actor(cookie)).toBeNull()
   })
 })

@@ -9,6 +9,7 @@
 // LOGIN_FAILURES_PER_ADDRESS failures within LOGIN_ADDRESS_WINDOW_MS is refused for the rest of
 // the window (password spraying).
 import { TRPCError } from '@trpc/server'
+import { LRUCache } from 'lru-cache'
 import type { Db } from '@stampede/db'
 
 export const LOGIN_FREE_FAILURES = 3
@@ -92,12 +93,17 @@ export async function finishLogin(db: Db, attemptId: string, email: string, addr
 
 /**
  * A token bucket per key: `perMinute` takes, refilled continuously. In memory, per API instance.
- * Written here rather than taken from @fastify/rate-limit: that limits HTTP requests by route and
- * address, while these buckets are keyed on who calls inside a procedure (an API token, a caller
- * of script validation) and refuse with a tRPC error that names the limit.
+ * Not @fastify/rate-limit: that counts HTTP requests by route before tRPC has resolved the caller,
+ * while these buckets are keyed on who calls inside a procedure (an API token, a caller of script
+ * validation), count each procedure of a batch, and refuse with a tRPC error that names the limit.
+ *
+ * The buckets live in an LRU cache (lru-cache): a bucket left alone for a minute is full again, so
+ * it is dropped after a minute unused (a missing bucket is a full one), and at most
+ * MAX_TRACKED_KEYS are kept, the least recently used going first.
  */
 export class RateBuckets {
-  private readonly buckets = new Map<string, { tokens: number; at: number }>()
+  static readonly MAX_TRACKED_KEYS = 10_000
+  private readonly buckets = new LRUCache<string, { tokens: number; at: number }>({ max: RateBuckets.MAX_TRACKED_KEYS, ttl: 60_000 })
 
   constructor(readonly perMinute: number) {}
 
@@ -110,12 +116,12 @@ export class RateBuckets {
     this.buckets.set(key, bucket)
     if (bucket.tokens < 1) return Math.ceil((1 - bucket.tokens) / rate / 1000)
     bucket.tokens -= 1
-    if (this.buckets.size > 10_000) this.prune(now)
     return undefined
   }
 
-  private prune(now: number) {
-    for (const [key, b] of this.buckets) if (now - b.at > 60_000) this.buckets.delete(key)
+  /** How many keys have a bucket now. */
+  get size(): number {
+    return this.buckets.size
   }
 }
 

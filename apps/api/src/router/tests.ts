@@ -5,7 +5,7 @@ import type { Context } from '../context.ts'
 import { audit } from '../auth/audit.ts'
 import { projectProcedure, router } from '../trpc.ts'
 import { assertRunnable, projectLimits, validationEnv } from '../scripts/validate.ts'
-import { toVariablesDto, updateVariables, variablesForCreate, variablesSelect, type VariableRow, type VariablesDto } from '../tests/variables.ts'
+import { toVariablesDto, updateVariables, variablesForCreate, variablesSelect, type VariableRow, type VariablesDto } from '../load-tests/variables.ts'
 
 export interface TestDto extends VariablesDto {
   id: string

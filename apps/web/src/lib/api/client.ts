@@ -7,7 +7,7 @@
 // session store) takes the reader to the sign-in page.
 import { createTRPCClient, httpLink, TRPCClientError } from '@trpc/client'
 import type { inferRouterInputs, inferRouterOutputs } from '@trpc/server'
-import type { AppRouter } from '@stampede/api'
+import type { AppRouter } from '@stampede/sdk'
 import { env } from '$env/dynamic/public'
 
 export type RouterInputs = inferRouterInputs<AppRouter>

@@ -4,7 +4,9 @@
 // S3-compatible server unless S3_ENDPOINT is set. The embedded services listen on
 // EMBEDDED_SERVICES_HOST (default 127.77.0.1 on Linux: the platform's reserved loopback range,
 // which k6 can never reach, also in single-machine mode). Data lives in STAMPEDE_DATA_DIR
-// (default .data/) and survives restarts. Ctrl-C stops everything.
+// (default .data/) and survives restarts. Ctrl-C stops everything. The settings are read in env.ts;
+// the embedded services come from packages/devstack. This app is the platform's composition root:
+// the one place that starts the API, the runner and the web app together.
 import { spawn, type ChildProcess } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises'
@@ -15,15 +17,14 @@ import { generateSecretsKey } from '@stampede/db/secrets'
 import { createRunner, loadRunnerConfig } from '@stampede/runner'
 import { repoRoot, resolveTool } from '@stampede/tools'
 import { PLATFORM_LOOPBACK_CIDR, blockingRange } from '@stampede/shared/targets'
+import { ClusterVersionError, describeStart, embeddedServicesHost, startEmbeddedPostgres, startEmbeddedS3, startTemporalDevServer, type EmbeddedPostgres } from '@stampede/devstack'
 import { devConcurrency } from './concurrency.ts'
-import { embeddedServicesHost } from './index.ts'
-import { ClusterVersionError, describeStart, startEmbeddedPostgres, type EmbeddedPostgres } from './postgres.ts'
-import { startEmbeddedS3 } from './s3.ts'
-import { startTemporalDevServer } from './temporal.ts'
+import { loadStackEnv } from './env.ts'
 
-const env = process.env
+const settings = loadStackEnv()
+const { env } = settings
 const mode = process.argv.includes('--production') ? 'production' : 'dev'
-const dataDir = path.resolve(env.STAMPEDE_DATA_DIR ?? path.join(repoRoot(), '.data'))
+const dataDir = path.resolve(settings.dataDir ?? path.join(repoRoot(), '.data'))
 const stops: { name: string; stop: () => Promise<void> }[] = []
 const log = (line: string) => console.log(`[stampede] ${line}`)
 
@@ -34,7 +35,7 @@ async function main(): Promise<void> {
   const host = embeddedServicesHost(env)
   log(`embedded services listen on ${host}${isPlatformHost(host) ? ' (reserved for the platform: k6 scripts cannot reach it)' : ''}`)
 
-  const [k6, temporalBin] = await Promise.all([resolveTool('k6', { log }), env.TEMPORAL_ADDRESS ? undefined : resolveTool('temporal', { log })])
+  const [k6, temporalBin] = await Promise.all([resolveTool('k6', { log }), settings.temporalAddress ? undefined : resolveTool('temporal', { log })])
   log(`k6 ${k6.version} (${k6.source}): ${k6.path}`)
   childEnv.K6_BIN_PATH = k6.path
 
@@ -42,8 +43,8 @@ async function main(): Promise<void> {
     const temporal = await startTemporalDevServer({
       binPath: temporalBin.path,
       host,
-      port: Number(env.TEMPORAL_DEV_PORT ?? 7233),
-      uiPort: Number(env.TEMPORAL_UI_PORT ?? 8233),
+      port: settings.temporalDevPort,
+      uiPort: settings.temporalUiPort,
       dbFile: path.join(dataDir, 'temporal.db'),
       log,
     })
@@ -52,19 +53,19 @@ async function main(): Promise<void> {
     log(`Temporal dev server: ${temporal.address}${temporal.uiUrl ? ` (UI ${temporal.uiUrl})` : ''}`)
   }
 
-  if (!env.DATABASE_URL) {
+  if (!settings.databaseUrl) {
     const pg = await startPostgres(path.join(dataDir, 'postgres'), host)
     stops.push({ name: 'embedded PostgreSQL', stop: pg.stop })
     childEnv.DATABASE_URL = pg.url
     log(describeStart(pg))
     log(`embedded PostgreSQL: ${redactUrl(pg.url)}`)
   }
-  const databaseUrl = childEnv.DATABASE_URL ?? env.DATABASE_URL!
+  const databaseUrl = childEnv.DATABASE_URL ?? settings.databaseUrl!
   const migrated = await migrate(databaseUrl, { log })
   log(`database migrated (${migrated.applied.length} applied, ${migrated.alreadyApplied} already applied)`)
 
-  if (!env.S3_ENDPOINT) {
-    const s3 = await startEmbeddedS3({ dir: path.join(dataDir, 's3'), host, port: Number(env.EMBEDDED_S3_PORT ?? 9000), bucket: env.S3_BUCKET ?? 'stampede' })
+  if (!settings.s3Endpoint) {
+    const s3 = await startEmbeddedS3({ dir: path.join(dataDir, 's3'), host, port: settings.embeddedS3Port, bucket: settings.s3Bucket })
     stops.push({ name: 'embedded S3', stop: s3.stop })
     Object.assign(childEnv, {
       S3_ENDPOINT: s3.endpoint,
@@ -76,13 +77,13 @@ async function main(): Promise<void> {
     log(`embedded S3: ${s3.endpoint} (bucket ${s3.bucket})`)
   }
 
-  if (!env.SECRETS_KEY) childEnv.SECRETS_KEY = await localSecretsKey()
+  if (!settings.secretsKey) childEnv.SECRETS_KEY = await localSecretsKey()
 
-  const concurrency = devConcurrency(env.K6_MAX_CONCURRENCY)
+  const concurrency = devConcurrency(settings.k6MaxConcurrency)
   childEnv.K6_MAX_CONCURRENCY = concurrency.value
   log(concurrency.reason)
 
-  const webPort = env.WEB_PORT ?? '3000'
+  const { webPort } = settings
   const merged = {
     // Single-machine mode: k6 may reach loopback so local demos work (private ranges stay blocked).
     ALLOW_LOOPBACK_TARGETS: 'true',
@@ -123,7 +124,7 @@ async function main(): Promise<void> {
  * was, and a new one is created.
  */
 async function startPostgres(dir: string, host: string): Promise<EmbeddedPostgres> {
-  const start = () => startEmbeddedPostgres({ dataDir: dir, host, port: Number(env.EMBEDDED_POSTGRES_PORT ?? 5433), log })
+  const start = () => startEmbeddedPostgres({ dataDir: dir, host, port: settings.embeddedPostgresPort, log })
   try {
     return await start()
   } catch (err) {
