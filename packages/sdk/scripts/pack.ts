@@ -99,7 +99,7 @@ const common = {
   sideEffects: false,
 }
 
-async function packSdk(ranges: Map<string, string>): Promise<string> {
+async function packSdk(ranges: Map<string, string>): Promise<{ dir: string; version: string }> {
   const manifest = await readJson<Manifest>(path.join(sdkDir, 'package.json'))
   const out = path.join(stage, 'sdk')
   const entries = ['index', 'console', 'frames']
@@ -163,7 +163,7 @@ async function packSdk(ranges: Map<string, string>): Promise<string> {
   await writeFile(path.join(out, 'package.json'), JSON.stringify(pkg, null, 2) + '\n')
   await copyFile(path.join(sdkDir, 'PACKAGE.md'), path.join(out, 'README.md'))
   console.log(`@stampede/sdk ${pkg.version}: ${router.procedures.length} procedures typed; dependencies ${Object.keys(pkg.dependencies).join(', ')}`)
-  return out
+  return { dir: out, version: pkg.version }
 }
 
 async function packCli(ranges: Map<string, string>, sdkVersion: string): Promise<string> {
@@ -208,10 +208,9 @@ export async function packAll(outDir: string): Promise<string[]> {
   await mkdir(outDir, { recursive: true })
   const ranges = await workspaceRanges()
   const sdk = await packSdk(ranges)
-  const sdkVersion = (await readJson<Manifest>(path.join(sdk, 'package.json'))).version
-  const cli = await packCli(ranges, sdkVersion)
+  const cli = await packCli(ranges, sdk.version)
   const tarballs: string[] = []
-  for (const dir of [sdk, cli]) {
+  for (const dir of [sdk.dir, cli]) {
     const { stdout } = await run('npm', ['pack', dir, '--pack-destination', outDir, '--json'], { cwd: outDir })
     const [{ filename }] = JSON.parse(stdout) as [{ filename: string }]
     tarballs.push(path.join(outDir, filename))

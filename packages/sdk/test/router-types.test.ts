@@ -2,17 +2,15 @@
 // procedure, the input and the output a client sees must be the same types both ways (each
 // assignable to the other), and the two routers must have the same procedures. So the printed
 // types can neither drift from the API nor lose a field, an optional mark or a union member.
-import { execFile } from 'node:child_process'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { generateRouterTypes, type RouterTypes } from '../scripts/router-types.ts'
+import { typeCheck } from './tsc.ts'
 
 const here = path.dirname(fileURLToPath(import.meta.url))
 const pkg = path.resolve(here, '..')
-const root = path.resolve(pkg, '../..')
-const tsc = path.join(root, 'node_modules/typescript/bin/tsc')
 let dir: string
 let generated: RouterTypes
 
@@ -23,18 +21,10 @@ beforeAll(async () => {
 }, 120_000)
 afterAll(() => rm(dir, { recursive: true, force: true }))
 
-function compile(checks: string): Promise<{ code: number; output: string }> {
-  return new Promise((resolve, reject) => {
-    const file = path.join(dir, 'same.ts')
-    writeFile(file, checks).then(() => {
-      const config = { extends: path.join(pkg, 'tsconfig.json'), compilerOptions: { typeRoots: [path.join(root, 'node_modules/@types')] }, include: [], files: [file] }
-      return writeFile(path.join(dir, 'tsconfig.json'), JSON.stringify(config))
-    }).then(() => {
-      execFile(process.execPath, [tsc, '--noEmit', '--pretty', 'false', '-p', dir], { cwd: pkg }, (err, stdout, stderr) => {
-        resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, output: stdout + stderr })
-      })
-    }, reject)
-  })
+async function compile(checks: string): Promise<{ code: number; output: string }> {
+  const file = path.join(dir, 'same.ts')
+  await writeFile(file, checks)
+  return typeCheck(dir, [file])
 }
 
 const header = `import type { AppRouter as Source } from '@stampede/api'

@@ -2,35 +2,21 @@
 // run fields compiles against the real router; the same fixture compiled against a router that
 // dropped `durationMs` (test/types/changed-api.ts, mapped in with tsconfig `paths`) must fail on
 // exactly that field. So an API change that removes a field breaks SDK users at compile time.
-import { execFile } from 'node:child_process'
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { mkdtemp, rm } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, describe, expect, it } from 'vitest'
+import { typeCheck } from './tsc.ts'
 
 const here = path.dirname(fileURLToPath(import.meta.url))
-const pkg = path.resolve(here, '..')
-const root = path.resolve(pkg, '../..')
-const tsc = path.join(root, 'node_modules/typescript/bin/tsc')
 const dirs: string[] = []
 afterAll(() => Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true }))))
 
 async function compile(paths: Record<string, string[]> = {}): Promise<{ code: number; output: string }> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'stampede-sdk-types-'))
   dirs.push(dir)
-  const config = {
-    extends: path.join(pkg, 'tsconfig.json'),
-    compilerOptions: { typeRoots: [path.join(root, 'node_modules/@types')], paths },
-    include: [],
-    files: [path.join(here, 'types/uses-api.ts')],
-  }
-  await writeFile(path.join(dir, 'tsconfig.json'), JSON.stringify(config))
-  return new Promise((resolve) => {
-    execFile(process.execPath, [tsc, '--noEmit', '--pretty', 'false', '-p', dir], { cwd: pkg }, (err, stdout, stderr) => {
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, output: stdout + stderr })
-    })
-  })
+  return typeCheck(dir, [path.join(here, 'types/uses-api.ts')], paths)
 }
 
 describe('SDK types follow the API router', () => {
