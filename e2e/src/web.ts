@@ -9,6 +9,7 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { chromium, type Browser, type Page } from 'playwright-core'
 import { freePort } from '@stampede/devstack'
+import { startTarget, type Target } from './target.ts'
 import { startStack, type Stack } from './stack.ts'
 import { waitUntil } from './wait.ts'
 
@@ -117,6 +118,24 @@ export async function startWebStack(opts: { api?: Record<string, string> } = {})
     throw failed?.reason ?? new Error('the web stack did not start')
   }
   return { stack, web, browser, stop }
+}
+
+/** A WebStack and a load target on 127.0.0.1 for its runs, as browser tests that run k6 need. */
+export interface WebStackWithTarget extends WebStack {
+  target: Target
+}
+
+/** Starts a WebStack and a target together; if either fails, the one that started is stopped before the error is thrown. */
+export async function startWebStackWithTarget(opts: { api?: Record<string, string> } = {}): Promise<WebStackWithTarget> {
+  const [started, local] = await Promise.allSettled([startWebStack(opts), startTarget()])
+  if (started.status === 'fulfilled' && local.status === 'fulfilled') {
+    const webStack = started.value
+    const target = local.value
+    return { ...webStack, target, stop: async () => (await webStack.stop(), await target.stop()) }
+  }
+  if (started.status === 'fulfilled') await started.value.stop()
+  if (local.status === 'fulfilled') await local.value.stop()
+  throw started.status === 'rejected' ? started.reason : (local as PromiseRejectedResult).reason
 }
 
 /** Signs in on the UI's sign-in page as a person would, and waits for the project to open. */

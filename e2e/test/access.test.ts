@@ -17,7 +17,7 @@ const PASSWORD = 'a long enough password'
 const SCRIPT = `export const options = { vus: 1, iterations: 1 }\nexport default function () {}`
 
 type Caller =
-  | { name: string; kind: 'user'; role: ProjectRole; api: Api; userId: string; email: string }
+  | { name: string; kind: 'user'; role: ProjectRole; api: Api; userId: string; email: string; session: SessionClient }
   | { name: string; kind: 'token'; scope: TokenScope; api: Api; token: string }
 
 interface World {
@@ -26,6 +26,8 @@ interface World {
   testId: string
   runId: string
   tokenId: string
+  /** A file uploaded to the Default project. */
+  blobSha: string
   pawnId: string
   spare: { userId: string; email: string }
 }
@@ -63,6 +65,12 @@ function loginFrom(localAddress: string, email: string, password: string): Promi
 
 const finished = (api: Api, id: string) => runFinished(api, id)
 
+/** POST /files (the one route outside tRPC that changes a project) with these credentials. */
+const upload = (headers: Record<string, string>, projectId: string, body = 'a file of the fixture') =>
+  fetch(`${stack.apiUrl}/files?projectId=${projectId}`, { method: 'POST', headers: { 'content-type': 'application/octet-stream', ...headers }, body })
+
+const credentials = (c: Caller): Record<string, string> => (c.kind === 'token' ? { authorization: `Bearer ${c.token}` } : { cookie: c.session.cookie()!, 'x-stampede-csrf': c.session.csrf()! })
+
 beforeAll(async () => {
   stack = await startStack()
   owner = stack.admin
@@ -79,13 +87,14 @@ beforeAll(async () => {
     (['read', 'run', 'admin'] as const).map(async (scope) => ({ scope, token: (await owner.api.tokens.create.mutate({ projectId, name: `matrix ${scope}`, scope })).token })),
   )
   const job = await stack.api.jobs.create.mutate({ name: 'fixture job', testIds: [test.id], location: 'us-east', cron: '0 0 1 1 *', enabled: false })
-  world = { jobId: job.id, projectId, testId: test.id, runId: run.id, tokenId, pawnId: pawn.userId, spare: { userId: spare.userId, email: spare.email } }
+  const blob = (await (await upload({ authorization: `Bearer ${stack.token}` }, projectId)).json()) as { sha256: string }
+  world = { jobId: job.id, projectId, testId: test.id, runId: run.id, tokenId, blobSha: blob.sha256, pawnId: pawn.userId, spare: { userId: spare.userId, email: spare.email } }
   const ownerMe = await owner.api.auth.me.query()
   callers = [
-    { name: 'owner', kind: 'user', role: 'owner', api: owner.api, userId: ownerMe.actor.id, email: ADMIN.email },
-    { name: 'admin', kind: 'user', role: 'admin', api: admin.session.api, userId: admin.userId, email: admin.email },
-    { name: 'editor', kind: 'user', role: 'editor', api: editor.session.api, userId: editor.userId, email: editor.email },
-    { name: 'viewer', kind: 'user', role: 'viewer', api: viewer.session.api, userId: viewer.userId, email: viewer.email },
+    { name: 'owner', kind: 'user', role: 'owner', api: owner.api, userId: ownerMe.actor.id, email: ADMIN.email, session: owner },
+    { name: 'admin', kind: 'user', role: 'admin', api: admin.session.api, userId: admin.userId, email: admin.email, session: admin.session },
+    { name: 'editor', kind: 'user', role: 'editor', api: editor.session.api, userId: editor.userId, email: editor.email, session: editor.session },
+    { name: 'viewer', kind: 'user', role: 'viewer', api: viewer.session.api, userId: viewer.userId, email: viewer.email, session: viewer.session },
     ...tokens.map(({ scope, token }): Caller => ({ name: `token:${scope}`, kind: 'token', scope, api: tokenClient(stack.apiUrl, token), token })),
   ]
 
@@ -95,7 +104,7 @@ beforeAll(async () => {
   await owner.api.members.remove.mutate({ projectId, userId: outsider.userId })
   const bToken = (await outsider.session.api.tokens.create.mutate({ projectId: b.id, name: 'b admin', scope: 'admin' })).token
   outsiders = [
-    { name: 'owner of B', kind: 'user', role: 'owner', api: outsider.session.api, userId: outsider.userId, email: outsider.email },
+    { name: 'owner of B', kind: 'user', role: 'owner', api: outsider.session.api, userId: outsider.userId, email: outsider.email, session: outsider.session },
     { name: 'admin token of B', kind: 'token', scope: 'admin', api: tokenClient(stack.apiUrl, bToken), token: bToken },
   ]
 }, 180_000)
@@ -173,6 +182,10 @@ const TABLE: Record<string, Row> = {
   'runs.list': { rule: 'read', input: () => ({ projectId: world.projectId }), cross: project },
   'runs.inFlight': { rule: 'read', input: () => ({ projectId: world.projectId }), cross: project },
   'runs.cancel': { rule: 'write', input: () => ({ id: world.runId }), cross: () => ({ input: { id: world.runId }, id: world.runId }) },
+  'runs.rerun': { rule: 'write', input: () => ({ id: world.runId }), cross: () => ({ input: { id: world.runId }, id: world.runId }) },
+  'runs.files': { rule: 'read', input: () => ({ runId: world.runId }), cross: () => ({ input: { runId: world.runId }, id: world.runId }) },
+  'files.missing': { rule: 'write', input: () => ({ projectId: world.projectId, sha256: [world.blobSha, 'f'.repeat(64)] }), cross: () => ({ input: { projectId: world.projectId, sha256: [world.blobSha] }, id: world.projectId }) },
+  'files.read': { rule: 'read', input: () => ({ projectId: world.projectId, sha256: world.blobSha }), cross: () => ({ input: { projectId: world.projectId, sha256: world.blobSha }, id: world.projectId }) },
   'runs.artifactUrl': { rule: 'read', input: () => ({ runId: world.runId, name: 'summary' }), cross: () => ({ input: { runId: world.runId, name: 'summary' }, id: world.runId }) },
   'runs.metrics': { rule: 'read', input: () => ({ runId: world.runId }), cross: () => ({ input: { runId: world.runId }, id: world.runId }) },
   'jobs.preview': { rule: 'signed-in', input: () => ({ cron: '0 2 * * *', timezone: 'Europe/Berlin' }) },
@@ -287,6 +300,35 @@ describe('every procedure', () => {
     const [bOwner] = outsiders
     expect((await bOwner!.api.tests.list.query()).map((t) => t.id)).not.toContain(world.testId)
     expect((await bOwner!.api.runs.list.query()).items.map((r) => r.id)).not.toContain(world.runId)
+  })
+})
+
+describe('POST /files, the upload route', () => {
+  it('checks credentials, the CSRF token and write permission before reading the body, as every procedure does', async () => {
+    expect((await upload({}, world.projectId)).status).toBe(401)
+    const failures: string[] = []
+    for (const c of callers) {
+      const res = await upload(credentials(c), world.projectId)
+      const expected = allowed(c, 'write') ? 200 : 403
+      if (res.status !== expected) failures.push(`${c.name}: expected ${expected}, got ${res.status} ${await res.text()}`)
+    }
+    expect(failures).toEqual([])
+    // A session without its CSRF token, or from a foreign page, changes nothing.
+    const noCsrf = await upload({ cookie: owner.cookie()! }, world.projectId)
+    expect(noCsrf.status).toBe(403)
+    expect(await noCsrf.text()).toContain('x-stampede-csrf')
+    const foreign = await upload({ ...credentials(callers[0]!), origin: 'https://evil.example' }, world.projectId)
+    expect(foreign.status).toBe(403)
+  })
+
+  it("answers members of another project who name this project exactly as if it did not exist", async () => {
+    for (const c of outsiders) {
+      const real = await upload(credentials(c), world.projectId)
+      const missing = randomUUID()
+      const none = await upload(credentials(c), missing)
+      expect(real.status, c.name).toBe(404)
+      expect(((await real.json()) as { error: { message: string } }).error.message.replaceAll(world.projectId, '<id>')).toBe(((await none.json()) as { error: { message: string } }).error.message.replaceAll(missing, '<id>'))
+    }
   })
 })
 

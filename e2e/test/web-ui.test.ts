@@ -10,8 +10,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Browser, Page } from 'playwright-core'
 import { sessionClient } from '../src/clients.ts'
 import { ADMIN, type Stack } from '../src/stack.ts'
-import { startTarget, type Target } from '../src/target.ts'
-import { screenshot, signIn, startWebStack, type WebServer, type WebStack } from '../src/web.ts'
+import type { Target } from '../src/target.ts'
+import { screenshot, signIn, startWebStackWithTarget, type WebServer, type WebStackWithTarget } from '../src/web.ts'
 
 const TEST_NAME = 'Smoke against the local target'
 
@@ -19,21 +19,15 @@ let stack: Stack
 let web: WebServer
 let browser: Browser
 let target: Target
-
-let webStack: WebStack | undefined
+let webStack: WebStackWithTarget | undefined
 
 beforeAll(async () => {
-  const [started, local] = await Promise.allSettled([startWebStack(), startTarget()])
-  if (started.status === 'fulfilled') webStack = started.value
-  if (local.status === 'fulfilled') target = local.value
-  if (started.status === 'rejected') throw started.reason
-  if (local.status === 'rejected') throw local.reason
-  ;({ stack, web, browser } = started.value)
+  webStack = await startWebStackWithTarget()
+  ;({ stack, web, browser, target } = webStack)
 })
 
 afterAll(async () => {
   await webStack?.stop()
-  await target?.stop()
 })
 
 /** Replaces the editor's whole text as a person pasting would (select all, then insert). */

@@ -2,6 +2,10 @@
 import { randomBytes } from 'node:crypto'
 import { z } from 'zod'
 import { envBoolean, parseEnv, platformConfig, platformEnvSchema, type PlatformConfig } from '@stampede/shared/platform-config'
+import { DEFAULT_FILE_CAPS, type FileCaps } from '@stampede/shared/files'
+import { MAX_FILE_REFS } from '@stampede/shared'
+
+const MB = 1024 * 1024
 
 const schema = platformEnvSchema.extend({
   API_HOST: z.string().default('127.0.0.1'),
@@ -28,10 +32,19 @@ const schema = platformEnvSchema.extend({
   JOB_MIN_INTERVAL_SECONDS: z.coerce.number().int().min(1, 'must be at least 1 (second)').default(60),
   /** Largest request body in bytes (scripts are capped at 500 KB; JSON escaping needs room). */
   API_BODY_LIMIT: z.coerce.number().int().min(1024).default(2 * 1024 * 1024),
+  /** A test's files: the largest file, all files together (an archive too), and how many. */
+  FILES_MAX_FILE_MB: z.coerce.number().positive().max(1024).default(DEFAULT_FILE_CAPS.maxFileBytes / MB),
+  FILES_MAX_TOTAL_MB: z.coerce.number().positive().max(4096).default(DEFAULT_FILE_CAPS.maxTotalBytes / MB),
+  FILES_MAX_COUNT: z.coerce.number().int().min(1).max(MAX_FILE_REFS).default(DEFAULT_FILE_CAPS.maxFiles),
   /** Secure on the session cookie; defaults to on when API_PUBLIC_URL is https. */
   SESSION_COOKIE_SECURE: envBoolean.optional(),
   /** The first-admin bootstrap token to accept (for automation); without it one is generated and printed. */
   BOOTSTRAP_TOKEN: z.string().min(20, 'must be at least 20 characters').optional(),
+  /**
+   * How far V8 lets the old generation grow past what survived its last full collection before
+   * the next one, in percent (V8's --heap-growing-percent); 0 leaves V8's setting as it is. See ApiConfig.
+   */
+  API_HEAP_GROWING_PERCENT: z.coerce.number().int().min(0).max(1000).default(30),
 })
 
 export interface ApiConfig extends PlatformConfig {
@@ -54,8 +67,19 @@ export interface ApiConfig extends PlatformConfig {
   validation: { concurrency: number; maxWaitMs: number; perCallerPerMinute: number }
   jobMinIntervalSeconds: number
   bodyLimitBytes: number
+  /** Caps on a test's files (FILES_MAX_FILE_MB, FILES_MAX_TOTAL_MB, FILES_MAX_COUNT); the upload route takes up to maxTotalBytes. */
+  files: FileCaps
   secureCookies: boolean
   bootstrapToken?: string
+  /**
+   * V8's old-generation growth between full collections, in percent (0: V8's setting as it is; V8's own heuristic grows it by up to 300 %).
+   * Under load a list page's rows and DTOs live through a few young collections and are promoted,
+   * so the old generation fills with garbage; with V8's own growth it reached about 240 MB over a
+   * 50 MB live heap before a full collection, and V8 keeps the pages it frees pooled (resident)
+   * until it is short of memory: the API's RSS stayed about 220 MB above its start after 5,000
+   * runs.list(limit 200) calls (issue 17). At 30 % the peak, and so the pool, is a fraction of that.
+   */
+  heapGrowingPercent: number
 }
 
 export function loadApiConfig(env: NodeJS.ProcessEnv = process.env): ApiConfig {
@@ -78,7 +102,9 @@ export function loadApiConfig(env: NodeJS.ProcessEnv = process.env): ApiConfig {
     validation: { concurrency: e.VALIDATION_CONCURRENCY, maxWaitMs: e.VALIDATION_QUEUE_SECONDS * 1000, perCallerPerMinute: e.VALIDATION_RATE_LIMIT },
     jobMinIntervalSeconds: e.JOB_MIN_INTERVAL_SECONDS,
     bodyLimitBytes: e.API_BODY_LIMIT,
+    files: { maxFileBytes: Math.round(e.FILES_MAX_FILE_MB * MB), maxTotalBytes: Math.round(e.FILES_MAX_TOTAL_MB * MB), maxFiles: e.FILES_MAX_COUNT },
     secureCookies: e.SESSION_COOKIE_SECURE ?? (e.API_PUBLIC_URL?.startsWith('https:') ?? false),
     ...(e.BOOTSTRAP_TOKEN ? { bootstrapToken: e.BOOTSTRAP_TOKEN } : {}),
+    heapGrowingPercent: e.API_HEAP_GROWING_PERCENT,
   }
 }

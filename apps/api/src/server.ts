@@ -1,6 +1,6 @@
 // createServer(config) → { app, start, stop }: the API process. Fastify serves tRPC at /trpc,
 // the live console WebSocket at /ws/runs/<runId>/console?after=<seq>, signed artifact links at
-// /artifacts/<runId>/<name>, and GET /healthz.
+// /artifacts/<runId>/<name>, test file uploads at POST /files, and GET /healthz.
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyRequest } from 'fastify'
 import { TRPCError } from '@trpc/server'
 import websocket from '@fastify/websocket'
@@ -11,6 +11,7 @@ import { ARTIFACTS, artifactKey, artifactNameSchema, runIdSchema, type ConsoleMe
 import { createStorage, ArtifactNotFoundError } from '@stampede/storage'
 import { temporalConnectOptions } from '@stampede/shared/temporal-connection'
 import { registerRunnerSecrets } from './runner-secrets.ts'
+import { FILE_UPLOAD_PATH, registerFileUpload, uploadTooLargeMessage } from './files/upload.ts'
 import { ArtifactLinks, REPORT_CSP } from './artifacts/links.ts'
 import { ConsoleRelay } from './console/relay.ts'
 import { createInnerContext, type Services } from './context.ts'
@@ -30,6 +31,7 @@ import { K6Sandbox } from '@stampede/sandbox'
 import { resolveTool } from '@stampede/tools'
 import os from 'node:os'
 import path from 'node:path'
+import v8 from 'node:v8'
 
 class ConsoleRefused extends Error {}
 
@@ -55,6 +57,9 @@ async function syncLocations(db: Db, config: ApiConfig): Promise<void> {
 }
 
 export async function createServer(config: ApiConfig): Promise<ApiServer> {
+  // The process's V8 heap growth (ApiConfig.heapGrowingPercent): V8 reads it whenever it sets the
+  // next full collection's limit, so it applies from here on however the process was started.
+  if (config.heapGrowingPercent > 0) v8.setFlagsFromString(`--heap-growing-percent=${config.heapGrowingPercent}`)
   const app = Fastify({ bodyLimit: config.bodyLimitBytes, logger: false, trustProxy: config.trustProxy })
   const db = createDb(config.databaseUrl)
   const connection = Connection.lazy(temporalConnectOptions(config.temporal))
@@ -86,6 +91,9 @@ export async function createServer(config: ApiConfig): Promise<ApiServer> {
   })
 
   app.setErrorHandler((err: FastifyError, req, reply) => {
+    if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE' && req.routeOptions.url === FILE_UPLOAD_PATH) {
+      return reply.code(413).send({ error: { message: uploadTooLargeMessage(config.files.maxTotalBytes), code: 'PAYLOAD_TOO_LARGE' } })
+    }
     if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
       return reply.code(413).send({ error: { message: `request body is larger than this API accepts (${config.bodyLimitBytes} bytes, API_BODY_LIMIT); scripts may be at most 500 KB`, code: 'PAYLOAD_TOO_LARGE' } })
     }
@@ -134,6 +142,8 @@ export async function createServer(config: ApiConfig): Promise<ApiServer> {
       },
     } satisfies FastifyTRPCPluginOptions<AppRouter>['trpcOptions'],
   })
+
+  registerFileUpload(app, services, requestInfo)
 
   /**
    * The console WebSocket goes through the same access checks as runs.byId: a session cookie

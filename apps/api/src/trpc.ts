@@ -75,7 +75,7 @@ const answerFaultsPlainly = t.middleware(async ({ path, next }) => {
 })
 
 /** Refuses cookie-authenticated calls from foreign pages and mutations without the CSRF token. */
-function checkCookieRequest(ctx: Context, actor: Extract<Actor, { kind: 'user' }>, type: string): void {
+export function checkCookieRequest(ctx: Pick<Context, 'request' | 'config'>, actor: Extract<Actor, { kind: 'user' }>, type: string): void {
   const { origin, csrf } = ctx.request
   if (origin !== undefined && !ctx.config.webOrigins.includes(origin)) {
     throw new TRPCError({ code: 'FORBIDDEN', message: `requests from ${origin} may not use a Stampede session; use an API token` })

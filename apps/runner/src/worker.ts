@@ -30,6 +30,7 @@ import { temporalConnectOptions } from '@stampede/shared/temporal-connection'
 import { createDb } from '@stampede/db'
 import { k6Validator } from '@stampede/runs'
 import { createStorage } from '@stampede/storage'
+import { fileBlobKey } from '@stampede/shared/files'
 import { resolveTool } from '@stampede/tools'
 import { K6Sandbox } from '@stampede/sandbox'
 import { createK6Activities } from './activities/k6.ts'
@@ -197,6 +198,7 @@ export async function createRunner(config: RunnerConfig, overrides: { spawnK6?: 
               locations: config.locations,
               scriptLimits: config.scriptLimits,
               validate: k6Validator({ sandbox, limits: config.sandbox.validation, timeoutMs: config.sandbox.validationTimeoutMs }),
+              readFiles: (projectId) => (sha256) => storage.getBytes(fileBlobKey(projectId, sha256)),
             },
           }),
         },

@@ -4,7 +4,8 @@
 // failed open could still not send a packet anywhere.
 import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { k6EntryPath, TEST_DIR } from '@stampede/sandbox'
 import { createServer } from 'node:http'
 import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
@@ -67,7 +68,8 @@ interface K6Result {
 async function runK6(source: string, policy: TargetPolicyInput, netns?: string): Promise<K6Result> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'stampede-target-safety-'))
   try {
-    await writeFile(path.join(dir, 'script.js'), source)
+    await mkdir(path.join(dir, TEST_DIR))
+    await writeFile(path.join(dir, k6EntryPath('script.js')), source)
     const { blacklistIPs, blockHostnames } = await resolveTargetPolicy(policy)
     const args = k6Args('script.js', { blacklistIPs, blockHostnames })
     const [command, argv] = netns ? ['ip', ['netns', 'exec', netns, k6Path, ...args]] : [k6Path, args]

@@ -1,7 +1,11 @@
 // The API alone in a Node process, forked by api-process.ts with --expose-gc: it serves
-// createServer(loadApiConfig(env)) and answers its parent's IPC requests about itself.
+// createServer(loadApiConfig(env)) and answers its parent's IPC requests about itself: memory
+// after a full GC, where the memory is (detail), the same after V8's memory-reducing collection
+// (reduce), CPU time, stop.
+import { readFile } from 'node:fs/promises'
+import v8 from 'node:v8'
 import { createServer, loadApiConfig } from '@stampede/api'
-import type { ApiProcessReply, ApiProcessRequest } from './api-process.ts'
+import type { ApiMemoryDetail, ApiProcessReply, ApiProcessRequest } from './api-process.ts'
 
 const gc = (globalThis as { gc?: () => void }).gc
 if (!gc) throw new Error('api-process.child.ts must run with --expose-gc')
@@ -24,6 +28,34 @@ async function collect(): Promise<void> {
   }
 }
 
+/**
+ * Where the resident memory is, from /proc/self/smaps: the C heap ([heap], the main malloc arena),
+ * other anonymous mappings (V8's heap pages, further malloc arenas, mmapped malloc chunks), and
+ * files (the node binary, shared libraries).
+ */
+async function residentBreakdown(): Promise<Record<string, number>> {
+  const smaps = await readFile('/proc/self/smaps', 'utf8')
+  const out: Record<string, number> = { cHeap: 0, anonymous: 0, files: 0, other: 0 }
+  let kind = 'other'
+  for (const line of smaps.split('\n')) {
+    const head = /^[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ \d+\s*(.*)$/.exec(line)
+    if (head) {
+      const name = head[1]!
+      kind = name === '[heap]' ? 'cHeap' : name === '' ? 'anonymous' : name.startsWith('/') ? 'files' : 'other'
+      continue
+    }
+    const rss = /^Rss:\s+(\d+) kB/.exec(line)
+    if (rss) out[kind]! += Number(rss[1]) * 1024
+  }
+  return out
+}
+
+async function detail(): Promise<ApiMemoryDetail> {
+  const m = process.memoryUsage()
+  const spaces = Object.fromEntries(v8.getHeapSpaceStatistics().map((s) => [s.space_name, { size: s.space_size, used: s.space_used_size, available: s.space_available_size, physical: s.physical_space_size }]))
+  return { memory: { rss: m.rss, heapUsed: m.heapUsed, heapTotal: m.heapTotal, external: m.external, arrayBuffers: m.arrayBuffers }, spaces, resident: await residentBreakdown() }
+}
+
 process.on('message', (message: ApiProcessRequest) => {
   void (async () => {
     switch (message.type) {
@@ -33,6 +65,17 @@ process.on('message', (message: ApiProcessRequest) => {
         send({ id: message.id, type: 'measure', rss: m.rss, heapUsed: m.heapUsed, heapTotal: m.heapTotal, external: m.external, arrayBuffers: m.arrayBuffers })
         break
       }
+      case 'reduce': {
+        // V8's memory-reducing full collection, the one it makes when the system is short of
+        // memory: it also gives back the pages V8 keeps pooled and shrinks the young generation.
+        ;(gc as unknown as (options: object) => void)({ type: 'major', execution: 'sync', flavor: 'last-resort' })
+        await new Promise((resolve) => setImmediate(resolve))
+        send({ id: message.id, type: 'detail', ...(await detail()) })
+        break
+      }
+      case 'detail':
+        send({ id: message.id, type: 'detail', ...(await detail()) })
+        break
       case 'cpu':
         send({ id: message.id, type: 'cpu', ...process.cpuUsage() })
         break

@@ -28,13 +28,15 @@ export async function startChildRpc<Req extends string, R extends Reply>(opts: {
   envVar: string
   env: Record<string, string>
   execArgv: string[]
+  /** The child process's own environment on top of this one's (e.g. the C allocator's settings). */
+  processEnv?: Record<string, string>
   startTimeoutMs: number
 }): Promise<ChildRpc<Req, R>> {
   const child = fork(opts.childFile, [], {
     // Resolves `tsx` from the e2e package, whatever the caller's working directory.
     cwd: E2E_DIR,
     execArgv: opts.execArgv,
-    env: { ...process.env, [opts.envVar]: JSON.stringify(opts.env) },
+    env: { ...process.env, ...opts.processEnv, [opts.envVar]: JSON.stringify(opts.env) },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   })
   const pending = new Map<number, { resolve: (r: R) => void; reject: (e: Error) => void }>()

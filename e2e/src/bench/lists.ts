@@ -5,7 +5,8 @@
 //  - API memory: RSS and heap of the API process after a full GC at its start and after 5,000
 //    runs.list(limit 200) calls (target: RSS within 100 MB of the start).
 // The API under measurement runs in a process of its own (api-process.ts), as it does in
-// production; the callers, the stack's Temporal and S3 run in this one.
+// production; the callers, the stack's Temporal and S3 run in this one. LIST_API_ENV='K=V K=V'
+// adds to that API's environment, to compare settings (e.g. API_HEAP_GROWING_PERCENT=0: V8's own).
 import { performance } from 'node:perf_hooks'
 import pLimit from 'p-limit'
 import pg from 'pg'
@@ -109,7 +110,8 @@ export async function driveListCalls(api: Api, history: ListHistory, total: numb
 
 /** The API (stack's environment and database) in a process of its own, with rate limits out of the way. */
 export function startListApi(stack: Stack, extra: Record<string, string> = {}): Promise<ApiProcess> {
-  return startApiProcess({ ...stack.env, API_TOKEN_RATE_LIMIT: '10000000', VALIDATION_RATE_LIMIT: '100000', ...extra })
+  const compared = Object.fromEntries((process.env.LIST_API_ENV ?? '').split(/\s+/).filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]))
+  return startApiProcess({ ...stack.env, API_TOKEN_RATE_LIMIT: '10000000', VALIDATION_RATE_LIMIT: '100000', ...compared, ...extra })
 }
 
 /** Seeds `runs` runs (over 50 tests and the stack's configured locations) into the stack's Default project. */
@@ -181,6 +183,7 @@ export async function listMemoryLane(stack: Stack, history: ListHistory, opts: {
     const items = await driveListCalls(client, history, calls, opts.concurrency ?? 20)
     const seconds = (performance.now() - t0) / 1000
     const end = await api.gcAndMeasure()
+    const where = await api.detail()
     const result = { start, warm, end, calls, items, seconds }
     console.log(`\n== API memory after runs.list(limit 200) calls, API in its own process, measured after a full GC (target RSS within 100 MB of the start)`)
     const detail = (m: ApiMemory) => `RSS ${mb(m.rss)}, heap used ${mb(m.heapUsed)} (V8 heap reserved ${mb(m.heapTotal)}, external ${mb(m.external)})`
@@ -189,6 +192,15 @@ export async function listMemoryLane(stack: Stack, history: ListHistory, opts: {
     console.log(`  after ${calls.toLocaleString('en')} more calls:   ${detail(end)}; ${items.toLocaleString('en')} runs served in ${seconds.toFixed(1)} s`)
     console.log(`  difference from the start: RSS ${signedMb(end.rss - start.rss)}, heap used ${signedMb(end.heapUsed - start.heapUsed)}${end.rss - start.rss <= 100 * MB ? '' : '  ABOVE TARGET'}`)
     console.log(`  difference from warm:       RSS ${signedMb(end.rss - warm.rss)}, heap used ${signedMb(end.heapUsed - warm.heapUsed)}`)
+    // Where the end's RSS is: V8's pages (its spaces, and the pages it keeps pooled after a
+    // collection) are anonymous mappings, as are malloc's other arenas; [heap] is malloc's main arena.
+    const r = where.resident
+    const spaces = Object.entries(where.spaces).filter(([, sp]) => sp.size > 0).map(([name, sp]) => `${name} ${mb(sp.size)}`).join(', ')
+    console.log(`  the end's RSS by mapping: anonymous ${mb(r.anonymous ?? 0)} (V8's committed spaces ${mb(end.heapTotal)}: ${spaces}), C heap ${mb(r.cHeap ?? 0)}, files ${mb(r.files ?? 0)}`)
+    // What of it V8 keeps for reuse (pooled pages, the young generation's reserve): given back by
+    // the collection V8 makes when the system is short of memory.
+    const reduced = await api.reduceAndDetail()
+    console.log(`  after V8's memory-reducing collection: RSS ${mb(reduced.memory.rss)} (${signedMb(reduced.memory.rss - start.rss)} from the start), V8's committed spaces ${mb(reduced.memory.heapTotal)}, C heap ${mb(reduced.resident.cHeap ?? 0)}`)
     return result
   } finally {
     await api.stop()

@@ -2,8 +2,7 @@
 // protocol on a local port): what `run` and `tests push` send, and the help saying what it costs.
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { runCli } from './test-cli.ts'
-import http from 'node:http'
-import type { AddressInfo } from 'node:net'
+import { standInApi, type StandInApi } from './test-api.ts'
 import os from 'node:os'
 import path from 'node:path'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
@@ -11,10 +10,10 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 const TEST_ID = '00000000-0000-4000-8000-000000000001'
 
 /** Each call the stand-in API got: the procedure and its input. */
-let calls: { path: string; input: unknown }[] = []
+let calls: StandInApi['calls'] = []
 /** The saved tests tests.list answers. */
 let savedTests: { id: string; name: string }[] = []
-let server: http.Server
+let api: StandInApi
 let url: string
 let dir: string
 
@@ -32,36 +31,18 @@ const answers: Record<string, (input: Record<string, unknown>) => unknown> = {
 beforeAll(async () => {
   dir = await mkdtemp(path.join(os.tmpdir(), 'stampede-cli-'))
   await writeFile(path.join(dir, 'load.js'), 'export default function () {}\n')
-  server = http.createServer((req, res) => {
-    const chunks: Buffer[] = []
-    req.on('data', (c: Buffer) => chunks.push(c))
-    req.on('end', () => {
-      const u = new URL(req.url ?? '/', 'http://x')
-      const procedure = u.pathname.replace(/^\/trpc\//, '')
-      const raw = req.method === 'POST' ? Buffer.concat(chunks).toString() : u.searchParams.get('input')
-      const input = (raw ? JSON.parse(raw) : {}) as Record<string, unknown>
-      calls.push({ path: procedure, input })
-      const answer = answers[procedure]
-      res.setHeader('content-type', 'application/json')
-      if (!answer) {
-        res.statusCode = 404
-        res.end(JSON.stringify({ error: { message: `no procedure ${procedure}`, code: -32004, data: { code: 'NOT_FOUND', httpStatus: 404 } } }))
-        return
-      }
-      res.end(JSON.stringify({ result: { data: answer(input) } }))
-    })
-  })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+  api = await standInApi(answers)
+  url = api.url
+  calls = api.calls
 })
 
 afterAll(async () => {
-  await new Promise((resolve) => server?.close(resolve))
+  await api?.close()
   await rm(dir, { recursive: true, force: true })
 })
 
 beforeEach(() => {
-  calls = []
+  calls.length = 0
   savedTests = []
 })
 
@@ -73,10 +54,10 @@ describe('stampede run --raw-samples', () => {
   it('asks for raw samples for the run, or leaves it to the API (off for an unsaved script) without the option', async () => {
     expect((await cli('run', 'load.js', '--location', 'us-east', '--raw-samples', '--detach')).code).toBe(0)
     expect(inputOf('runs.start')).toEqual([{ location: 'us-east', script: 'export default function () {}\n', rawSamples: true }])
-    calls = []
+    calls.length = 0
     expect((await cli('run', 'load.js', '--location', 'us-east', '--detach')).code).toBe(0)
     expect(inputOf('runs.start')).toEqual([{ location: 'us-east', script: 'export default function () {}\n' }])
-    calls = []
+    calls.length = 0
     expect((await cli('run', 'load.js', '--location', 'us-east', '--no-raw-samples', '--detach')).code).toBe(0)
     expect(inputOf('runs.start')).toEqual([{ location: 'us-east', script: 'export default function () {}\n', rawSamples: false }])
   })
@@ -101,7 +82,7 @@ describe('stampede tests push --raw-samples', () => {
     expect((await cli('tests', 'push', 'load.js', '--name', 'checkout', '--raw-samples')).code).toBe(0)
     expect(inputOf('tests.create')).toEqual([{ name: 'checkout', script: 'export default function () {}\n', rawSamples: true }])
     savedTests = [{ id: TEST_ID, name: 'checkout' }]
-    calls = []
+    calls.length = 0
     await cli('tests', 'push', 'load.js', '--name', 'checkout')
     await cli('tests', 'push', 'load.js', '--name', 'checkout', '--no-raw-samples')
     expect(inputOf('tests.update')).toEqual([

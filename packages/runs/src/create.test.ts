@@ -75,7 +75,32 @@ describe('createRun', () => {
     expect(result.run).toMatchObject({ projectId: p.id, testId: test.id, script: QUICK, status: 'queued', trigger: 'api', locationId: 'us-east', timeoutSeconds: 60, workflowId: `run-${result.run.id}` })
     // Plain variables, overridden by env; never the secret.
     expect(result.run.env).toEqual({ BASE_URL: 'https://a.example', MODE: 'y' })
-    expect(deps.calls).toEqual([{ script: QUICK, env: { BASE_URL: 'https://a.example', MODE: 'y', TOKEN: SECRET_STAND_IN }, caps: { maxVUs: 10, maxDurationSeconds: 3600, owner: 'project' } }])
+    expect(deps.calls).toEqual([{ script: QUICK, env: { BASE_URL: 'https://a.example', MODE: 'y', TOKEN: SECRET_STAND_IN }, caps: { maxVUs: 10, maxDurationSeconds: 3600, owner: 'project' }, bundle: { files: [], archive: null, read: expect.any(Function) } }])
+  })
+
+  it("snapshots a saved test's files onto the run, validated with them, and a rerun takes the earlier run's files, not the test's new ones", async () => {
+    const p = await project()
+    const test = await savedTest(p.id, { variables: { MODE: 'x' } })
+    const v1 = [{ path: 'data/a.json', sha256: 'a'.repeat(64), size: 2 }, { path: 'lib/m.js', sha256: 'b'.repeat(64), size: 30 }]
+    await db.testFile.createMany({ data: v1.map((f) => ({ ...f, testId: test.id })) })
+    const deps = depsWith()
+    const first = await createRun(deps, request(p.id, { testId: test.id }))
+    if (!first.ok) throw new Error(first.refusal.message)
+    expect(deps.calls[0]!.bundle).toMatchObject({ files: v1, archive: null })
+    expect(await db.runFile.findMany({ where: { runId: first.run.id }, select: { path: true, sha256: true, size: true }, orderBy: { path: 'asc' } })).toEqual(v1)
+
+    await db.testFile.deleteMany({ where: { testId: test.id } })
+    await db.testFile.create({ data: { testId: test.id, path: 'data/a.json', sha256: 'c'.repeat(64), size: 3 } })
+    await db.testVariable.updateMany({ where: { testId: test.id, name: 'MODE' }, data: { value: 'changed' } })
+    const again = await createRun(deps, request(p.id, { rerunOf: first.run.id }))
+    if (!again.ok) throw new Error(again.refusal.message)
+    expect(again.run).toMatchObject({ testId: test.id, script: QUICK, env: { MODE: 'x' } })
+    expect(deps.calls[1]!.bundle).toMatchObject({ files: v1 })
+    expect(await db.runFile.count({ where: { runId: again.run.id } })).toBe(2)
+
+    const other = await project()
+    const foreign = await createRun(deps, request(other.id, { rerunOf: first.run.id }))
+    expect(foreign).toMatchObject({ ok: false, refusal: { gate: 'test', message: `id: run ${first.run.id} does not exist` } })
   })
 
   it('runs an unsaved script with only the env given, and records the firing it belongs to', async () => {

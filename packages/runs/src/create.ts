@@ -10,7 +10,8 @@
 //   quota       the project's maxConcurrentRuns, under its run-start lock (lockRunQuota), so two
 //               creations cannot both take the last slot
 // Then the row is written (`queued`, workflowId run-<id>, rawSamples: what the caller asked, else
-// the saved test's setting, else false). Starting its workflow is the caller's.
+// the saved test's setting, else false) with its snapshot of the files it runs: the test's files
+// or archive as they were validated, or the ones given. Starting its workflow is the caller's.
 // A refusal says which gate refused, what is wrong and how to fix it; nothing is written then.
 // Creation with a given id is idempotent: a run that already exists is returned as it is.
 import { lockRunQuota, type Db, type Run, type RunQuota } from '@stampede/db'
@@ -18,7 +19,9 @@ import { capsFor, type ScriptCaps } from '@stampede/shared/caps'
 import type { RunTrigger } from '@stampede/shared'
 import type { Finding } from '@stampede/shared/script'
 import { workflowIdFor } from '@stampede/shared/temporal'
+import type { StoredArchive, StoredFile } from '@stampede/shared/files'
 import { capFindings, formatFindings, isCapFinding, validationEnv, type RunValidator } from './validation.ts'
+import type { FileReader } from './bundle.ts'
 import { runVariables } from './variables.ts'
 
 export type RunGate = 'location' | 'test' | 'variables' | 'validation' | 'caps' | 'quota'
@@ -41,6 +44,8 @@ export interface CreateRunDeps {
    * caller without a validator).
    */
   validation: { validate: RunValidator; scriptLimits: { maxVUs: number; maxDurationSeconds: number } } | null
+  /** A project's stored file bytes, for validating a run with files or an archive. */
+  readFiles?: (projectId: string) => FileReader
 }
 
 export interface CreateRunRequest {
@@ -50,8 +55,12 @@ export interface CreateRunRequest {
   location: string
   /** A saved test of the project (its script and variables), or `script`. */
   testId?: string | null
-  /** An unsaved script, when there is no testId. */
+  /** An unsaved script, when there is no testId (an unsaved archive's entry script, with `archive`). */
   script?: string
+  /** The unsaved script's files, already stored in the project (checked by the caller). */
+  files?: readonly StoredFile[]
+  /** An unsaved k6 archive, already stored in the project and checked by the caller. */
+  archive?: StoredArchive | null
   /** Plain variables for this run; they override the test's. */
   env?: Record<string, string>
   /**
@@ -64,6 +73,11 @@ export interface CreateRunRequest {
   timeoutSeconds: number
   /** The job firing that makes this run. */
   firing?: { jobId: string; firingId: string }
+  /**
+   * An earlier run of the project to run again: exactly its script, files or archive and plain
+   * variables (`env` overrides them), with its test's secrets while the test exists.
+   */
+  rerunOf?: string
 }
 
 export type CreateRunResult = { ok: true; run: Run; created: boolean } | { ok: false; refusal: RunRefusal }
@@ -96,19 +110,49 @@ export async function createRun(deps: CreateRunDeps, request: CreateRunRequest):
   // test
   let script: string
   let rawSamples: boolean
-  const testId = request.testId ?? null
-  if (testId !== null) {
-    const test = await db.test.findUnique({ where: { id: testId }, select: { projectId: true, script: true, rawSamples: true } })
+  // The run's files (or archive) are a snapshot: its test's as they are now, or the ones given.
+  let files: readonly StoredFile[]
+  let archive: StoredArchive | null
+  let testId = request.testId ?? null
+  let runEnv = request.env
+  if (request.rerunOf !== undefined) {
+    // Exactly what the earlier run ran; its test (while it exists) gives the secrets.
+    const earlier = await db.run.findUnique({
+      where: { id: request.rerunOf },
+      select: { projectId: true, testId: true, script: true, env: true, rawSamples: true, archiveSha256: true, archiveSize: true, files: { select: { path: true, sha256: true, size: true }, orderBy: { path: 'asc' } } },
+    })
+    if (!earlier || earlier.projectId !== request.projectId) return refused({ gate: 'test', testId: request.rerunOf, message: `id: run ${request.rerunOf} does not exist` })
+    script = earlier.script
+    rawSamples = request.rawSamples ?? earlier.rawSamples
+    files = earlier.files
+    archive = earlier.archiveSha256 !== null ? { sha256: earlier.archiveSha256, size: earlier.archiveSize ?? 0 } : null
+    testId = earlier.testId
+    runEnv = { ...plainEnv(earlier.env), ...request.env }
+  } else if (testId !== null) {
+    // One snapshot of the test and its files (tests.update replaces the set in one transaction).
+    const id = testId
+    const test = await db.$transaction(
+      (tx) =>
+        tx.test.findUnique({
+          where: { id },
+          select: { projectId: true, script: true, rawSamples: true, archiveSha256: true, archiveSize: true, files: { select: { path: true, sha256: true, size: true }, orderBy: { path: 'asc' } } },
+        }),
+      { isolationLevel: 'RepeatableRead' },
+    )
     if (!test || test.projectId !== request.projectId) return refused({ gate: 'test', testId, message: `testId: test ${testId} does not exist` })
     script = test.script
     rawSamples = request.rawSamples ?? test.rawSamples
+    files = test.files
+    archive = test.archiveSha256 !== null ? { sha256: test.archiveSha256, size: test.archiveSize ?? 0 } : null
   } else {
     script = request.script ?? ''
     rawSamples = request.rawSamples ?? false
+    files = request.files ?? []
+    archive = request.archive ?? null
   }
 
   // variables
-  const variables = await runVariables(db, testId, request.env)
+  const variables = await runVariables(db, testId, runEnv)
   if (!variables.ok) return refused({ gate: 'variables', name: variables.name, message: variables.message })
   const { env, secretNames } = variables
 
@@ -118,7 +162,9 @@ export async function createRun(deps: CreateRunDeps, request: CreateRunRequest):
     const caps = capsFor(deps.validation.scriptLimits, project)
     // k6 loads the script with the run's variables; secrets get stand-ins, so no secret value can
     // surface in k6's error text (and from there in a message).
-    const result = await deps.validation.validate({ script, env: validationEnv(env, secretNames), caps })
+    // Its files (none is a set too: what the script opens must be among them) or its archive.
+    const bundle = { files, archive, read: readerFor(deps, request.projectId) }
+    const result = await deps.validation.validate({ script, env: validationEnv(env, secretNames), caps, bundle })
     // The caps hold whatever the validator applied: they are this gate's.
     const capErrors = result.requirements ? capFindings(result.requirements, caps).filter((c) => !result.errors.some((e) => e.code === c.code)) : []
     const errors = [...result.errors, ...capErrors]
@@ -155,8 +201,24 @@ export async function createRun(deps: CreateRunDeps, request: CreateRunRequest):
         workflowId: workflowIdFor(id),
         timeoutSeconds: request.timeoutSeconds,
         rawSamples,
+        ...(archive ? { archiveSha256: archive.sha256, archiveSize: archive.size } : {}),
+        ...(files.length > 0 ? { files: { createMany: { data: files.map((f) => ({ path: f.path, sha256: f.sha256, size: f.size })) } } } : {}),
       },
     })
     return { ok: true, run, created: true }
   })
+}
+
+function readerFor(deps: CreateRunDeps, projectId: string): FileReader {
+  if (deps.readFiles) return deps.readFiles(projectId)
+  return () => Promise.reject(new Error('this process cannot read stored files, so a run with files cannot be validated here'))
+}
+
+/** A run's stored plain variables (its `env` column). */
+function plainEnv(stored: unknown): Record<string, string> {
+  const env: Record<string, string> = {}
+  if (stored && typeof stored === 'object' && !Array.isArray(stored)) {
+    for (const [name, value] of Object.entries(stored)) if (typeof value === 'string') env[name] = value
+  }
+  return env
 }

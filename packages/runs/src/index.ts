@@ -19,5 +19,6 @@ export {
   type ScriptValidation,
 } from './validation.ts'
 export { engineFinding, inspectScript, parseGoDuration, SandboxFailure, type ExecutionRequirements, type InspectOptions, type InspectResult } from './inspect.ts'
+export { bundleKey, checkModules, readOnce, type FileReader, type TestBundle } from './bundle.ts'
 export { InspectCache, type InspectCacheOptions, type InspectRequest } from './inspect-cache.ts'
 export { failedToStart, markRunning } from './status.ts'

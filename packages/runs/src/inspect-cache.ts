@@ -3,14 +3,15 @@
 // it before saving, and a job fires the same saved script again and again. Each `k6 inspect` is a
 // sandboxed k6 process (~120 ms of the run's start), so a process keeps the answers of the last
 // few minutes, keyed by everything k6's answer depends on that can differ between calls: the
-// script, its language and the environment it loaded with (secrets are stand-ins there, so no
-// secret value is in a key). The k6 binary, sandbox and limits are fixed for a process. Only
+// script, its language, its files or archive (by path and content hash) and the environment it
+// loaded with (secrets are stand-ins there, so no secret value is in a key). The k6 binary, sandbox and limits are fixed for a process. Only
 // scripts k6 loaded are kept: a refusal may be a passing fault (a busy machine past the time
 // limit), and the caps are applied to the requirements on every call, not kept.
 import { createHash } from 'node:crypto'
 import { LRUCache } from 'lru-cache'
 import type { ScriptLanguage } from '@stampede/shared/script'
 import type { InspectResult } from './inspect.ts'
+import { bundleKey, type TestBundle } from './bundle.ts'
 
 export interface InspectCacheOptions {
   /** Scripts remembered at most (least recently used go first); default 500. */
@@ -25,6 +26,8 @@ export interface InspectRequest {
   script: string
   language: ScriptLanguage
   env?: Record<string, string>
+  /** The test's files or archive: their paths and hashes are part of the key. */
+  bundle?: Pick<TestBundle, 'files' | 'archive'>
 }
 
 type Loaded = Extract<InspectResult, { ok: true }>
@@ -51,7 +54,7 @@ export class InspectCache {
   }
 }
 
-function cacheKey({ script, language, env }: InspectRequest): string {
+function cacheKey({ script, language, env, bundle }: InspectRequest): string {
   const vars = Object.entries(env ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-  return createHash('sha256').update(JSON.stringify([language, script, vars])).digest('hex')
+  return createHash('sha256').update(JSON.stringify([language, script, vars, bundleKey(bundle)])).digest('hex')
 }

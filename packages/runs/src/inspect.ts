@@ -3,11 +3,12 @@
 // own words. k6 is invoked as a run invokes it (@stampede/sandbox's invocation.ts: same paths,
 // HOME, working directory, files, __ENV, secrets as stand-ins) with the validation's limits:
 // small memory, CPU seconds and wall time.
-import { rm } from 'node:fs/promises'
-import { limitFromExit, SANDBOX_WORK_DIR, spawnPlan, type K6Sandbox } from '@stampede/sandbox'
+import { rm, writeFile } from 'node:fs/promises'
+import { ARCHIVE_ENTRY, limitFromExit, SANDBOX_WORK_DIR, spawnPlan, TEST_DIR, type K6Sandbox, type LayoutFile } from '@stampede/sandbox'
 import { LIMIT_SETTINGS, type K6ProcessLimits } from '@stampede/shared/platform-config'
 import type { Finding } from '@stampede/shared/script'
 import { scriptFileName } from '@stampede/shared/script'
+import type { TestBundle } from './bundle.ts'
 
 export interface ExecutionRequirements {
   maxVUs: number
@@ -25,6 +26,8 @@ export interface InspectOptions {
   timeoutMs: number
   /** The run's variables (secrets as stand-ins), so init code that reads __ENV loads as it will on the runner. */
   env?: Record<string, string>
+  /** The test's files, laid out beside the script as a run lays them out; or its archive, which k6 loads instead. */
+  bundle?: TestBundle
 }
 
 /** The sandbox could not start k6 at all: a platform fault, not the script's. */
@@ -47,7 +50,8 @@ export function parseGoDuration(text: string): number | undefined {
 /** k6's error text without the temp dir, and the script position it names, if any. */
 export function engineFinding(message: string, scriptFile: string): Finding {
   const fileRef = /file:\/\/\/\S*?\/(script\.(?:js|ts))/g
-  let text = message.replace(fileRef, '$1').trim()
+  // The test's files by their stored paths (lib/helper.js), as the test's author knows them.
+  let text = message.replaceAll(`file://${SANDBOX_WORK_DIR}/${TEST_DIR}/`, '').replaceAll(`${SANDBOX_WORK_DIR}/${TEST_DIR}/`, '').replace(fileRef, '$1').trim()
   let line = 1
   let column = 1
   // Stack frames: "at script.js:4:3(15)"; parse errors: "script.js: Line 4:0 Unexpected …" (0-based column).
@@ -79,11 +83,13 @@ export async function inspectScript(script: string, opts: InspectOptions): Promi
 export const INSPECT_FLAGS: readonly string[] = ['--log-format=json', '--execution-requirements']
 
 async function inspectOnce(script: string, opts: InspectOptions, defaultVus?: number): Promise<InspectResult> {
-  const scriptFile = scriptFileName(opts.language)
+  const bundle = opts.bundle
+  const scriptFile = bundle?.archive ? ARCHIVE_ENTRY : scriptFileName(opts.language)
   const { sandbox } = opts
   const dir = await sandbox.makeDir('inspect-')
   try {
-    await sandbox.prepare(dir, scriptFile, script)
+    if (bundle?.archive) await sandbox.prepare(dir, scriptFile, await bundle.read(bundle.archive.sha256))
+    else await sandbox.prepare(dir, scriptFile, script, (bundle?.files ?? []).map((f): LayoutFile => ({ path: f.path, write: async (target) => writeFile(target, await bundle!.read(f.sha256), { mode: 0o600, flag: 'wx' }) })))
     // Nothing is writable: `k6 inspect` writes no file.
     const plan = sandbox.plan({
       dir,

@@ -10,6 +10,7 @@ import type { K6ProcessLimits } from '@stampede/shared/platform-config'
 import { checkScript, type Finding, type ScriptLanguage } from '@stampede/shared/script'
 import { inspectScript, type ExecutionRequirements, type InspectResult } from './inspect.ts'
 import { InspectCache } from './inspect-cache.ts'
+import { checkModules, readOnce, type TestBundle } from './bundle.ts'
 
 export interface ScriptValidation {
   ok: boolean
@@ -44,10 +45,22 @@ export function capFindings(requirements: ExecutionRequirements, caps: ScriptCap
 /** k6's load of the script in the given language: what the caller's engine check does. */
 export type EngineCheck = (language: ScriptLanguage) => Promise<InspectResult>
 
-/** The static checks, then (only when they pass) the engine check, then the caps. */
-export async function validateScriptWith(script: string, opts: { engine: EngineCheck; caps: ScriptCaps; browserSupported?: boolean }): Promise<ScriptValidation> {
-  const { errors, warnings, language } = checkScript(script, { browserSupported: opts.browserSupported ?? false })
+/**
+ * The static checks, then (only when they pass) the engine check, then the caps. With a bundle,
+ * the script's local imports and literal open() paths must name its files, and so must those of
+ * the modules it reaches; an archive carries its own files, so k6 alone checks what it loads.
+ */
+export async function validateScriptWith(script: string, opts: { engine: EngineCheck; caps: ScriptCaps; browserSupported?: boolean; bundle?: TestBundle }): Promise<ScriptValidation> {
+  const browserSupported = opts.browserSupported ?? false
+  const bundle = opts.bundle
+  const files = bundle && !bundle.archive ? new Set(bundle.files.map((f) => f.path)) : undefined
+  const { errors, warnings, language } = checkScript(script, { browserSupported, ...(files ? { files } : {}) })
   if (errors.length > 0 || language === null) return { ok: false, errors, warnings, requirements: null }
+  if (bundle && files && files.size > 0) {
+    const modules = await checkModules(script, bundle, { browserSupported })
+    warnings.push(...modules.warnings)
+    if (modules.errors.length > 0) return { ok: false, errors: modules.errors, warnings, requirements: null }
+  }
   const inspected = await opts.engine(language)
   if (!inspected.ok) return { ok: false, errors: [inspected.error], warnings, requirements: null }
   const limitErrors = capFindings(inspected.requirements, opts.caps)
@@ -64,14 +77,16 @@ export function validationEnv(plain: Record<string, string> | null, secretNames:
   return env
 }
 
-/** Findings as `line:col code: message`, one a line. */
-export const formatFindings = (findings: Finding[]) => findings.map((f) => `${f.line}:${f.column} ${f.code}: ${f.message}`).join('\n')
+/** Findings as `line:col code: message` (`file:line:col …` in a module), one a line. */
+export const formatFindings = (findings: Finding[]) => findings.map((f) => `${f.file ? `${f.file}:` : ''}${f.line}:${f.column} ${f.code}: ${f.message}`).join('\n')
 
 /** What createRun asks a validator: the script, the run's environment (secrets as stand-ins) and its caps. */
 export interface RunValidationRequest {
   script: string
   env: Record<string, string>
   caps: ScriptCaps
+  /** The run's files or archive, when it has any. */
+  bundle?: TestBundle
 }
 
 /**
@@ -101,9 +116,15 @@ export interface K6ValidatorOptions {
 export function k6Validator(opts: K6ValidatorOptions): RunValidator {
   const slot = pLimit(Math.max(1, opts.concurrency ?? 2))
   const cache = opts.cache ?? new InspectCache()
-  return ({ script, env, caps }) =>
-    validateScriptWith(script, {
+  return ({ script, env, caps, bundle: given }) => {
+    const bundle = given && { ...given, read: readOnce(given.read) }
+    return validateScriptWith(script, {
       caps,
-      engine: (language) => cache.inspect({ script, language, env }, () => slot(() => inspectScript(script, { sandbox: opts.sandbox, limits: opts.limits, timeoutMs: opts.timeoutMs, language, env }))),
+      ...(bundle ? { bundle } : {}),
+      engine: (language) =>
+        cache.inspect({ script, language, env, ...(bundle ? { bundle } : {}) }, () =>
+          slot(() => inspectScript(script, { sandbox: opts.sandbox, limits: opts.limits, timeoutMs: opts.timeoutMs, language, env, ...(bundle ? { bundle } : {}) })),
+        ),
     })
+  }
 }

@@ -9,16 +9,15 @@
 // - `maxSeries`: the runner's METRICS_MAX_SERIES; validation does not know it and gives the default;
 // - the limits, the writable files and the wall time, which the caller gives to K6Sandbox.plan
 //   and spawnPlan (validation's are smaller).
-import type { scriptFileName } from '@stampede/shared/script'
-import { k6Environment, SANDBOX_WORK_DIR } from './layout.ts'
+import { k6EntryPath, k6Environment, SANDBOX_WORK_DIR, type K6EntryName } from './layout.ts'
 
 export type K6Purpose = 'inspect' | 'run'
 
-/** The script's name in k6's directory: scriptFileName(language) (k6 strips types only from .ts). */
-export type K6ScriptFile = ReturnType<typeof scriptFileName>
+/** The entry's name in the test's folder: scriptFileName(language), or an archive. */
+export type K6ScriptFile = K6EntryName
 
 interface InvocationBase {
-  /** From scriptFileName(language): the same mapping for validation and runs. */
+  /** From scriptFileName(language) (the same mapping for validation and runs), or ARCHIVE_ENTRY. */
   scriptFile: K6ScriptFile
   /** The run's variables: its secrets in a run, their stand-ins in validation. */
   vars: Record<string, string>
@@ -58,7 +57,7 @@ export function k6Invocation(request: K6InvocationRequest, home: string = SANDBO
   const env = k6Environment(request.vars, home, request.maxSeries === undefined ? {} : { maxSeries: request.maxSeries })
   if (request.purpose === 'inspect' && request.defaultVus !== undefined) env.K6_VUS = String(request.defaultVus)
   return {
-    args: [request.purpose, ...COMMON_K6_FLAGS, ...(request.flags ?? []), request.scriptFile],
+    args: [request.purpose, ...COMMON_K6_FLAGS, ...(request.flags ?? []), k6EntryPath(request.scriptFile)],
     env,
   }
 }

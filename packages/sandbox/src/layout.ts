@@ -9,6 +9,19 @@ export const SANDBOX_WORK_DIR = '/work'
 export const SANDBOX_K6_PATH = '/usr/bin/k6'
 
 /**
+ * The test's folder in k6's directory: its entry (the script, or a k6 archive) and its files at
+ * their stored paths, so `open()` and local imports resolve as they did on the author's machine.
+ * k6's output files stay one level up, out of the script's folder: no file of a test can take an
+ * output's name, and a script lists only its own files beside it.
+ */
+export const TEST_DIR = 'test'
+/** The entry's name in the test's folder: the script (by language: k6 strips types only from .ts) or an archive. */
+export type K6EntryName = 'script.js' | 'script.ts' | 'archive.tar'
+export const ARCHIVE_ENTRY: K6EntryName = 'archive.tar'
+/** The entry's path as k6 is given it (relative to its working directory, SANDBOX_WORK_DIR). */
+export const k6EntryPath = (entry: K6EntryName): string => `${TEST_DIR}/${entry}`
+
+/**
  * The files k6 may write, as named in its directory. Every k6's directory holds all of them
  * (empty, read-only unless the run writes them; see K6Sandbox.prepare), so a script sees the same
  * files beside it in validation and in a run whatever the run asked for.

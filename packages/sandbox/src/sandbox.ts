@@ -3,10 +3,11 @@
 // k6, CA certificates and name-resolution files, read-only; the process's private directory at
 // SANDBOX_WORK_DIR, read-only but for the output files k6 is meant to write; fresh /proc, /dev and
 // /tmp; new user, PID, IPC, UTS and cgroup namespaces; no capabilities, no nested user namespaces,
-// a new session (no terminal to inject into), and it dies with its parent. The network namespace
-// is the host's: k6 must reach its targets. What it may reach is the target policy's job
+// a new session (no terminal to inject into), and it dies with its parent. A run's network
+// namespace is the host's: k6 must reach its targets. What it may reach is the target policy's job
 // (k6's blacklistIPs/blockHostnames flags); the platform's own services sit in a loopback range
-// that policy always refuses.
+// that policy always refuses. Validation (`k6 inspect`) gets a network namespace of its own with
+// nothing in it: loading a script needs no network, and remote modules are never fetched.
 //
 // When the platform runs as root, each private directory gets a host user of its own (a random
 // high uid, never a real account) that owns it and runs k6: runs cannot read each other's files
@@ -22,7 +23,8 @@ import { access, chmod, chown, copyFile, mkdir, mkdtemp, readdir, rename, rm, st
 import path from 'node:path'
 import { launcher } from './launcher.ts'
 import { k6Invocation, type K6Invocation, type K6InvocationRequest, type K6ScriptFile } from './invocation.ts'
-import { K6_OUTPUTS, SANDBOX_K6_PATH, SANDBOX_WORK_DIR, k6Environment } from './layout.ts'
+import { checkFilePath, ENTRY_SCRIPT_NAMES } from '@stampede/shared/files'
+import { K6_OUTPUTS, SANDBOX_K6_PATH, SANDBOX_WORK_DIR, TEST_DIR, k6Environment } from './layout.ts'
 import { prlimitArgs, type K6Limits, MiB } from './limits.ts'
 
 export type SandboxMode = 'bubblewrap' | 'off'
@@ -66,6 +68,18 @@ export interface PrivateDir {
   /** The host user that owns the directory and runs k6 (only when the platform runs as root). */
   readonly owner?: { uid: number; gid: number }
 }
+
+/**
+ * One of a test's files to lay out in k6's directory: its stored path, and how its bytes get to
+ * the host path `target` (a new file: write it with flag `wx`, mode 0600).
+ */
+export interface LayoutFile {
+  path: string
+  write(target: string): Promise<void>
+}
+
+/** A LayoutFile whose bytes are at hand. */
+export const bytesFile = (path: string, bytes: Uint8Array): LayoutFile => ({ path, write: (target) => writeFile(target, bytes, { mode: 0o600, flag: 'wx' }) })
 
 export interface K6Command {
   dir: PrivateDir
@@ -190,12 +204,29 @@ export class K6Sandbox {
   }
 
   /**
-   * Writes the script and every file k6 may write (K6_OUTPUTS, empty) into the directory, then
-   * seals it: validation and runs give k6 the same directory, whatever the run writes. Which
-   * files k6 may write is K6Command.writable.
+   * Writes the test into the directory's test folder (TEST_DIR): the entry (the script, or a k6
+   * archive) and the test's files at their stored paths; then every file k6 may write (K6_OUTPUTS,
+   * empty) beside that folder, and seals it: validation and runs give k6 the same directory,
+   * whatever the run writes. Which files k6 may write is K6Command.writable.
    */
-  async prepare(dir: PrivateDir, scriptFile: K6ScriptFile, script: string): Promise<void> {
-    await writeFile(path.join(dir.path, scriptFile), script, { mode: 0o600 })
+  async prepare(dir: PrivateDir, scriptFile: K6ScriptFile, script: string | Uint8Array | LayoutFile['write'], files: readonly LayoutFile[] = []): Promise<void> {
+    const testDir = path.join(dir.path, TEST_DIR)
+    await mkdir(testDir, { mode: 0o700 })
+    const entry = path.join(testDir, scriptFile)
+    if (typeof script === 'function') await script(entry)
+    else await writeFile(entry, script, { mode: 0o600, flag: 'wx' })
+    for (const file of files) {
+      // The API checked every name before storing it; checked again where it becomes a host path.
+      const checked = checkFilePath(file.path)
+      if (!checked.ok || checked.path !== file.path || ENTRY_SCRIPT_NAMES.includes(file.path)) {
+        throw new Error(`the test file name ${JSON.stringify(file.path)} cannot be laid out: ${checked.ok ? 'it is not in its stored form' : checked.message}`)
+      }
+      const target = path.join(testDir, ...file.path.split('/'))
+      if (!target.startsWith(testDir + path.sep)) throw new Error(`the test file name ${JSON.stringify(file.path)} leads outside the test's folder`)
+      // Only this process writes here before k6 starts, so no folder on the way can be a link.
+      await mkdir(path.dirname(target), { recursive: true, mode: 0o700 })
+      await file.write(target)
+    }
     await this.seal(dir, K6_OUTPUTS)
   }
 
@@ -210,10 +241,13 @@ export class K6Sandbox {
 
   /** How to start k6 with `command` in its sandbox. */
   plan(command: K6Command): SpawnPlan {
-    return this.planArgs(command.dir, this.invocation(command.dir, command.invocation), command.limits, command.writable ?? [])
+    // Only a run reaches the network (its targets, under the target policy). Validation needs
+    // none: k6 loads the script and its files from the directory, and nothing is fetched, so a
+    // script under validation cannot make the platform's host reach anything.
+    return this.planArgs(command.dir, this.invocation(command.dir, command.invocation), command.limits, command.writable ?? [], command.invocation.purpose === 'run')
   }
 
-  private planArgs(dir: PrivateDir, invocation: K6Invocation, limits: K6Limits, writableFiles: readonly string[]): SpawnPlan {
+  private planArgs(dir: PrivateDir, invocation: K6Invocation, limits: K6Limits, writableFiles: readonly string[], network: boolean): SpawnPlan {
     const { args: k6Args, env } = invocation
     if (this.mode === 'off' || !this.tools.bwrap) {
       const file = this.tools.prlimit ?? this.k6
@@ -224,6 +258,7 @@ export class K6Sandbox {
     const bwrapArgs = [
       '--unshare-user', '--uid', SANDBOX_UID, '--gid', SANDBOX_UID, '--disable-userns',
       '--unshare-pid', '--as-pid-1', '--unshare-ipc', '--unshare-uts', '--hostname', 'k6', '--unshare-cgroup-try',
+      ...(network ? [] : ['--unshare-net']),
       '--die-with-parent', '--new-session', '--cap-drop', 'ALL',
       '--ro-bind', this.k6, SANDBOX_K6_PATH,
       ...this.binds.flatMap((f) => ['--ro-bind', f, f]),
@@ -257,7 +292,7 @@ export class K6Sandbox {
     const dir = await this.makeDir('probe-')
     try {
       await this.seal(dir)
-      const plan = this.planArgs(dir, { args: ['version'], env: k6Environment({}, dir.k6Path) }, { memoryBytes: 256 * MiB, cpuSeconds: 10, threads: 64, fileBytes: MiB }, [])
+      const plan = this.planArgs(dir, { args: ['version'], env: k6Environment({}, dir.k6Path) }, { memoryBytes: 256 * MiB, cpuSeconds: 10, threads: 64, fileBytes: MiB }, [], false)
       const output = await new Promise<string>((resolve, reject) => {
         execFile(plan.file, plan.args, { env: plan.env, cwd: plan.cwd, timeout: PROBE_TIMEOUT_MS, ...(plan.uid === undefined ? {} : { uid: plan.uid, gid: plan.gid }) }, (err, stdout, stderr) => {
           if (err) reject(new Error(`${stderr.trim() || err.message}`))

@@ -32,8 +32,8 @@ describe('k6Invocation', () => {
       K6_WEB_DASHBOARD_PERIOD: '1s',
       K6_STAMPEDE_MAX_SERIES: '1000',
     })
-    expect(inspect.args).toEqual(['inspect', ...COMMON_K6_FLAGS, '--log-format=json', '--execution-requirements', 'script.ts'])
-    expect(run.args).toEqual(['run', ...COMMON_K6_FLAGS, '--summary-export=summary.json', 'script.ts'])
+    expect(inspect.args).toEqual(['inspect', ...COMMON_K6_FLAGS, '--log-format=json', '--execution-requirements', 'test/script.ts'])
+    expect(run.args).toEqual(['run', ...COMMON_K6_FLAGS, '--summary-export=summary.json', 'test/script.ts'])
     // Every k6 sees the system environment as __ENV (k6 run's default, not k6 inspect's).
     expect(COMMON_K6_FLAGS).toContain('--include-system-env-vars')
   })

@@ -1,11 +1,12 @@
 // The sandbox with the real bubblewrap and the real k6: what a script can see and write, and
 // each limit ending k6 the way the platform reports it.
 import { chmod, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
+import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { resolveTool } from '@stampede/tools'
-import { fileSizeHit, K6_OUTPUTS, K6Sandbox, limitFromExit, MiB, spawnPlan, type K6Limits, type K6Purpose, type LimitSettings, type ProcessExit } from '../src/index.ts'
+import { bytesFile, fileSizeHit, K6_OUTPUTS, K6Sandbox, limitFromExit, MiB, spawnPlan, type K6Limits, type K6Purpose, type LayoutFile, type LimitSettings, type ProcessExit } from '../src/index.ts'
 
 const SETTINGS: LimitSettings = { memory: 'K6_RUN_MEMORY_MB', cpu: 'K6_VALIDATION_CPU_SECONDS', threads: 'K6_MAX_THREADS', fileSize: 'K6_MAX_FILE_MB' }
 const LIMITS: K6Limits = { memoryBytes: 512 * MiB, threads: 256, fileBytes: 8 * MiB }
@@ -35,9 +36,9 @@ interface Ran {
   dir: string
 }
 
-async function runK6(script: string, k6: { purpose: K6Purpose; flags?: string[] }, opts: { limits?: Partial<K6Limits>; writable?: string[]; vars?: Record<string, string>; onStart?: (p: ReturnType<typeof spawnPlan>) => void; watchRss?: boolean } = {}): Promise<Ran> {
+async function runK6(script: string, k6: { purpose: K6Purpose; flags?: string[] }, opts: { limits?: Partial<K6Limits>; writable?: string[]; vars?: Record<string, string>; onStart?: (p: ReturnType<typeof spawnPlan>) => void; watchRss?: boolean; files?: LayoutFile[] } = {}): Promise<Ran> {
   const dir = await sandbox.makeDir('t-')
-  await sandbox.prepare(dir, 'script.js', script)
+  await sandbox.prepare(dir, 'script.js', script, opts.files)
   const plan = sandbox.plan({ dir, invocation: { ...k6, scriptFile: 'script.js', vars: opts.vars ?? {} }, limits: { ...LIMITS, ...opts.limits }, writable: opts.writable ?? [] })
   const stdout: string[] = []
   const stderr: string[] = []
@@ -78,7 +79,7 @@ describe('the k6 sandbox', () => {
     // Init code runs in both; it reports what it sees on its first run.
     const script = `
       const files = {}
-      for (const f of ${JSON.stringify(['script.js', 'script.ts', ...K6_OUTPUTS, 'other.txt'])}) { try { open(f); files[f] = 'present' } catch (e) { files[f] = 'absent' } }
+      for (const f of ${JSON.stringify(['script.js', 'script.ts', ...K6_OUTPUTS, ...K6_OUTPUTS.map((o) => `../${o}`), 'other.txt'])}) { try { open(f); files[f] = 'present' } catch (e) { files[f] = 'absent' } }
       console.log('SEEN ' + JSON.stringify({ env: __ENV, files }))
       export const options = { iterations: 1 }
       export default function () {}`
@@ -93,7 +94,55 @@ describe('the k6 sandbox', () => {
     const ran = await seen('run')
     expect(inspected).toEqual(ran)
     expect(ran.env).toMatchObject({ ...vars, HOME: '/work', TMPDIR: '/work', PWD: '/work', PATH: '/usr/bin:/bin' })
-    expect(ran.files).toMatchObject({ 'script.js': 'present', 'script.ts': 'absent', 'summary.json': 'present', 'samples.json.gz': 'present', 'other.txt': 'absent' })
+    // The script's folder holds the test alone; k6's output files are one level up, in both.
+    expect(ran.files).toMatchObject({ 'script.js': 'present', 'script.ts': 'absent', 'summary.json': 'absent', '../summary.json': 'present', '../samples.json.gz': 'present', 'other.txt': 'absent' })
+  })
+
+  it("lays out a test's files at their paths beside the script, read-only, where open() and local imports find them", async () => {
+    const files = [
+      bytesFile('data/users.json', Buffer.from('[{"name":"ada"}]')),
+      bytesFile('lib/deep/helper.js', Buffer.from(`export const greet = (n) => 'hello ' + n\nexport const extra = open('../../data/users.json')`)),
+    ]
+    const script = `
+      import { greet, extra } from './lib/deep/helper.js'
+      const users = JSON.parse(open('./data/users.json'))
+      export default function () { console.log('SAW ' + greet(users[0].name) + ' ' + JSON.parse(extra).length) }
+      export function handleSummary() { return { 'test/data/users.json': 'overwritten' } }`
+    const { exit, stderr, dir } = await run(script, { files, writable: ['summary.json'] })
+    expect(exit).toEqual({ code: 0, signal: null })
+    expect(stderr.join('\n')).toContain('SAW hello ada 1')
+    expect(await readFile(path.join(dir, 'test/data/users.json'), 'utf8')).toBe('[{"name":"ada"}]')
+  })
+
+  it('gives validation no network at all (a remote module is never fetched), and a run the host\'s', async () => {
+    // A TCP listener on the host's loopback that counts connections.
+    let connections = 0
+    const server = net.createServer((socket) => {
+      connections++
+      socket.destroy()
+    })
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    const port = (server.address() as net.AddressInfo).port
+    try {
+      const script = `import { x } from 'https://127.0.0.1:${port}/module.js'\nexport default function () {}`
+      const inspected = await runK6(script, { purpose: 'inspect', flags: ['--log-format=json'] })
+      expect(inspected.exit.code).not.toBe(0)
+      expect(inspected.stderr.join('\n')).toMatch(/couldn't be retrieved|network is unreachable|connection refused/)
+      expect(connections).toBe(0)
+      await run(script)
+      expect(connections).toBeGreaterThan(0)
+    } finally {
+      server.close()
+    }
+  })
+
+  it('refuses to lay out a file name that could leave the test folder', async () => {
+    for (const bad of ['../escape.txt', '/etc/passwd', 'a/../../x', 'script.js', 'bad\u0000name']) {
+      const dir = await sandbox.makeDir('t-')
+      await expect(sandbox.prepare(dir, 'script.js', 'export default function () {}', [bytesFile(bad, Buffer.from('x'))]), bad).rejects.toThrow(/cannot be laid out/)
+      await expect(stat(path.join(path.dirname(dir.path), 'escape.txt'))).rejects.toThrow()
+      await rm(dir.base, { recursive: true, force: true })
+    }
   })
 
   it('lets k6 write only the output files it was given', async () => {

@@ -102,7 +102,7 @@ const common = {
 async function packSdk(ranges: Map<string, string>): Promise<{ dir: string; version: string }> {
   const manifest = await readJson<Manifest>(path.join(sdkDir, 'package.json'))
   const out = path.join(stage, 'sdk')
-  const entries = ['index', 'console', 'frames']
+  const entries = ['index', 'console', 'frames', 'files']
   // `ws` is imported lazily on Node only; @trpc/server is where the router types' building blocks
   // live (types only, but a client's type-check needs it, as @trpc/client's own peer).
   const allowed = new Set(['@trpc/client', '@trpc/server', 'ws', 'zod'])
@@ -155,7 +155,7 @@ async function packSdk(ranges: Map<string, string>): Promise<{ dir: string; vers
     version: manifest.version,
     description: manifest.description,
     ...common,
-    exports: { '.': exportsOf('index'), './console': exportsOf('console'), './frames': exportsOf('frames'), './package.json': './package.json' },
+    exports: { '.': exportsOf('index'), './console': exportsOf('console'), './frames': exportsOf('frames'), './files': exportsOf('files'), './package.json': './package.json' },
     types: './dist/index.d.ts',
     files: ['dist', 'README.md'],
     dependencies: dependencies(used, ranges),
@@ -170,7 +170,8 @@ async function packCli(ranges: Map<string, string>, sdkVersion: string): Promise
   const manifest = await readJson<Manifest>(path.join(cliDir, 'package.json'))
   if (manifest.version !== sdkVersion) throw new Error(`@stampede/cli is ${manifest.version} but @stampede/sdk is ${sdkVersion}: they ship together, give them one version`)
   const out = path.join(stage, 'cli')
-  const allowed = new Set(['@stampede/sdk', 'xmlbuilder2', 'zod'])
+  // @babel/parser and @babel/types: the collector parses a script's modules to find its files (cli/src/collect.ts).
+  const allowed = new Set(['@stampede/sdk', '@babel/parser', '@babel/types', 'xmlbuilder2', 'zod'])
   const result = await build({
     entryPoints: { stampede: path.join(cliDir, 'src/bin.ts') },
     outdir: path.join(out, 'dist'),

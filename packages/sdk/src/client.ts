@@ -5,6 +5,7 @@ import { createTRPCClient, httpLink, type TRPCClient } from '@trpc/client'
 import { isTerminal, type ApiVersionInfo } from '@stampede/shared'
 import { followConsoleWith, followMetricsWith, type ConsoleEvent, type FollowConsoleOptions, type FollowMetricsOptions, type MetricsEvent } from './console.ts'
 import { StampedeApiError, StampedeError, StampedeVersionError, StampedeWaitTimeoutError, toStampedeError } from './errors.ts'
+import { uploadBlob, uploadFiles, uploadFileTo, type FileRef, type FileUpload, type StoredFile, type UploadFileOptions } from './files.ts'
 import type { AppRouter, Run, RunStartInput } from './types.ts'
 import { compareWithApi, SDK_IDENTITY, type ClientIdentity } from './version.ts'
 import { webSocketFactory, type WebSocketClass, type WebSocketLike } from './websocket.ts'
@@ -47,8 +48,18 @@ export interface WaitForRunOptions {
  * ~40 % of k6's request rate on CPU-bound scripts; every run keeps the per-second `metrics`
  * artifact anyway. Left out, a saved test's own setting (`tests.create/update({ rawSamples })`)
  * applies, and an unsaved script runs without.
+ *
+ * An unsaved script's `files` (`{ path, content }`, paths relative to the script) are uploaded
+ * first, only those the project lacks (uploadFiles); entries already uploaded can be given as
+ * `{ path, sha256 }`. An `archive` (the bytes of a `k6 archive` .tar, or the sha256 of one
+ * uploaded before) runs instead of a script.
  */
-export type RunScriptInput = Omit<RunStartInput, 'script' | 'testId'> & ({ script: string; testId?: never } | { testId: string; script?: never })
+export type RunScriptInput = Omit<RunStartInput, 'script' | 'testId' | 'files' | 'archive'> &
+  (
+    | { script: string; files?: readonly (FileUpload | FileRef)[]; testId?: never; archive?: never }
+    | { testId: string; script?: never; files?: never; archive?: never }
+    | { archive: Uint8Array | string; script?: never; testId?: never; files?: never }
+  )
 
 export interface RunScriptOptions {
   /** Every console event, as it arrives. */
@@ -70,6 +81,12 @@ export interface StampedeHelpers {
   waitForRun(runId: string, opts?: WaitForRunOptions): Promise<Run>
   /** Starts a run, follows its console until it ends and resolves with the final run. */
   runScript(input: RunScriptInput, opts?: RunScriptOptions): Promise<Run>
+  /**
+   * Stores one file (or a k6 archive) in the project: `POST /files` with the raw bytes; resolves
+   * with its sha256 and size. Pass `sha256` to have the API refuse bytes that do not match. To
+   * upload a test's files, only those the project lacks, use uploadFiles(client, …).
+   */
+  uploadFile(content: Uint8Array, opts?: UploadFileOptions): Promise<StoredFile>
   /**
    * Asks the API its version now (once per client; later calls answer from the first) and warns
    * (onWarning) when it is newer by a minor or major version. Rejects with StampedeVersionError
@@ -174,8 +191,28 @@ export function createStampedeClient(opts: StampedeClientOptions): StampedeClien
     }
   }
 
+  const uploadFile: StampedeHelpers['uploadFile'] = async (content, uploadOpts) => {
+    await beforeCall()
+    return uploadFileTo({ url, headers, fetch: opts.fetch ?? globalThis.fetch }, content, uploadOpts)
+  }
+
+  /** runs.start's input for runScript's: files and archive uploaded first. */
+  const startInputOf = async (input: RunScriptInput): Promise<RunStartInput> => {
+    const { files, archive, ...rest } = input
+    const filesApi = { files: trpc.files, uploadFile }
+    if (archive !== undefined) {
+      const sha256 = typeof archive === 'string' ? archive : (await uploadBlob(filesApi, { projectId: rest.projectId, content: archive })).sha256
+      return { ...rest, archive: sha256 } as RunStartInput
+    }
+    if (files === undefined) return rest as RunStartInput
+    const toUpload = files.filter((f): f is FileUpload => 'content' in f)
+    const { refs } = await uploadFiles(filesApi, { projectId: rest.projectId, files: toUpload })
+    const uploaded = new Map(refs.map((r, i) => [toUpload[i]!, r]))
+    return { ...rest, files: files.map((f) => ('content' in f ? uploaded.get(f)! : { path: f.path, sha256: f.sha256 })) } as RunStartInput
+  }
+
   const runScript: StampedeHelpers['runScript'] = async (input, runOpts = {}) => {
-    let run = await trpc.runs.start.mutate(input)
+    let run = await trpc.runs.start.mutate(await startInputOf(input))
     const runId = run.id
     const cancel = () => void trpc.runs.cancel.mutate({ id: runId }).catch(() => {})
     runOpts.signal?.addEventListener('abort', cancel, { once: true })
@@ -192,7 +229,7 @@ export function createStampedeClient(opts: StampedeClientOptions): StampedeClien
     }
   }
 
-  const helpers: StampedeHelpers = { url, followConsole, followMetrics, waitForRun, runScript, checkVersion }
+  const helpers: StampedeHelpers = { url, followConsole, followMetrics, waitForRun, runScript, uploadFile, checkVersion }
   return new Proxy(trpc, {
     get: (t, key) => (typeof key === 'string' && Object.hasOwn(helpers, key) ? helpers[key as keyof StampedeHelpers] : Reflect.get(t, key)),
   }) as StampedeClient

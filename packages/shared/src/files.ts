@@ -44,6 +44,16 @@ function describeChar(ch: string): string {
 }
 
 /**
+ * The first control or invisible character in `input` (the same rule file names follow), as
+ * `U+XXXX`, or undefined when there is none. For names that are not test file paths, e.g. the
+ * entries of an uploaded k6 archive.
+ */
+export function findHiddenCharacter(input: string): string | undefined {
+  const hidden = HIDDEN.exec(input)
+  return hidden ? describeChar(hidden[0]) : undefined
+}
+
+/**
  * Checks one file path as a user gave it and returns its stored form: `./` removed, NFC
  * normalised (so two names that look alike are one name). Everything else that is not a plain
  * relative path inside the test's folder is refused, never rewritten.
@@ -122,3 +132,25 @@ export function resolveFileReference(from: string, reference: string): string | 
   }
   return base.join('/')
 }
+
+/** A file of a test or run as stored: its path, and the SHA-256 and size of its bytes. */
+export interface StoredFile {
+  path: string
+  sha256: string
+  size: number
+}
+
+/** A stored k6 archive (a test or run that runs one instead of a script with files). */
+export interface StoredArchive {
+  sha256: string
+  size: number
+}
+
+/** Where a project's file bytes are kept in S3: once per content. */
+export const fileBlobKey = (projectId: string, sha256: string): string => `files/${projectId}/${sha256}`
+
+/** Which of a set of files are JS or TS modules (parsed and checked like the script), by name. */
+export const isModulePath = (path: string): boolean => /\.(?:m?js|cjs|ts)$/i.test(path)
+
+/** Sizes in messages: bytes, KB or MB. */
+export const formatFileSize = mb

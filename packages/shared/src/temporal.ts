@@ -54,6 +54,10 @@ export const secretsGrantSchema = z.object({
 })
 export type SecretsGrant = z.infer<typeof secretsGrantSchema>
 
+/** A stored blob a runner fetches for a run: a presigned GET URL for that one object, with its SHA-256 and size. */
+const taskBlobSchema = z.object({ sha256: z.string(), size: z.number().int().nonnegative(), url: z.string() })
+const taskFileSchema = taskBlobSchema.extend({ path: z.string() })
+
 /**
  * What a location runner gets to run k6 for one run (executeK6's input): everything k6 needs except
  * the secrets, which it redeems with `secrets` (when the test has any). A runner needs no database,
@@ -70,8 +74,15 @@ export const k6TaskSchema = runWorkflowInputSchema.extend({
   secrets: secretsGrantSchema.optional(),
   /** k6 also writes its per-sample stream (the `samples` artifact). Absent: no. */
   rawSamples: z.boolean().optional(),
+  /** The run's files, laid out beside the script: each fetched from its presigned URL and checked against its hash and size. */
+  files: z.array(taskFileSchema).optional(),
+  /** The k6 archive the run runs instead of the script (fetched and checked like a file). */
+  archive: taskBlobSchema.optional(),
+  /** When the files' and archive's URLs stop working: a runner taking the run later hands it back for new ones. */
+  filesExpireAt: z.string().optional(),
 })
 export type K6Task = z.infer<typeof k6TaskSchema>
+export type K6TaskFile = z.infer<typeof taskFileSchema>
 
 
 /** One presigned upload: PUT the file's bytes to `url` with exactly these headers. */

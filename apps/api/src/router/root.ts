@@ -1,5 +1,6 @@
 import { router } from '../trpc.ts'
 import { authRouter } from './auth.ts'
+import { filesRouter } from './files.ts'
 import { jobsRouter } from './jobs.ts'
 import { locationsRouter } from './locations.ts'
 import { metaRouter } from './meta.ts'
@@ -17,6 +18,7 @@ export const appRouter = router({
   tokens: tokensRouter,
   audit: auditRouter,
   tests: testsRouter,
+  files: filesRouter,
   runs: runsRouter,
   jobs: jobsRouter,
   locations: locationsRouter,

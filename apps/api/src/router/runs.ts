@@ -1,15 +1,17 @@
 import { TRPCError } from '@trpc/server'
 import { WorkflowNotFoundError } from '@temporalio/client'
-import { artifactUrlInput, byIdInput, isTerminal, optionalProjectRef, runListInput, runStartInput, ARTIFACTS } from '@stampede/shared'
+import { artifactUrlInput, byIdInput, isTerminal, optionalProjectRef, runFilesInput, runListInput, runRerunInput, runStartInput, ARTIFACTS } from '@stampede/shared'
 import { LOAD_TEST_RUN_WORKFLOW, ORCHESTRATION_QUEUE, type RunWorkflowInput } from '@stampede/shared/temporal'
 import type { Run } from '@stampede/db'
-import { createRun, failedToStart, type RunRefusal } from '@stampede/runs'
+import { createRun, failedToStart, type CreateRunRequest, type RunRefusal } from '@stampede/runs'
 import type { Context } from '../context.ts'
+import type { Actor } from '../auth/actor.ts'
 import { toRunDto } from '../runs/dto.ts'
 import { listRowLocation, listRowStatus, listRowToDto, listRuns } from '../runs/list.ts'
 import { audit } from '../auth/audit.ts'
 import { projectProcedure, router } from '../trpc.ts'
 import { apiValidator } from '../scripts/validate.ts'
+import { blobReader, resolveArchive, resolveFileRefs } from '../files/store.ts'
 import { metricsProcedure } from './metrics.ts'
 
 /** A gate's refusal as the API answers it: the gate's own message, under the code it always had. */
@@ -32,6 +34,31 @@ async function runDto(ctx: Context, id: string) {
   return toRunDto(run, await waitingForRunner(ctx, run))
 }
 
+/** Creates a run through every gate (createRun) and starts its workflow. */
+async function startRun(ctx: Context & { actor: Actor }, projectId: string, timeout: number | undefined, request: Omit<CreateRunRequest, 'projectId' | 'trigger' | 'timeoutSeconds'>) {
+  const timeoutSeconds = timeout ?? ctx.config.defaultRunTimeoutSeconds
+  const trigger = ctx.actor.kind === 'user' ? 'manual' : 'api'
+  const created = await createRun(
+    { db: ctx.db, locations: ctx.config.locations, validation: { validate: apiValidator(ctx), scriptLimits: ctx.config.scriptLimits }, readFiles: (project) => blobReader(ctx, project) },
+    { ...request, projectId, trigger, timeoutSeconds },
+  )
+  if (!created.ok) throw refusalError(created.refusal)
+  const { run } = created
+  const { id } = run
+  await audit(ctx.db, ctx.actor, projectId, { action: 'run.start', targetType: 'run', targetId: id, details: { testId: run.testId, location: run.locationId, rawSamples: run.rawSamples, ...(request.rerunOf ? { rerunOf: request.rerunOf } : {}) } })
+  const args: RunWorkflowInput = { runId: id, locationId: run.locationId, trigger, timeoutSeconds, durability: ctx.config.durability }
+  try {
+    await ctx.temporal.workflow.start(LOAD_TEST_RUN_WORKFLOW, { taskQueue: ORCHESTRATION_QUEUE, workflowId: run.workflowId, args: [args] })
+  } catch (err) {
+    // The full cause goes to the API's log; the caller and the run are told plainly.
+    console.error(`[api] run ${id}: could not start its workflow:`, err)
+    const message = 'the run could not be started: Temporal (the orchestrator) did not answer; nothing was sent to the target. Try again in a moment.'
+    await failedToStart(ctx.db, id, message)
+    throw new TRPCError({ code: 'SERVICE_UNAVAILABLE', message })
+  }
+  return runDto(ctx, id)
+}
+
 export const runsRouter = router({
   start: projectProcedure('write').input(runStartInput).mutation(async ({ ctx, input }) => {
     // Who may start runs where is the API's to decide; every gate a run passes is createRun's.
@@ -45,36 +72,34 @@ export const runsRouter = router({
     } else {
       projectId = await ctx.access.project(input.projectId)
     }
-    const timeoutSeconds = input.timeoutSeconds ?? ctx.config.defaultRunTimeoutSeconds
-    const trigger = ctx.actor.kind === 'user' ? 'manual' : 'api'
-    const created = await createRun(
-      { db: ctx.db, locations: ctx.config.locations, validation: { validate: apiValidator(ctx), scriptLimits: ctx.config.scriptLimits } },
-      {
-        projectId,
-        location: input.location,
-        ...(input.testId !== undefined ? { testId: input.testId } : { script: input.script ?? '' }),
-        ...(input.env ? { env: input.env } : {}),
-        // Not given: the saved test's setting (createRun), else off.
-        ...(input.rawSamples !== undefined ? { rawSamples: input.rawSamples } : {}),
-        trigger,
-        timeoutSeconds,
-      },
-    )
-    if (!created.ok) throw refusalError(created.refusal)
-    const { run } = created
-    const { id } = run
-    await audit(ctx.db, ctx.actor, projectId, { action: 'run.start', targetType: 'run', targetId: id, details: { testId: run.testId, location: run.locationId, rawSamples: run.rawSamples } })
-    const args: RunWorkflowInput = { runId: id, locationId: run.locationId, trigger, timeoutSeconds, durability: ctx.config.durability }
-    try {
-      await ctx.temporal.workflow.start(LOAD_TEST_RUN_WORKFLOW, { taskQueue: ORCHESTRATION_QUEUE, workflowId: run.workflowId, args: [args] })
-    } catch (err) {
-      // The full cause goes to the API's log; the caller and the run are told plainly.
-      console.error(`[api] run ${id}: could not start its workflow:`, err)
-      const message = 'the run could not be started: Temporal (the orchestrator) did not answer; nothing was sent to the target. Try again in a moment.'
-      await failedToStart(ctx.db, id, message)
-      throw new TRPCError({ code: 'SERVICE_UNAVAILABLE', message })
+    // An unsaved script's files, or an unsaved archive (its entry script kept as the run's script).
+    let unsaved: Pick<CreateRunRequest, 'script' | 'files' | 'archive'> = {}
+    if (input.archive !== undefined) {
+      const { archive, summary } = await resolveArchive(ctx, projectId, input.archive)
+      unsaved = { script: summary.entry.source, archive }
+    } else if (input.script !== undefined) {
+      unsaved = { script: input.script, files: await resolveFileRefs(ctx, projectId, input.files ?? []) }
     }
-    return runDto(ctx, id)
+    return startRun(ctx, projectId, input.timeoutSeconds, {
+      location: input.location,
+      ...(input.testId !== undefined ? { testId: input.testId } : unsaved),
+      ...(input.env ? { env: input.env } : {}),
+      // Not given: the saved test's setting (createRun), else off.
+      ...(input.rawSamples !== undefined ? { rawSamples: input.rawSamples } : {}),
+    })
+  }),
+
+  /** A new run of exactly what an earlier run ran: its script, files or archive and variables (its test's secrets, while the test exists). */
+  rerun: projectProcedure('write').input(runRerunInput).mutation(async ({ ctx, input }) => {
+    const earlier = await ctx.access.run(input.id)
+    return startRun(ctx, earlier.projectId, input.timeoutSeconds ?? earlier.timeoutSeconds, { location: input.location ?? earlier.locationId, rerunOf: earlier.id })
+  }),
+
+  /** The files a run ran with (its own snapshot, whatever its test holds now), or its archive. */
+  files: projectProcedure('read').input(runFilesInput).query(async ({ ctx, input }) => {
+    const run = await ctx.access.run(input.runId)
+    const files = await ctx.db.runFile.findMany({ where: { runId: run.id }, select: { path: true, sha256: true, size: true }, orderBy: { path: 'asc' } })
+    return { files, archive: run.archiveSha256 !== null ? { sha256: run.archiveSha256, size: run.archiveSize ?? 0 } : null }
   }),
 
   byId: projectProcedure('read').input(byIdInput).query(async ({ ctx, input }) => {

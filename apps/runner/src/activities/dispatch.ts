@@ -9,12 +9,15 @@ import { mintSecretsGrant } from '@stampede/db/grants'
 import { markRunning as markRunningAt } from '@stampede/runs'
 import { ARTIFACTS, artifactKey, CONSOLE_INDEX_FILE } from '@stampede/shared'
 import { capsFor } from '@stampede/shared/caps'
+import { fileBlobKey } from '@stampede/shared/files'
 import { storedAllowlist } from '@stampede/shared/targets'
 import { SECRETS_GRANT_PATH, type ArtifactUploads, type K6Task, type RunWorkflowInput } from '@stampede/shared/temporal'
 import type { Storage } from '@stampede/storage'
 
 /** How long a secrets grant may wait for a runner to take the run; past it the run is handed out with a new one. */
 export const SECRETS_GRANT_SECONDS = 300
+/** How long the links to a run's files may wait for a runner to take the run; past it the run is handed out with new ones. */
+export const FILE_URL_SECONDS = 900
 
 export interface DispatchDeps {
   db: Db
@@ -24,6 +27,8 @@ export interface DispatchDeps {
   /** Where runners reach the API to redeem secrets grants (API_PUBLIC_URL); needed only for tests with secrets. */
   apiUrl?: string
   grantSeconds?: number
+  /** How long the links to a run's files stay valid (default FILE_URL_SECONDS). */
+  fileUrlSeconds?: number
 }
 
 /** The content types of the files a run stores, by file name. */
@@ -42,6 +47,10 @@ export function createDispatchActivities(deps: DispatchDeps) {
         script: true,
         env: true,
         rawSamples: true,
+        projectId: true,
+        archiveSha256: true,
+        archiveSize: true,
+        files: { select: { path: true, sha256: true, size: true }, orderBy: { path: 'asc' } },
         test: { select: { variables: { where: { secret: true }, select: { name: true }, orderBy: { name: 'asc' } } } },
         project: { select: { allowlist: true, maxVus: true, maxDurationSeconds: true } },
       },
@@ -54,6 +63,14 @@ export function createDispatchActivities(deps: DispatchDeps) {
     const names = (run.test?.variables ?? []).map((v) => v.name)
     const allowlist = storedAllowlist(run.project.allowlist)
     const task: K6Task = { ...input, script: run.script, env, allowlist, caps: capsFor(deps.scriptLimits, run.project), ...(run.rawSamples ? { rawSamples: true } : {}) }
+    // The run's own snapshot of its files: links to those blobs alone, for a while.
+    if (run.files.length > 0 || run.archiveSha256 !== null) {
+      const seconds = deps.fileUrlSeconds ?? FILE_URL_SECONDS
+      const url = (sha256: string) => deps.storage.presignGet(fileBlobKey(run.projectId, sha256), { expiresInSeconds: seconds })
+      task.filesExpireAt = new Date(Date.now() + seconds * 1000).toISOString()
+      if (run.archiveSha256 !== null) task.archive = { sha256: run.archiveSha256, size: run.archiveSize ?? 0, url: await url(run.archiveSha256) }
+      else task.files = await Promise.all(run.files.map(async (f) => ({ ...f, url: await url(f.sha256) })))
+    }
     if (names.length === 0) return task
     if (!deps.apiUrl) {
       throw ApplicationFailure.nonRetryable(

@@ -39,6 +39,8 @@ export interface FiringRunGates {
   locations: readonly { id: string }[]
   scriptLimits: { maxVUs: number; maxDurationSeconds: number }
   validate: RunValidator
+  /** A project's stored file bytes, for validating tests with files or archives. */
+  readFiles?: CreateRunDeps['readFiles']
 }
 
 async function systemLookup(hostname: string): Promise<{ address: string }[]> {
@@ -152,7 +154,7 @@ export function createJobActivities(deps: JobActivityDeps) {
   const { db } = deps
   const doFetch = deps.fetch ?? fetch
   const gates = deps.runGates
-  const runDeps: CreateRunDeps = { db, locations: gates.locations, validation: { validate: gates.validate, scriptLimits: gates.scriptLimits } }
+  const runDeps: CreateRunDeps = { db, locations: gates.locations, validation: { validate: gates.validate, scriptLimits: gates.scriptLimits }, ...(gates.readFiles ? { readFiles: gates.readFiles } : {}) }
 
   /** Records the firing (once per workflow id); null when the job was deleted meanwhile. */
   async function startFiring(input: { jobId: string; workflowId: string; scheduledAt: string }): Promise<{ firingId: string; tests: number } | null> {

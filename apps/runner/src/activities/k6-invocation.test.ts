@@ -7,7 +7,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { MockActivityEnvironment } from '@temporalio/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { COMMON_K6_FLAGS, K6_OUTPUTS, K6Sandbox } from '@stampede/sandbox'
+import { COMMON_K6_FLAGS, K6_OUTPUTS, K6Sandbox, TEST_DIR } from '@stampede/sandbox'
 import { inspectScript, SECRET_STAND_IN, validationEnv } from '@stampede/runs'
 import type { K6Outcome, K6Task } from '@stampede/shared/temporal'
 import { spawnK6 } from '../k6/process.ts'
@@ -126,12 +126,13 @@ describe('how validation and runs start k6', () => {
     // every file k6 may write (empty; a run writes some of them).
     expect(validation.cwd).toBe(run.cwd)
     expect(validation.files).toEqual(run.files)
-    expect(run.files).toEqual(['script.js', ...K6_OUTPUTS].sort())
+    // (The script is in the test's folder, beside k6's output files.)
+    expect(run.files).toEqual([TEST_DIR, ...K6_OUTPUTS].sort())
     // The same command shape: the common flags first, the script last; only the purpose's flags differ.
     expect(validation.args.slice(0, 1 + COMMON_K6_FLAGS.length)).toEqual(['inspect', ...COMMON_K6_FLAGS])
     expect(run.args.slice(0, 1 + COMMON_K6_FLAGS.length)).toEqual(['run', ...COMMON_K6_FLAGS])
-    expect(validation.args.at(-1)).toBe('script.js')
-    expect(run.args.at(-1)).toBe('script.js')
+    expect(validation.args.at(-1)).toBe('test/script.js')
+    expect(run.args.at(-1)).toBe('test/script.js')
   })
 
   it('names a TypeScript script script.ts in both', async () => {
@@ -140,8 +141,8 @@ describe('how validation and runs start k6', () => {
     await runOnRunner('r2', script, { DUMP_DIR: dumps })
     const validation = await seen('inspect')
     const run = await seen('run')
-    expect(validation.args.at(-1)).toBe('script.ts')
-    expect(run.args.at(-1)).toBe('script.ts')
+    expect(validation.args.at(-1)).toBe('test/script.ts')
+    expect(run.args.at(-1)).toBe('test/script.ts')
     expect(validation.files).toEqual(run.files)
     expect(validation.env).toEqual(run.env)
   })

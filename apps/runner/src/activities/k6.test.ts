@@ -220,7 +220,9 @@ describe('executeK6', () => {
     emit('stderr', `time="t" level=error msg="Error: login failed with ${secret}" hint="script exception"`)
     await until(() => heartbeats.some((h) => h.lastSeq === 3))
     // Nothing in the working directory holds the secret (it travels only in k6's environment).
-    for (const f of await readdir(cwd)) expect((await readFile(path.join(cwd, f), 'utf8')).includes(secret), f).toBe(false)
+    for (const f of await readdir(cwd, { recursive: true, withFileTypes: true })) {
+      if (f.isFile()) expect((await readFile(path.join(f.parentPath, f.name), 'utf8')).includes(secret), f.name).toBe(false)
+    }
     // k6's summary can carry script-chosen names (checks, groups).
     await writeFile(path.join(cwd, 'summary.json'), JSON.stringify({ root_group: { checks: { [`token ${secret}`]: { passes: 1 } } } }))
     // So can the metric frames' tag values (a request name with the token in its query).

@@ -16,7 +16,7 @@ import { rm, stat } from 'node:fs/promises'
 import path from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { ApplicationFailure, Context } from '@temporalio/activity'
-import { fileSizeHit, formatBytes, limitFromExit, SANDBOX_WORK_DIR, type K6Sandbox, type LimitHit } from '@stampede/sandbox'
+import { ARCHIVE_ENTRY, fileSizeHit, formatBytes, limitFromExit, SANDBOX_WORK_DIR, type K6Sandbox, type LimitHit } from '@stampede/sandbox'
 import { ARTIFACTS, artifactKey, CONSOLE_INDEX_FILE, type ArtifactName, type Artifacts } from '@stampede/shared'
 import { capsOwner, formatSeconds, type ScriptCaps } from '@stampede/shared/caps'
 import { k6ErrorMessage } from '@stampede/shared/k6'
@@ -32,6 +32,7 @@ import { controlAddress, PAUSED_BEFORE_RUN, type K6Control } from '../k6/control
 import type { SpawnK6, K6Exit } from '../k6/process.ts'
 import { NOT_STORED, redactArtifacts, secretRedactor } from '../k6/redact.ts'
 import { putPresigned } from '../k6/upload.ts'
+import { assertFileLinksValid, fetchBlob, taskLayout } from '../k6/files.ts'
 import { redeemSecrets as redeemAtApi, type RedeemSecrets } from '../k6/secrets.ts'
 import type { K6Slots } from '../slots.ts'
 import { dropEmptyOutputs, findSpool, packFrames, lostOutcome, readMeta, readOutcome, removeSpool, spoolPrefix, summaryResult, writeMeta, writeOutcome, type SpoolDir } from '../k6/spool.ts'
@@ -226,6 +227,7 @@ export function createK6Activities(deps: K6ActivityDeps) {
   /** Starts k6 for a run: its spool, its console, its caps and limits. Resolves once k6 is spawned. */
   async function startRun(input: K6Task): Promise<LiveRun> {
     const { runId, script, env: runEnv, allowlist, caps } = input
+    assertFileLinksValid(input)
     const secrets = input.secrets ? await (deps.redeemSecrets ?? redeemAtApi)(runId, input.secrets) : {}
     // Private, loopback, link-local and metadata targets stay blocked unless the project opens them.
     const policy = await resolveTargetPolicy({ allowLoopback: deps.allowLoopbackTargets, allowlist })
@@ -235,15 +237,18 @@ export function createK6Activities(deps: K6ActivityDeps) {
     const privateDir = await sandbox.makeDir(spoolPrefix(runId))
     const spool: SpoolDir = { base: privateDir.base, dir: privateDir.path }
     const dir = privateDir.path
-    const scriptName = scriptFileName(detectLanguage(script))
+    const scriptName = input.archive ? ARCHIVE_ENTRY : scriptFileName(detectLanguage(script))
     const writes = k6Writes({ rawSamples: input.rawSamples === true })
     let recorder: ConsoleRecorder
     let frames: FrameTail
     let startedAt: Date
     try {
       await writeMeta(spool.base, { runId })
-      // The same directory as validation's: the script and every output file (only `writes` writable).
-      await sandbox.prepare(privateDir, scriptName, script)
+      // The same directory as validation's: the script and its files (or the archive) and every
+      // output file (only `writes` writable).
+      const archive = input.archive
+      if (archive) await sandbox.prepare(privateDir, scriptName, (target) => fetchBlob(archive, target, 'archive.tar'))
+      else await sandbox.prepare(privateDir, scriptName, script, taskLayout(input.files ?? []))
       recorder = new ConsoleRecorder(path.join(privateDir.base, OUTPUT_FILES.log), path.join(privateDir.base, OUTPUT_FILES.consoleIndex), DEFAULT_WINDOW, Date.now, redact)
       frames = new FrameTail(path.join(dir, OUTPUT_FILES.frames), redact)
       startedAt = new Date()

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { existsSync } from 'node:fs'
 import { copyFile, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises'
+import { k6EntryPath, TEST_DIR } from '@stampede/sandbox'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import os from 'node:os'
@@ -66,7 +67,8 @@ let requests = 0
 
 async function runK6(dir: string, script: string, env: Record<string, string>): Promise<{ code: number | null; output: string }> {
   const k6 = (await resolveTool('k6', { allowBuild: false, log: () => {} })).path
-  await writeFile(path.join(dir, 'script.js'), script)
+  await mkdir(path.join(dir, TEST_DIR), { recursive: true })
+  await writeFile(path.join(dir, k6EntryPath('script.js')), script)
   const policy = await resolveTargetPolicy({ allowLoopback: true, allowlist: [] })
   return runBareK6(k6, k6Args('script.js', policy, { rawSamples: true }), { dir, env: k6Env(dir, env), deadlineMs: K6_DEADLINE_MS })
 }

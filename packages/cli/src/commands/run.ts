@@ -1,4 +1,5 @@
-// stampede run <script>: validates, uploads and starts a script in a location, streams its console
+// stampede run <script>: collects and uploads the files the script needs (or a k6 archive),
+// validates, uploads and starts the script in a location, streams its console
 // with a progress line, prints the results and exits with the run's outcome (and --junit writes
 // them as JUnit XML). Ctrl-C and SIGTERM: run-interrupt.ts.
 import { stat, writeFile } from 'node:fs/promises'
@@ -12,10 +13,11 @@ import { formatResults } from '../format.ts'
 // junit.ts (and xmlbuilder2, ~150 ms to load) is imported only by runs with --junit.
 import type { ChecksSource } from '../junit.ts'
 import { watchInterrupts } from './run-interrupt.ts'
-import { pushTest, RAW_SAMPLES_OPTIONS, rawSamplesOption, readScript, validate } from './shared.ts'
+import { pushTest, RAW_SAMPLES_OPTIONS, rawSamplesOption, readScript, validate, type TestEntry } from './shared.ts'
+import { collectAndUpload, uploadArchive } from './test-files.ts'
 
 const usage = [
-  'stampede run <script.js|.ts> --location <id> [--test <name>] [--env K=V]... [--timeout <s>] [--raw-samples | --no-raw-samples] [--junit <file>] [--detach] [--yes]',
+  'stampede run (<script.js|.ts> | --archive <file.tar>) --location <id> [--test <name>] [--env K=V]... [--timeout <s>] [--raw-samples | --no-raw-samples] [--junit <file>] [--detach] [--yes]',
 ]
 
 /** The help text's paragraphs on validate and run. */
@@ -26,6 +28,16 @@ exits with the run's outcome. --env K=V sets __ENV.K for this run (repeatable). 
 the run id and exits 0 at once. Ctrl-C cancels the run, after asking once when stdin is a
 terminal (--yes: without asking); a second Ctrl-C stops waiting for the cancelled run. SIGTERM
 (a CI job being stopped) cancels it without asking.
+
+Files: run and tests push upload the files the script needs with it: the local modules it
+imports (import, export … from, import("…"), require("…"), followed through every module) and
+the files it reads with open("…"), at their paths relative to the script's folder. Only files
+the project does not have yet are sent; the CLI prints each file and what it uploaded. A file
+outside the script's folder (a "../" too far, a symlink out of it) or a missing one is refused
+with where it is referenced; move the file under the script's folder. A path computed at run
+time (open(name)) cannot be collected: the CLI warns; write it as a literal path. Or build a
+k6 archive (k6 archive script.js) and pass --archive <file.tar> instead of a script: it holds
+the script and every file it needs, and runs as it is.
 
 --raw-samples keeps k6's per-sample JSON stream (every single measurement, samples.json.gz) as
 a download of the run, besides the per-second metrics every run keeps. It costs k6 throughput:
@@ -61,9 +73,12 @@ async function runCommand(ctx: CommandContext, args: string[]): Promise<number> 
     detach: { type: 'boolean', default: false },
     yes: { type: 'boolean', short: 'y', default: false },
     junit: { type: 'string' },
+    archive: { type: 'string' },
     ...RAW_SAMPLES_OPTIONS,
   })
-  const file = onePositional(positionals, 'script file')
+  const archive = values.archive
+  if (archive !== undefined && positionals.length > 0) throw new UsageError('give either a script file or --archive <file.tar> (a k6 archive holds its own script), not both')
+  const file = archive ?? onePositional(positionals, 'script file')
   if (!values.location) throw new UsageError('--location <id> is required (see `stampede locations`)')
   if (values.junit !== undefined && values.detach) throw new UsageError('--junit needs the run\'s result; it cannot be combined with --detach')
   const junit = values.junit === undefined ? undefined : await junitTarget(ctx.io, values.junit)
@@ -71,29 +86,36 @@ async function runCommand(ctx: CommandContext, args: string[]): Promise<number> 
   const timeoutSeconds = values.timeout === undefined ? undefined : Number(values.timeout)
   if (timeoutSeconds !== undefined && !Number.isInteger(timeoutSeconds)) throw new UsageError(`--timeout ${values.timeout}: expected whole seconds`)
   const env = parseEnv(values.env)
-  const script = await readScript(ctx.io, file)
+  const script = archive === undefined ? await readScript(ctx.io, file) : undefined
   const { io, client } = ctx
   const log = (s: string) => io.stderr.write(`${s}\n`)
 
   // Ctrl-C may come at any time, even before the run exists: remember it and act once it does.
   const interrupts = watchInterrupts(io, client, values.yes)
   try {
-    const validation = await validate(ctx, file, script, true)
-    if (!validation.ok) {
-      if (ctx.json) out(ctx, () => '', { validation: validation.result })
-      if (!junit) return EXIT.scriptError
-      const { validationJunitXml } = await import('../junit.ts')
-      return await writeJunit(ctx, junit, validationJunitXml(values.test ?? file, file, validation.result), EXIT.scriptError)
+    let entry: TestEntry
+    if (script === undefined) entry = { archive: await uploadArchive(ctx, file) }
+    else {
+      const files = await collectAndUpload(ctx, file)
+      const validation = await validate(ctx, file, script, true, files)
+      if (!validation.ok) {
+        if (ctx.json) out(ctx, () => '', { validation: validation.result })
+        if (!junit) return EXIT.scriptError
+        const { validationJunitXml } = await import('../junit.ts')
+        return await writeJunit(ctx, junit, validationJunitXml(values.test ?? file, file, validation.result), EXIT.scriptError)
+      }
+      entry = { script, files }
     }
     let testId: string | undefined
     if (values.test !== undefined) {
-      const { test, created } = await pushTest(client, values.test, script)
+      const { test, created } = await pushTest(client, values.test, entry)
       testId = test.id
       if (!ctx.json) log(`stampede: ${created ? 'created' : 'updated'} test "${test.name}" (${test.id})`)
     }
     // The run's setting, not the test's: without an option, a saved test's own setting applies.
     const common = { location: values.location, ...(timeoutSeconds !== undefined ? { timeoutSeconds } : {}), ...(env ? { env } : {}), ...(rawSamples !== undefined ? { rawSamples } : {}) }
-    const started = await client.runs.start.mutate(testId ? { ...common, testId } : { ...common, script })
+    const unsaved = 'archive' in entry ? { archive: entry.archive } : { script: entry.script, ...(entry.files.length > 0 ? { files: entry.files } : {}) }
+    const started = await client.runs.start.mutate(testId ? { ...common, testId } : { ...common, ...unsaved })
     interrupts.started(started.id)
     if (values.detach) {
       out(ctx, () => started.id, started)

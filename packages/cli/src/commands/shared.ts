@@ -1,9 +1,10 @@
 // Helpers of the commands that take a k6 script (validate, run, tests push): reading the script
-// file, validating it on the API, saving it as a test, and the --raw-samples options.
+// file, validating it on the API (with its files), saving it as a test (script and files, or a
+// k6 archive), and the --raw-samples options.
 import { readFile } from 'node:fs/promises'
 import path from 'node:path'
 import type { ParseArgsConfig } from 'node:util'
-import type { ScriptValidation, StampedeClient, Test } from '@stampede/sdk'
+import type { FileRef, ScriptValidation, StampedeClient, Test } from '@stampede/sdk'
 import { ScriptFileError, UsageError, type CliIo, type CommandContext } from '../context.ts'
 
 /** --raw-samples / --no-raw-samples: true, false, or undefined when neither is given. */
@@ -30,17 +31,25 @@ export async function readScript(io: CliIo, file: string): Promise<string> {
   return text
 }
 
-/** Creates the saved test `name`, or updates its script if it exists (and its raw-samples setting when given). */
-export async function pushTest(client: StampedeClient, name: string, script: string, description?: string, rawSamples?: boolean): Promise<{ test: Test; created: boolean }> {
+/** What a saved test runs: a script with its files (uploaded first), or an uploaded k6 archive. */
+export type TestEntry = { script: string; files: FileRef[] } | { archive: string }
+
+/**
+ * Creates the saved test `name`, or updates it if it exists (and its raw-samples setting when
+ * given). Files replace the test's file set; an existing test's files are cleared when the
+ * script no longer has any.
+ */
+export async function pushTest(client: StampedeClient, name: string, entry: TestEntry, description?: string, rawSamples?: boolean): Promise<{ test: Test; created: boolean }> {
   const more = { ...(description !== undefined ? { description } : {}), ...(rawSamples !== undefined ? { rawSamples } : {}) }
   const existing = (await client.tests.list.query()).find((t) => t.name === name)
-  if (existing) return { test: await client.tests.update.mutate({ id: existing.id, script, ...more }), created: false }
-  return { test: await client.tests.create.mutate({ name, script, ...more }), created: true }
+  const given = 'archive' in entry ? { archive: entry.archive } : { script: entry.script, ...(entry.files.length > 0 || (existing?.files?.length ?? 0) > 0 ? { files: entry.files } : {}) }
+  if (existing) return { test: await client.tests.update.mutate({ id: existing.id, ...given, ...more }), created: false }
+  return { test: await client.tests.create.mutate({ name, ...given, ...more }), created: true }
 }
 
 /** Validates on the API; prints findings as file:line:column. Returns false when the script has errors. */
-export async function validate(ctx: CommandContext, file: string, script: string, quietWhenOk: boolean): Promise<{ ok: boolean; result: ScriptValidation }> {
-  const result = await ctx.client.scripts.validate.mutate({ script })
+export async function validate(ctx: CommandContext, file: string, script: string, quietWhenOk: boolean, files: FileRef[] = []): Promise<{ ok: boolean; result: ScriptValidation }> {
+  const result = await ctx.client.scripts.validate.mutate({ script, ...(files.length > 0 ? { files } : {}) })
   const to = ctx.json ? ctx.io.stderr : result.ok ? ctx.io.stdout : ctx.io.stderr
   for (const f of result.errors) to.write(`${file}:${f.line}:${f.column} error ${f.code}: ${f.message}\n`)
   for (const f of result.warnings) ctx.io.stderr.write(`${file}:${f.line}:${f.column} warning ${f.code}: ${f.message}\n`)

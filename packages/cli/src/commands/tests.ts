@@ -2,11 +2,12 @@
 import { EXIT } from '../exit-codes.ts'
 import { formatTests } from '../format.ts'
 import { onePositional, out, parse, UsageError, type Command, type CommandContext } from '../context.ts'
-import { pushTest, RAW_SAMPLES_OPTIONS, rawSamplesOption, readScript } from './shared.ts'
+import { pushTest, RAW_SAMPLES_OPTIONS, rawSamplesOption, readScript, type TestEntry } from './shared.ts'
+import { collectAndUpload, uploadArchive } from './test-files.ts'
 
 const usage = [
   'stampede tests list',
-  'stampede tests push <script> --name <name> [--description <text>] [--raw-samples | --no-raw-samples]',
+  'stampede tests push (<script> | --archive <file.tar>) --name <name> [--description <text>] [--raw-samples | --no-raw-samples]',
 ]
 
 async function testsCommand(ctx: CommandContext, args: string[]): Promise<number> {
@@ -19,12 +20,20 @@ async function testsCommand(ctx: CommandContext, args: string[]): Promise<number
     return EXIT.passed
   }
   if (sub === 'push') {
-    const { values, positionals } = parse(rest, { name: { type: 'string' }, description: { type: 'string' }, ...RAW_SAMPLES_OPTIONS })
-    const file = onePositional(positionals, 'script file')
+    const { values, positionals } = parse(rest, { name: { type: 'string' }, description: { type: 'string' }, archive: { type: 'string' }, ...RAW_SAMPLES_OPTIONS })
+    const archive = values.archive
+    if (archive !== undefined && positionals.length > 0) throw new UsageError('give either a script file or --archive <file.tar> (a k6 archive holds its own script), not both')
+    const file = archive ?? onePositional(positionals, 'script file')
     if (!values.name) throw new UsageError('--name <name> is required')
     const rawSamples = rawSamplesOption(values)
-    const script = await readScript(ctx.io, file)
-    const { test, created } = await pushTest(ctx.client, values.name, script, values.description, rawSamples)
+    // The script and the files it needs (see `stampede --help`, Files), or a k6 archive.
+    let entry: TestEntry
+    if (archive !== undefined) entry = { archive: await uploadArchive(ctx, archive) }
+    else {
+      const script = await readScript(ctx.io, file)
+      entry = { script, files: await collectAndUpload(ctx, file) }
+    }
+    const { test, created } = await pushTest(ctx.client, values.name, entry, values.description, rawSamples)
     out(ctx, () => `${created ? 'created' : 'updated'} test "${test.name}" ${test.id}`, test)
     return EXIT.passed
   }

@@ -47,9 +47,20 @@ describe('checkScript', () => {
     expect(checkScript(s, { browserSupported: true }).errors).toEqual([])
   })
 
-  it('accepts remote modules and files next to the script', () => {
-    const s = `import { uuidv4 } from 'https://jslib.k6.io/k6-utils/1.4.0/index.js'\nimport { helper } from './lib/helper.js'\nconst data = open('./data/users.json')\nexport default function () { helper(uuidv4(), data) }`
+  it('accepts files next to the script', () => {
+    const s = `import { helper } from './lib/helper.js'\nconst data = open('./data/users.json')\nexport default function () { helper(data) }`
     expect(checkScript(s).errors).toEqual([])
+  })
+
+  it('refuses remote modules (never fetched) and computed import()/require(), saying what to do instead', () => {
+    const s = `import { uuidv4 } from 'https://jslib.k6.io/k6-utils/1.4.0/index.js'\nconst m = 'x.js'\nconst a = require(m)\nconst b = require('./lib/' + m)\nexport default async function () { await import(m) }`
+    const r = checkScript(s)
+    expect(r.errors.map((e) => `${e.line}:${e.column} ${e.code}`)).toEqual(['1:24 remote-import', '3:19 computed-import', '4:19 computed-import', '5:49 computed-import'])
+    expect(r.errors[0]!.message).toContain('Download it into the test\'s files and import it from there (e.g. "./lib/index.js"), or build a k6 archive')
+    expect(r.errors[1]!.message).toContain('write the module\'s name as a string')
+    // require by another name is a require no check can follow.
+    const aliased = checkScript(`const r = require\nconst m = globalThis.require('https://x.example/m.js')\nconst ok = require('./lib/a.js')\nconst o = { require: 1 }\nexport default function () { r('x') }`)
+    expect(aliased.errors.map((e) => `${e.line}:${e.column} ${e.code}`)).toEqual(['1:11 computed-import', '2:22 computed-import'])
   })
 
   it('warns about a script without options, without thresholds, and about misspelt threshold metrics', () => {
@@ -118,8 +129,8 @@ describe("checkScript with the test's files", () => {
     expect(codes(r)).toEqual(['3:15 import-outside-folder', '4:15 import-outside-folder', '5:16 open-escapes-folder', '6:16 open-absolute-path'])
   })
 
-  it('leaves computed paths, remote modules and k6 modules alone, and checks nothing without files', () => {
-    const body = script(`import { uuidv4 } from 'https://jslib.k6.io/k6-utils/1.4.0/index.js'\nconst name = 'users.json'\nconst u = open('./' + name)`)
+  it('leaves computed open() paths and k6 modules alone, and checks nothing without files', () => {
+    const body = script(`import { sleep } from 'k6'\nconst name = 'users.json'\nconst u = open('./' + name)`)
     expect(checkScript(body, { files: new Set() }).errors).toEqual([])
     expect(checkScript(script(`const u = open('./users.json')`)).errors).toEqual([])
   })

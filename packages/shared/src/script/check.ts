@@ -8,7 +8,7 @@ import { parse, type ParseResult, type ParserPlugin } from '@babel/parser'
 import type { File } from '@babel/types'
 import { START, type Pos } from './ast.ts'
 import { buildContext, type Report } from './context.ts'
-import { RULES, SOURCE_RULES } from './rules/index.ts'
+import { MODULE_RULES, RULES, SOURCE_RULES } from './rules/index.ts'
 
 export { MAX_SCRIPT_BYTES } from './rules/script-too-large.ts'
 export { CONSOLE_VUS_WARNING } from './rules/console-in-default-high-vus.ts'
@@ -27,6 +27,8 @@ export const ERROR_CODES = [
   'open-escapes-folder',
   'import-outside-folder',
   'missing-file',
+  'remote-import',
+  'computed-import',
 ] as const
 export const WARNING_CODES = ['no-k6-import', 'no-options', 'no-thresholds', 'unknown-threshold-metric', 'console-in-default-high-vus'] as const
 export type ErrorCode = (typeof ERROR_CODES)[number]
@@ -39,6 +41,8 @@ export interface Finding {
   line: number
   /** 1-based. */
   column: number
+  /** The test file the finding is in (a module's stored path); absent: the entry script. */
+  file?: string
 }
 
 export type ScriptLanguage = 'javascript' | 'typescript'
@@ -55,6 +59,12 @@ export interface CheckOptions {
    * Without it, references to files are not checked.
    */
   files?: ReadonlySet<string>
+  /**
+   * The source is one of the test's modules (`filename` its stored path), not its entry: only
+   * the rules every module follows apply (what it imports, what it opens); the entry's own
+   * (default export, options, thresholds) do not.
+   */
+  module?: boolean
 }
 
 export interface CheckResult {
@@ -115,7 +125,7 @@ export function checkScript(source: string, opts: CheckOptions = {}): CheckResul
     warn: (code, message, pos = START) => warnings.push({ code, message, ...pos }),
   }
 
-  for (const rule of SOURCE_RULES) {
+  for (const rule of opts.module ? [] : SOURCE_RULES) {
     rule.check(source, report)
     if (errors.length > 0) return { errors, warnings, language: null }
   }
@@ -127,7 +137,7 @@ export function checkScript(source: string, opts: CheckOptions = {}): CheckResul
   }
 
   const ctx = buildContext(parsed.ast, parsed.language, opts)
-  for (const rule of RULES) rule.check(ctx, report)
+  for (const rule of opts.module ? MODULE_RULES : RULES) rule.check(ctx, report)
 
   errors.sort(byPosition)
   warnings.sort(byPosition)

@@ -31,6 +31,8 @@ export interface ScriptContext {
   /** Every import, in source order: static ones first, then those anywhere in the code. */
   imports: ScriptImport[]
   openCalls: OpenCall[]
+  /** import() and require() calls whose module is computed (the argument node), which no check can follow. */
+  computedImports: { kind: 'import' | 'require'; node: Node }[]
   /** Local top-level bindings -> value node. */
   topLevel: Map<string, Node>
   /** Exported name -> declaration/init node. */
@@ -126,22 +128,27 @@ export function buildContext(ast: File, language: ScriptLanguage, check: CheckOp
   const openCalls: OpenCall[] = []
   const customMetrics = new Set<string>()
   let dynamicMetricName = false
+  const computedImports: ScriptContext['computedImports'] = []
+  const loads = (kind: 'import' | 'require', node: Node) => {
+    const s = stringValue(node)
+    if (s !== undefined) addImport(s, node)
+    else computedImports.push({ kind, node })
+  }
+  // `require` used any way but called by name (aliased, passed around, `globalThis.require`) loads
+  // a module no check can see: counted as a computed import. The walk visits a node before its
+  // children, so a call's callee and a property's name are known before they are visited.
+  const calledOrNamed = new Set<Node>()
   walk(program, (node) => {
-    if (node.type === 'ImportExpression') {
-      const s = stringValue(node.source)
-      if (s !== undefined) addImport(s, node.source)
-    }
+    if (node.type === 'CallExpression' && node.callee.type === 'Identifier' && node.callee.name === 'require') calledOrNamed.add(node.callee)
+    if ((node.type === 'ObjectProperty' || node.type === 'ObjectMethod' || node.type === 'ClassMethod' || node.type === 'ClassProperty') && !node.computed) calledOrNamed.add(node.key)
+    if (node.type === 'MemberExpression' && !node.computed && node.property.type === 'Identifier' && node.property.name !== 'require') calledOrNamed.add(node.property)
+    if (node.type === 'Identifier' && node.name === 'require' && !calledOrNamed.has(node)) computedImports.push({ kind: 'require', node })
+    if (node.type === 'ImportExpression') loads('import', node.source)
     if (node.type === 'CallExpression') {
       const callee = node.callee
       const first = node.arguments[0]
-      if (callee.type === 'Import' && first) {
-        const s = stringValue(first)
-        if (s !== undefined) addImport(s, first)
-      }
-      if (callee.type === 'Identifier' && callee.name === 'require' && first) {
-        const s = stringValue(first)
-        if (s !== undefined) addImport(s, first)
-      }
+      if (callee.type === 'Import' && first) loads('import', first)
+      if (callee.type === 'Identifier' && callee.name === 'require' && first) loads('require', first)
       if (callee.type === 'Identifier' && callee.name === 'open' && first) openCalls.push({ path: stringValue(first), node: first })
     }
     if (node.type === 'NewExpression') {
@@ -163,6 +170,7 @@ export function buildContext(ast: File, language: ScriptLanguage, check: CheckOp
     check,
     imports,
     openCalls,
+    computedImports,
     topLevel,
     exported,
     hasDefault,

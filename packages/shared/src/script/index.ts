@@ -3,3 +3,4 @@ export { checkScript, detectLanguage, parseScript, MAX_SCRIPT_BYTES, CONSOLE_VUS
 export type { CheckOptions, CheckResult, Finding, ScriptLanguage, ErrorCode, WarningCode } from './check.ts'
 export { classifyImport, K6_MODULES, NODE_BUILTINS, type ImportKind } from './modules.ts'
 export { K6_BUILTIN_METRICS } from './metrics.ts'
+export { scriptReferences, type ScriptReferences, type ScriptImportReference, type ScriptOpenReference, type ScriptComputedImport } from './references.ts'

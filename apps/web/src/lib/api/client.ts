@@ -52,6 +52,16 @@ export function setCsrfToken(token: string | null): void {
   csrfToken = token
 }
 
+/** The headers a change sent outside tRPC carries (the file upload route): the client's name and the CSRF token. */
+export function changeHeaders(): Record<string, string> {
+  return { 'x-stampede-client': 'web', ...(csrfToken ? { 'x-stampede-csrf': csrfToken } : {}) }
+}
+
+/** Tells the session store that a request needing a session was answered 401. */
+export function reportSessionEnded(): void {
+  onSessionEnded()
+}
+
 /** Called when a request that needs a session is answered 401 (never for a wrong password). */
 export function handleSessionEnded(handler: () => void): void {
   onSessionEnded = handler

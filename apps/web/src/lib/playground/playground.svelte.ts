@@ -6,7 +6,13 @@
 // Raw samples (k6's per-sample stream kept as the run's `samples` download, at a cost in k6's
 // throughput) are a setting of the test, saved with it, and an option of each run, which starts
 // as the test's setting.
+// A test's files (data files and modules beside the script) are edited here too (FileSet): they
+// are validated, saved and run with the script. A test that runs a k6 archive shows its entry
+// script read-only; it is changed by uploading a new archive.
+import type { StoredArchive } from '@stampede/shared/files'
 import { api, describeError, errorCode, type RouterOutputs } from '../api/client.ts'
+import { FileSet, type FileSetSnapshot } from '../files/file-set.svelte.ts'
+import type { FileRef, StoredFile } from '../files/upload.ts'
 import { DEFAULT_SCRIPT } from './default-script.ts'
 
 export type ScriptValidation = RouterOutputs['scripts']['validate']
@@ -28,6 +34,10 @@ export interface Draft {
   rawSamples: boolean
   /** Raw samples for the next run. */
   runRawSamples: boolean
+  /** The test's files as edited (absent in drafts stored before files existed). */
+  files?: FileSetSnapshot | undefined
+  /** The archive the saved test runs, if it runs one. */
+  archive?: StoredArchive | null | undefined
 }
 
 /** What the raw-samples checkboxes say they cost. */
@@ -47,10 +57,28 @@ export function parseDraft(raw: string | null): Draft | null {
     // Drafts stored before raw samples existed have neither setting: off, as the tests were.
     const rawSamples = typeof d.rawSamples === 'boolean' ? d.rawSamples : (test?.rawSamples ?? false)
     const runRawSamples = typeof d.runRawSamples === 'boolean' ? d.runRawSamples : rawSamples
-    return { script: d.script, name: d.name, test, savedScript: test && typeof d.savedScript === 'string' ? d.savedScript : null, rawSamples, runRawSamples }
+    const draft: Draft = { script: d.script, name: d.name, test, savedScript: test && typeof d.savedScript === 'string' ? d.savedScript : null, rawSamples, runRawSamples }
+    const files = parseFileSnapshot(d.files)
+    if (files) draft.files = files
+    if (test && isArchive(d.archive)) draft.archive = d.archive
+    return draft
   } catch {
     return null
   }
+}
+
+const isStoredFile = (f: unknown): f is StoredFile => {
+  const x = f as Partial<StoredFile> | null
+  return typeof x?.path === 'string' && typeof x.sha256 === 'string' && typeof x.size === 'number'
+}
+const isArchive = (a: unknown): a is StoredArchive => typeof (a as StoredArchive | null)?.sha256 === 'string' && typeof (a as StoredArchive).size === 'number'
+
+function parseFileSnapshot(raw: unknown): FileSetSnapshot | null {
+  const s = raw as Partial<FileSetSnapshot> | null | undefined
+  if (!s || !Array.isArray(s.files) || !Array.isArray(s.saved) || !s.files.every(isStoredFile) || !s.saved.every(isStoredFile)) return null
+  const edits: Record<string, string> = {}
+  if (s.edits && typeof s.edits === 'object') for (const [path, text] of Object.entries(s.edits)) if (typeof text === 'string') edits[path] = text
+  return { files: s.files, saved: s.saved, edits }
 }
 
 /**
@@ -60,16 +88,18 @@ export function parseDraft(raw: string | null): Draft | null {
  */
 export function runInput(
   projectId: string,
-  draft: Pick<Draft, 'script' | 'test' | 'savedScript' | 'runRawSamples'>,
+  draft: Pick<Draft, 'script' | 'test' | 'savedScript' | 'runRawSamples'> & { filesChanged?: boolean },
   location: string,
-): { testId: string; location: string; rawSamples: boolean } | { projectId: string; script: string; location: string; rawSamples: boolean } {
+  files: readonly FileRef[] = [],
+): { testId: string; location: string; rawSamples: boolean } | { projectId: string; script: string; location: string; rawSamples: boolean; files?: FileRef[] } {
   const rawSamples = draft.runRawSamples
-  return draft.test && draft.script === draft.savedScript ? { testId: draft.test.id, location, rawSamples } : { projectId, script: draft.script, location, rawSamples }
+  if (draft.test && draft.script === draft.savedScript && !draft.filesChanged) return { testId: draft.test.id, location, rawSamples }
+  return { projectId, script: draft.script, location, rawSamples, ...(files.length > 0 ? { files: [...files] } : {}) }
 }
 
-/** The editor differs from the saved test: its script, name or raw-samples setting (or there is no test). */
-export function hasUnsavedChanges(draft: Pick<Draft, 'script' | 'name' | 'test' | 'savedScript' | 'rawSamples'>): boolean {
-  return draft.test === null || draft.script !== draft.savedScript || draft.name.trim() !== draft.test.name || draft.rawSamples !== draft.test.rawSamples
+/** The editor differs from the saved test: its script, name, raw-samples setting or files (or there is no test). */
+export function hasUnsavedChanges(draft: Pick<Draft, 'script' | 'name' | 'test' | 'savedScript' | 'rawSamples'> & { filesChanged?: boolean }): boolean {
+  return draft.test === null || draft.script !== draft.savedScript || draft.name.trim() !== draft.test.name || draft.rawSamples !== draft.test.rawSamples || draft.filesChanged === true
 }
 
 export class Playground {
@@ -81,6 +111,10 @@ export class Playground {
   rawSamples = $state(false)
   /** Raw samples for the next run: the test's setting unless changed for this run. */
   runRawSamples = $state(false)
+  /** The files beside the script. */
+  readonly files: FileSet
+  /** The k6 archive the open test runs instead of a script and files (its script is then read-only). */
+  archive = $state.raw<StoredArchive | null>(null)
 
   validation = $state.raw<ScriptValidation | null>(null)
   /** The script the validation is about; the editor may have moved on since. */
@@ -101,11 +135,22 @@ export class Playground {
 
   readonly validationStale = $derived(this.validation !== null && this.validatedScript !== this.script)
   /** The editor differs from the saved test (script, name or raw-samples setting). */
-  readonly unsaved = $derived(hasUnsavedChanges(this))
+  readonly unsaved = $derived(hasUnsavedChanges({ ...this.#draftFields(), filesChanged: this.#filesChanged() }))
   /** Run starts the saved test (its history) rather than an unsaved copy. */
-  readonly runsSavedTest = $derived(this.test !== null && this.script === this.savedScript)
+  readonly runsSavedTest = $derived(this.test !== null && this.script === this.savedScript && !this.#filesChanged())
 
-  constructor(readonly projectId: string) {}
+  constructor(readonly projectId: string) {
+    this.files = new FileSet(projectId)
+  }
+
+  // A method, not a field read: the derived fields above are declared before `files` is set.
+  #filesChanged(): boolean {
+    return this.files.changed
+  }
+
+  #draftFields() {
+    return { script: this.script, name: this.name, test: this.test, savedScript: this.savedScript, rawSamples: this.rawSamples }
+  }
 
   restoreDraft(): boolean {
     const draft = parseDraft(this.#storage(() => sessionStorage.getItem(draftKey(this.projectId))) ?? null)
@@ -116,6 +161,8 @@ export class Playground {
     this.savedScript = draft.savedScript
     this.rawSamples = draft.rawSamples
     this.runRawSamples = draft.runRawSamples
+    this.archive = draft.archive ?? null
+    if (draft.files) this.files.restore(draft.files)
     return true
   }
 
@@ -126,7 +173,7 @@ export class Playground {
   }
 
   storeDraft(): void {
-    const draft: Draft = { script: this.script, name: this.name, test: this.test, savedScript: this.savedScript, rawSamples: this.rawSamples, runRawSamples: this.runRawSamples }
+    const draft: Draft = { script: this.script, name: this.name, test: this.test, savedScript: this.savedScript, rawSamples: this.rawSamples, runRawSamples: this.runRawSamples, files: this.files.snapshot(), archive: this.archive }
     this.#storage(() => sessionStorage.setItem(draftKey(this.projectId), JSON.stringify(draft)))
   }
 
@@ -135,7 +182,8 @@ export class Playground {
     this.validating = true
     this.validateError = null
     try {
-      const result = await api.scripts.validate.mutate({ script, projectId: this.projectId })
+      const files = await this.files.refs()
+      const result = await api.scripts.validate.mutate({ script, projectId: this.projectId, ...(files.length > 0 ? { files } : {}) })
       this.validation = result
       this.validatedScript = script
     } catch (err) {
@@ -148,14 +196,16 @@ export class Playground {
   async loadTemplate(id: string): Promise<void> {
     await this.#load(`template ${id}`, async () => {
       const template = await api.templates.byId.query({ id })
-      this.#replace({ script: template.script, name: template.name, test: null, savedScript: null, rawSamples: false, runRawSamples: false })
+      this.#replace({ script: template.script, name: template.name, test: null, savedScript: null, rawSamples: false, runRawSamples: false, archive: null })
+      this.files.reset([])
     })
   }
 
   async loadTest(id: string): Promise<void> {
     await this.#load('the test', async () => {
       const test = await api.tests.byId.query({ id })
-      this.#replace({ script: test.script, name: test.name, test: { id: test.id, name: test.name, rawSamples: test.rawSamples }, savedScript: test.script, rawSamples: test.rawSamples, runRawSamples: test.rawSamples })
+      this.#replace({ script: test.script, name: test.name, test: { id: test.id, name: test.name, rawSamples: test.rawSamples }, savedScript: test.script, rawSamples: test.rawSamples, runRawSamples: test.rawSamples, archive: test.archive })
+      this.files.reset(test.files)
     })
   }
 
@@ -171,7 +221,16 @@ export class Playground {
     this.saveError = null
     try {
       const rawSamples = this.rawSamples
-      const saved = this.test && !asNew ? await api.tests.update.mutate({ id: this.test.id, name, script, rawSamples }) : await api.tests.create.mutate({ projectId: this.projectId, name, script, rawSamples })
+      let saved: RouterOutputs['tests']['byId']
+      if (this.archive) {
+        // The archive holds the script and files: only the name and settings change, or a new test runs the same archive.
+        saved = this.test && !asNew ? await api.tests.update.mutate({ id: this.test.id, name, rawSamples }) : await api.tests.create.mutate({ projectId: this.projectId, name, archive: this.archive.sha256, rawSamples })
+      } else {
+        const files = await this.files.refs()
+        saved = this.test && !asNew ? await api.tests.update.mutate({ id: this.test.id, name, script, rawSamples, files }) : await api.tests.create.mutate({ projectId: this.projectId, name, script, rawSamples, files })
+      }
+      this.files.markSaved(saved.files)
+      this.archive = saved.archive
       this.test = { id: saved.id, name: saved.name, rawSamples: saved.rawSamples }
       this.rawSamples = saved.rawSamples
       this.savedScript = saved.script
@@ -181,7 +240,7 @@ export class Playground {
     } catch (err) {
       this.saveError = describeError(err)
       // The API refuses scripts with errors; show them where they are.
-      if (errorCode(err) === 'BAD_REQUEST' && /^script:/.test(this.saveError)) void this.validate()
+      if (errorCode(err) === 'BAD_REQUEST' && /^script:/.test(this.saveError) && !this.archive) void this.validate()
       return false
     } finally {
       this.saving = false
@@ -193,7 +252,8 @@ export class Playground {
     this.starting = true
     this.runError = null
     try {
-      const run = await api.runs.start.mutate(runInput(this.projectId, this, location))
+      const files = this.runsSavedTest ? [] : await this.files.refs()
+      const run = await api.runs.start.mutate(runInput(this.projectId, { ...this.#draftFields(), runRawSamples: this.runRawSamples, filesChanged: this.files.changed }, location, files))
       return run.id
     } catch (err) {
       this.runError = describeError(err)
@@ -204,7 +264,16 @@ export class Playground {
     }
   }
 
+  /** Makes the open test run a newly uploaded archive (the API reads it and answers the test with its entry script). */
+  async replaceArchive(sha256: string): Promise<void> {
+    if (!this.test) return
+    const saved = await api.tests.update.mutate({ id: this.test.id, archive: sha256 })
+    this.#replace({ script: saved.script, name: saved.name, test: { id: saved.id, name: saved.name, rawSamples: saved.rawSamples }, savedScript: saved.script, rawSamples: saved.rawSamples, runRawSamples: saved.rawSamples, archive: saved.archive })
+    this.files.reset(saved.files)
+  }
+
   #replace(draft: Draft): void {
+    this.archive = draft.archive ?? null
     this.script = draft.script
     this.name = draft.name
     this.test = draft.test

@@ -70,3 +70,25 @@ describe('RAW_SAMPLES_HELP', () => {
     expect(RAW_SAMPLES_HELP).toMatch(/costs throughput/)
   })
 })
+
+describe('files in the playground', () => {
+  const test = { id: 't1', name: 'Checkout', rawSamples: false }
+  const files = [{ path: 'data/users.json', sha256: 'a'.repeat(64) }]
+
+  it('runs the saved test only while its files are unchanged too; else the script with the files', () => {
+    expect(runInput('p1', { script: 'x', test, savedScript: 'x', runRawSamples: false, filesChanged: false }, 'us-east', files)).toEqual({ testId: 't1', location: 'us-east', rawSamples: false })
+    expect(runInput('p1', { script: 'x', test, savedScript: 'x', runRawSamples: false, filesChanged: true }, 'us-east', files)).toEqual({ projectId: 'p1', script: 'x', location: 'us-east', rawSamples: false, files })
+    expect(runInput('p1', { script: 'y', test: null, savedScript: null, runRawSamples: false }, 'us-east', [])).toEqual({ projectId: 'p1', script: 'y', location: 'us-east', rawSamples: false })
+  })
+
+  it('counts changed files as unsaved', () => {
+    expect(hasUnsavedChanges({ script: 'x', name: 'Checkout', test, savedScript: 'x', rawSamples: false, filesChanged: true })).toBe(true)
+  })
+
+  it('restores the files and edits a draft kept, and drops a damaged file list', () => {
+    const snapshot = { files: [{ ...files[0]!, size: 10 }], saved: [], edits: { 'data/users.json': '[]' } }
+    const draft = { script: 's', name: 'n', test: null, savedScript: null, rawSamples: false, runRawSamples: false, files: snapshot }
+    expect(parseDraft(JSON.stringify(draft))).toEqual(draft)
+    expect(parseDraft(JSON.stringify({ ...draft, files: { files: [{ path: 1 }], saved: [] } }))).toEqual({ ...draft, files: undefined })
+  })
+})

@@ -1,6 +1,9 @@
-// Every module the script loads must be one k6 resolves: its own modules (k6/browser only where
-// the location has a browser), remote URLs, or the test's own files. Node built-ins, npm packages
-// and Playwright are refused.
+// Every module the script loads must be one k6 resolves from what the test holds: its own
+// modules (k6/browser only where the location has a browser) or the test's own files. Node
+// built-ins, npm packages and Playwright are refused, and so are remote modules: k6 fetches those
+// while it loads the script, before any target policy applies, so Stampede never lets it fetch
+// (a k6 archive carries its remote modules with it). An import() or require() must name its
+// module literally, so that what a test loads is known before it runs.
 import { posOf } from '../ast.ts'
 import type { Rule } from '../context.ts'
 import { checkFileReference } from '../file-reference.ts'
@@ -12,7 +15,13 @@ export const importsRule: Rule = {
       const pos = posOf(node)
       switch (kind) {
         case 'k6':
+          break
         case 'remote':
+          report.error(
+            'remote-import',
+            `"${specifier}" is a remote module, and Stampede never fetches modules while it checks or runs a test (k6 would fetch it before the target policy applies). Download it into the test's files and import it from there (e.g. "./lib/${specifier.split('/').pop() || 'module.js'}"), or build a k6 archive, which carries remote modules (\`k6 archive script.js\`, then upload the .tar or \`stampede run --archive\`).`,
+            pos,
+          )
           break
         case 'local':
           checkFileReference(ctx, report, 'import', specifier, node)
@@ -32,8 +41,11 @@ export const importsRule: Rule = {
           report.error('playwright-import', `"${specifier}" is Playwright; k6 cannot run Playwright scripts. Rewrite the browser steps with k6/browser (its API follows Playwright's), or test the HTTP API with k6/http.`, pos)
           break
         case 'npm':
-          report.error('npm-package-import', `"${specifier}" is an npm package; k6 does not resolve npm packages. Import a bundled copy by URL (e.g. from https://jslib.k6.io) or bundle the script before pasting it.`, pos)
+          report.error('npm-package-import', `"${specifier}" is an npm package; k6 does not resolve npm packages. Add a bundled copy of it to the test's files and import it relatively (e.g. "./lib/package.js"), or bundle the script before pasting it.`, pos)
       }
+    }
+    for (const { kind, node } of ctx.computedImports) {
+      report.error('computed-import', `${kind === 'import' ? 'import()' : 'require()'} is given a computed module name; Stampede checks every module a test loads before it runs, so write the module's name as a string, e.g. ${kind === 'import' ? 'import("./lib/helper.js")' : 'require("./lib/helper.js")'}.`, posOf(node))
     }
   },
 }

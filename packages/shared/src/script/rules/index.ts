@@ -15,3 +15,6 @@ export const SOURCE_RULES: readonly SourceRule[] = [scriptTooLargeRule]
 
 /** Rules on the parsed script. */
 export const RULES: readonly Rule[] = [importsRule, openPathsRule, noK6ImportRule, defaultExportRule, optionsAndThresholdsRule, consoleInDefaultHighVusRule]
+
+/** Rules on each of a test's modules (a file the script imports): what it loads and opens. */
+export const MODULE_RULES: readonly Rule[] = [importsRule, openPathsRule]

@@ -67,6 +67,8 @@ export interface ScriptEditorOptions {
   readOnly: boolean
   /** A label for screen readers (the editor is a contenteditable, not a labelled textarea). */
   label: string
+  /** `script` (default): k6 script support (TypeScript grammar, k6 hints); `plain`: a data file's text. */
+  language?: 'script' | 'plain'
   onChange: (script: string) => void
 }
 
@@ -88,9 +90,7 @@ export function createScriptEditor(opts: ScriptEditorOptions): ScriptEditor {
         closeBrackets(),
         highlightActiveLine(),
         syntaxHighlighting(highlight),
-        javascript({ typescript: true }),
-        k6Language(),
-        autocompletion({ activateOnTyping: true }),
+        ...(opts.language === 'plain' ? [] : [javascript({ typescript: true }), k6Language(), autocompletion({ activateOnTyping: true })]),
         lintGutter(),
         keymap.of([...closeBracketsKeymap, ...defaultKeymap, ...historyKeymap, ...completionKeymap, indentWithTab]),
         EditorView.contentAttributes.of({ 'aria-label': opts.label }),
