@@ -13,12 +13,12 @@
 // after 5,000 of them (bench/lists.ts). `BENCH_LANES=run-path,throughput,runner-memory,console,lists,metrics` picks lanes
 // (runner-memory: a 10-minute run; RUNNER_MEMORY_SECONDS shortens it).
 import { spawn } from 'node:child_process'
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { createServer, loadApiConfig } from '@stampede/api'
 import { resolveTool } from '@stampede/tools'
-import { k6Args, k6Env, SCRIPT_FILE } from '@stampede/runner'
+import { k6Args, k6Env, SCRIPT_FILE, SCRIPT_PATH } from '@stampede/runner'
 import { resolveTargetPolicy } from '@stampede/shared/targets'
 import { isTerminal } from '@stampede/shared'
 import { tokenClient, type Api } from './clients.ts'
@@ -176,7 +176,10 @@ const SCRIPTS = {
 async function bareK6(k6Path: string, script: string, withStampedeOutputs: boolean, report = true): Promise<number> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'bench-bare-'))
   try {
-    await writeFile(path.join(dir, 'script.js'), script)
+    // With the runner's flags, the script is where a run has it (in the test's folder).
+    const scriptPath = path.join(dir, withStampedeOutputs ? SCRIPT_PATH : 'script.js')
+    await mkdir(path.dirname(scriptPath), { recursive: true })
+    await writeFile(scriptPath, script)
     const args = withStampedeOutputs ? k6Args(SCRIPT_FILE, await resolveTargetPolicy({ allowLoopback: true, allowlist: [] }), { report }) : ['run', '--summary-export=summary.json', 'script.js']
     const env = withStampedeOutputs ? k6Env(dir) : { PATH: '/usr/bin:/bin', HOME: dir, K6_NO_USAGE_REPORT: 'true' }
     await new Promise<void>((resolve, reject) => {
@@ -261,20 +264,26 @@ async function throughput(lanes: Lane[], targetUrl: string, k6Path: string, kind
  */
 async function withLanes(body: (p: { stack: Stack; lanes: [Lane, Lane]; noReport: Lane }) => Promise<void>) {
   const locations = 'us-east:US East:Virginia,eu-central:EU Central:Frankfurt,asia-pacific:Asia Pacific:Singapore'
+  // BENCH_SWAP_REPORT=1: the first runner (us-east) writes no HTML report and the third
+  // (asia-pacific) does, to tell a lane's place among the runners from its setting.
+  const swap = process.env.BENCH_SWAP_REPORT === '1'
+  const [reportAt, noReportAt] = swap ? ['asia-pacific', 'us-east'] : ['us-east', 'asia-pacific']
+  const noReportEnv = { K6_HTML_REPORT: 'false' }
   const stack = await startStack({
     locations,
     api: { RUN_TIMEOUT_SECONDS: '600' },
-    runner: { ENABLE_LOCATION_FILTERING: 'true', WORKER_LOCATION: 'us-east' },
+    runner: { ENABLE_LOCATION_FILTERING: 'true', WORKER_LOCATION: 'us-east', ...(swap ? noReportEnv : {}) },
   })
   await stack.startRunner({ ENABLE_LOCATION_FILTERING: 'true', WORKER_LOCATION: 'eu-central', K6_SANDBOX: 'off' })
-  await stack.startRunner({ ENABLE_LOCATION_FILTERING: 'true', WORKER_LOCATION: 'asia-pacific', K6_HTML_REPORT: 'false' })
+  await stack.startRunner({ ENABLE_LOCATION_FILTERING: 'true', WORKER_LOCATION: 'asia-pacific', ...(swap ? {} : noReportEnv) })
   const open = await createServer(loadApiConfig({ ...stack.env, LOCATIONS: locations, API_PORT: '0', K6_SANDBOX: 'off', RUN_TIMEOUT_SECONDS: '600', API_TOKEN_RATE_LIMIT: '100000', VALIDATION_RATE_LIMIT: '100000' }))
   try {
     const lanes: [Lane, Lane] = [
-      { name: 'sandboxed', api: stack.api, location: 'us-east' },
+      { name: 'sandboxed', api: stack.api, location: reportAt },
       { name: 'unsandboxed', api: tokenClient(await open.start(), stack.token), location: 'eu-central' },
     ]
-    const noReport: Lane = { name: 'sandboxed, no HTML report', api: stack.api, location: 'asia-pacific' }
+    const noReport: Lane = { name: 'sandboxed, no HTML report', api: stack.api, location: noReportAt }
+    console.log(`[bench] lanes: HTML report on ${reportAt}'s runner, off on ${noReportAt}'s (BENCH_SWAP_REPORT=1 swaps them)`)
     // Warm-up: the first run pays for k6's first start and the workflow's first task.
     for (const lane of [...lanes, noReport]) await runFinished(lane.api, (await lane.api.runs.start.mutate({ script: 'export default function () {}', location: lane.location })).id, 300_000)
     await body({ stack, lanes, noReport })

@@ -271,7 +271,7 @@ describe('locations', () => {
     await expect(stack.api.runs.start.mutate({ script: 'export default function () {}', location: 'mars-north' })).rejects.toThrow(/location: "mars-north" is not a configured location; choose one of us-east, eu-central/)
     await expect(stack.api.runs.start.mutate({ testId: 'nope', location: 'us-east' })).rejects.toThrow('testId: must be an id as returned by the API (a UUID)')
     await expect(stack.api.tests.create.mutate({ name: '', script: 'x' })).rejects.toThrow('name: is required')
-    await expect(stack.api.runs.start.mutate({ location: 'us-east' })).rejects.toThrow('testId: give either testId (a saved test) or script (an unsaved script), not both')
+    await expect(stack.api.runs.start.mutate({ location: 'us-east' })).rejects.toThrow('testId: give exactly one of testId (a saved test), script (an unsaved script, with its files) or archive (an uploaded k6 archive)')
     await expect(stack.api.runs.start.mutate({ script: '', location: 'us-east' })).rejects.toThrow('script: is empty; paste or write a k6 script')
     await expect(stack.api.runs.start.mutate({ script: 'x', location: 'US East' })).rejects.toThrow('location: must be a location id')
     await expect(stack.api.runs.start.mutate({ script: 'x', location: 'us-east', timeoutSeconds: 1 })).rejects.toThrow('timeoutSeconds: must be at least 5 seconds')

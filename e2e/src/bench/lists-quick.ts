@@ -14,7 +14,7 @@ import { startStack, type Stack } from '../stack.ts'
 import { tokenClient } from '../clients.ts'
 import { startApiProcess } from './api-process.ts'
 import { cpuMsOf } from './proc.ts'
-import { listCases, measureListLatency, seedListHistory, type ListHistory } from './lists.ts'
+import { listCases, measureListLatency, seedListHistory, trpcList, type ListHistory } from './lists.ts'
 
 const variants = (process.env.LIST_API_ARGS ?? '').split('|').map((v) => v.split(' ').filter(Boolean))
 const wanted = process.env.LIST_CASES?.split(',').map((c) => c.trim())
@@ -31,7 +31,7 @@ async function measure(held: Held) {
   for (const execArgv of variants) {
     const api = await startApiProcess({ ...held.env, API_TOKEN_RATE_LIMIT: '10000000', VALIDATION_RATE_LIMIT: '100000' }, { execArgv })
     try {
-      const client = tokenClient(api.url, held.token)
+      const client = trpcList(tokenClient(api.url, held.token))
       console.log(`\n== API flags: ${execArgv.join(' ') || '(none)'}`)
       for (const c of cases) {
         const a1 = await api.cpu()

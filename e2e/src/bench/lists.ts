@@ -7,6 +7,8 @@
 // The API under measurement runs in a process of its own (api-process.ts), as it does in
 // production; the callers, the stack's Temporal and S3 run in this one. LIST_API_ENV='K=V K=V'
 // adds to that API's environment, to compare settings (e.g. API_HEAP_GROWING_PERCENT=0: V8's own).
+import { readFile } from 'node:fs/promises'
+import http from 'node:http'
 import { performance } from 'node:perf_hooks'
 import pLimit from 'p-limit'
 import pg from 'pg'
@@ -24,6 +26,15 @@ const MB = 1024 * 1024
 const mb = (bytes: number) => `${(bytes / MB).toFixed(1)} MB`
 const signedMb = (bytes: number) => `${bytes >= 0 ? '+' : ''}${(bytes / MB).toFixed(1)} MB`
 const quantile = (sorted: number[], q: number): number => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN
+
+/** CPU time the whole machine spent busy (all cores, every state but idle and iowait), in ms, from /proc/stat. */
+async function machineBusyMs(): Promise<number> {
+  const cpu = (await readFile('/proc/stat', 'utf8')).split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number)
+  const [user = 0, nice = 0, system = 0, , , irq = 0, softirq = 0, steal = 0] = cpu
+  return ((user + nice + system + irq + softirq + steal) * 1000) / CLOCK_TICKS
+}
+/** The kernel's clock ticks per second for /proc/stat (USER_HZ, 100 on Linux). */
+const CLOCK_TICKS = 100
 
 /** What a lane needs of the seeded history. */
 export interface ListHistory {
@@ -65,18 +76,50 @@ export interface LatencyResult {
   perSecond: number
 }
 
+/** What a caller needs: one runs.list call. */
+export type ListCall = (input: ListInput) => Promise<{ items: unknown[] }>
+
+/** runs.list through the tRPC client the SDK is built on (fetch, the client's own parsing). */
+export const trpcList = (api: Api): ListCall => (input) => api.runs.list.query(input)
+
+/**
+ * runs.list as a plain HTTP GET on a keep-alive connection pool, the answer parsed with
+ * JSON.parse: what any HTTP client does, with less of the caller's own CPU than the tRPC client on
+ * fetch (the callers share the machine's 2 cores with the API and Postgres).
+ */
+export function plainList(apiUrl: string, token: string): ListCall {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 64 })
+  const base = new URL('/trpc/runs.list', apiUrl)
+  return (input) =>
+    new Promise((resolve, reject) => {
+      const url = new URL(base)
+      url.searchParams.set('input', JSON.stringify(input))
+      const req = http.get(url, { agent, headers: { authorization: `Bearer ${token}` } }, (res) => {
+        const chunks: Buffer[] = []
+        res.on('data', (c: Buffer) => chunks.push(c))
+        res.on('end', () => {
+          const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { result?: { data?: { items: unknown[] } }; error?: { message?: string } }
+          if (res.statusCode !== 200 || !body.result?.data) reject(new Error(`runs.list answered ${res.statusCode}: ${body.error?.message ?? 'no data'}`))
+          else resolve(body.result.data)
+        })
+        res.on('error', reject)
+      })
+      req.on('error', reject)
+    })
+}
+
 /** p50/p95 of each case at `concurrency` callers, after `warmup` calls of it that are not counted. */
-export async function measureListLatency(api: Api, cases: ListCase[], opts: { concurrency?: number; calls?: number; warmup?: number } = {}): Promise<LatencyResult[]> {
+export async function measureListLatency(list: ListCall, cases: ListCase[], opts: { concurrency?: number; calls?: number; warmup?: number } = {}): Promise<LatencyResult[]> {
   const concurrency = opts.concurrency ?? 20
   const calls = opts.calls ?? 400
   const results: LatencyResult[] = []
   for (const c of cases) {
-    await concurrently(concurrency, opts.warmup ?? 40, async (i) => void (await api.runs.list.query(c.input(i))))
+    await concurrently(concurrency, opts.warmup ?? 40, async (i) => void (await list(c.input(i))))
     const times: number[] = []
     const started = performance.now()
     await concurrently(concurrency, calls, async (i) => {
       const t0 = performance.now()
-      const page = await api.runs.list.query(c.input(i))
+      const page = await list(c.input(i))
       times.push(performance.now() - t0)
       if (page.items.length === 0) throw new Error(`runs.list (${c.name}, ${JSON.stringify(c.input(i))}) returned no runs: is the history seeded?`)
     })
@@ -135,23 +178,34 @@ export async function listLatencyLane(stack: Stack, history: ListHistory, opts: 
   const calls = opts.calls ?? 400
   const api = await startListApi(stack)
   try {
-    const client = tokenClient(api.url, stack.token)
+    const clients: [string, ListCall][] = [
+      ['tRPC client', trpcList(tokenClient(api.url, stack.token))],
+      ['plain HTTP client', plainList(api.url, stack.token)],
+    ]
+    // CPU per call of the API process, of this process (the callers, and the stack's in-process
+    // parts), and of the rest of the machine (Postgres, Temporal): where the 2 cores go.
     const cpuMs = async (run: () => Promise<void>) => {
       const a = await api.cpu()
+      const callersA = process.cpuUsage()
+      const machineA = await machineBusyMs()
       await run()
       const b = await api.cpu()
-      return (b.user - a.user + b.system - a.system) / 1000
+      const callers = process.cpuUsage(callersA)
+      const apiMs = (b.user - a.user + b.system - a.system) / 1000
+      const callersMs = (callers.user + callers.system) / 1000
+      return { api: apiMs, callers: callersMs, rest: (await machineBusyMs()) - machineA - apiMs - callersMs }
     }
     console.log(`\n== runs.list latency, API in its own process (target p95 ≤ 50 ms at ${concurrency} concurrent callers)`)
     const results: LatencyResult[] = []
-    for (const c of listCases(history)) {
+    for (const [clientName, client] of clients) for (const c of listCases(history)) {
       const [alone] = await measureListLatency(client, [c], { concurrency: 1, calls: 100, warmup: 20 })
       let r: LatencyResult | undefined
       const cpu = await cpuMs(async () => void ([r] = await measureListLatency(client, [c], { concurrency, calls })))
-      results.push(r!)
+      results.push({ ...r!, name: `${r!.name} (${clientName})` })
+      const perCall = (ms: number) => (ms / calls).toFixed(2)
       console.log(
-        `  ${c.name.padEnd(10)} ${concurrency} callers: p50 ${r!.p50.toFixed(1)} ms, p95 ${r!.p95.toFixed(1)} ms, max ${r!.max.toFixed(1)} ms, ${r!.perSecond.toFixed(0)} calls/s;` +
-          ` 1 caller: p50 ${alone!.p50.toFixed(1)} ms, p95 ${alone!.p95.toFixed(1)} ms; API CPU ${(cpu / calls).toFixed(2)} ms/call${r!.p95 <= 50 ? '' : '  ABOVE TARGET'}`,
+        `  ${clientName}, ${c.name.padEnd(10)} ${concurrency} callers: p50 ${r!.p50.toFixed(1)} ms, p95 ${r!.p95.toFixed(1)} ms, max ${r!.max.toFixed(1)} ms, ${r!.perSecond.toFixed(0)} calls/s;` +
+          ` 1 caller: p50 ${alone!.p50.toFixed(1)} ms, p95 ${alone!.p95.toFixed(1)} ms; CPU ms/call: API ${perCall(cpu.api)}, callers ${perCall(cpu.callers)}, rest of the machine ${perCall(cpu.rest)}${r!.p95 <= 50 ? '' : '  ABOVE TARGET'}`,
       )
     }
     return results

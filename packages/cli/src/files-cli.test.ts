@@ -96,6 +96,20 @@ describe('stampede run with files', () => {
     expect(inputOf('runs.start')).toEqual([{ location: 'us-east', script: SCRIPT, files: refs }])
   })
 
+  it('validate sends the files too, and names a module\'s finding by the module beside the script', async () => {
+    await tree({ 'load/checkout.js': SCRIPT, 'load/data/users.json': USERS, 'load/lib/helper.js': HELPER })
+    const answer = answers['scripts.validate']
+    answers['scripts.validate'] = () => ({ ok: false, errors: [{ code: 'missing-file', message: 'lib/x.csv is missing', line: 1, column: 23, file: 'lib/helper.js' }], warnings: [], requirements: null })
+    try {
+      const { code, stderr } = await cli('validate', 'load/checkout.js')
+      expect(code).toBe(7)
+      expect(stderr).toContain(`load${path.sep}lib${path.sep}helper.js:1:23 error missing-file: lib/x.csv is missing\n`)
+      expect(inputOf('scripts.validate')).toEqual([{ script: SCRIPT, files: [{ path: 'data/users.json', sha256: sha(USERS) }, { path: 'lib/helper.js', sha256: sha(HELPER) }] }])
+    } finally {
+      answers['scripts.validate'] = answer!
+    }
+  })
+
   it('refuses a file outside the script\'s folder before calling the API (exit 7), naming where and the fixes', async () => {
     await tree({ 'load/out.js': "const d = open('../secret.json')\nexport default function () {}\n", 'secret.json': '{}' })
     const { code, stderr } = await cli('run', 'load/out.js', '--location', 'us-east', '--detach')

@@ -4,12 +4,14 @@
 // database URL, no S3 or Temporal credentials) is @stampede/sandbox's k6Invocation, shared with
 // validation. The target policy goes in as CLI flags because k6 ranks flags above both its
 // environment and the script's `options`.
-import { K6_OUTPUT_FILES, k6Invocation, type K6ScriptFile } from '@stampede/sandbox'
+import { K6_OUTPUT_FILES, k6EntryPath, k6Invocation, type K6ScriptFile } from '@stampede/sandbox'
 import type { TargetPolicy } from '@stampede/shared/targets'
 import { SUMMARY_TREND_STATS } from '@stampede/shared/k6'
 import { scriptFileName } from '@stampede/shared/script'
 
 export const SCRIPT_FILE = scriptFileName('javascript')
+/** Where a JavaScript run's script is in its directory (the test's folder), as k6Args names it. */
+export const SCRIPT_PATH = k6EntryPath(SCRIPT_FILE)
 export const OUTPUT_FILES = {
   /** What k6 writes (summary, report, frames, samples): named where every k6's directory is defined. */
   ...K6_OUTPUT_FILES,

@@ -51,8 +51,10 @@ export async function pushTest(client: StampedeClient, name: string, entry: Test
 export async function validate(ctx: CommandContext, file: string, script: string, quietWhenOk: boolean, files: FileRef[] = []): Promise<{ ok: boolean; result: ScriptValidation }> {
   const result = await ctx.client.scripts.validate.mutate({ script, ...(files.length > 0 ? { files } : {}) })
   const to = ctx.json ? ctx.io.stderr : result.ok ? ctx.io.stdout : ctx.io.stderr
-  for (const f of result.errors) to.write(`${file}:${f.line}:${f.column} error ${f.code}: ${f.message}\n`)
-  for (const f of result.warnings) ctx.io.stderr.write(`${file}:${f.line}:${f.column} warning ${f.code}: ${f.message}\n`)
+  // A finding in one of the test's modules names that module, beside the script as on disk.
+  const where = (f: { file?: string | undefined }) => (f.file ? path.join(path.dirname(file), f.file) : file)
+  for (const f of result.errors) to.write(`${where(f)}:${f.line}:${f.column} error ${f.code}: ${f.message}\n`)
+  for (const f of result.warnings) ctx.io.stderr.write(`${where(f)}:${f.line}:${f.column} warning ${f.code}: ${f.message}\n`)
   if (result.ok && !quietWhenOk && !ctx.json) {
     const r = result.requirements
     ctx.io.stdout.write(`${file}: ok${r ? ` (up to ${r.maxVUs} VUs, at most ${Math.ceil(r.totalDurationSeconds)} s)` : ''}\n`)

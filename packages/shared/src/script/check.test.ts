@@ -63,6 +63,16 @@ describe('checkScript', () => {
     expect(aliased.errors.map((e) => `${e.line}:${e.column} ${e.code}`)).toEqual(['1:11 computed-import', '2:22 computed-import'])
   })
 
+  it('refuses a source map comment naming a URL (k6 would fetch it), not an inline or relative one', () => {
+    const body = 'export default function () {}\n'
+    expect(checkScript(`${body}//# sourceMappingURL=https://maps.example/s.js.map\n`).errors.map((e) => `${e.line}:${e.column} ${e.code}`)).toEqual(['2:1 remote-source-map'])
+    expect(checkScript(`${body}//@ sourceMappingURL=HTTP://10.0.0.1/m`).errors.map((e) => e.code)).toEqual(['remote-source-map'])
+    expect(checkScript(`${body}//# sourceMappingURL=data:application/json;base64,e30=\n`).errors).toEqual([])
+    expect(checkScript(`import x from 'HTTPS://jslib.example/x.js'\n${body}`).errors.map((e) => e.code)).toEqual(['remote-import'])
+    expect(checkScript(`${body}//# sourceMappingURL=script.js.map\n`).errors).toEqual([])
+    expect(checkScript(`export const x = 1\n//# sourceMappingURL=https://m.example/x.map`, { module: true, filename: 'lib/x.js' }).errors.map((e) => e.code)).toEqual(['remote-source-map'])
+  })
+
   it('warns about a script without options, without thresholds, and about misspelt threshold metrics', () => {
     expect(checkScript(`import http from 'k6/http'\nexport default function () {}`).warnings.map((w) => w.code)).toEqual(['no-options'])
     expect(checkScript(`import http from 'k6/http'\nexport const options = { vus: 1 }\nexport default function () {}`).warnings).toEqual([

@@ -29,6 +29,7 @@ export const ERROR_CODES = [
   'missing-file',
   'remote-import',
   'computed-import',
+  'remote-source-map',
 ] as const
 export const WARNING_CODES = ['no-k6-import', 'no-options', 'no-thresholds', 'unknown-threshold-metric', 'console-in-default-high-vus'] as const
 export type ErrorCode = (typeof ERROR_CODES)[number]

@@ -24,7 +24,8 @@ export function classifyImport(specifier: string): ImportKind {
     if (BROWSER_MODULES.has(specifier)) return 'k6-browser'
     return K6_MODULES.includes(specifier) ? 'k6' : 'k6-unknown'
   }
-  if (specifier.startsWith('https://') || specifier.startsWith('http://')) return 'remote'
+  // k6 reads the scheme in any case (HTTPS://… is fetched too).
+  if (/^https?:\/\//i.test(specifier)) return 'remote'
   if (specifier.startsWith('./') || specifier.startsWith('../') || specifier.startsWith('/') || specifier.startsWith('file://')) return 'local'
   if (specifier.startsWith('node:')) return 'node-builtin'
   const root = specifier.split('/')[0] ?? specifier
