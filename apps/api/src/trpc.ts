@@ -14,9 +14,9 @@
 import { initTRPC, TRPCError } from '@trpc/server'
 import { ZodError, ZodRealError } from 'zod'
 import { findUnstorableText, type Permission } from '@stampede/shared'
-import { Access } from './auth/access.ts'
-import { resolveActor, SIGN_IN_HINT, type Actor } from './auth/actor.ts'
-import { safeEqual } from './auth/secrets.ts'
+import type { Access } from './auth/access.ts'
+import { SIGN_IN_HINT, type Actor } from './auth/actor.ts'
+import { authorize } from './auth/authorize.ts'
 import type { Context } from './context.ts'
 import { isUnexpectedError, reportFault, reportInternalError, toTrpcError } from './faults.ts'
 
@@ -74,27 +74,12 @@ const answerFaultsPlainly = t.middleware(async ({ path, next }) => {
   throw answer
 })
 
-/** Refuses cookie-authenticated calls from foreign pages and mutations without the CSRF token. */
-export function checkCookieRequest(ctx: Pick<Context, 'request' | 'config'>, actor: Extract<Actor, { kind: 'user' }>, type: string): void {
-  const { origin, csrf } = ctx.request
-  if (origin !== undefined && !ctx.config.webOrigins.includes(origin)) {
-    throw new TRPCError({ code: 'FORBIDDEN', message: `requests from ${origin} may not use a Stampede session; use an API token` })
-  }
-  if (type === 'mutation' && (csrf === undefined || !safeEqual(csrf, actor.csrfToken))) {
-    throw new TRPCError({ code: 'FORBIDDEN', message: 'missing or wrong x-stampede-csrf header: changes made with a session cookie must send the CSRF token from auth.me' })
-  }
-}
-
 const enforceAccess = t.middleware(async ({ ctx, meta, path, type, next }) => {
   const rule = meta?.access
   if (!rule) throw new TRPCError({ code: 'INTERNAL_SERVER_ERROR', message: `procedure ${path} declares no access rule` })
   const none: { actor: Actor | null; access: Access | null } = { actor: null, access: null }
   if (rule === 'public') return next({ ctx: none })
-  const actor = await resolveActor(ctx.db, ctx.request)
-  if (!actor) throw new TRPCError({ code: 'UNAUTHORIZED', message: `not signed in: ${SIGN_IN_HINT}` })
-  if (actor.kind === 'user') checkCookieRequest(ctx, actor, type)
-  else ctx.tokenLimiter.take(actor.id, actor.name)
-  const authed: typeof none = { actor, access: new Access(ctx.db, actor, rule === 'signed-in' ? 'read' : rule) }
+  const authed: typeof none = await authorize(ctx, ctx.request, { permission: rule === 'signed-in' ? 'read' : rule, change: type === 'mutation' })
   return next({ ctx: authed })
 })
 

@@ -10,8 +10,8 @@
 // not collected.
 import { readFile, realpath, stat } from 'node:fs/promises'
 import path from 'node:path'
-import { checkFilePath, checkFileSet, DEFAULT_FILE_CAPS, resolveFileReference, type FileCaps } from '@stampede/shared/files'
-import { scriptReferences } from '@stampede/shared/script'
+import { checkFilePath, checkFileSet, DEFAULT_FILE_CAPS, isModulePath, resolveFileReference, type FileCaps } from '@stampede/shared/files'
+import { isAbsolutePath, scriptReferences } from '@stampede/shared/script'
 
 export interface CollectedFile {
   /** Stored form (checkFilePath): relative to the entry script's folder, "/"-separated. */
@@ -42,9 +42,6 @@ export class CollectError extends Error {
     super(problems.join('\n'))
   }
 }
-
-/** Extensions k6 loads as modules; an imported file with another name is collected but not followed. */
-const MODULE_FILE = /\.(m?js|cjs|ts|mts|cts)$/i
 
 const ARCHIVE_HINT = 'or build a k6 archive (k6 archive <script>) and pass it with --archive <file.tar>'
 
@@ -97,7 +94,7 @@ export async function collectTestFiles(entryPath: string, opts: CollectOptions =
       problems.push(`${ref.at}: ${what} is a URL; open() reads files only. Download the file into the script's folder and open it by a relative path.`)
       return null
     }
-    if (ref.reference.startsWith('/') || ref.reference.startsWith('file:') || /^[A-Za-z]:[\\/]/.test(ref.reference)) {
+    if (isAbsolutePath(ref.reference)) {
       problems.push(`${ref.at}: ${what} is an absolute path, which does not exist where the test runs. Move the file under ${rootShown} and refer to it relative to ${path.posix.basename(from)}, e.g. "./data/users.json".`)
       return null
     }
@@ -162,7 +159,8 @@ export async function collectTestFiles(entryPath: string, opts: CollectOptions =
       const got = await load(mod.stored, { kind: 'import', reference: i.specifier, at: `${modShown}:${i.line}:${i.column}` })
       if (!got) continue
       files.set(got.stored, got.content)
-      if (parsed.has(got.stored) || !MODULE_FILE.test(got.stored)) continue
+      // Only modules are followed (isModulePath); an imported file of another kind is collected as it is.
+      if (parsed.has(got.stored) || !isModulePath(got.stored)) continue
       parsed.add(got.stored)
       queue.push({ stored: got.stored, source: got.content.toString('utf8') })
     }

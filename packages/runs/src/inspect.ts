@@ -3,8 +3,8 @@
 // own words. k6 is invoked as a run invokes it (@stampede/sandbox's invocation.ts: same paths,
 // HOME, working directory, files, __ENV, secrets as stand-ins) with the validation's limits:
 // small memory, CPU seconds and wall time.
-import { rm, writeFile } from 'node:fs/promises'
-import { ARCHIVE_ENTRY, limitFromExit, SANDBOX_WORK_DIR, spawnPlan, TEST_DIR, type K6Sandbox, type LayoutFile } from '@stampede/sandbox'
+import { rm } from 'node:fs/promises'
+import { ARCHIVE_ENTRY, bytesFile, limitFromExit, SANDBOX_WORK_DIR, spawnPlan, TEST_DIR, type K6Sandbox } from '@stampede/sandbox'
 import { LIMIT_SETTINGS, type K6ProcessLimits } from '@stampede/shared/platform-config'
 import type { Finding } from '@stampede/shared/script'
 import { scriptFileName } from '@stampede/shared/script'
@@ -89,7 +89,7 @@ async function inspectOnce(script: string, opts: InspectOptions, defaultVus?: nu
   const dir = await sandbox.makeDir('inspect-')
   try {
     if (bundle?.archive) await sandbox.prepare(dir, scriptFile, await bundle.read(bundle.archive.sha256))
-    else await sandbox.prepare(dir, scriptFile, script, (bundle?.files ?? []).map((f): LayoutFile => ({ path: f.path, write: async (target) => writeFile(target, await bundle!.read(f.sha256), { mode: 0o600, flag: 'wx' }) })))
+    else await sandbox.prepare(dir, scriptFile, script, (bundle?.files ?? []).map((f) => bytesFile(f.path, () => bundle!.read(f.sha256))))
     // Nothing is writable: `k6 inspect` writes no file.
     const plan = sandbox.plan({
       dir,

@@ -23,7 +23,7 @@ import { access, chmod, chown, copyFile, mkdir, mkdtemp, readdir, rename, rm, st
 import path from 'node:path'
 import { launcher } from './launcher.ts'
 import { k6Invocation, type K6Invocation, type K6InvocationRequest, type K6ScriptFile } from './invocation.ts'
-import { checkFilePath, ENTRY_SCRIPT_NAMES } from '@stampede/shared/files'
+import { checkFilePath } from '@stampede/shared/files'
 import { K6_OUTPUTS, SANDBOX_K6_PATH, SANDBOX_WORK_DIR, TEST_DIR, k6Environment } from './layout.ts'
 import { prlimitArgs, type K6Limits, MiB } from './limits.ts'
 
@@ -78,8 +78,11 @@ export interface LayoutFile {
   write(target: string): Promise<void>
 }
 
-/** A LayoutFile whose bytes are at hand. */
-export const bytesFile = (path: string, bytes: Uint8Array): LayoutFile => ({ path, write: (target) => writeFile(target, bytes, { mode: 0o600, flag: 'wx' }) })
+/** A LayoutFile of bytes at hand, or read when it is laid out. */
+export const bytesFile = (path: string, bytes: Uint8Array | (() => Promise<Uint8Array>)): LayoutFile => ({
+  path,
+  write: async (target) => writeFile(target, typeof bytes === 'function' ? await bytes() : bytes, { mode: 0o600, flag: 'wx' }),
+})
 
 export interface K6Command {
   dir: PrivateDir
@@ -218,7 +221,8 @@ export class K6Sandbox {
     for (const file of files) {
       // The API checked every name before storing it; checked again where it becomes a host path.
       const checked = checkFilePath(file.path)
-      if (!checked.ok || checked.path !== file.path || ENTRY_SCRIPT_NAMES.includes(file.path)) {
+      // checkFilePath also refuses the entry script's own names (script.js, script.ts) at the top.
+      if (!checked.ok || checked.path !== file.path) {
         throw new Error(`the test file name ${JSON.stringify(file.path)} cannot be laid out: ${checked.ok ? 'it is not in its stored form' : checked.message}`)
       }
       const target = path.join(testDir, ...file.path.split('/'))

@@ -89,7 +89,8 @@ export interface FileEntry {
 
 export type FileSetProblem = { path?: string; message: string }
 
-const mb = (bytes: number) => (bytes >= 1024 * 1024 ? `${+(bytes / (1024 * 1024)).toFixed(1)} MB` : bytes >= 1024 ? `${+(bytes / 1024).toFixed(1)} KB` : `${bytes} bytes`)
+/** Sizes in messages: bytes, KB or MB. */
+export const formatFileSize = (bytes: number): string => (bytes >= 1024 * 1024 ? `${+(bytes / (1024 * 1024)).toFixed(1)} MB` : bytes >= 1024 ? `${+(bytes / 1024).toFixed(1)} KB` : `${bytes} bytes`)
 
 /**
  * Checks a whole set of files (paths already in stored form): the caps, duplicates, and a name
@@ -103,7 +104,7 @@ export function checkFileSet(files: readonly FileEntry[], caps: FileCaps = DEFAU
   const folders = new Set<string>()
   for (const f of files) {
     total += f.size
-    if (f.size > caps.maxFileBytes) problems.push({ path: f.path, message: `${f.path} is ${mb(f.size)}; a file may be at most ${mb(caps.maxFileBytes)}.` })
+    if (f.size > caps.maxFileBytes) problems.push({ path: f.path, message: `${f.path} is ${formatFileSize(f.size)}; a file may be at most ${formatFileSize(caps.maxFileBytes)}.` })
     if (seen.has(f.path)) problems.push({ path: f.path, message: `${f.path} is given twice; each file needs its own name.` })
     seen.add(f.path)
     const parts = f.path.split('/')
@@ -112,7 +113,7 @@ export function checkFileSet(files: readonly FileEntry[], caps: FileCaps = DEFAU
   for (const path of seen) {
     if (folders.has(path)) problems.push({ path, message: `${path} is both a file and a folder of other files; rename one of them.` })
   }
-  if (total > caps.maxTotalBytes) problems.push({ message: `The test's files add up to ${mb(total)}; the limit is ${mb(caps.maxTotalBytes)}.` })
+  if (total > caps.maxTotalBytes) problems.push({ message: `The test's files add up to ${formatFileSize(total)}; the limit is ${formatFileSize(caps.maxTotalBytes)}.` })
   return problems
 }
 
@@ -149,8 +150,6 @@ export interface StoredArchive {
 /** Where a project's file bytes are kept in S3: once per content. */
 export const fileBlobKey = (projectId: string, sha256: string): string => `files/${projectId}/${sha256}`
 
-/** Which of a set of files are JS or TS modules (parsed and checked like the script), by name. */
-export const isModulePath = (path: string): boolean => /\.(?:m?js|cjs|ts)$/i.test(path)
+/** Which files are JS or TS modules (parsed and checked like the script), by name: .js .mjs .cjs .ts .mts .cts. */
+export const isModulePath = (path: string): boolean => /\.[cm]?[jt]s$/i.test(path)
 
-/** Sizes in messages: bytes, KB or MB. */
-export const formatFileSize = mb

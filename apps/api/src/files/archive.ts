@@ -30,8 +30,7 @@
 // is left to k6, which reports it at validation.
 import { extract as tarExtract } from 'tar-stream'
 import type { Header } from 'tar-stream'
-import type { FileCaps } from '@stampede/shared/files'
-import { findHiddenCharacter } from '@stampede/shared/files'
+import { findHiddenCharacter, formatFileSize, isModulePath, type FileCaps } from '@stampede/shared/files'
 import { scriptReferences } from '@stampede/shared/script'
 
 export interface K6ArchiveSummary {
@@ -66,8 +65,6 @@ const BLOCK = 512
 
 const utf8 = new TextEncoder()
 const q = (name: string): string => JSON.stringify(name)
-const size = (bytes: number): string =>
-  bytes >= 1024 * 1024 ? `${+(bytes / (1024 * 1024)).toFixed(1)} MB` : bytes >= 1024 ? `${+(bytes / 1024).toFixed(1)} KB` : `${bytes} bytes`
 
 /** Thrown inside the reader to stop at the first problem that ends reading. */
 class Stop extends Error {}
@@ -272,7 +269,7 @@ export async function readK6Archive(bytes: Uint8Array, caps: FileCaps): Promise<
         stop(`The entry ${q(name)} is a file whose name ends with "/"; the archive is damaged or crafted. ${cap(REMAKE)}.`)
       }
       if (kind !== 'file' && (header.size !== 0 || rawSize !== 0)) {
-        stop(`The entry ${q(name)} is a ${kind === 'link' ? 'hard link' : 'folder'} that claims ${size(header.size)} of content; in a k6 archive it has none. The archive is damaged or crafted; ${REMAKE}.`)
+        stop(`The entry ${q(name)} is a ${kind === 'link' ? 'hard link' : 'folder'} that claims ${formatFileSize(header.size)} of content; in a k6 archive it has none. The archive is damaged or crafted; ${REMAKE}.`)
       }
 
       const issue = nameProblem(name, kind === 'directory')
@@ -314,11 +311,11 @@ export async function readK6Archive(bytes: Uint8Array, caps: FileCaps): Promise<
           totalBytes += chunk.byteLength
           if (read > limit) {
             stop(name === 'metadata.json' && limit === MAX_METADATA_BYTES
-              ? `metadata.json is larger than ${size(MAX_METADATA_BYTES)}; k6 writes a few KB there. The archive is damaged or crafted; ${REMAKE}.`
-              : `${q(name)} is larger than ${size(caps.maxFileBytes)}, the limit for one file. Make the file smaller (or split it) and ${REMAKE}.`)
+              ? `metadata.json is larger than ${formatFileSize(MAX_METADATA_BYTES)}; k6 writes a few KB there. The archive is damaged or crafted; ${REMAKE}.`
+              : `${q(name)} is larger than ${formatFileSize(caps.maxFileBytes)}, the limit for one file. Make the file smaller (or split it) and ${REMAKE}.`)
           }
           if (totalBytes > caps.maxTotalBytes) {
-            stop(`The archive's contents add up to more than ${size(caps.maxTotalBytes)} (passed while reading ${q(name)}); the limit is ${size(caps.maxTotalBytes)}. Remove or shrink files the test does not need and ${REMAKE}.`)
+            stop(`The archive's contents add up to more than ${formatFileSize(caps.maxTotalBytes)} (passed while reading ${q(name)}); the limit is ${formatFileSize(caps.maxTotalBytes)}. Remove or shrink files the test does not need and ${REMAKE}.`)
           }
           keep.push(chunk)
         }
@@ -491,7 +488,6 @@ function readFailure(err: unknown, entries: number, lastName: string | null): st
 }
 
 /** Entries under file/ that are modules by their name; others are checked when a module imports them. */
-const MODULE_NAME = /\.(?:[cm]?js|[cm]?ts)$/i
 const REMAKE_ARCHIVE = 're-create the archive with `k6 archive script.js`'
 
 /** Where k6 looks for a module: an entry name under file/ or https/ (or plain http, which k6 refuses). */
@@ -522,7 +518,7 @@ function checkModules(set: ModuleSet, problem: (message: string) => void): void 
   }
 
   const others = files
-    .filter((f) => f.name !== entryPath && (f.name.startsWith('https/') || MODULE_NAME.test(f.name)))
+    .filter((f) => f.name !== entryPath && (f.name.startsWith('https/') || isModulePath(f.name)))
     .map((f) => f.name)
     .sort()
   const queue = [entryPath, ...others]

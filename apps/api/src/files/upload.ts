@@ -12,9 +12,8 @@ import { z } from 'zod'
 import { projectIdSchema, sha256Schema } from '@stampede/shared'
 import { formatFileSize } from '@stampede/shared/files'
 import type { Services } from '../context.ts'
-import { Access } from '../auth/access.ts'
-import { resolveActor, SIGN_IN_HINT, type RequestInfo } from '../auth/actor.ts'
-import { checkCookieRequest } from '../trpc.ts'
+import type { RequestInfo } from '../auth/actor.ts'
+import { authorize } from '../auth/authorize.ts'
 import { publicErrorMessage } from '../faults.ts'
 import { storeBlob } from './store.ts'
 
@@ -47,12 +46,8 @@ export function registerFileUpload(app: FastifyInstance, services: Services, req
             return answer(reply, 400, `${issue.path.join('.') || 'query'}: ${issue.message}. Upload with POST /files?projectId=<project id>&sha256=<the bytes' SHA-256> and the file's bytes as the body.`, 'BAD_REQUEST')
           }
           try {
-            const request = requestInfo(req)
-            const actor = await resolveActor(services.db, request)
-            if (!actor) throw new TRPCError({ code: 'UNAUTHORIZED', message: `not signed in: ${SIGN_IN_HINT}` })
-            if (actor.kind === 'user') checkCookieRequest({ request, config: services.config }, actor, 'mutation')
-            else services.tokenLimiter.take(actor.id, actor.name)
-            uploadProject.set(req, await new Access(services.db, actor, 'write').project(query.data.projectId))
+            const { access } = await authorize(services, requestInfo(req), { permission: 'write', change: true })
+            uploadProject.set(req, await access.project(query.data.projectId))
           } catch (err) {
             if (err instanceof TRPCError) return answer(reply, getHTTPStatusCodeFromError(err), err.message, err.code)
             return answer(reply, 503, publicErrorMessage(err, `POST ${FILE_UPLOAD_PATH}`), 'SERVICE_UNAVAILABLE')

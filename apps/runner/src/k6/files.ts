@@ -12,8 +12,12 @@ import { GRANT_EXPIRED } from '@stampede/shared/temporal'
 import type { LayoutFile } from '@stampede/sandbox'
 import type { K6Task, K6TaskFile } from '@stampede/shared/temporal'
 
-/** A storage server that stops sending fails the fetch (Temporal retries the run's activity) rather than hanging it. */
-const IDLE_TIMEOUT_MS = 60_000
+/**
+ * How long one file's download may take: a minute plus 1 ms per KB (so at least about 1 MB/s). A
+ * storage server that stops sending fails the fetch (Temporal retries the run's activity) rather
+ * than hanging it.
+ */
+const downloadTimeoutMs = (size: number) => 60_000 + Math.ceil(size / 1000)
 
 /** Refuses a task whose file links expired while it waited for a runner: the run goes back for new ones. */
 export function assertFileLinksValid(task: Pick<K6Task, 'filesExpireAt'>, now = Date.now()): void {
@@ -24,7 +28,7 @@ export function assertFileLinksValid(task: Pick<K6Task, 'filesExpireAt'>, now = 
 
 /** Writes one blob to `target` (a new file, mode 0600), checking its size and SHA-256. */
 export async function fetchBlob(blob: Pick<K6TaskFile, 'url' | 'sha256' | 'size'>, target: string, name: string): Promise<void> {
-  const response = await fetch(blob.url, { signal: AbortSignal.timeout(IDLE_TIMEOUT_MS + Math.ceil(blob.size / 1000)) })
+  const response = await fetch(blob.url, { signal: AbortSignal.timeout(downloadTimeoutMs(blob.size)) })
   if (!response.ok || !response.body) {
     // The status names the problem; never the URL, which is a credential.
     throw new Error(`storage refused the run's file ${name} (HTTP ${response.status})`)

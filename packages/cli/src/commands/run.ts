@@ -6,7 +6,7 @@ import { stat, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { k6SummarySchema } from '@stampede/shared/k6'
 import type { Run } from '@stampede/sdk'
-import { onePositional, out, parse, UsageError, type CliIo, type Command, type CommandContext } from '../context.ts'
+import { out, parse, UsageError, type CliIo, type Command, type CommandContext } from '../context.ts'
 import { EXIT, exitCodeForRun } from '../exit-codes.ts'
 import { follow } from '../follow.ts'
 import { formatResults } from '../format.ts'
@@ -14,7 +14,7 @@ import { formatResults } from '../format.ts'
 import type { ChecksSource } from '../junit.ts'
 import { watchInterrupts } from './run-interrupt.ts'
 import { pushTest, RAW_SAMPLES_OPTIONS, rawSamplesOption, readScript, validate, type TestEntry } from './shared.ts'
-import { collectAndUpload, uploadArchive } from './test-files.ts'
+import { collectAndUpload, scriptOrArchive, uploadArchive } from './test-files.ts'
 
 const usage = [
   'stampede run (<script.js|.ts> | --archive <file.tar>) --location <id> [--test <name>] [--env K=V]... [--timeout <s>] [--raw-samples | --no-raw-samples] [--junit <file>] [--detach] [--yes]',
@@ -76,9 +76,7 @@ async function runCommand(ctx: CommandContext, args: string[]): Promise<number> 
     archive: { type: 'string' },
     ...RAW_SAMPLES_OPTIONS,
   })
-  const archive = values.archive
-  if (archive !== undefined && positionals.length > 0) throw new UsageError('give either a script file or --archive <file.tar> (a k6 archive holds its own script), not both')
-  const file = archive ?? onePositional(positionals, 'script file')
+  const { file, archive } = scriptOrArchive(values.archive, positionals)
   if (!values.location) throw new UsageError('--location <id> is required (see `stampede locations`)')
   if (values.junit !== undefined && values.detach) throw new UsageError('--junit needs the run\'s result; it cannot be combined with --detach')
   const junit = values.junit === undefined ? undefined : await junitTarget(ctx.io, values.junit)
@@ -86,7 +84,7 @@ async function runCommand(ctx: CommandContext, args: string[]): Promise<number> 
   const timeoutSeconds = values.timeout === undefined ? undefined : Number(values.timeout)
   if (timeoutSeconds !== undefined && !Number.isInteger(timeoutSeconds)) throw new UsageError(`--timeout ${values.timeout}: expected whole seconds`)
   const env = parseEnv(values.env)
-  const script = archive === undefined ? await readScript(ctx.io, file) : undefined
+  const script = archive ? undefined : await readScript(ctx.io, file)
   const { io, client } = ctx
   const log = (s: string) => io.stderr.write(`${s}\n`)
 

@@ -5,7 +5,7 @@ import { readFile } from 'node:fs/promises'
 import path from 'node:path'
 import { uploadBlob, uploadFiles, type FileRef } from '@stampede/sdk'
 import { formatFileSize as formatSize } from '@stampede/shared/files'
-import { ScriptFileError, UsageError, type CommandContext } from '../context.ts'
+import { onePositional, ScriptFileError, UsageError, type CommandContext } from '../context.ts'
 
 /** How many files the Files line names before it says "and N more". */
 const LISTED = 10
@@ -60,4 +60,11 @@ export async function uploadArchive(ctx: CommandContext, file: string): Promise<
   const blob = await uploadBlob(ctx.client, { content })
   if (!ctx.json) ctx.io.stderr.write(`Archive: ${file} (${formatSize(blob.size)}) — ${blob.uploaded ? 'uploaded' : 'already stored'}\n`)
   return blob.sha256
+}
+
+/** The script file or `--archive <file.tar>` a command was given (run, tests push): never both. */
+export function scriptOrArchive(archive: string | undefined, positionals: string[]): { file: string; archive: boolean } {
+  if (archive === undefined) return { file: onePositional(positionals, 'script file'), archive: false }
+  if (positionals.length > 0) throw new UsageError('give either a script file or --archive <file.tar> (a k6 archive holds its own script), not both')
+  return { file: archive, archive: true }
 }

@@ -1,9 +1,9 @@
 // stampede tests list | push: the saved tests.
 import { EXIT } from '../exit-codes.ts'
 import { formatTests } from '../format.ts'
-import { onePositional, out, parse, UsageError, type Command, type CommandContext } from '../context.ts'
+import { out, parse, UsageError, type Command, type CommandContext } from '../context.ts'
 import { pushTest, RAW_SAMPLES_OPTIONS, rawSamplesOption, readScript, type TestEntry } from './shared.ts'
-import { collectAndUpload, uploadArchive } from './test-files.ts'
+import { collectAndUpload, scriptOrArchive, uploadArchive } from './test-files.ts'
 
 const usage = [
   'stampede tests list',
@@ -21,14 +21,12 @@ async function testsCommand(ctx: CommandContext, args: string[]): Promise<number
   }
   if (sub === 'push') {
     const { values, positionals } = parse(rest, { name: { type: 'string' }, description: { type: 'string' }, archive: { type: 'string' }, ...RAW_SAMPLES_OPTIONS })
-    const archive = values.archive
-    if (archive !== undefined && positionals.length > 0) throw new UsageError('give either a script file or --archive <file.tar> (a k6 archive holds its own script), not both')
-    const file = archive ?? onePositional(positionals, 'script file')
+    const { file, archive } = scriptOrArchive(values.archive, positionals)
     if (!values.name) throw new UsageError('--name <name> is required')
     const rawSamples = rawSamplesOption(values)
     // The script and the files it needs (see `stampede --help`, Files), or a k6 archive.
     let entry: TestEntry
-    if (archive !== undefined) entry = { archive: await uploadArchive(ctx, archive) }
+    if (archive) entry = { archive: await uploadArchive(ctx, file) }
     else {
       const script = await readScript(ctx.io, file)
       entry = { script, files: await collectAndUpload(ctx, file) }

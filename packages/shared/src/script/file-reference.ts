@@ -13,7 +13,7 @@ export function checkFileReference(ctx: ScriptContext, report: Report, kind: 'im
   if (!files) return
   const self = ctx.check.filename ?? 'script.js'
   const shown = kind === 'open' ? `open("${reference}")` : `"${reference}"`
-  if (kind === 'import' && (isAbsolutePath(reference) || reference.startsWith('file:'))) {
+  if (kind === 'import' && isAbsolutePath(reference)) {
     report.error('import-outside-folder', `${shown} imports an absolute path; the runner only has the test's own files. Import it relative to this file, e.g. "./lib/helper.js".`, posOf(node))
     return
   }

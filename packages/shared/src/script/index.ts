@@ -4,3 +4,4 @@ export type { CheckOptions, CheckResult, Finding, ScriptLanguage, ErrorCode, War
 export { classifyImport, K6_MODULES, NODE_BUILTINS, type ImportKind } from './modules.ts'
 export { K6_BUILTIN_METRICS } from './metrics.ts'
 export { scriptReferences, type ScriptReferences, type ScriptImportReference, type ScriptOpenReference, type ScriptComputedImport } from './references.ts'
+export { isAbsolutePath } from './file-reference.ts'

@@ -1,8 +1,8 @@
 // Uploading a test's files from the browser: each file's SHA-256 (Web Crypto), `files.missing`
 // for which of them the project lacks, and `POST /files` with the raw bytes for only those. The
-// upload route is plain HTTP, not tRPC, so it is called with fetch here: the session cookie and
+// upload route is plain HTTP, not tRPC: the SDK's upload over fetch with the session cookie and
 // the CSRF token, like every change the web makes.
-import { uploadContents as sdkUploadContents, type FilesApi } from '@stampede/sdk/files'
+import { uploadContents as sdkUploadContents, uploadFileTo, type FilesApi } from '@stampede/sdk/files'
 import { api, apiBaseUrl, changeHeaders, reportSessionEnded } from '../api/client.ts'
 
 /** A file as tests and runs take it. */
@@ -16,44 +16,20 @@ export interface StoredFile extends FileRef {
   size: number
 }
 
-/** The API's refusal of an upload, with its message as it came. */
-export class UploadError extends Error {
-  constructor(
-    message: string,
-    readonly status: number,
-    readonly code: string | undefined,
-  ) {
-    super(message)
-    this.name = 'UploadError'
-  }
+/** fetch with the session cookie; a 401 tells the session store the session ended. */
+const sessionFetch: typeof fetch = async (input, init) => {
+  const res = await fetch(input, { ...init, credentials: 'include' })
+  if (res.status === 401) reportSessionEnded()
+  return res
 }
 
-/** `POST /files`: stores `bytes` in the project and answers their hash and size (checked against `sha256` when given). */
-export async function uploadBytes(projectId: string, bytes: Uint8Array, sha256: string): Promise<{ sha256: string; size: number }> {
-  const base = apiBaseUrl()
-  const query = new URLSearchParams({ projectId, ...(sha256 ? { sha256 } : {}) })
-  let res: Response
-  try {
-    res = await fetch(`${base}/files?${query}`, {
-      method: 'POST',
-      credentials: 'include',
-      headers: { ...changeHeaders(), 'content-type': 'application/octet-stream' },
-      body: bytes as Uint8Array<ArrayBuffer>,
-    })
-  } catch (err) {
-    throw new Error(`cannot reach the API at ${base} to upload (${err instanceof Error ? err.message : String(err)})`)
-  }
-  const text = await res.text()
-  let body: { sha256?: unknown; size?: unknown; error?: { message?: unknown; code?: unknown } } | undefined
-  try {
-    body = JSON.parse(text)
-  } catch {
-    body = undefined
-  }
-  if (res.ok && typeof body?.sha256 === 'string' && typeof body.size === 'number') return { sha256: body.sha256, size: body.size }
-  if (res.status === 401) reportSessionEnded()
-  const message = typeof body?.error?.message === 'string' ? body.error.message : `the upload was answered HTTP ${res.status}${text ? `: ${text.slice(0, 200)}` : ''}`
-  throw new UploadError(message, res.status, typeof body?.error?.code === 'string' ? body.error.code : undefined)
+/**
+ * `POST /files` (the SDK's uploadFileTo, with this session's cookie and CSRF token): stores
+ * `bytes` in the project and answers their hash and size (checked against `sha256` when given).
+ * Refused uploads reject with the API's message.
+ */
+export function uploadBytes(projectId: string, bytes: Uint8Array, sha256: string): Promise<{ sha256: string; size: number }> {
+  return uploadFileTo({ url: apiBaseUrl(), headers: changeHeaders(), fetch: sessionFetch }, bytes, { projectId, ...(sha256 ? { sha256 } : {}) })
 }
 
 /**
