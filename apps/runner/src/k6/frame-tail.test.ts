@@ -118,4 +118,22 @@ describe('FrameTail', () => {
     expect(tail.recent().map((f) => f.seq)).toEqual([195, 196, 197, 198, 199])
     await tail.close()
   })
+
+  it('reads a frame longer than its read buffer whole, however k6 split the writes', async () => {
+    // Each poll reads in chunks of one reused buffer (64 KB): a 200 KB frame written in three
+    // pieces across polls must come out exactly as written, the chunks before it intact.
+    const base = frame(1)
+    const series = Array.from({ length: 40 }, (_, i) => ({ ...base.series[1]!, tags: { name: `/${i}/${'q'.repeat(5000)}`, method: 'GET', status: '200' } }))
+    const big: MetricFrame = { ...base, series: [...base.series, ...series] }
+    const text = line(big)
+    const tail = new FrameTail(file, none, { maxFrames: 5, maxAgeMs: 60_000, maxBytes: 1_000_000, maxLineBytes: 1_000_000, readBytes: 4 * 1024 * 1024 })
+    await appendFile(file, line(frame(0)) + text.slice(0, 70_000))
+    expect(await tail.poll()).toBe(true)
+    await appendFile(file, text.slice(70_000, 150_000))
+    expect(await tail.poll()).toBe(false)
+    await appendFile(file, text.slice(150_000) + line(frame(2)))
+    expect(await tail.poll()).toBe(true)
+    expect(tail.recent()).toEqual([frame(0), big, frame(2)])
+    await tail.close()
+  })
 })

@@ -27,6 +27,9 @@ export interface FrameWindowLimits {
 
 export const DEFAULT_FRAME_WINDOW: FrameWindowLimits = { maxFrames: 5, maxAgeMs: 3000, maxBytes: 256 * 1024, maxLineBytes: 16 * 1024 * 1024, readBytes: 4 * 1024 * 1024 }
 
+/** Bytes read from the file at a time (the poll loops up to `readBytes`). */
+const READ_CHUNK_BYTES = 64 * 1024
+
 interface Held {
   frame: MetricFrame
   bytes: number
@@ -45,6 +48,7 @@ export class FrameTail {
   private changed = false
   private reading: Promise<boolean> | undefined
   private closed = false
+  private buffer: Buffer | undefined
 
   constructor(
     private readonly file: string,
@@ -83,7 +87,9 @@ export class FrameTail {
     if (this.closed) return false
     try {
       this.handle ??= await open(this.file, 'r')
-      const buffer = Buffer.alloc(Math.min(this.limits.readBytes, 1024 * 1024))
+      // One buffer per tail, reused by every poll: a fresh one each time (four a second for each
+      // run) was garbage for the collector, and k6 writes a frame of a few KB a second.
+      const buffer = (this.buffer ??= Buffer.allocUnsafe(Math.min(this.limits.readBytes, READ_CHUNK_BYTES)))
       let added = false
       let budget = this.limits.readBytes
       while (budget > 0 && !this.closed) {
