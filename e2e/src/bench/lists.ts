@@ -208,6 +208,21 @@ export async function listLatencyLane(stack: Stack, history: ListHistory, opts: 
           ` 1 caller: p50 ${alone!.p50.toFixed(1)} ms, p95 ${alone!.p95.toFixed(1)} ms; CPU ms/call: API ${perCall(cpu.api)}, callers ${perCall(cpu.callers)}, rest of the machine ${perCall(cpu.rest)}${r!.p95 <= 50 ? '' : '  ABOVE TARGET'}`,
       )
     }
+    // The floor under every case: the same callers on calls that carry almost nothing. Closed-loop
+    // callers on a saturated machine wait about (callers × CPU per call ÷ cores), so these say how
+    // much of a case's latency the list itself can still take away.
+    const trpc = tokenClient(api.url, stack.token)
+    const floors: [string, ListCall][] = [
+      ['runs.list(limit 1), one run', (input) => trpc.runs.list.query({ ...input, limit: 1 })],
+      ['meta.version, no credentials, no database', async () => ({ items: [await trpc.meta.version.query()] })],
+    ]
+    console.log(`  floor (tRPC client, ${concurrency} callers):`)
+    for (const [name, call] of floors) {
+      let r: LatencyResult | undefined
+      const cpu = await cpuMs(async () => void ([r] = await measureListLatency(call, [{ name, input: () => ({ projectId: history.projectId }) }], { concurrency, calls })))
+      const perCall = (ms: number) => (ms / calls).toFixed(2)
+      console.log(`    ${name}: p50 ${r!.p50.toFixed(1)} ms, p95 ${r!.p95.toFixed(1)} ms, ${r!.perSecond.toFixed(0)} calls/s; CPU ms/call: API ${perCall(cpu.api)}, callers ${perCall(cpu.callers)}, rest of the machine ${perCall(cpu.rest)}`)
+    }
     return results
   } finally {
     await api.stop()

@@ -51,6 +51,8 @@ function fakes(options: { bufferLines?: number; queuedPollMs?: number; pollMs?: 
     storageFailures: 0,
     /** undefined: no stored metric frames (the `metrics` artifact). */
     storedFrames: undefined as MetricFrame[] | undefined,
+    /** What presence says of a queued run's location: a runner there has a free k6 slot. */
+    startingSoon: false,
   }
   const db = {
     run: {
@@ -106,7 +108,7 @@ function fakes(options: { bufferLines?: number; queuedPollMs?: number; pollMs?: 
       return { body: Readable.from([gz]), bytes: gz.length }
     },
   } as unknown as Storage
-  const presence = { waitingFor: async () => false } as unknown as RunnerPresence
+  const presence = { queued: async () => ({ waitingForRunner: false, startingSoon: state.startingSoon }) } as unknown as RunnerPresence
   const relay = new ConsoleRelay({ db, temporal: client, storage, presence, pollMs: options.pollMs ?? 5,
     queuedPollMs: options.queuedPollMs ?? 5,
     lingerMs: 1000,
@@ -687,6 +689,8 @@ describe('ConsoleRelay', () => {
       const { state, relay } = fakes({ pollMs: 5, queuedPollMs: 200 })
       state.status = 'queued'
       state.activity = { name: 'executeK6', started: false }
+      // Every k6 slot of its location's runners taken (or no runner): nothing starts it soon.
+      state.startingSoon = false
       const a = viewer()
       await relay.attach('r', 0, a.sink)
       await until(() => a.statuses().length === 1)
@@ -707,6 +711,20 @@ describe('ConsoleRelay', () => {
       const runningSince = Date.now()
       await until(() => relay.describeCalls >= running + 20)
       expect(Date.now() - runningSince).toBeLessThan(2000)
+    })
+
+    it('reads a queued run at the console tick while a runner serving its location has a free slot, so its first lines are not held back', async () => {
+      const { state, relay } = fakes({ pollMs: 5, queuedPollMs: 60_000 })
+      state.status = 'queued'
+      state.activity = { name: 'executeK6', started: false }
+      state.startingSoon = true
+      const a = viewer()
+      await relay.attach('r', 0, a.sink)
+      await until(() => relay.describeCalls >= 10)
+      expect(a.statuses()).toEqual([expect.objectContaining({ status: 'queued' })])
+      // The runner takes it and k6 prints at once: with a 60 s queued period, only the tick brings it.
+      state.activity = { name: 'executeK6', started: true, k6Started: true, heartbeatAt: 'now', chunk: { fromSeq: 1, lines: [line(1)], lastSeq: 1 } }
+      await until(() => a.seqs().length === 1)
     })
 
     it('reads a queued run a runner has taken (k6 still loading the script) at the console tick', async () => {

@@ -16,7 +16,10 @@
 //
 // Polling fits the run: a run whose console activity has not started (queued, waiting for a
 // runner) is described every `queuedPollMs` (1 s), a running one every `pollMs` (the console
-// tick). Each API instance polls only the runs its own viewers watch.
+// tick). A queued run that a runner is about to take (one serving its location reported a free
+// k6 slot) is described at the tick too: k6 prints from its first moment, and a slow read would
+// hold those first lines back for up to `queuedPollMs`. Each API instance polls only the runs its
+// own viewers watch.
 //
 // Metric frames ride on the same heartbeats (a few seconds of them, overlapping): a viewer that
 // asks for them (`metrics=<after>`) gets each new frame once, in `metrics` messages serialised
@@ -133,6 +136,8 @@ interface Feed {
   polling: boolean
   /** Whether a console activity (executeK6 or awaitK6) had started at the last poll: a runner holds the run. */
   consoleStarted?: boolean
+  /** Queued, and a runner serving its location has a free k6 slot (RunnerPresence.queued). */
+  startingSoon?: boolean
   /** Bumped whenever polling stops or starts, so a superseded poll loop ends. */
   generation: number
   finishing: boolean
@@ -301,9 +306,10 @@ export class ConsoleRelay {
         if (!feed.failing) console.warn(`[console] poll of run ${feed.runId} failed (retrying): ${(err as Error).message}`)
         feed.failing = true
       }
-      // A queued run no runner has taken has nothing to relay: read it slowly. Once a runner holds
-      // it (k6 loading the script may already print), at the console tick.
-      const waiting = feed.status?.status === 'queued' && !feed.consoleStarted
+      // A queued run no runner has taken has nothing to relay: read it slowly, unless a runner is
+      // about to take it. Once a runner holds it (k6 loading the script may already print), at
+      // the console tick.
+      const waiting = feed.status?.status === 'queued' && !feed.consoleStarted && !feed.startingSoon
       if (live()) feed.timer = setTimeout(() => void tick(), waiting ? this.queuedPollMs : this.opts.pollMs)
     }
     void tick()
@@ -357,8 +363,11 @@ export class ConsoleRelay {
     else if (k6Running || feed.rowStatus === 'running' || RANK[current] >= RANK.running) status = 'running'
     else status = 'queued'
     const next: Status = { status, waitingForRunner: false }
+    feed.startingSoon = false
     if (status === 'queued' && !started) {
-      next.waitingForRunner = await this.opts.presence.waitingFor(feed.locationId)
+      const presence = await this.opts.presence.queued(feed.locationId)
+      next.waitingForRunner = presence.waitingForRunner
+      feed.startingSoon = presence.startingSoon
     }
     if (status === 'running' && pending.length > 0) {
       const silentMs = this.silentMs(feed)

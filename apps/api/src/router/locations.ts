@@ -4,8 +4,8 @@ export const locationsRouter = router({
   list: signedInProcedure.query(async ({ ctx }) => {
     return Promise.all(
       ctx.config.locations.map(async (location) => {
-        const presence = await ctx.presence.of(location.id).catch(() => ({ runnerAvailable: false, pollers: 0 }))
-        return { ...location, ...presence }
+        const { runnerAvailable, pollers } = await ctx.presence.of(location.id).catch(() => ({ runnerAvailable: false, pollers: 0 }))
+        return { ...location, runnerAvailable, pollers }
       }),
     )
   }),

@@ -17,6 +17,16 @@ export interface LocationPresence {
   runnerAvailable: boolean
   /** Live runners serving the location. */
   pollers: number
+  /** Free k6 slots of those runners, as their last presence beats said (up to PRESENCE_BEAT_MS + CACHE_MS old). */
+  freeSlots: number
+}
+
+/** What a queued run's viewers are told, and how soon it will start. */
+export interface QueuedRunPresence {
+  /** No live runner serves the location. */
+  waitingForRunner: boolean
+  /** A live runner serving the location has a free k6 slot: a runner takes the run within moments. */
+  startingSoon: boolean
 }
 
 export class RunnerPresence {
@@ -28,9 +38,19 @@ export class RunnerPresence {
     return !(await this.of(locationId).catch(() => ({ runnerAvailable: true }))).runnerAvailable
   }
 
+  /**
+   * A queued run in this location: whether it waits for a runner, and whether one is about to take
+   * it. If Temporal cannot say, a runner is assumed to serve it (as waitingFor does) but not soon.
+   */
+  async queued(locationId: string): Promise<QueuedRunPresence> {
+    const presence = await this.of(locationId).catch(() => undefined)
+    return { waitingForRunner: presence ? !presence.runnerAvailable : false, startingSoon: (presence?.freeSlots ?? 0) > 0 }
+  }
+
   async of(locationId: string): Promise<LocationPresence> {
     const live = (await this.runners()).filter((r) => r.locations.includes(locationId))
-    return { runnerAvailable: live.length > 0, pollers: live.length }
+    const freeSlots = live.reduce((free, r) => free + Math.max(0, r.slots.capacity - r.slots.used), 0)
+    return { runnerAvailable: live.length > 0, pollers: live.length, freeSlots }
   }
 
   /** Every live runner, as its last presence heartbeat describes it. */
