@@ -34,7 +34,7 @@ interface Activity {
   heartbeatAt?: number | 'now'
 }
 
-function fakes(options: { bufferLines?: number; queuedPollMs?: number; pollMs?: number } = {}) {
+function fakes(options: { bufferLines?: number; queuedPollMs?: number; pollMs?: number; startingSoonMs?: number } = {}) {
   const state = {
     status: 'running' as RunStatus,
     workflowOpen: true,
@@ -111,6 +111,7 @@ function fakes(options: { bufferLines?: number; queuedPollMs?: number; pollMs?: 
   const presence = { queued: async () => ({ waitingForRunner: false, startingSoon: state.startingSoon }) } as unknown as RunnerPresence
   const relay = new ConsoleRelay({ db, temporal: client, storage, presence, pollMs: options.pollMs ?? 5,
     queuedPollMs: options.queuedPollMs ?? 5,
+    ...(options.startingSoonMs === undefined ? {} : { startingSoonMs: options.startingSoonMs }),
     lingerMs: 1000,
     checkMs: 5,
     retryMs: 5,
@@ -685,14 +686,20 @@ describe('ConsoleRelay', () => {
   })
 
   describe('polling', () => {
-    it('reads a queued run at most every queuedPollMs and a running one at the console tick', async () => {
-      const { state, relay } = fakes({ pollMs: 5, queuedPollMs: 200 })
+    /** A watched run whose k6 activity no runner has taken; `startingSoon`: one serving its location has a free slot. */
+    async function queuedRun(options: Parameters<typeof fakes>[0], startingSoon: boolean) {
+      const { state, relay } = fakes(options)
       state.status = 'queued'
       state.activity = { name: 'executeK6', started: false }
-      // Every k6 slot of its location's runners taken (or no runner): nothing starts it soon.
-      state.startingSoon = false
+      state.startingSoon = startingSoon
       const a = viewer()
       await relay.attach('r', 0, a.sink)
+      return { state, relay, a }
+    }
+
+    it('reads a queued run at most every queuedPollMs and a running one at the console tick', async () => {
+      // Every k6 slot of its location's runners taken (or no runner): nothing starts it soon.
+      const { state, relay, a } = await queuedRun({ pollMs: 5, queuedPollMs: 200 }, false)
       await until(() => a.statuses().length === 1)
       expect(a.statuses()[0]).toMatchObject({ status: 'queued' })
       const since = Date.now()
@@ -714,17 +721,23 @@ describe('ConsoleRelay', () => {
     })
 
     it('reads a queued run at the console tick while a runner serving its location has a free slot, so its first lines are not held back', async () => {
-      const { state, relay } = fakes({ pollMs: 5, queuedPollMs: 60_000 })
-      state.status = 'queued'
-      state.activity = { name: 'executeK6', started: false }
-      state.startingSoon = true
-      const a = viewer()
-      await relay.attach('r', 0, a.sink)
+      const { state, relay, a } = await queuedRun({ pollMs: 5, queuedPollMs: 60_000 }, true)
       await until(() => relay.describeCalls >= 10)
       expect(a.statuses()).toEqual([expect.objectContaining({ status: 'queued' })])
       // The runner takes it and k6 prints at once: with a 60 s queued period, only the tick brings it.
       state.activity = { name: 'executeK6', started: true, k6Started: true, heartbeatAt: 'now', chunk: { fromSeq: 1, lines: [line(1)], lastSeq: 1 } }
       await until(() => a.seqs().length === 1)
+    })
+
+    it('goes back to the slow read for a run still queued startingSoonMs after a runner had a free slot', async () => {
+      const { relay, a } = await queuedRun({ pollMs: 5, queuedPollMs: 60_000, startingSoonMs: 300 }, true)
+      await until(() => relay.describeCalls >= 10)
+      // The fast window ends; the next read comes a queued period (60 s) later: at most the one in flight.
+      await new Promise((resolve) => setTimeout(resolve, 400))
+      const after = relay.describeCalls
+      await new Promise((resolve) => setTimeout(resolve, 300))
+      expect(relay.describeCalls - after).toBeLessThanOrEqual(1)
+      expect(a.statuses()).toEqual([expect.objectContaining({ status: 'queued' })])
     })
 
     it('reads a queued run a runner has taken (k6 still loading the script) at the console tick', async () => {

@@ -70,6 +70,12 @@ export interface ConsoleRelayOptions {
   pollMs: number
   /** How often a run whose console activity has not started (queued, waiting for a runner) is read (default 1 s). */
   queuedPollMs?: number
+  /**
+   * How long a queued run that a runner is about to take is read at the console tick (default
+   * 10 s). One still queued after that waits for something else (the workflow, orchestration) and
+   * is read every `queuedPollMs` again, so a run stuck in the queue never costs the tick's rate.
+   */
+  startingSoonMs?: number
   /** A viewer with more bytes than this waiting in its connection is skipped until it drains (default 1 MiB). */
   congestedBytes?: number
   /** Lines kept per run for viewers that reconnect. */
@@ -136,8 +142,10 @@ interface Feed {
   polling: boolean
   /** Whether a console activity (executeK6 or awaitK6) had started at the last poll: a runner holds the run. */
   consoleStarted?: boolean
-  /** Queued, and a runner serving its location has a free k6 slot (RunnerPresence.queued). */
+  /** Queued, a runner serving its location has a free k6 slot (RunnerPresence.queued), and not for longer than startingSoonMs. */
   startingSoon?: boolean
+  /** Since when presence has said so, without a break. */
+  startingSoonSince?: number
   /** Bumped whenever polling stops or starts, so a superseded poll loop ends. */
   generation: number
   finishing: boolean
@@ -167,6 +175,7 @@ export class ConsoleRelay {
   private readonly checkMs: number
   private readonly retryMs: number
   private readonly queuedPollMs: number
+  private readonly startingSoonMs: number
   private readonly congestedBytes: number
   private stopped = false
   private describes = 0
@@ -178,6 +187,7 @@ export class ConsoleRelay {
     this.checkMs = opts.checkMs ?? 2000
     this.retryMs = opts.retryMs ?? 500
     this.queuedPollMs = Math.max(opts.pollMs, opts.queuedPollMs ?? 1000)
+    this.startingSoonMs = opts.startingSoonMs ?? 10_000
     this.congestedBytes = opts.congestedBytes ?? 1024 * 1024
   }
 
@@ -363,12 +373,15 @@ export class ConsoleRelay {
     else if (k6Running || feed.rowStatus === 'running' || RANK[current] >= RANK.running) status = 'running'
     else status = 'queued'
     const next: Status = { status, waitingForRunner: false }
-    feed.startingSoon = false
+    let startingSoon = false
     if (status === 'queued' && !started) {
       const presence = await this.opts.presence.queued(feed.locationId)
       next.waitingForRunner = presence.waitingForRunner
-      feed.startingSoon = presence.startingSoon
+      startingSoon = presence.startingSoon
     }
+    if (!startingSoon) feed.startingSoonSince = undefined
+    else feed.startingSoonSince ??= polledAt
+    feed.startingSoon = startingSoon && polledAt - feed.startingSoonSince! < this.startingSoonMs
     if (status === 'running' && pending.length > 0) {
       const silentMs = this.silentMs(feed)
       if (silentMs !== undefined && silentMs >= RUNNER_SILENT_MS) next.runnerSilentSeconds = Math.floor(silentMs / 1000)
