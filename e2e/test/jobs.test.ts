@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net'
 import { ScheduleNotFoundError, WorkflowNotFoundError } from '@temporalio/client'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createServer, loadApiConfig, type ApiServer } from '@stampede/api'
+import { createStampedeClient, uploadFiles } from '@stampede/sdk'
 import { tokenClient, type Api } from '../src/clients.ts'
 import { settled as settledJob } from '../src/jobs.ts'
 import { startStack, type Stack } from '../src/stack.ts'
@@ -254,6 +255,43 @@ describe('raw samples', () => {
     const all = await fire()
     expect(all.map((r) => r.rawSamples)).toEqual([true, true])
     expect(all.map((r) => 'samples' in r.artifacts)).toEqual([true, true])
+    await stack.api.jobs.delete.mutate({ id: job.id })
+  }, 120_000)
+})
+
+describe('a test with files', () => {
+  it('gives each firing\'s run the test\'s files and modules as they were when it fired', async () => {
+    const sdk = createStampedeClient({ url: stack.apiUrl, token: stack.token })
+    const upload = async (users: string[]) =>
+      (await uploadFiles(sdk, { files: [{ path: 'data/users.json', content: Buffer.from(JSON.stringify(users)) }, { path: 'lib/name.js', content: Buffer.from("export const name = (u) => 'user ' + u\n") }] })).refs
+    // The run passes only if k6 read this firing's files: the module, and the data file it names.
+    const script = (expected: string) => `import { check } from 'k6'
+import { name } from './lib/name.js'
+const users = JSON.parse(open('./data/users.json'))
+export const options = { vus: 1, iterations: 1, thresholds: { checks: ['rate==1'] } }
+export default function () { check(users, { 'this firing\\'s users': (u) => name(u[0]) === '${expected}' }) }`
+    const ada = await upload(['ada'])
+    const test = await stack.api.tests.create.mutate({ name: `files ${Date.now()}`, script: script('user ada'), files: ada })
+    const job = await stack.api.jobs.create.mutate({ name: 'files', testIds: [test.id], location: 'us-east', cron: '0 0 1 1 *' })
+    const fire = async () => {
+      const before = (await history(job.id)).length
+      expect(await trigger(job.id)).toBe('started')
+      const done = await waitForFirings(job.id, before + 1)
+      const newest = done.find((f) => !done.some((g) => g.scheduledAt > f.scheduledAt))!
+      const run = await stack.api.runs.byId.query({ id: newest.runs[0]!.id })
+      expect(run, run.errorMessage ?? '').toMatchObject({ testId: test.id, trigger: 'schedule', status: 'passed', thresholdsPassed: true, metrics: { checksPassed: 1, checksFailed: 0 } })
+      return run
+    }
+    const first = await fire()
+
+    // The test changes its users: the next firing reads the new file, the first run keeps its own.
+    const grace = await upload(['grace'])
+    await stack.api.tests.update.mutate({ id: test.id, script: script('user grace'), files: grace })
+    const second = await fire()
+    const filesOf = async (runId: string) => (await stack.api.runs.files.query({ runId })).files.map((f) => ({ path: f.path, sha256: f.sha256 }))
+    const byPath = (refs: { path: string; sha256: string }[]) => [...refs].sort((a, b) => a.path.localeCompare(b.path))
+    expect(await filesOf(first.id)).toEqual(byPath(ada))
+    expect(await filesOf(second.id)).toEqual(byPath(grace))
     await stack.api.jobs.delete.mutate({ id: job.id })
   }, 120_000)
 })
