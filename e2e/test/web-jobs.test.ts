@@ -160,12 +160,16 @@ describe('jobs in the browser', () => {
     // in the history as skipped, saying why.
     await stack.api.projects.update.mutate({ projectId: stack.projectId, maxConcurrentRuns: 1 })
     const held = await stack.api.runs.start.mutate({ script: `import { sleep } from 'k6'\nexport const options = { vus: 1, iterations: 1 }\nexport default function () { sleep(60) }`, location: 'us-east' })
+    // The firings recorded so far: one the schedule fired just before the pause may still be
+    // recorded after the trigger, so the triggered one is the newest firing not among these.
+    const known = new Set((await stack.api.jobs.history.query({ id: jobId, limit: 100 })).items.map((f) => f.id))
     const triggeredAt = Date.now()
     await page.getByRole('button', { name: 'Trigger now' }).click()
     await page.getByText('Started: the firing runs now.').waitFor()
     const firing = await waitUntil('the triggered firing', async () => {
       const { items } = await stack.api.jobs.history.query({ id: jobId, limit: 5 })
-      return items.find((f) => Date.parse(f.scheduledAt) >= triggeredAt - 1000)
+      const fresh = items.filter((f) => !known.has(f.id) && Date.parse(f.scheduledAt) >= triggeredAt - 1000)
+      return fresh.sort((a, b) => Date.parse(b.scheduledAt) - Date.parse(a.scheduledAt))[0]
     }, 30_000, 250)
     const firingRow = page.locator(`tr[data-firing-id="${firing.id}"]`)
     await firingRow.waitFor({ timeout: 15_000 })
