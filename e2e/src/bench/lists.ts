@@ -195,6 +195,8 @@ export async function listLatencyLane(stack: Stack, history: ListHistory, opts: 
       const callersMs = (callers.user + callers.system) / 1000
       return { api: apiMs, callers: callersMs, rest: (await machineBusyMs()) - machineA - apiMs - callersMs }
     }
+    const perCall = (ms: number) => (ms / calls).toFixed(2)
+    const cpuPerCall = (cpu: Awaited<ReturnType<typeof cpuMs>>) => `CPU ms/call: API ${perCall(cpu.api)}, callers ${perCall(cpu.callers)}, rest of the machine ${perCall(cpu.rest)}`
     console.log(`\n== runs.list latency, API in its own process (target p95 ≤ 50 ms at ${concurrency} concurrent callers)`)
     const results: LatencyResult[] = []
     for (const [clientName, client] of clients) for (const c of listCases(history)) {
@@ -202,10 +204,9 @@ export async function listLatencyLane(stack: Stack, history: ListHistory, opts: 
       let r: LatencyResult | undefined
       const cpu = await cpuMs(async () => void ([r] = await measureListLatency(client, [c], { concurrency, calls })))
       results.push({ ...r!, name: `${r!.name} (${clientName})` })
-      const perCall = (ms: number) => (ms / calls).toFixed(2)
       console.log(
         `  ${clientName}, ${c.name.padEnd(10)} ${concurrency} callers: p50 ${r!.p50.toFixed(1)} ms, p95 ${r!.p95.toFixed(1)} ms, max ${r!.max.toFixed(1)} ms, ${r!.perSecond.toFixed(0)} calls/s;` +
-          ` 1 caller: p50 ${alone!.p50.toFixed(1)} ms, p95 ${alone!.p95.toFixed(1)} ms; CPU ms/call: API ${perCall(cpu.api)}, callers ${perCall(cpu.callers)}, rest of the machine ${perCall(cpu.rest)}${r!.p95 <= 50 ? '' : '  ABOVE TARGET'}`,
+          ` 1 caller: p50 ${alone!.p50.toFixed(1)} ms, p95 ${alone!.p95.toFixed(1)} ms; ${cpuPerCall(cpu)}${r!.p95 <= 50 ? '' : '  ABOVE TARGET'}`,
       )
     }
     // The floor under every case: the same callers on calls that carry almost nothing. Closed-loop
@@ -220,8 +221,7 @@ export async function listLatencyLane(stack: Stack, history: ListHistory, opts: 
     for (const [name, call] of floors) {
       let r: LatencyResult | undefined
       const cpu = await cpuMs(async () => void ([r] = await measureListLatency(call, [{ name, input: () => ({ projectId: history.projectId }) }], { concurrency, calls })))
-      const perCall = (ms: number) => (ms / calls).toFixed(2)
-      console.log(`    ${name}: p50 ${r!.p50.toFixed(1)} ms, p95 ${r!.p95.toFixed(1)} ms, ${r!.perSecond.toFixed(0)} calls/s; CPU ms/call: API ${perCall(cpu.api)}, callers ${perCall(cpu.callers)}, rest of the machine ${perCall(cpu.rest)}`)
+      console.log(`    ${name}: p50 ${r!.p50.toFixed(1)} ms, p95 ${r!.p95.toFixed(1)} ms, ${r!.perSecond.toFixed(0)} calls/s; ${cpuPerCall(cpu)}`)
     }
     return results
   } finally {

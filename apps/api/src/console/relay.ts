@@ -142,9 +142,7 @@ interface Feed {
   polling: boolean
   /** Whether a console activity (executeK6 or awaitK6) had started at the last poll: a runner holds the run. */
   consoleStarted?: boolean
-  /** Queued, a runner serving its location has a free k6 slot (RunnerPresence.queued), and not for longer than startingSoonMs. */
-  startingSoon?: boolean
-  /** Since when presence has said so, without a break. */
+  /** Since when, without a break, the run has been queued with a free k6 slot at a runner serving its location (RunnerPresence.queued). */
   startingSoonSince?: number
   /** Bumped whenever polling stops or starts, so a superseded poll loop ends. */
   generation: number
@@ -319,7 +317,7 @@ export class ConsoleRelay {
       // A queued run no runner has taken has nothing to relay: read it slowly, unless a runner is
       // about to take it. Once a runner holds it (k6 loading the script may already print), at
       // the console tick.
-      const waiting = feed.status?.status === 'queued' && !feed.consoleStarted && !feed.startingSoon
+      const waiting = feed.status?.status === 'queued' && !feed.consoleStarted && !this.startingSoon(feed)
       if (live()) feed.timer = setTimeout(() => void tick(), waiting ? this.queuedPollMs : this.opts.pollMs)
     }
     void tick()
@@ -381,12 +379,16 @@ export class ConsoleRelay {
     }
     if (!startingSoon) feed.startingSoonSince = undefined
     else feed.startingSoonSince ??= polledAt
-    feed.startingSoon = startingSoon && polledAt - feed.startingSoonSince! < this.startingSoonMs
     if (status === 'running' && pending.length > 0) {
       const silentMs = this.silentMs(feed)
       if (silentMs !== undefined && silentMs >= RUNNER_SILENT_MS) next.runnerSilentSeconds = Math.floor(silentMs / 1000)
     }
     this.setStatus(feed, next)
+  }
+
+  /** A runner is about to take the queued run: it has had a free slot for less than startingSoonMs. */
+  private startingSoon(feed: Feed): boolean {
+    return feed.startingSoonSince !== undefined && Date.now() - feed.startingSoonSince < this.startingSoonMs
   }
 
   /**

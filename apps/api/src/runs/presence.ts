@@ -35,7 +35,7 @@ export class RunnerPresence {
 
   /** Whether a queued run in this location waits for a runner: no live runner serves it (if Temporal cannot say, assume one does). */
   async waitingFor(locationId: string): Promise<boolean> {
-    return !(await this.of(locationId).catch(() => ({ runnerAvailable: true }))).runnerAvailable
+    return (await this.queued(locationId)).waitingForRunner
   }
 
   /**
