@@ -5,6 +5,7 @@ import type { Storage } from '@stampede/storage'
 import type { ConsoleRelay } from './console/relay.ts'
 import type { ApiConfig } from './env.ts'
 import type { RunnerPresence } from './runs/presence.ts'
+import type { RunListCache } from './runs/list-cache.ts'
 import type { ArtifactLinks } from './artifacts/links.ts'
 import type { RequestInfo } from './auth/actor.ts'
 import type { TokenRateLimiter } from './auth/limits.ts'
@@ -19,6 +20,8 @@ export interface Services {
   temporal: Client
   storage: Storage
   presence: RunnerPresence
+  /** runs.list's first pages, kept while their project's runs are unchanged. */
+  runLists: RunListCache
   relay: ConsoleRelay
   artifactLinks: ArtifactLinks
   tokenLimiter: TokenRateLimiter

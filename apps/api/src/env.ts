@@ -26,6 +26,11 @@ const schema = platformEnvSchema.extend({
   TRUST_PROXY: z.string().default('false'),
   /** How often the console relay reads a watched run whose console has not started (queued, waiting for a runner), in ms. */
   CONSOLE_QUEUED_POLL_MS: z.coerce.number().int().min(50).max(60_000).default(1000),
+  /**
+   * Memory for runs.list's first pages, kept while their project's runs are unchanged (MB of
+   * estimated heap); 0 keeps none and reads every page from the database.
+   */
+  RUN_LIST_CACHE_MB: z.coerce.number().min(0).max(1024).default(8),
   /** Requests per minute each API token may make. */
   API_TOKEN_RATE_LIMIT: z.coerce.number().int().min(1).default(600),
   /** The least time between two firings of a job's schedule; jobs.create/update refuse a cron firing more often. */
@@ -61,6 +66,8 @@ export interface ApiConfig extends PlatformConfig {
   consolePollMs: number
   /** How often the console relay reads a watched run that is still queued (its console activity not started). */
   consoleQueuedPollMs: number
+  /** RUN_LIST_CACHE_MB in bytes. */
+  runListCacheBytes: number
   tokenRateLimitPerMinute: number
   /** Fastify's trustProxy: whom to believe about the client's address. */
   trustProxy: boolean | string[]
@@ -96,6 +103,7 @@ export function loadApiConfig(env: NodeJS.ProcessEnv = process.env): ApiConfig {
     artifactUrlTtlSeconds: e.ARTIFACT_URL_TTL_SECONDS,
     consolePollMs: 50,
     consoleQueuedPollMs: e.CONSOLE_QUEUED_POLL_MS,
+    runListCacheBytes: Math.round(e.RUN_LIST_CACHE_MB * MB),
     ...(e.K6_BIN_PATH ? { k6BinPath: e.K6_BIN_PATH } : {}),
     tokenRateLimitPerMinute: e.API_TOKEN_RATE_LIMIT,
     trustProxy: ['true', '1', 'yes'].includes(e.TRUST_PROXY) ? true : ['false', '0', 'no', ''].includes(e.TRUST_PROXY) ? false : e.TRUST_PROXY.split(',').map((a) => a.trim()).filter(Boolean),

@@ -23,6 +23,7 @@ import { reconcileSchedules } from './jobs/schedules.ts'
 import type { ApiConfig } from './env.ts'
 import { appRouter, type AppRouter } from './router/root.ts'
 import { RunnerPresence } from './runs/presence.ts'
+import { RunListCache } from './runs/list-cache.ts'
 import { classifyFault, createHealthProbe, HealthCheckFailed, isUnexpectedError, publicErrorMessage, reportFault, reportInternalError, type Part } from './faults.ts'
 import { ValidationGate } from './scripts/gate.ts'
 import { API_VERSION } from './version.ts'
@@ -79,7 +80,8 @@ export async function createServer(config: ApiConfig): Promise<ApiServer> {
     log: (line) => console.warn(`[api] ${line}`),
   })
   const validation = { sandbox, gate: new ValidationGate(config.validation), cache: new InspectCache() }
-  const services: Services = { config, db, temporal, storage, presence, relay, artifactLinks, tokenLimiter, validation }
+  const runLists = new RunListCache(config.runListCacheBytes)
+  const services: Services = { config, db, temporal, storage, presence, runLists, relay, artifactLinks, tokenLimiter, validation }
 
   const requestInfo = (req: FastifyRequest): RequestInfo => ({
     authorization: req.headers.authorization,

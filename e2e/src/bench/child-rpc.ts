@@ -1,6 +1,6 @@
 // A platform part (the API, a runner) in a Node process of its own, spoken to over IPC: the child
 // (a *.child.ts file run through tsx) sends `{ id: 0, type: 'ready', … }` once it is up and then
-// answers each `{ id, type }` request with a reply of the same id (or `{ type: 'error', message }`).
+// answers each `{ id, type, payload? }` request with a reply of the same id (or `{ type: 'error', message }`).
 // api-process.ts and runner-process.ts are this plus what their child answers.
 import { fork, type ChildProcess } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
@@ -13,7 +13,7 @@ export interface ChildRpc<Req extends string, R extends Reply> {
   child: ChildProcess
   /** The child's first message (`ready`). */
   ready: R
-  request(type: Req): Promise<R>
+  request(type: Req, payload?: unknown): Promise<R>
   /** Asks the child to `stop`, waits for it to exit; kills it after `killAfterMs`. */
   stop(killAfterMs: number): Promise<void>
 }
@@ -58,12 +58,12 @@ export async function startChildRpc<Req extends string, R extends Reply>(opts: {
   })
 
   let next = 1
-  const request = (type: Req): Promise<R> => {
+  const request = (type: Req, payload?: unknown): Promise<R> => {
     if (exited) return Promise.reject(exited)
     const id = next++
     return new Promise((resolve, reject) => {
       pending.set(id, { resolve, reject })
-      child.send({ id, type })
+      child.send(payload === undefined ? { id, type } : { id, type, payload })
     })
   }
 

@@ -292,6 +292,8 @@ function columnDefault(field: Field, enumNames: Map<string, string>): string | u
   }
   if (field.kind === 'enum') return `${literal(String(value))}::${typeName(enumNames.get(field.type) ?? field.type)}`
   if (typeof value === 'string') {
+    // The DMMF gives a BigInt default as its digits; Postgres shows an int4-sized one bare.
+    if (field.type === 'BigInt' && /^-?\d+$/.test(value)) return Math.abs(Number(value)) <= 2 ** 31 - 1 ? value : `${literal(value)}::bigint`
     if (field.type === 'String' && !field.nativeType) return `${literal(value)}::text`
     if (field.type === 'Json') return `${literal(value)}::jsonb`
     return literal(value)

@@ -7,7 +7,6 @@ import { createRun, failedToStart, type CreateRunRequest, type RunRefusal } from
 import type { Context } from '../context.ts'
 import type { Actor } from '../auth/actor.ts'
 import { toRunDto } from '../runs/dto.ts'
-import { listRowLocation, listRowStatus, listRowToDto, listRuns } from '../runs/list.ts'
 import { audit } from '../auth/audit.ts'
 import { projectProcedure, router } from '../trpc.ts'
 import { apiValidator } from '../scripts/validate.ts'
@@ -110,19 +109,17 @@ export const runsRouter = router({
   list: projectProcedure('read').input(runListInput).query(async ({ ctx, input }) => {
     const projectId = await ctx.access.project(input.projectId)
     // One statement: the filters, the keyset bound after the cursor's run (an unknown cursor ends
-    // the list) and only the DTO's columns, on the pg pool rather than through Prisma (see runs/list.ts).
-    const rows = await listRuns(ctx.db, { projectId, testId: input.testId, status: input.status, location: input.location, cursor: input.cursor, take: input.limit + 1 })
-    const page = rows.length > input.limit ? rows.slice(0, input.limit) : rows
+    // the list) and only the DTO's columns, on the pg pool rather than through Prisma (see
+    // runs/list.ts); a first page kept since its project's runs last changed is served from
+    // memory (runs/list-cache.ts).
+    const { items: runs, more } = await ctx.runLists.page(ctx.db, { projectId, testId: input.testId, status: input.status, location: input.location, cursor: input.cursor }, input.limit)
     // Runner presence only for queued runs, asked once per location on the page.
     const waiting = new Map<string, Promise<boolean>>()
-    for (const r of page) {
-      const location = listRowLocation(r)
-      if (listRowStatus(r) === 'queued' && !waiting.has(location)) waiting.set(location, ctx.presence.waitingFor(location))
-    }
+    for (const r of runs) if (r.status === 'queued' && !waiting.has(r.location)) waiting.set(r.location, ctx.presence.waitingFor(r.location))
     const waitingIn = new Map<string, boolean>()
     for (const [location, w] of waiting) waitingIn.set(location, await w)
-    const items = page.map((r) => listRowToDto(r, waitingIn.get(listRowLocation(r)) ?? false))
-    return { items, nextCursor: rows.length > input.limit ? (items.at(-1)?.id ?? null) : null }
+    const items = waitingIn.size === 0 ? runs : runs.map((r) => (r.status === 'queued' && waitingIn.get(r.location) ? { ...r, waitingForRunner: true } : r))
+    return { items, nextCursor: more ? (items.at(-1)?.id ?? null) : null }
   }),
 
   /**

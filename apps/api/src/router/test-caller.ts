@@ -4,6 +4,7 @@
 import type { Db } from '@stampede/db'
 import type { Context } from '../context.ts'
 import { TokenRateLimiter } from '../auth/limits.ts'
+import { RunListCache } from '../runs/list-cache.ts'
 import { createCallerFactory } from '../trpc.ts'
 import { appRouter } from './root.ts'
 
@@ -16,6 +17,7 @@ export function tokenCaller(db: Db, token: string, extra: Record<string, unknown
     db,
     tokenLimiter: new TokenRateLimiter(1_000_000),
     presence: { waitingFor: async () => false },
+    runLists: new RunListCache(1024 * 1024),
     request: { authorization: `Bearer ${token}`, address: 'test' },
     trigger: 'api',
     setCookie: () => {},

@@ -135,10 +135,6 @@ const artifactsOf = memoised((text) => {
   return artifacts.success ? artifacts.data : {}
 })
 
-/** The row's status and location, for the runner-presence lookup of queued runs. */
-export const listRowStatus = (row: RunListRow) => row.status as RunStatus
-export const listRowLocation = (row: RunListRow) => row.locationId as string
-
 /** The RunDto of a runListQuery row: toRunDto's answer for the same run. */
 export function listRowToDto(r: RunListRow, waitingForRunner = false): RunDto {
   const status = r.status as RunStatus
