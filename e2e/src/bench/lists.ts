@@ -177,7 +177,8 @@ export async function seedListHistory(stack: Stack, runs = 100_000): Promise<See
  * calls one API process answers per second whatever the database does.
  *
  * The API keeps first pages while their project's runs are unchanged (RUN_LIST_CACHE_MB), and the
- * seeded history does not change: the main figures are those of pages people keep looking at.
+ * seeded history does not change: the main figures are those of pages people keep looking at
+ * (the limit-200 case is never kept: pages of more than 100 runs are read every time).
  * Two more passes say what that leaves out: the same calls while one of the project's runs
  * changes every CHANGE_EVERY_MS (each change makes every kept page of the project stale), and
  * with RUN_LIST_CACHE_MB=0 (every page read from the database).

@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { createDb, pgQuery, type Db } from '@stampede/db'
 import { createTestDatabase, type TestDatabase } from '@stampede/db/testing'
-import { RunListCache } from './list-cache.ts'
+import { KEPT_LIMIT, RunListCache } from './list-cache.ts'
 
 let database: TestDatabase
 let db: Db
@@ -89,11 +89,16 @@ describe('RunListCache', () => {
     }
   })
 
-  it('keeps no cursor page, and nothing at all with no memory', async () => {
+  it('keeps no cursor page, no page larger than KEPT_LIMIT, and nothing at all with no memory', async () => {
     const page = await first(2)
     await cache.page(db, { projectId, cursor: page.items[1]!.id }, 2)
     await cache.page(db, { projectId, cursor: page.items[1]!.id }, 2)
     expect(cache.counts).toEqual({ hits: 0, misses: 1 })
+    await first(KEPT_LIMIT + 1)
+    await first(KEPT_LIMIT + 1)
+    await first(KEPT_LIMIT)
+    await first(KEPT_LIMIT)
+    expect(cache.counts).toEqual({ hits: 1, misses: 2 })
 
     const none = new RunListCache(0)
     expect(await none.page(db, { projectId }, 2)).toEqual(page)

@@ -12,8 +12,10 @@
 // what it shows. Every API instance has its own pages and reads the same counters: no instance
 // can serve a page another one's write has made stale.
 //
-// Cursor pages are not kept: they walk a long history once, and would only push out the pages
-// that are asked for again. Who may see a page is checked before (the project comes from the
+// Cursor pages and pages of more than KEPT_LIMIT runs are not kept: they walk or export a long
+// history, reading each page once, and would only push out the pages that are asked for again
+// (a page of 200 costs four times the memory of the default 50, and keeping them churned the
+// API's heap enough to show in its resident memory: issue 17's memory benchmark). Who may see a page is checked before (the project comes from the
 // caller's access), and runner presence (waitingForRunner) is added by the caller on every call.
 import { LRUCache } from 'lru-cache'
 import { pgQuery, TEXT_VALUES, type Db } from '@stampede/db'
@@ -47,7 +49,7 @@ export class RunListCache {
       const rows = await listRuns(db, { ...filter, take: limit + 1 })
       return { items: (rows.length > limit ? rows.slice(0, limit) : rows).map((r: RunListRow) => listRowToDto(r)), more: rows.length > limit }
     }
-    if (!this.pages || filter.cursor !== undefined) return read()
+    if (!this.pages || filter.cursor !== undefined || limit > KEPT_LIMIT) return read()
     const key = `${filter.projectId}|${filter.status ?? ''}|${filter.location ?? ''}|${filter.testId ?? ''}|${limit}`
     const version = await projectVersion(db, filter.projectId)
     const kept = this.pages.get(key)
@@ -61,6 +63,9 @@ export class RunListCache {
     return page
   }
 }
+
+/** The largest page kept (runs.list's default is 50). */
+export const KEPT_LIMIT = 100
 
 /**
  * What a kept run costs the heap, about: a RunDto with its nested objects and strings is about
