@@ -120,6 +120,8 @@ export interface FaultStack {
    * afterEach, so that one failed test does not leave the next one a fault.
    */
   heal(): Promise<void>
+  /** Resolves once the API says every running runner is present (its presence heartbeat is live) for the locations it serves. */
+  runnersPresent(): Promise<void>
 
   /** Output of `api`, `temporal` or a runner (by name) so far; '' when there is none. */
   logs(name: string): string
@@ -244,8 +246,6 @@ export async function startFaultStack(opts: FaultStackOptions = {}): Promise<Fau
     const lastExtra = new Map<string, Record<string, string>>()
     const wanted = new Set<string>()
     const lastBase = new Map<string, Record<string, string>>()
-    // The location each location runner serves; a runner not in it serves every location.
-    const onlyLocation = new Map<string, string>()
     const startApi = async (extraEnv: Record<string, string> = {}, startOpts: { readyOn?: 'listening' | 'http' } = {}) => {
       lastExtra.set('api', extraEnv)
       wanted.add('api')
@@ -271,8 +271,6 @@ export async function startFaultStack(opts: FaultStackOptions = {}): Promise<Fau
       lastExtra.set(name, extraEnv)
       lastBase.set(name, base)
       wanted.add(name)
-      if (base.WORKER_LOCATION) onlyLocation.set(name, base.WORKER_LOCATION)
-      else onlyLocation.delete(name)
       // API_PUBLIC_URL: where an orchestrating runner tells location runners to redeem secrets grants.
       await start(name, 'runner', { ...base, ...(base === env ? { API_PUBLIC_URL: apiUrl } : {}), RUNNER_WORK_DIR: workDir, ...extraEnv }, { line: /^\[runner\] (.*: )?polling / })
     }
@@ -321,6 +319,18 @@ export async function startFaultStack(opts: FaultStackOptions = {}): Promise<Fau
     const running = (name: string) => {
       const child = children.get(name)
       return child !== undefined && !child.exit
+    }
+    // A runner whose presence heartbeat lapsed (Temporal away longer than its timeout, or a
+    // restart) takes a few seconds to beat again; the API says so per location.
+    const runnersPresent = async () => {
+      const runners = [...wanted].filter((name) => name !== 'api' && running(name))
+      if (runners.length === 0) return
+      await waitUntil('every running runner to be present again', async () => {
+        const locations = await api.locations.list.query()
+        // A location runner serves its WORKER_LOCATION; any other runner every location.
+        const present = (name: string) => locations.filter((l) => [undefined, l.id].includes(lastBase.get(name)?.WORKER_LOCATION)).every((l) => l.runnerAvailable)
+        return runners.every(present) ? true : undefined
+      }, 60_000, 200)
     }
     return {
       apiUrl,
@@ -378,17 +388,10 @@ export async function startFaultStack(opts: FaultStackOptions = {}): Promise<Fau
         if (!temporal) await restartTemporal()
         if (wanted.has('api') && !running('api')) await startApi(lastExtra.get('api'))
         for (const name of wanted) if (name !== 'api' && !running(name)) await startRunner(name, lastExtra.get(name), lastBase.get(name))
-        // Every running runner is present again before the next test: a runner whose presence
-        // heartbeat lapsed (Temporal away longer than its timeout, or a restart) takes a few
-        // seconds to beat again, and a test must not begin with its locations said to be without one.
-        const runners = [...wanted].filter((name) => name !== 'api' && running(name))
-        if (!running('api') || runners.length === 0) return
-        await waitUntil('every running runner to be present again', async () => {
-          const locations = await api.locations.list.query()
-          const present = (name: string) => locations.filter((l) => !onlyLocation.has(name) || l.id === onlyLocation.get(name)).every((l) => l.runnerAvailable)
-          return runners.every(present) ? true : undefined
-        }, 60_000, 200)
+        // A test must not begin with its locations said to be without a runner.
+        if (running('api')) await runnersPresent()
       },
+      runnersPresent,
       logs,
       allLogs() {
         return readdirSync(logDir)

@@ -105,7 +105,7 @@ describe('Temporal down', () => {
     expect(run).toMatchObject({ status: 'passed', exitCode: 0, errorMessage: null })
     // The runner's presence lapsed while Temporal was away (its heartbeats had nowhere to go):
     // it beats again soon after Temporal's return, and its locations have a runner again.
-    await waitUntil('the runner to be present again', async () => ((await stack.api.locations.list.query()).every((l) => l.runnerAvailable) ? true : undefined), 60_000, 200)
+    await stack.runnersPresent()
     console.log(`[faults] runner present again ${Date.now() - back} ms after Temporal's return`)
     // k6 ran to its own end while Temporal was away: every request it made is in its metrics.
     expect(run.metrics.httpReqs).toBe(target.countOf('/temporal'))

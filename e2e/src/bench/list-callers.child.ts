@@ -5,7 +5,7 @@
 // latencies, with this process's CPU time for it) and `stop`.
 import { tokenClient } from '../clients.ts'
 import { listCases, measureListLatency, plainList, trpcList, type ListCall, type ListHistory, type LatencyResult } from './lists.ts'
-import type { ListCallersReply, MeasureRequest } from './list-callers.ts'
+import { FLOORS, type ListCallersReply, type MeasureRequest } from './list-callers.ts'
 
 const env = JSON.parse(process.env.STAMPEDE_LIST_CALLERS_ENV ?? '{}') as { apiUrl: string; token: string; history: string }
 const { apiUrl, token } = env
@@ -15,8 +15,8 @@ const trpc = tokenClient(apiUrl, token)
 const clients: Record<MeasureRequest['client'], ListCall> = { trpc: trpcList(trpc), plain: plainList(apiUrl, token) }
 // The floor: calls that carry almost nothing, through the tRPC client.
 const floors: Record<string, ListCall> = {
-  'runs.list(limit 1), one run': (input) => trpc.runs.list.query({ ...input, limit: 1 }),
-  'meta.version, no credentials, no database': async () => ({ items: [await trpc.meta.version.query()] }),
+  [FLOORS[0]]: (input) => trpc.runs.list.query({ ...input, limit: 1 }),
+  [FLOORS[1]]: async () => ({ items: [await trpc.meta.version.query()] }),
 }
 
 async function measure(m: MeasureRequest): Promise<{ result: LatencyResult; cpuMs: number }> {

@@ -3,6 +3,9 @@ import { fileURLToPath } from 'node:url'
 import { startChildRpc } from './child-rpc.ts'
 import type { LatencyResult, ListHistory } from './lists.ts'
 
+/** The floor's calls (list-callers.child.ts), by name: calls that carry almost nothing. */
+export const FLOORS = ['runs.list(limit 1), one run', 'meta.version, no credentials, no database'] as const
+
 export interface MeasureRequest {
   client: 'trpc' | 'plain'
   /** A listCases name, or a floor's name (list-callers.child.ts). */

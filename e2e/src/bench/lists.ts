@@ -18,7 +18,7 @@ import type { RunStatus } from '@stampede/shared'
 import { tokenClient, type Api } from '../clients.ts'
 import type { Stack } from '../stack.ts'
 import { startApiProcess, type ApiMemory, type ApiProcess } from './api-process.ts'
-import { startListCallers, type MeasureRequest } from './list-callers.ts'
+import { FLOORS, startListCallers, type MeasureRequest } from './list-callers.ts'
 import { seedRuns, type Seeded } from './seed.ts'
 
 type ListInput = NonNullable<Parameters<Api['runs']['list']['query']>[0]>
@@ -232,7 +232,7 @@ export async function listLatencyLane(stack: Stack, history: ListHistory, opts: 
       // callers on a saturated machine wait about (callers × CPU per call ÷ cores), so these say how
       // much of a case's latency the list itself can still take away.
       console.log(`  floor (tRPC client, ${concurrency} callers):`)
-      for (const name of ['runs.list(limit 1), one run', 'meta.version, no credentials, no database']) {
+      for (const name of FLOORS) {
         const { result: r, cpu } = await measured({ client: 'trpc', caseName: name, opts: { concurrency, calls } })
         console.log(`    ${name}: p50 ${r.p50.toFixed(1)} ms, p95 ${r.p95.toFixed(1)} ms, ${r.perSecond.toFixed(0)} calls/s; ${cpu}`)
       }

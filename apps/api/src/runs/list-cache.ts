@@ -15,12 +15,13 @@
 // Cursor pages and pages of more than KEPT_LIMIT runs are not kept: they walk or export a long
 // history, reading each page once, and would only push out the pages that are asked for again
 // (a page of 200 costs four times the memory of the default 50, and keeping them churned the
-// API's heap enough to show in its resident memory: issue 17's memory benchmark). Who may see a page is checked before (the project comes from the
-// caller's access), and runner presence (waitingForRunner) is added by the caller on every call.
+// API's heap enough to show in its resident memory: issue 17's memory benchmark). Who may see a
+// page is checked before (the project comes from the caller's access), and runner presence
+// (waitingForRunner) is added by the caller on every call.
 import { LRUCache } from 'lru-cache'
 import { pgQuery, TEXT_VALUES, type Db } from '@stampede/db'
 import type { RunDto } from './dto.ts'
-import { listRowToDto, listRuns, type RunListFilter, type RunListRow } from './list.ts'
+import { listRowToDto, listRuns, type RunListFilter } from './list.ts'
 
 /** A page: its runs (waitingForRunner false) and whether more follow. */
 export interface RunListPage {
@@ -35,10 +36,10 @@ interface Kept extends RunListPage {
 
 export class RunListCache {
   private readonly pages: LRUCache<string, Kept> | undefined
-  /** Pages served from memory and pages built, since the start (for the benchmark's hit rate). */
+  /** Kept pages served and kept pages built, since the start (for tests). */
   readonly counts = { hits: 0, misses: 0 }
 
-  /** `maxBytes` bounds the kept pages (estimated from their rows' text); 0 keeps none. */
+  /** `maxBytes` bounds the kept pages (ROW_BYTES a run); 0 keeps none. */
   constructor(maxBytes: number) {
     if (maxBytes > 0) this.pages = new LRUCache<string, Kept>({ maxSize: maxBytes, sizeCalculation: (page) => page.items.length * ROW_BYTES + 256 })
   }
@@ -47,7 +48,7 @@ export class RunListCache {
   async page(db: Db, filter: Omit<RunListFilter, 'take'>, limit: number): Promise<RunListPage> {
     const read = async () => {
       const rows = await listRuns(db, { ...filter, take: limit + 1 })
-      return { items: (rows.length > limit ? rows.slice(0, limit) : rows).map((r: RunListRow) => listRowToDto(r)), more: rows.length > limit }
+      return { items: (rows.length > limit ? rows.slice(0, limit) : rows).map((r) => listRowToDto(r)), more: rows.length > limit }
     }
     if (!this.pages || filter.cursor !== undefined || limit > KEPT_LIMIT) return read()
     const key = `${filter.projectId}|${filter.status ?? ''}|${filter.location ?? ''}|${filter.testId ?? ''}|${limit}`
