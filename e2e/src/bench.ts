@@ -4,7 +4,8 @@
 //     ~100 and ~2,000 lines/s, and lines lost (target p95 ≤ 300 ms, 0 lost);
 //  2. runs.start → first request at the target, p50 over 10 runs (target ≤ 300 ms), for a script
 //     validated just before (the playground's way) and for one k6 has never loaded;
-//  3. requests/s of one script under Stampede ÷ the same script under bare k6 (target ≥ 0.97).
+//  3. requests/s of one script under Stampede ÷ the same script under bare k6 (target ≥ 0.97),
+//     every measured run between two bare k6 runs (bench/throughput.ts says why).
 // 2 and 3 are measured in two lanes of one platform, alternating run by run: a runner with every
 // k6 in its sandbox (the default), and a runner and API with it off (K6_SANDBOX=off), so the
 // sandbox's own cost is printed beside them (target: the ratios move by at most 3 %).
@@ -12,14 +13,11 @@
 // Temporal polling (bench/console-fanout.ts), and lists over 100,000 runs and the API's memory
 // after 5,000 of them (bench/lists.ts). `BENCH_LANES=run-path,throughput,runner-memory,console,lists,metrics` picks lanes
 // (runner-memory: a 10-minute run; RUNNER_MEMORY_SECONDS shortens it).
-import { spawn } from 'node:child_process'
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { createServer, loadApiConfig } from '@stampede/api'
 import { resolveTool } from '@stampede/tools'
-import { k6Args, k6Env, SCRIPT_FILE, SCRIPT_PATH } from '@stampede/runner'
-import { resolveTargetPolicy } from '@stampede/shared/targets'
+import { loadRunnerConfig } from '@stampede/runner'
 import { isTerminal } from '@stampede/shared'
 import { tokenClient, type Api } from './clients.ts'
 import { followRun, followRunMetrics } from './console-client.ts'
@@ -31,7 +29,7 @@ import { listLanes } from './bench/lists.ts'
 import { metricsLane } from './bench/metrics.ts'
 import { runnerMemoryLane } from './bench/runner-memory.ts'
 import { startTargetProcess } from './bench/target-process.ts'
-import { cpuMsOf } from './bench/proc.ts'
+import { bareK6, pairedThroughput, sandboxedK6, SCRIPTS, type Variant } from './bench/throughput.ts'
 
 const quantile = (sorted: number[], q: number): number => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN
 const fmt = (n: number, digits = 0) => n.toFixed(digits)
@@ -155,108 +153,6 @@ async function startToFirstRequest(lanes: Lane[], target: Target, runs: number, 
   return times
 }
 
-const SCRIPTS = {
-  // A load test as people write them: VUs with think time. k6 is not CPU-bound here, so the
-  // ratio shows whether Stampede disturbs the test itself.
-  paced: (url: string) => `
-    import http from 'k6/http'
-    import { sleep } from 'k6'
-    export const options = { vus: 20, duration: '8s' }
-    export default function () { http.get('${url}/'); sleep(0.02) }`,
-  // As fast as k6 can go: k6 and the target share this machine's cores, so every CPU cycle
-  // spent on outputs (per-sample JSON metrics, the HTML report's aggregation) is a lost request.
-  // 20 s: over 8 s, bare k6 alone varied by ±15 % from run to run here, more than the 3 % to show.
-  saturating: (url: string) => `
-    import http from 'k6/http'
-    export const options = { vus: 8, duration: '20s' }
-    export default function () { http.get('${url}/') }`,
-}
-
-/** Runs k6 directly: plain (`k6 run script.js`) or with exactly the runner's flags and outputs. */
-async function bareK6(k6Path: string, script: string, withStampedeOutputs: boolean, report = true): Promise<number> {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'bench-bare-'))
-  try {
-    // With the runner's flags, the script is where a run has it (in the test's folder).
-    const scriptPath = path.join(dir, withStampedeOutputs ? SCRIPT_PATH : 'script.js')
-    await mkdir(path.dirname(scriptPath), { recursive: true })
-    await writeFile(scriptPath, script)
-    const args = withStampedeOutputs ? k6Args(SCRIPT_FILE, await resolveTargetPolicy({ allowLoopback: true, allowlist: [] }), { report }) : ['run', '--summary-export=summary.json', 'script.js']
-    const env = withStampedeOutputs ? k6Env(dir) : { PATH: '/usr/bin:/bin', HOME: dir, K6_NO_USAGE_REPORT: 'true' }
-    await new Promise<void>((resolve, reject) => {
-      // In a session of its own, as k6 started from a terminal is, and as Stampede's sandbox starts
-      // it (bwrap --new-session): with the kernel's autogroup scheduling (on by default) a session
-      // is a CPU share of its own, so k6 in the bench's session would share one with the platform.
-      const child = spawn(k6Path, args, { cwd: dir, env, stdio: 'ignore', detached: true })
-      child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`bare k6 exited ${code}`))))
-    })
-    const summary = JSON.parse(await readFile(path.join(dir, 'summary.json'), 'utf8')) as { metrics: { http_reqs: { rate: number } } }
-    return summary.metrics.http_reqs.rate
-  } finally {
-    await rm(dir, { recursive: true, force: true })
-  }
-}
-
-const median = (xs: number[]) => quantile([...xs].sort((a, b) => a - b), 0.5)
-
-/** CPU (ms) of the platform's own processes: this one (API, runners, S3, bench), Temporal's dev server, Postgres. */
-async function platformCpu(): Promise<{ self: number; temporal: number; postgres: number }> {
-  const own = process.cpuUsage()
-  return { self: (own.user + own.system) / 1000, temporal: await cpuMsOf('temporal'), postgres: await cpuMsOf('postgres') }
-}
-
-async function throughput(lanes: Lane[], targetUrl: string, k6Path: string, kind: keyof typeof SCRIPTS, withOutputs: boolean, rounds: number): Promise<Map<Lane, number>> {
-  const script = SCRIPTS[kind](targetUrl)
-  const bare: number[] = []
-  const outputs: number[] = []
-  const under = new Map(lanes.map((l) => [l, [] as number[]]))
-  // Platform CPU (ms) during each variant, summed over the rounds: where the requests went.
-  const cpu = new Map<string, { self: number; temporal: number; postgres: number }>()
-  const timed = async <T>(name: string, fn: () => Promise<T>): Promise<T> => {
-    const a = await platformCpu()
-    const result = await fn()
-    const b = await platformCpu()
-    const sum = cpu.get(name) ?? { self: 0, temporal: 0, postgres: 0 }
-    cpu.set(name, { self: sum.self + b.self - a.self, temporal: sum.temporal + b.temporal - a.temporal, postgres: sum.postgres + b.postgres - a.postgres })
-    return result
-  }
-  const framesOnly: number[] = []
-  // Each round runs every variant once, one after the other, so they share the machine's mood;
-  // the lanes take turns at going first, so none always follows the same one.
-  // The runs are watched by polling runs.byId once a second: the figure is k6's own, and a
-  // faster poll only spends the CPU k6 and the target share (5 polls a second cost about 2 %).
-  for (let round = 0; round < rounds; round++) {
-    bare.push(await timed('bare k6', () => bareK6(k6Path, script, false)))
-    if (withOutputs) {
-      outputs.push(await timed("bare k6 with Stampede's outputs", () => bareK6(k6Path, script, true)))
-      framesOnly.push(await timed("bare k6 with the metric frames only", () => bareK6(k6Path, script, true, false)))
-    }
-    for (const lane of [...lanes.slice(round % lanes.length), ...lanes.slice(0, round % lanes.length)]) {
-      const run = await timed(lane.name, async () => runFinished(lane.api, (await lane.api.runs.start.mutate({ script, location: lane.location })).id, 300_000, 1000))
-      under.get(lane)!.push(run.metrics.httpReqRate ?? 0)
-    }
-  }
-  const ratios = new Map<Lane, number>()
-  console.log(`  ${kind}: bare k6 ${bare.map((x) => fmt(x)).join(' / ')} req/s`)
-  if (withOutputs) {
-    console.log(`  ${kind}: bare k6 with Stampede's outputs ${outputs.map((x) => fmt(x)).join(' / ')} req/s`)
-    console.log(`  ${kind}: bare k6 with outputs ÷ plain bare k6 (cost of the metrics stream and report): ${fmt(median(outputs.map((o, i) => o / bare[i]!)), 3)}`)
-    console.log(`  ${kind}: bare k6 with the metric frames only ${framesOnly.map((x) => fmt(x)).join(' / ')} req/s; ÷ plain bare k6 (cost of the frames alone): ${fmt(median(framesOnly.map((o, i) => o / bare[i]!)), 3)}`)
-  }
-  for (const lane of lanes) {
-    const runs = under.get(lane)!
-    const ratio = median(runs.map((u, i) => u / bare[i]!))
-    ratios.set(lane, ratio)
-    console.log(`  ${kind}, ${lane.name}: Stampede ${runs.map((x) => fmt(x)).join(' / ')} req/s; ÷ bare k6, median of ${rounds} rounds: ${fmt(ratio, 3)}`)
-    // The same outputs: the frames alone for the lane whose runner writes no HTML report.
-    const same = lane.name === 'sandboxed, no HTML report' ? framesOnly : outputs
-    if (withOutputs) console.log(`  ${kind}, ${lane.name}: ÷ bare k6 with the same outputs (orchestration overhead alone): ${fmt(median(runs.map((u, i) => u / same[i]!)), 3)}`)
-  }
-  for (const [name, c] of cpu) {
-    console.log(`  ${kind}, platform CPU per ${name} run (from start to final): this process ${fmt(c.self / rounds)} ms, Temporal ${fmt(c.temporal / rounds)} ms, Postgres ${fmt(c.postgres / rounds)} ms`)
-  }
-  return ratios
-}
-
 /**
  * One platform, three lanes: us-east's runner keeps every k6 in the sandbox (the default);
  * eu-central's runner and a second API have it off (K6_SANDBOX=off), validation included;
@@ -336,18 +232,27 @@ async function throughputLanes() {
   // The target in a process of its own (see bench/target-process.ts).
   const target = await startTargetProcess()
   try {
-    await withLanes(async ({ lanes, noReport }) => {
-      console.log('\n== throughput: requests/s under Stampede ÷ the same script under bare k6 (paced 8 s, saturating 20 s each)')
-      const paced = await throughput([...lanes, noReport], target.url, k6.path, 'paced', false, 5)
-      const saturating = await throughput([...lanes, noReport], target.url, k6.path, 'saturating', true, 5)
+    await withLanes(async ({ stack, lanes, noReport }) => {
+      console.log('\n== throughput: requests/s under Stampede ÷ the same script under bare k6 (paced 8 s, saturating 15 s each; every run between two bare k6 runs)')
+      const plain = (kind: keyof typeof SCRIPTS) => () => bareK6(k6.path, SCRIPTS[kind](target.url), false)
+      const viaStampede = (lane: Lane): Variant => ({ name: lane.name, run: async (script) => (await runFinished(lane.api, (await lane.api.runs.start.mutate({ script, location: lane.location })).id, 300_000, 1000)).metrics.httpReqRate ?? 0 })
+      const laneVariants = [...lanes, noReport].map(viaStampede)
+      const paced = await pairedThroughput('paced', target.url, plain('paced'), laneVariants, 5)
+      const framesOnly: Variant = { name: 'bare k6 with the metric frames only', run: (script) => bareK6(k6.path, script, true, false) }
+      const sandboxOnly: Variant = { name: 'k6 in the sandbox, no platform around it', run: sandboxedK6(k6.path, path.join(stack.env.RUNNER_WORK_DIR ?? os.tmpdir(), 'bench-sandbox'), loadRunnerConfig({ ...stack.env }).sandbox.run) }
+      // BENCH_THROUGHPUT_ROUNDS: more rounds narrow the medians (one pair varies by about ±5 % here).
+      const rounds = Number(process.env.BENCH_THROUGHPUT_ROUNDS ?? 5)
+      const saturating = await pairedThroughput('saturating', target.url, plain('saturating'), [framesOnly, sandboxOnly, ...laneVariants], rounds)
 
-      const [on, off] = lanes
+      const [on, off] = lanes.map((l) => l.name)
       const change = (a: number, b: number) => `${a >= b ? '+' : ''}${fmt(((a - b) / b) * 100, 1)} %`
       console.log('\n== the sandbox\'s cost (sandboxed vs K6_SANDBOX=off, same platform, alternating)')
-      console.log(`  paced throughput ratio: ${fmt(paced.get(on)!, 3)} sandboxed, ${fmt(paced.get(off)!, 3)} without (${change(paced.get(on)!, paced.get(off)!)}; target within 3 %)`)
-      console.log(`  saturating throughput ratio: ${fmt(saturating.get(on)!, 3)} sandboxed, ${fmt(saturating.get(off)!, 3)} without (${change(saturating.get(on)!, saturating.get(off)!)}; target within 3 %)`)
+      console.log(`  paced throughput ratio: ${fmt(paced.get(on!)!, 3)} sandboxed, ${fmt(paced.get(off!)!, 3)} without (${change(paced.get(on!)!, paced.get(off!)!)}; target within 3 %)`)
+      console.log(`  saturating throughput ratio: ${fmt(saturating.get(on!)!, 3)} sandboxed, ${fmt(saturating.get(off!)!, 3)} without (${change(saturating.get(on!)!, saturating.get(off!)!)}; target within 3 %)`)
+      console.log('\n== where a saturating run\'s requests go (medians of the paired ratios)')
+      console.log(`  the metric frames: ${fmt(saturating.get(framesOnly.name)!, 3)}; k6 in its sandbox as the runner starts it: ${fmt(saturating.get(sandboxOnly.name)!, 3)}; the whole platform around it (no HTML report): ${fmt(saturating.get(noReport.name)!, 3)}`)
       console.log('\n== Stampede ÷ bare k6 with the metric frames (sandboxed)')
-      console.log(`  saturating: ${fmt(saturating.get(on)!, 3)} with the HTML report (target ≥ 0.88), ${fmt(saturating.get(noReport)!, 3)} without it (target ≥ 0.97); paced: ${fmt(paced.get(on)!, 3)} (target ≥ 0.99)`)
+      console.log(`  saturating: ${fmt(saturating.get(on!)!, 3)} with the HTML report (target ≥ 0.88), ${fmt(saturating.get(noReport.name)!, 3)} without it (target ≥ 0.97); paced: ${fmt(paced.get(on!)!, 3)} (target ≥ 0.99)`)
     })
   } finally {
     await target.stop()
