@@ -99,6 +99,22 @@ describe('ingestMetricFrames', () => {
     expect(await storedRows(runId)).toEqual(rows)
   })
 
+  it('stores series whose tags are longer than an index entry may be, once however often it is ingested', async () => {
+    // A script's tag values can be kilobytes long (a URL, a check's name; here 4,000 three-byte
+    // characters): the series' key would pass Postgres's limit on an index entry (about 2.7 KB).
+    const long = { name: 'é'.repeat(4000), method: 'GET' }
+    const tagged = frames.slice(0, 5).map((f) => ({ ...f, series: f.series.map((x) => (x.metric === 'http_req_duration' && x.tags ? { ...x, tags: long } : x)) }))
+    const runId = await newRun()
+    const result = await ingestMetricFrames(db, runId, gzipSync(ndjson(tagged)))
+    expect(result).toMatchObject({ frames: 5, final: false })
+    expect(result.problem).toBeUndefined()
+    const { rows } = await pgQuery<{ key: string; tags: Record<string, string> }>(db, { text: "SELECT key, tags FROM run_metric_series WHERE run_id = $1 AND tags->>'method' = 'GET' AND metric = 'http_req_duration'", values: [runId] })
+    expect(rows).toEqual([{ key: expect.stringMatching(/^sha256:[0-9a-f]{64}$/), tags: long }])
+    const stored = await storedRows(runId)
+    expect(await ingestMetricFrames(db, runId, gzipSync(ndjson(tagged)))).toMatchObject({ alreadyStored: true })
+    expect(await storedRows(runId)).toEqual(stored)
+  })
+
   it('stores what a damaged file holds and says what it could not read, without throwing', async () => {
     // Cut in the middle of the gzip stream.
     const cutRun = await newRun()

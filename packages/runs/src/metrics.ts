@@ -14,7 +14,7 @@
 // are all stored (`complete`) is not read again. Memory is bounded: only the minute being read
 // and one batch of rows are held. A damaged file (a cut gzip stream, a line that is not a frame)
 // stores what it can and says what it could not in `problem`.
-import { randomUUID } from 'node:crypto'
+import { createHash, randomUUID } from 'node:crypto'
 import { Readable } from 'node:stream'
 import { createGunzip } from 'node:zlib'
 import { FRAME_VERSION, mergeSeries, quantile, type Bins, type Frame, type MergedSeries, type MetricType, type Series } from '@stampede/k6-output'
@@ -62,12 +62,24 @@ export interface SeriesMeta {
   overflow: boolean
 }
 
-/** The series' stored key: [metric, overflow, sorted [tag, value] pairs] as JSON (no NUL, unlike seriesKey). */
+/**
+ * The longest key (bytes) stored as written. The key is in a unique index, whose entries Postgres
+ * caps at about 2.7 KB, and a script's tag values (a URL, a check's name) can be far longer.
+ */
+const MAX_PLAIN_KEY_BYTES = 1024
+
+/**
+ * The series' stored key: [metric, overflow, sorted [tag, value] pairs] as JSON (no NUL, unlike
+ * seriesKey), or `sha256:<hex>` of that JSON when it is longer than MAX_PLAIN_KEY_BYTES. The key
+ * only names the series within its run (ingestion finds it again by it); the metric and tags
+ * columns hold all of it, and JSON always starts with `[`, so a hash never meets a written key.
+ */
 export function storedSeriesKey(s: Pick<Series, 'metric' | 'tags' | 'overflow'>): string {
   const tags = Object.entries(s.tags ?? {})
   // k6 writes tags sorted; sort only when they are not.
   if (tags.some(([k], i) => i > 0 && tags[i - 1]![0] > k)) tags.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-  return JSON.stringify([s.metric, s.overflow === true, tags])
+  const key = JSON.stringify([s.metric, s.overflow === true, tags])
+  return Buffer.byteLength(key) <= MAX_PLAIN_KEY_BYTES ? key : `sha256:${createHash('sha256').update(key).digest('hex')}`
 }
 
 export interface IngestResult {
