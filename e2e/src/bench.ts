@@ -30,9 +30,7 @@ import { metricsLane } from './bench/metrics.ts'
 import { runnerMemoryLane } from './bench/runner-memory.ts'
 import { startTargetProcess } from './bench/target-process.ts'
 import { bareK6, pairedThroughput, sandboxedK6, SCRIPTS, type Variant } from './bench/throughput.ts'
-
-const quantile = (sorted: number[], q: number): number => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN
-const fmt = (n: number, digits = 0) => n.toFixed(digits)
+import { fmt, quantile } from './bench/stats.ts'
 
 const finished = (stack: Stack, id: string) => runFinished(stack.api, id, 300_000)
 
@@ -226,6 +224,17 @@ async function runPathLanes() {
   }
 }
 
+/**
+ * The throughput lane's variants, all by default; `BENCH_THROUGHPUT_VARIANTS=no-report,sandbox`
+ * measures only those (more rounds of one figure in the same time).
+ */
+function throughputVariants(all: Record<'frames' | 'sandbox' | 'sandboxed' | 'unsandboxed' | 'no-report', Variant>): Variant[] {
+  const keys = process.env.BENCH_THROUGHPUT_VARIANTS?.split(',').map((k) => k.trim()).filter(Boolean) ?? Object.keys(all)
+  const unknown = keys.filter((k) => !(k in all))
+  if (unknown.length > 0 || keys.length === 0) throw new Error(`BENCH_THROUGHPUT_VARIANTS: unknown variant ${unknown.join(', ') || '(none given)'}; the variants are ${Object.keys(all).join(', ')}`)
+  return Object.entries(all).flatMap(([k, v]) => (keys.includes(k) ? [v] : []))
+}
+
 /** Requests/s under Stampede ÷ bare k6, paced and saturating, with and without the sandbox and the HTML report. */
 async function throughputLanes() {
   const k6 = await resolveTool('k6')
@@ -236,23 +245,26 @@ async function throughputLanes() {
       console.log('\n== throughput: requests/s under Stampede ÷ the same script under bare k6 (paced 8 s, saturating 15 s each; every run between two bare k6 runs)')
       const plain = (kind: keyof typeof SCRIPTS) => () => bareK6(k6.path, SCRIPTS[kind](target.url), false)
       const viaStampede = (lane: Lane): Variant => ({ name: lane.name, run: async (script) => (await runFinished(lane.api, (await lane.api.runs.start.mutate({ script, location: lane.location })).id, 300_000, 1000)).metrics.httpReqRate ?? 0 })
-      const laneVariants = [...lanes, noReport].map(viaStampede)
-      const paced = await pairedThroughput('paced', target.url, plain('paced'), laneVariants, 5)
+      const [on, off] = lanes.map(viaStampede) as [Variant, Variant]
+      const offReport = viaStampede(noReport)
       const framesOnly: Variant = { name: 'bare k6 with the metric frames only', run: (script) => bareK6(k6.path, script, true, false) }
       const sandboxOnly: Variant = { name: 'k6 in the sandbox, no platform around it', run: sandboxedK6(k6.path, path.join(stack.env.RUNNER_WORK_DIR ?? os.tmpdir(), 'bench-sandbox'), loadRunnerConfig({ ...stack.env }).sandbox.run) }
+      const variants = throughputVariants({ frames: framesOnly, sandbox: sandboxOnly, sandboxed: on, unsandboxed: off, 'no-report': offReport })
+      const stampede = [on, off, offReport].filter((v) => variants.includes(v))
+      const paced = stampede.length > 0 ? await pairedThroughput('paced', target.url, plain('paced'), stampede, 5) : new Map<string, number>()
       // BENCH_THROUGHPUT_ROUNDS: more rounds narrow the medians (one pair varies by about ±5 % here).
       const rounds = Number(process.env.BENCH_THROUGHPUT_ROUNDS ?? 5)
-      const saturating = await pairedThroughput('saturating', target.url, plain('saturating'), [framesOnly, sandboxOnly, ...laneVariants], rounds)
+      const saturating = await pairedThroughput('saturating', target.url, plain('saturating'), variants, rounds)
 
-      const [on, off] = lanes.map((l) => l.name)
-      const change = (a: number, b: number) => `${a >= b ? '+' : ''}${fmt(((a - b) / b) * 100, 1)} %`
+      const ratio = (m: Map<string, number>, v: Variant) => (m.has(v.name) ? fmt(m.get(v.name)!, 3) : 'not measured')
+      const change = (m: Map<string, number>) => (m.has(on.name) && m.has(off.name) ? ` (${fmt(((m.get(on.name)! - m.get(off.name)!) / m.get(off.name)!) * 100, 1)} %; target within 3 %)` : '')
       console.log('\n== the sandbox\'s cost (sandboxed vs K6_SANDBOX=off, same platform, alternating)')
-      console.log(`  paced throughput ratio: ${fmt(paced.get(on!)!, 3)} sandboxed, ${fmt(paced.get(off!)!, 3)} without (${change(paced.get(on!)!, paced.get(off!)!)}; target within 3 %)`)
-      console.log(`  saturating throughput ratio: ${fmt(saturating.get(on!)!, 3)} sandboxed, ${fmt(saturating.get(off!)!, 3)} without (${change(saturating.get(on!)!, saturating.get(off!)!)}; target within 3 %)`)
+      console.log(`  paced throughput ratio: ${ratio(paced, on)} sandboxed, ${ratio(paced, off)} without${change(paced)}`)
+      console.log(`  saturating throughput ratio: ${ratio(saturating, on)} sandboxed, ${ratio(saturating, off)} without${change(saturating)}`)
       console.log('\n== where a saturating run\'s requests go (medians of the paired ratios)')
-      console.log(`  the metric frames: ${fmt(saturating.get(framesOnly.name)!, 3)}; k6 in its sandbox as the runner starts it: ${fmt(saturating.get(sandboxOnly.name)!, 3)}; the whole platform around it (no HTML report): ${fmt(saturating.get(noReport.name)!, 3)}`)
+      console.log(`  the metric frames: ${ratio(saturating, framesOnly)}; k6 in its sandbox as the runner starts it: ${ratio(saturating, sandboxOnly)}; the whole platform around it (no HTML report): ${ratio(saturating, offReport)}`)
       console.log('\n== Stampede ÷ bare k6 with the metric frames (sandboxed)')
-      console.log(`  saturating: ${fmt(saturating.get(on!)!, 3)} with the HTML report (target ≥ 0.88), ${fmt(saturating.get(noReport.name)!, 3)} without it (target ≥ 0.97); paced: ${fmt(paced.get(on!)!, 3)} (target ≥ 0.99)`)
+      console.log(`  saturating: ${ratio(saturating, on)} with the HTML report (target ≥ 0.88), ${ratio(saturating, offReport)} without it (target ≥ 0.97); paced: ${ratio(paced, on)} (target ≥ 0.99)`)
     })
   } finally {
     await target.stop()

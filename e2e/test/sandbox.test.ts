@@ -186,4 +186,5 @@ async function checkEntry(entry: EscapeScript): Promise<void> {
   expect(run.status, `status (error: ${run.errorMessage})`).toBe(expected.status)
   if (expected.message) expectMatch('the run\'s error', run.errorMessage ?? '', expected.message)
   if (expected.console) expectMatch('the run\'s console', traces.log ?? '', expected.console)
+  for (const name of expected.artifacts ?? []) expect(Object.keys(run.artifacts), `the run's stored artifacts include ${name}`).toContain(name)
 }

@@ -18,13 +18,13 @@ import { watchConsole, type ConsoleEndpoint, type ConsoleSession } from '../cons
 import { startStack, type Stack } from '../stack.ts'
 import { runFinished, waitUntil } from '../wait.ts'
 import type { ViewersEvent, ViewersStart, ViewersSummary } from './console-viewers.ts'
+import { fmt } from './stats.ts'
 
 /** us-east has the stack's runner; asia-pacific has none, so runs there stay queued. */
 export const CONSOLE_BENCH_LOCATIONS = 'us-east:US East:Virginia,asia-pacific:Asia Pacific:Singapore'
 const RUNNING_LOCATION = 'us-east'
 const QUEUED_LOCATION = 'asia-pacific'
 
-const fmt = (n: number, digits = 0) => (Number.isFinite(n) ? n.toFixed(digits) : '–')
 
 /**
  * A platform for these lanes: one runner serving us-east with room for 10 concurrent runs (the

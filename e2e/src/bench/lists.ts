@@ -20,6 +20,7 @@ import type { Stack } from '../stack.ts'
 import { startApiProcess, type ApiMemory, type ApiProcess } from './api-process.ts'
 import { FLOORS, startListCallers, type MeasureRequest } from './list-callers.ts'
 import { seedRuns, type Seeded } from './seed.ts'
+import { quantile } from './stats.ts'
 
 type ListInput = NonNullable<Parameters<Api['runs']['list']['query']>[0]>
 
@@ -28,7 +29,6 @@ const FINISHED: RunStatus[] = ['passed', 'failed', 'error', 'cancelled', 'timed_
 const MB = 1024 * 1024
 const mb = (bytes: number) => `${(bytes / MB).toFixed(1)} MB`
 const signedMb = (bytes: number) => `${bytes >= 0 ? '+' : ''}${(bytes / MB).toFixed(1)} MB`
-const quantile = (sorted: number[], q: number): number => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN
 
 /** CPU time the whole machine spent busy (all cores, every state but idle and iowait), in ms, from /proc/stat. */
 async function machineBusyMs(): Promise<number> {

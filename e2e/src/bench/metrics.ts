@@ -16,6 +16,7 @@ import { syntheticFrameStream } from '@stampede/runs/frames-fixture'
 import { tokenClient, type Api } from '../clients.ts'
 import type { Stack } from '../stack.ts'
 import { startApiProcess } from './api-process.ts'
+import { quantile } from './stats.ts'
 
 type MetricsInput = Parameters<Api['runs']['metrics']['query']>[0]
 
@@ -23,7 +24,6 @@ const PERIODS = 3600
 const CALLS = 20
 const TARGET_P95_MS = 300
 
-const quantile = (sorted: number[], q: number): number => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN
 
 /** `fn` timed `n` times, one call at a time: the sorted times (ms). */
 async function timed(n: number, fn: () => unknown): Promise<number[]> {

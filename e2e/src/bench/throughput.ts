@@ -10,11 +10,11 @@ import { spawn } from 'node:child_process'
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
-import { setTimeout as sleep } from 'node:timers/promises'
 import { K6Sandbox, spawnPlan, type K6Limits } from '@stampede/sandbox'
-import { controlAddress, httpControl, k6Args, k6Env, k6RunFlags, k6Writes, PAUSED_BEFORE_RUN, SCRIPT_FILE, SCRIPT_PATH } from '@stampede/runner'
+import { controlAddress, holdCaps, httpControl, k6Args, k6Env, k6RunFlags, k6Writes, SCRIPT_FILE, SCRIPT_PATH } from '@stampede/runner'
 import { resolveTargetPolicy } from '@stampede/shared/targets'
 import { cpuMsOf } from './proc.ts'
+import { fmt, median } from './stats.ts'
 
 export const SCRIPTS = {
   // A load test as people write them: VUs with think time. k6 is not CPU-bound here, so the
@@ -78,21 +78,9 @@ export function sandboxedK6(k6Path: string, root: string, limits: K6Limits): (sc
       const address = controlAddress()
       const plan = sb.plan({ dir, invocation: { purpose: 'run', scriptFile: SCRIPT_FILE, vars: {}, flags: k6RunFlags(await policy(), { control: address, report: false }) }, limits, writable: k6Writes() })
       const proc = spawnPlan(plan, { onLine: () => {}, maxRssBytes: limits.memoryBytes })
-      let ended = false
-      const exited = proc.exited.finally(() => (ended = true))
-      const control = httpControl(address)
-      for (;;) {
-        const status = await control.status()
-        if (status && status.status >= PAUSED_BEFORE_RUN) break
-        if (ended) break
-        await sleep(5)
-      }
-      if (!ended) await control.resume()
-      while (!ended) {
-        await sleep(500)
-        if (!ended) await control.status()
-      }
-      const exit = await exited
+      // The runner's own cap hold (wait until paused, resume, read `vus-max` every 500 ms), with no platform to tell.
+      const hold = holdCaps(httpControl(address), { maxVUs: 1000, maxDurationSeconds: 3600, owner: 'platform' }, { stop: () => {}, loadStarted: () => {}, log: () => {}, everyMs: 500 })
+      const exit = await proc.exited.finally(() => hold.stop())
       if (exit.code !== 0) throw new Error(`sandboxed k6 exited ${exit.code}${exit.sandboxError ? `: ${exit.sandboxError}` : ''}`)
       return (JSON.parse(await readFile(path.join(dir.path, 'summary.json'), 'utf8')) as Summary).metrics.http_reqs.rate
     } finally {
@@ -107,14 +95,13 @@ async function platformCpu(): Promise<{ self: number; temporal: number; postgres
   return { self: (own.user + own.system) / 1000, temporal: await cpuMsOf('temporal'), postgres: await cpuMsOf('postgres') }
 }
 
+const BARE = 'bare k6'
+
 export interface Variant {
   name: string
   /** Runs the script once; resolves to k6's own requests/s. */
   run(script: string): Promise<number>
 }
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN
-const fmt = (n: number, digits = 0) => n.toFixed(digits)
 
 /**
  * Each round runs every variant once, in turn, each between two plain bare k6 runs (the run after
@@ -123,43 +110,35 @@ const fmt = (n: number, digits = 0) => n.toFixed(digits)
  */
 export async function pairedThroughput(kind: keyof typeof SCRIPTS, targetUrl: string, bare: () => Promise<number>, variants: Variant[], rounds: number): Promise<Map<string, number>> {
   const script = SCRIPTS[kind](targetUrl)
-  const bareRates: number[] = []
-  const measured = new Map(variants.map((v) => [v.name, [] as { rate: number; before: number }[]]))
+  // Every run in the order it ran: bare, variant, bare, variant, …, bare.
+  const sequence: { name: string; rate: number }[] = []
   // Platform CPU (ms) during each variant, summed over the rounds: where the requests went.
   const cpu = new Map<string, { self: number; temporal: number; postgres: number }>()
-  const timed = async <T>(name: string, fn: () => Promise<T>): Promise<T> => {
+  const run = async (name: string, fn: () => Promise<number>) => {
     const a = await platformCpu()
-    const result = await fn()
+    sequence.push({ name, rate: await fn() })
     const b = await platformCpu()
     const sum = cpu.get(name) ?? { self: 0, temporal: 0, postgres: 0 }
     cpu.set(name, { self: sum.self + b.self - a.self, temporal: sum.temporal + b.temporal - a.temporal, postgres: sum.postgres + b.postgres - a.postgres })
-    return result
   }
-  const runBare = async () => {
-    const rate = await timed('bare k6', bare)
-    bareRates.push(rate)
-    return rate
-  }
-  let before = await runBare()
-  const after: number[][] = variants.map(() => [])
+  await run(BARE, bare)
   for (let round = 0; round < rounds; round++) {
     const order = [...variants.slice(round % variants.length), ...variants.slice(0, round % variants.length)]
     for (const v of order) {
-      const rate = await timed(v.name, () => v.run(script))
-      measured.get(v.name)!.push({ rate, before })
-      before = await runBare()
-      after[variants.indexOf(v)]!.push(before)
+      await run(v.name, () => v.run(script))
+      await run(BARE, bare)
     }
   }
-  console.log(`  ${kind}: bare k6 ${bareRates.map((x) => fmt(x)).join(' / ')} req/s`)
+  console.log(`  ${kind}: bare k6 ${sequence.filter((r) => r.name === BARE).map((r) => fmt(r.rate)).join(' / ')} req/s`)
   const ratios = new Map<string, number>()
-  variants.forEach((v, i) => {
-    const runs = measured.get(v.name)!
-    const each = runs.map((r, j) => r.rate / ((r.before + after[i]![j]!) / 2))
+  for (const v of variants) {
+    // Each variant run's neighbours in the sequence are the bare runs just before and after it.
+    const runs = sequence.flatMap((r, i) => (r.name === v.name ? [{ rate: r.rate, ratio: r.rate / ((sequence[i - 1]!.rate + sequence[i + 1]!.rate) / 2) }] : []))
+    const each = runs.map((r) => r.ratio)
     ratios.set(v.name, median(each))
     console.log(`  ${kind}, ${v.name}: ${runs.map((r) => fmt(r.rate)).join(' / ')} req/s; ÷ the bare k6 runs around it: ${each.map((x) => fmt(x, 3)).join(' / ')}, median ${fmt(median(each), 3)}`)
-  })
-  const runsOf = (name: string) => (name === 'bare k6' ? bareRates.length : rounds)
+  }
+  const runsOf = (name: string) => sequence.filter((r) => r.name === name).length
   for (const [name, c] of cpu) {
     const n = runsOf(name)
     console.log(`  ${kind}, platform CPU per ${name} run (from start to final): this process ${fmt(c.self / n)} ms, Temporal ${fmt(c.temporal / n)} ms, Postgres ${fmt(c.postgres / n)} ms`)

@@ -136,14 +136,23 @@ export const k6OutcomeSchema = z.object({
 export type K6Outcome = z.input<typeof k6OutcomeSchema>
 
 /**
+ * A metric frame as a heartbeat carries it: its period start in the clear (a reader skips the
+ * frames it has by it) and the frame's JSON gzipped, in base64 (see heartbeat-frames.ts).
+ */
+export const packedFrameSchema = z.object({ start: z.number(), gz: z.string() })
+export type PackedFrame = z.infer<typeof packedFrameSchema>
+
+/**
  * What a k6 activity heartbeats: the newest console lines, the queue of the runner that holds
  * the run (so the workflow can find k6 again if the activity is lost) and whether k6 started.
  */
 export const k6HeartbeatSchema = consoleChunkSchema.extend({
   runner: z.string(),
   k6Started: z.boolean(),
-  /** The newest metric frames (a few seconds' worth, overlapping between heartbeats); absent before k6 wrote one. */
+  /** Runners before packed frames: the newest metric frames as they are. */
   frames: z.array(metricFrameSchema).optional(),
+  /** The newest metric frames (a few seconds' worth, overlapping between heartbeats), packed; absent before k6 wrote one. */
+  packed: z.array(packedFrameSchema).optional(),
 })
 export type K6Heartbeat = z.infer<typeof k6HeartbeatSchema>
 

@@ -14,6 +14,7 @@ import type { Db } from '@stampede/db'
 import { Readable } from 'node:stream'
 import { gzipSync } from 'node:zlib'
 import type { ConsoleLine, ConsoleMessage, MetricFrame, RunStatus } from '@stampede/shared'
+import { packFrame } from '@stampede/shared/heartbeat-frames'
 import { ArtifactNotFoundError, type Storage } from '@stampede/storage'
 import { ConsoleRelay } from './relay.ts'
 import type { RunnerPresence } from '../runs/presence.ts'
@@ -28,8 +29,10 @@ interface Activity {
   started: boolean
   chunk?: { fromSeq: number; lines: ConsoleLine[]; lastSeq: number }
   k6Started?: boolean
-  /** Metric frames in the heartbeat (k6 heartbeats only). */
+  /** Metric frames in the heartbeat as runners before packed frames sent them (k6 heartbeats only). */
   frames?: MetricFrame[]
+  /** Packed metric frames in the heartbeat (k6 heartbeats only). */
+  packed?: unknown[]
   /** When the runner last heartbeated (ms), or 'now' for a runner that heartbeats all the time. */
   heartbeatAt?: number | 'now'
 }
@@ -73,7 +76,7 @@ function fakes(options: { bufferLines?: number; queuedPollMs?: number; pollMs?: 
           state.describes++
           const a = pending()
           const heartbeatAt = a?.heartbeatAt === 'now' ? Date.now() : a?.heartbeatAt
-          const details = a?.chunk && (a.k6Started === undefined ? a.chunk : { ...a.chunk, runner: 'stampede-runner-1', k6Started: a.k6Started, ...(a.frames ? { frames: a.frames } : {}) })
+          const details = a?.chunk && (a.k6Started === undefined ? a.chunk : { ...a.chunk, runner: 'stampede-runner-1', k6Started: a.k6Started, ...(a.frames ? { frames: a.frames } : {}), ...(a.packed ? { packed: a.packed } : {}) })
           return {
             status: { name: state.workflowOpen ? 'RUNNING' : 'COMPLETED' },
             raw: {
@@ -176,20 +179,21 @@ const metricFrame = (i: number): MetricFrame => ({
   mapping: { kind: 'log', gamma: 1.008 },
   series: [{ metric: 'http_reqs', type: 'counter', count: 10, sum: 10 }],
 })
+const packed = (i: number) => packFrame(metricFrame(i))
 const starts = (messages: ConsoleMessage[]) => messages.flatMap((m) => (m.type === 'metrics' ? m.frames.map((f) => f.start) : []))
 
 describe('ConsoleRelay metric frames', () => {
   it('sends each frame once to viewers that asked, resumes by period, and completes from the stored frames at the end', async () => {
     const { state, relay } = fakes()
     const chunk = { fromSeq: 1, lines: [line(1)], lastSeq: 1 }
-    state.activity = { name: 'executeK6', started: true, k6Started: true, chunk, frames: [0, 1, 2].map(metricFrame) }
+    state.activity = { name: 'executeK6', started: true, k6Started: true, chunk, packed: [0, 1, 2].map(packed) }
     const watching = viewer()
     const plain = viewer()
     await relay.attach('r', 0, watching.sink, { metricsAfter: 0 })
     await relay.attach('r', 0, plain.sink)
     await until(() => starts(watching.messages).length === 3)
     // Overlapping heartbeats: frames 1-2 again with 3-4.
-    state.activity = { ...state.activity, frames: [1, 2, 3, 4].map(metricFrame) }
+    state.activity = { ...state.activity, packed: [1, 2, 3, 4].map(packed) }
     await until(() => starts(watching.messages).length === 5)
     // A viewer that held up to frame 2 comes back: it gets 3 and 4 from the buffer, nothing twice.
     const back = viewer()
@@ -208,6 +212,30 @@ describe('ConsoleRelay metric frames', () => {
     expect(plain.of('metrics')).toEqual([])
     // The tick's frames went to the viewer as one shared buffer.
     expect(watching.serialised.some((b) => b.toString().includes('"type":"metrics"'))).toBe(true)
+  })
+
+  it('unpacks only what is a packed frame of the period it names, and still reads unpacked frames from older runners', async () => {
+    const { state, relay } = fakes()
+    const chunk = { fromSeq: 1, lines: [line(1)], lastSeq: 1 }
+    // A frame padded to 2 MB unpacked (a few KB packed): past the bound, so never unpacked whole.
+    const bomb = { start: metricFrame(3).start, gz: gzipSync(JSON.stringify(metricFrame(3)) + ' '.repeat(2 * 1024 * 1024)).toString('base64') }
+    const hostile = [
+      { start: metricFrame(1).start, gz: 'not base64 gzip' },
+      { start: metricFrame(2).start, gz: packed(7).gz },
+      bomb,
+      { start: metricFrame(4).start, gz: gzipSync('{"v":1}').toString('base64') },
+      { start: 'x', gz: packed(5).gz },
+      packed(6),
+    ]
+    state.activity = { name: 'executeK6', started: true, k6Started: true, chunk, packed: hostile }
+    const watching = viewer()
+    await relay.attach('r', 0, watching.sink, { metricsAfter: 0 })
+    await until(() => starts(watching.messages).length === 1)
+    expect(starts(watching.messages)).toEqual([metricFrame(6).start])
+    // A runner from before packed frames.
+    state.activity = { ...state.activity, packed: undefined, frames: [6, 7].map(metricFrame) }
+    await until(() => starts(watching.messages).length === 2)
+    expect(starts(watching.messages)).toEqual([6, 7].map((i) => metricFrame(i).start))
   })
 })
 

@@ -41,6 +41,7 @@ import type { Db } from '@stampede/db'
 import { gunzip } from 'node:zlib'
 import { promisify } from 'node:util'
 import { ARTIFACTS, artifactKey, consoleChunkSchema, isTerminal, metricFrameSchema, parseNdjson, type ConsoleChunk, type ConsoleLine, type ConsoleMessage, type MetricFrame, type RunStatus } from '@stampede/shared'
+import { unpackFrame } from '@stampede/shared/heartbeat-frames'
 import { CONSOLE_ACTIVITIES, k6HeartbeatSchema, workflowIdFor } from '@stampede/shared/temporal'
 import type { Storage } from '@stampede/storage'
 import { timestampMs, type RunnerPresence } from '../runs/presence.ts'
@@ -351,7 +352,7 @@ export class ConsoleRelay {
     }
     this.publish(feed, before, fresh)
     const framesBefore = feed.lastFrameStart
-    const freshFrames = this.appendFrames(feed, beats.flatMap(({ beat }) => beat?.frames ?? []))
+    const freshFrames = this.appendFrames(feed, beats.flatMap(({ beat }) => [...(beat?.frames ?? []), ...(beat?.packed ?? [])]))
     this.publishFrames(feed, framesBefore, freshFrames)
     const started = beats.find((b) => b.activity.state === PENDING_STARTED)
     feed.consoleStarted = started !== undefined
@@ -756,23 +757,27 @@ async function readStoredFrames(storage: Storage, runId: string, after: number):
  * A heartbeat as the relay reads it: its frames are checked one by one, and only those newer
  * than the feed's last (see newFrames), since the same frames ride on several heartbeats.
  */
-const relayHeartbeatSchema = k6HeartbeatSchema.extend({ frames: z.array(z.unknown()).optional() })
+const relayHeartbeatSchema = k6HeartbeatSchema.extend({ frames: z.array(z.unknown()).optional(), packed: z.array(z.unknown()).optional() })
 
-/** The frames of a heartbeat that start after `after` and are frames: the rest is dropped unread. */
+/**
+ * The frames of a heartbeat that start after `after` and are frames, packed (unpacked here) or as
+ * they are (runners before packed frames): the rest is dropped unread, never unpacked.
+ */
 function newFrames(frames: readonly unknown[], after: number): MetricFrame[] {
   const fresh: MetricFrame[] = []
   // A runner sends a few; more would not be a runner's heartbeat: the newest 100 at most.
   for (const raw of frames.slice(-100)) {
     const start = (raw as { start?: unknown } | null)?.start
     if (typeof start !== 'number' || start <= after) continue
-    const frame = metricFrameSchema.safeParse(raw)
-    if (frame.success) fresh.push(frame.data)
+    const gz = (raw as { gz?: unknown }).gz
+    const frame = typeof gz === 'string' ? unpackFrame({ start, gz }) : metricFrameSchema.safeParse(raw).data
+    if (frame) fresh.push(frame)
   }
   return fresh
 }
 
 /** A console activity's heartbeat: a k6 heartbeat, or (older runners) a plain console chunk. */
-function heartbeatOf(activity: PendingActivity): (ConsoleChunk & { k6Started?: boolean; frames?: unknown[] }) | undefined {
+function heartbeatOf(activity: PendingActivity): (ConsoleChunk & { k6Started?: boolean; frames?: unknown[]; packed?: unknown[] }) | undefined {
   const payloads = activity.heartbeatDetails?.payloads
   if (!payloads || payloads.length === 0) return undefined
   const [details] = arrayFromPayloads(defaultPayloadConverter, payloads)

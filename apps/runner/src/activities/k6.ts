@@ -14,21 +14,20 @@
 import { existsSync } from 'node:fs'
 import { rm, stat } from 'node:fs/promises'
 import path from 'node:path'
-import { setTimeout as sleep } from 'node:timers/promises'
 import { ApplicationFailure, Context } from '@temporalio/activity'
 import { ARCHIVE_ENTRY, fileSizeHit, formatBytes, limitFromExit, SANDBOX_WORK_DIR, type K6Sandbox, type LimitHit } from '@stampede/sandbox'
 import { ARTIFACTS, artifactKey, CONSOLE_INDEX_FILE, type ArtifactName, type Artifacts } from '@stampede/shared'
-import { capsOwner, formatSeconds, type ScriptCaps } from '@stampede/shared/caps'
+import { capsOwner, formatSeconds } from '@stampede/shared/caps'
 import { k6ErrorMessage } from '@stampede/shared/k6'
 import { LIMIT_SETTINGS, type K6ProcessLimits } from '@stampede/shared/platform-config'
-import { RUNNER_BUSY, type ArtifactUploads, type K6Heartbeat, type K6Outcome, type K6Task } from '@stampede/shared/temporal'
-import type { ConsoleChunk, MetricFrame } from '@stampede/shared'
+import { RUNNER_BUSY, type ArtifactUploads, type K6Heartbeat, type K6Outcome, type K6Task, type PackedFrame } from '@stampede/shared/temporal'
+import type { ConsoleChunk } from '@stampede/shared'
 import { ConsoleRecorder, DEFAULT_WINDOW } from '../k6/console-recorder.ts'
 import { FrameTail } from '../k6/frame-tail.ts'
 import { detectLanguage, scriptFileName } from '@stampede/shared/script'
 import { resolveTargetPolicy } from '@stampede/shared/targets'
 import { K6_OUTPUTS, k6RunFlags, k6Writes, OUTPUT_FILES } from '../k6/command.ts'
-import { controlAddress, PAUSED_BEFORE_RUN, type K6Control } from '../k6/control.ts'
+import { controlAddress, holdCaps, type K6Control } from '../k6/control.ts'
 import type { SpawnK6, K6Exit } from '../k6/process.ts'
 import { NOT_STORED, redactArtifacts, secretRedactor } from '../k6/redact.ts'
 import { putPresigned } from '../k6/upload.ts'
@@ -100,8 +99,8 @@ export function createK6Activities(deps: K6ActivityDeps) {
   /** Runs whose k6 this process started and that have not ended yet. */
   const live = new Map<string, LiveRun>()
 
-  const beat = (ctx: Context, chunk: ConsoleChunk, k6Started: boolean, frames: MetricFrame[] = []) => {
-    const details: K6Heartbeat = { ...chunk, runner: deps.runnerQueue, k6Started, ...(frames.length > 0 ? { frames } : {}) }
+  const beat = (ctx: Context, chunk: ConsoleChunk, k6Started: boolean, packed: PackedFrame[] = []) => {
+    const details: K6Heartbeat = { ...chunk, runner: deps.runnerQueue, k6Started, ...(packed.length > 0 ? { packed } : {}) }
     ctx.heartbeat(details)
   }
 
@@ -455,55 +454,3 @@ interface LiveRun {
 }
 
 export type K6Activities = ReturnType<typeof createK6Activities>
-
-/**
- * Holds the VU cap through k6's REST API (see control.ts): before the load starts, k6 waits
- * paused with its VUs initialised, and is resumed only within the cap; while it runs, `vus-max`
- * is read every `everyMs` and k6 is stopped when it grows past the cap.
- */
-function holdCaps(
-  control: K6Control,
-  caps: ScriptCaps,
-  hooks: { stop: (why: 'limit', message: string, opts?: { now?: boolean }) => void; loadStarted: () => void; log: (m: string) => void; everyMs: number },
-): { stop(): void } {
-  let stopped = false
-  const whose = capsOwner(caps)
-  const watch = async () => {
-    for (;;) {
-      if (stopped) return
-      const status = await control.status()
-      if (status && status.status >= PAUSED_BEFORE_RUN) {
-        if (status.vusMax > caps.maxVUs) {
-          return hooks.stop(
-            'limit',
-            `The script started ${status.vusMax} VUs at run time; ${whose} allows at most ${caps.maxVUs}. k6 was stopped before sending any load. Its options differ from what validation saw: do not compute them from the environment, the time or randomness.`,
-            { now: true },
-          )
-        }
-        if (status.paused) await control.resume()
-        break
-      }
-      // k6 is ready within ~70 ms of its start; polling its local REST API this often costs nothing.
-      await sleep(5)
-    }
-    hooks.loadStarted()
-    while (!stopped) {
-      await sleep(hooks.everyMs)
-      if (stopped) return
-      const status = await control.status()
-      if (status && status.vusMax > caps.maxVUs) {
-        return hooks.stop('limit', `The script reached ${status.vusMax} VUs while running; ${whose} allows at most ${caps.maxVUs}. The run was stopped.`)
-      }
-    }
-  }
-  watch().catch((err: unknown) => {
-    if (stopped) return
-    hooks.log(`could not hold the run's caps: ${err instanceof Error ? err.message : String(err)}`)
-    hooks.stop('limit', 'The runner lost control of k6 (its REST API stopped answering), so the run\'s caps could not be held; it was stopped.')
-  })
-  return {
-    stop() {
-      stopped = true
-    },
-  }
-}

@@ -8,6 +8,8 @@
 // The REST API listens on an address of the platform's reserved loopback range, which the target
 // policy refuses to every k6 script: no run can reach another run's k6.
 import { randomInt } from 'node:crypto'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { capsOwner, type ScriptCaps } from '@stampede/shared/caps'
 import { PLATFORM_LOOPBACK_CIDR } from '@stampede/shared/targets'
 
 export interface K6Status {
@@ -70,6 +72,58 @@ export function httpControl(address: string): K6Control {
         signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
       })
       if (!res.ok) throw new Error(`k6 refused to resume: HTTP ${res.status} ${(await res.text()).slice(0, 200)}`)
+    },
+  }
+}
+
+/**
+ * Holds the VU cap through k6's REST API (see the top of this file): before the load starts, k6 waits
+ * paused with its VUs initialised, and is resumed only within the cap; while it runs, `vus-max`
+ * is read every `everyMs` and k6 is stopped when it grows past the cap.
+ */
+export function holdCaps(
+  control: K6Control,
+  caps: ScriptCaps,
+  hooks: { stop: (why: 'limit', message: string, opts?: { now?: boolean }) => void; loadStarted: () => void; log: (m: string) => void; everyMs: number },
+): { stop(): void } {
+  let stopped = false
+  const whose = capsOwner(caps)
+  const watch = async () => {
+    for (;;) {
+      if (stopped) return
+      const status = await control.status()
+      if (status && status.status >= PAUSED_BEFORE_RUN) {
+        if (status.vusMax > caps.maxVUs) {
+          return hooks.stop(
+            'limit',
+            `The script started ${status.vusMax} VUs at run time; ${whose} allows at most ${caps.maxVUs}. k6 was stopped before sending any load. Its options differ from what validation saw: do not compute them from the environment, the time or randomness.`,
+            { now: true },
+          )
+        }
+        if (status.paused) await control.resume()
+        break
+      }
+      // k6 is ready within ~70 ms of its start; polling its local REST API this often costs nothing.
+      await sleep(5)
+    }
+    hooks.loadStarted()
+    while (!stopped) {
+      await sleep(hooks.everyMs)
+      if (stopped) return
+      const status = await control.status()
+      if (status && status.vusMax > caps.maxVUs) {
+        return hooks.stop('limit', `The script reached ${status.vusMax} VUs while running; ${whose} allows at most ${caps.maxVUs}. The run was stopped.`)
+      }
+    }
+  }
+  watch().catch((err: unknown) => {
+    if (stopped) return
+    hooks.log(`could not hold the run's caps: ${err instanceof Error ? err.message : String(err)}`)
+    hooks.stop('limit', 'The runner lost control of k6 (its REST API stopped answering), so the run\'s caps could not be held; it was stopped.')
+  })
+  return {
+    stop() {
+      stopped = true
     },
   }
 }

@@ -7,9 +7,12 @@
 // The file is in the run's directory, so its content is checked like any input: lines longer
 // than `maxLineBytes` or that are not frames are skipped, each read is bounded, secrets are
 // masked in every string, and a frame too large for a heartbeat goes out reduced to its total
-// series (the stored artifact keeps it whole).
+// series (the stored artifact keeps it whole). Each frame is packed (gzipped) once, as it is read,
+// for all the heartbeats that carry it (see @stampede/shared/heartbeat-frames).
 import { open, type FileHandle } from 'node:fs/promises'
-import { metricFrameSchema, type MetricFrame } from '@stampede/shared'
+import { metricFrameSchema } from '@stampede/shared'
+import { packFrame } from '@stampede/shared/heartbeat-frames'
+import type { PackedFrame } from '@stampede/shared/temporal'
 import { redactJson, type Redact } from './redact.ts'
 
 export interface FrameWindowLimits {
@@ -17,21 +20,24 @@ export interface FrameWindowLimits {
   maxFrames: number
   /** How long after it was read a frame stays in the heartbeats. */
   maxAgeMs: number
-  /** Bytes (as JSON) of the frames in one heartbeat. */
+  /** Bytes of the packed frames in one heartbeat. */
   maxBytes: number
+  /** Bytes of one frame as JSON: a larger one goes out reduced (at most MAX_UNPACKED_FRAME_BYTES, what the API unpacks). */
+  maxFrameBytes: number
   /** A longer line is not a frame Stampede's k6 wrote: skipped. */
   maxLineBytes: number
   /** Bytes read from the file per poll. */
   readBytes: number
 }
 
-export const DEFAULT_FRAME_WINDOW: FrameWindowLimits = { maxFrames: 5, maxAgeMs: 3000, maxBytes: 256 * 1024, maxLineBytes: 16 * 1024 * 1024, readBytes: 4 * 1024 * 1024 }
+export const DEFAULT_FRAME_WINDOW: FrameWindowLimits = { maxFrames: 5, maxAgeMs: 3000, maxBytes: 256 * 1024, maxFrameBytes: 256 * 1024, maxLineBytes: 16 * 1024 * 1024, readBytes: 4 * 1024 * 1024 }
 
 /** Bytes read from the file at a time (the poll loops up to `readBytes`). */
 const READ_CHUNK_BYTES = 64 * 1024
 
 interface Held {
-  frame: MetricFrame
+  frame: PackedFrame
+  /** Packed bytes. */
   bytes: number
   /** When it was read (this process's clock). */
   at: number
@@ -70,8 +76,8 @@ export class FrameTail {
     return changed
   }
 
-  /** The frames for a heartbeat now: those read within the last `maxAgeMs`, newest last. */
-  recent(): MetricFrame[] {
+  /** The packed frames for a heartbeat now: those read within the last `maxAgeMs`, newest last. */
+  recent(): PackedFrame[] {
     const since = this.now() - this.limits.maxAgeMs
     return this.window.filter((h) => h.at >= since).map((h) => h.frame)
   }
@@ -134,22 +140,23 @@ export class FrameTail {
   }
 
   private accept(line: string): boolean {
-    let json: unknown
+    let value: unknown
     try {
-      json = JSON.parse(line)
+      value = JSON.parse(line)
     } catch {
       return false
     }
-    const parsed = metricFrameSchema.safeParse(this.redact.needles.length > 0 ? redactJson(json, this.redact) : json)
+    const parsed = metricFrameSchema.safeParse(this.redact.needles.length > 0 ? redactJson(value, this.redact) : value)
     if (!parsed.success) return false
     let frame = parsed.data
-    let bytes = Buffer.byteLength(JSON.stringify(frame))
-    if (bytes > this.limits.maxBytes) {
+    let json = JSON.stringify(frame)
+    if (Buffer.byteLength(json) > this.limits.maxFrameBytes) {
       frame = { ...frame, series: frame.series.filter((s) => s.tags === undefined && s.overflow !== true), reduced: true }
-      bytes = Buffer.byteLength(JSON.stringify(frame))
-      if (bytes > this.limits.maxBytes) return false
+      json = JSON.stringify(frame)
+      if (Buffer.byteLength(json) > this.limits.maxFrameBytes) return false
     }
-    this.window.push({ frame, bytes, at: this.now() })
+    const packed = packFrame(frame, json)
+    this.window.push({ frame: packed, bytes: packed.gz.length, at: this.now() })
     let total = this.window.reduce((n, h) => n + h.bytes, 0)
     while (this.window.length > this.limits.maxFrames || (this.window.length > 1 && total > this.limits.maxBytes)) {
       total -= this.window.shift()!.bytes
