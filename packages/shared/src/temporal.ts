@@ -3,7 +3,6 @@
 import { z } from 'zod'
 import { runTriggerSchema, artifactsSchema } from './run.ts'
 import { consoleChunkSchema } from './console.ts'
-import { metricFrameSchema } from './metric-frames.ts'
 import type { Durability } from './temporal-names.ts'
 
 export * from './temporal-names.ts'
@@ -149,8 +148,6 @@ export type PackedFrame = z.infer<typeof packedFrameSchema>
 export const k6HeartbeatSchema = consoleChunkSchema.extend({
   runner: z.string(),
   k6Started: z.boolean(),
-  /** Runners before packed frames: the newest metric frames as they are. */
-  frames: z.array(metricFrameSchema).optional(),
   /** The newest metric frames (a few seconds' worth, overlapping between heartbeats), packed; absent before k6 wrote one. */
   packed: z.array(packedFrameSchema).optional(),
 })

@@ -756,8 +756,10 @@ async function readStoredFrames(storage: Storage, runId: string, after: number):
 /**
  * A heartbeat as the relay reads it: its frames are checked one by one, and only those newer
  * than the feed's last (see newFrames), since the same frames ride on several heartbeats.
+ * `frames`: runners from before packed frames sent them as they are.
  */
 const relayHeartbeatSchema = k6HeartbeatSchema.extend({ frames: z.array(z.unknown()).optional(), packed: z.array(z.unknown()).optional() })
+type RelayHeartbeat = z.infer<typeof relayHeartbeatSchema>
 
 /**
  * The frames of a heartbeat that start after `after` and are frames, packed (unpacked here) or as
@@ -777,7 +779,7 @@ function newFrames(frames: readonly unknown[], after: number): MetricFrame[] {
 }
 
 /** A console activity's heartbeat: a k6 heartbeat, or (older runners) a plain console chunk. */
-function heartbeatOf(activity: PendingActivity): (ConsoleChunk & { k6Started?: boolean; frames?: unknown[]; packed?: unknown[] }) | undefined {
+function heartbeatOf(activity: PendingActivity): (ConsoleChunk & Partial<Omit<RelayHeartbeat, keyof ConsoleChunk>>) | undefined {
   const payloads = activity.heartbeatDetails?.payloads
   if (!payloads || payloads.length === 0) return undefined
   const [details] = arrayFromPayloads(defaultPayloadConverter, payloads)
