@@ -23,6 +23,9 @@ type seriesID struct {
 	overflow bool
 	// total is the metric's total series; nil when this is the total series.
 	total *seriesID
+	// cur is this series' accumulator in the current period (nil: no sample yet), so a sample
+	// costs one map lookup (its time series' leaf), not two.
+	cur *accumulator
 }
 
 // accumulator is one series' state within the current period.
@@ -52,7 +55,8 @@ type aggregator struct {
 	tagged int
 	capHit bool
 
-	period map[*seriesID]*accumulator
+	// period holds the current period's accumulators, in the order their series first had a sample.
+	period []*accumulator
 }
 
 func newAggregator(maxSeries int, onCap func(int)) *aggregator {
@@ -61,7 +65,6 @@ func newAggregator(maxSeries int, onCap func(int)) *aggregator {
 		onCap:        onCap,
 		byTimeSeries: map[metrics.TimeSeries]*seriesID{},
 		ids:          map[string]*seriesID{},
-		period:       map[*seriesID]*accumulator{},
 	}
 }
 
@@ -124,14 +127,15 @@ func (a *aggregator) id(m *metrics.Metric, tags map[string]string, overflow bool
 }
 
 func (a *aggregator) acc(id *seriesID) *accumulator {
-	acc, ok := a.period[id]
-	if !ok {
-		acc = &accumulator{id: id, min: math.Inf(1), max: math.Inf(-1)}
-		if id.metric.Type == metrics.Trend {
-			acc.sketch = frame.NewSketch()
-		}
-		a.period[id] = acc
+	if id.cur != nil {
+		return id.cur
 	}
+	acc := &accumulator{id: id, min: math.Inf(1), max: math.Inf(-1)}
+	if id.metric.Type == metrics.Trend {
+		acc.sketch = frame.NewSketch()
+	}
+	id.cur = acc
+	a.period = append(a.period, acc)
 	return acc
 }
 
@@ -181,18 +185,17 @@ func (c *accumulator) merge(typ metrics.MetricType, leaf *accumulator) {
 
 // flush returns the period's series (sorted by key) and starts a new period.
 func (a *aggregator) flush() []frame.Series {
-	// Complete the totals from their leaves (collected first: acc adds to the map).
-	var leaves []*accumulator
-	for id, c := range a.period {
-		if id.total != nil {
-			leaves = append(leaves, c)
+	// Complete the totals from their leaves (the leaves first: acc appends totals to the period).
+	leaves := a.period
+	for _, leaf := range leaves {
+		if leaf.id.total != nil {
+			a.acc(leaf.id.total).merge(leaf.id.metric.Type, leaf)
 		}
 	}
-	for _, leaf := range leaves {
-		a.acc(leaf.id.total).merge(leaf.id.metric.Type, leaf)
-	}
 	out := make([]frame.Series, 0, len(a.period))
-	for id, c := range a.period {
+	for _, c := range a.period {
+		id := c.id
+		id.cur = nil
 		s := frame.Series{
 			Metric:   id.metric.Name,
 			Type:     id.metric.Type.String(),
@@ -215,7 +218,7 @@ func (a *aggregator) flush() []frame.Series {
 		out = append(out, s)
 	}
 	sortSeries(out)
-	a.period = make(map[*seriesID]*accumulator, len(a.period))
+	a.period = make([]*accumulator, 0, len(a.period))
 	return out
 }
 

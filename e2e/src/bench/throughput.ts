@@ -12,6 +12,8 @@ import os from 'node:os'
 import path from 'node:path'
 import { K6Sandbox, spawnPlan, type K6Limits } from '@stampede/sandbox'
 import { controlAddress, holdCaps, httpControl, k6Args, k6Env, k6RunFlags, k6Writes, SCRIPT_FILE, SCRIPT_PATH } from '@stampede/runner'
+import { capsFor } from '@stampede/shared/caps'
+import { platformEnvSchema } from '@stampede/shared/platform-config'
 import { resolveTargetPolicy } from '@stampede/shared/targets'
 import { cpuMsOf } from './proc.ts'
 import { fmt, median } from './stats.ts'
@@ -62,6 +64,10 @@ export async function bareK6(k6Path: string, script: string, withStampedeOutputs
   }
 }
 
+/** The caps of a project without quotas on a platform with the default MAX_VUS and MAX_DURATION_SECONDS. */
+const platformDefaults = platformEnvSchema.pick({ MAX_VUS: true, MAX_DURATION_SECONDS: true }).parse({})
+const DEFAULT_CAPS = capsFor({ maxVUs: platformDefaults.MAX_VUS, maxDurationSeconds: platformDefaults.MAX_DURATION_SECONDS }, { maxVus: null, maxDurationSeconds: null })
+
 /**
  * k6 exactly as a sandboxed runner starts it (its directory, flags, limits and bubblewrap
  * sandbox; started paused and resumed through its REST API, `vus-max` read every 500 ms), but
@@ -78,8 +84,9 @@ export function sandboxedK6(k6Path: string, root: string, limits: K6Limits): (sc
       const address = controlAddress()
       const plan = sb.plan({ dir, invocation: { purpose: 'run', scriptFile: SCRIPT_FILE, vars: {}, flags: k6RunFlags(await policy(), { control: address, report: false }) }, limits, writable: k6Writes() })
       const proc = spawnPlan(plan, { onLine: () => {}, maxRssBytes: limits.memoryBytes })
-      // The runner's own cap hold (wait until paused, resume, read `vus-max` every 500 ms), with no platform to tell.
-      const hold = holdCaps(httpControl(address), { maxVUs: 1000, maxDurationSeconds: 3600, owner: 'platform' }, { stop: () => {}, loadStarted: () => {}, log: () => {}, everyMs: 500 })
+      // The runner's own cap hold (wait until paused, resume, read `vus-max` every 500 ms) under the
+      // platform's default caps (a project without quotas), with no platform to tell.
+      const hold = holdCaps(httpControl(address), DEFAULT_CAPS, { stop: () => {}, loadStarted: () => {}, log: () => {}, everyMs: 500 })
       const exit = await proc.exited.finally(() => hold.stop())
       if (exit.code !== 0) throw new Error(`sandboxed k6 exited ${exit.code}${exit.sandboxError ? `: ${exit.sandboxError}` : ''}`)
       return (JSON.parse(await readFile(path.join(dir.path, 'summary.json'), 'utf8')) as Summary).metrics.http_reqs.rate

@@ -12,8 +12,18 @@ import { constants, gunzipSync, gzipSync } from 'node:zlib'
 import { metricFrameSchema, type MetricFrame } from './metric-frames.ts'
 import type { PackedFrame } from './temporal.ts'
 
-/** A packed frame larger than this unpacked is not one a runner sends (the runner's own bound is 256 KB). */
-export const MAX_UNPACKED_FRAME_BYTES = 1024 * 1024
+/**
+ * What one heartbeat carries at most: the runner's frame window keeps to it (FrameTail's default
+ * limits are these) and the API unpacks no more, so a runner that sends more (a hostile one) costs
+ * the API at most `frames` × `frameBytes` of gunzip per heartbeat, never the 100 MiB that its
+ * payload could hold as gzip bombs.
+ */
+export const HEARTBEAT_FRAMES = {
+  /** Packed frames in one heartbeat (the newest; older ones rode on earlier heartbeats). */
+  frames: 5,
+  /** Bytes of one frame's JSON, unpacked: a larger frame goes out reduced to its totals. */
+  frameBytes: 256 * 1024,
+} as const
 
 /** Packs a frame; `json` is its JSON when the caller has it already. */
 export function packFrame(frame: MetricFrame, json: string = JSON.stringify(frame)): PackedFrame {
@@ -24,7 +34,7 @@ export function packFrame(frame: MetricFrame, json: string = JSON.stringify(fram
  * The frame a packed frame holds; undefined when it holds none: not base64 gzip, more than
  * `maxBytes` unpacked (it is not unpacked past that), not a frame, or not the period it names.
  */
-export function unpackFrame(packed: PackedFrame, maxBytes = MAX_UNPACKED_FRAME_BYTES): MetricFrame | undefined {
+export function unpackFrame(packed: PackedFrame, maxBytes: number = HEARTBEAT_FRAMES.frameBytes): MetricFrame | undefined {
   try {
     const json = gunzipSync(Buffer.from(packed.gz, 'base64'), { maxOutputLength: maxBytes }).toString('utf8')
     const frame = metricFrameSchema.safeParse(JSON.parse(json))

@@ -14,7 +14,7 @@ import type { Db } from '@stampede/db'
 import { Readable } from 'node:stream'
 import { gzipSync } from 'node:zlib'
 import type { ConsoleLine, ConsoleMessage, MetricFrame, RunStatus } from '@stampede/shared'
-import { packFrame } from '@stampede/shared/heartbeat-frames'
+import { HEARTBEAT_FRAMES, packFrame } from '@stampede/shared/heartbeat-frames'
 import { ArtifactNotFoundError, type Storage } from '@stampede/storage'
 import { ConsoleRelay } from './relay.ts'
 import type { RunnerPresence } from '../runs/presence.ts'
@@ -217,14 +217,13 @@ describe('ConsoleRelay metric frames', () => {
   it('unpacks only what is a packed frame of the period it names, and still reads unpacked frames from older runners', async () => {
     const { state, relay } = fakes()
     const chunk = { fromSeq: 1, lines: [line(1)], lastSeq: 1 }
-    // A frame padded to 2 MB unpacked (a few KB packed): past the bound, so never unpacked whole.
+    // A frame padded to 2 MB unpacked (a few KB packed): past HEARTBEAT_FRAMES.frameBytes, so never unpacked whole.
     const bomb = { start: metricFrame(3).start, gz: gzipSync(JSON.stringify(metricFrame(3)) + ' '.repeat(2 * 1024 * 1024)).toString('base64') }
     const hostile = [
       { start: metricFrame(1).start, gz: 'not base64 gzip' },
       { start: metricFrame(2).start, gz: packed(7).gz },
       bomb,
       { start: metricFrame(4).start, gz: gzipSync('{"v":1}').toString('base64') },
-      { start: 'x', gz: packed(5).gz },
       packed(6),
     ]
     state.activity = { name: 'executeK6', started: true, k6Started: true, chunk, packed: hostile }
@@ -232,10 +231,41 @@ describe('ConsoleRelay metric frames', () => {
     await relay.attach('r', 0, watching.sink, { metricsAfter: 0 })
     await until(() => starts(watching.messages).length === 1)
     expect(starts(watching.messages)).toEqual([metricFrame(6).start])
-    // A runner from before packed frames.
-    state.activity = { ...state.activity, packed: undefined, frames: [6, 7].map(metricFrame) }
+    state.activity = { ...state.activity, packed: [{ start: 'x', gz: packed(7).gz }, packed(8)] }
     await until(() => starts(watching.messages).length === 2)
-    expect(starts(watching.messages)).toEqual([6, 7].map((i) => metricFrame(i).start))
+    expect(starts(watching.messages)).toEqual([6, 8].map((i) => metricFrame(i).start))
+    // A runner from before packed frames.
+    state.activity = { ...state.activity, packed: undefined, frames: [8, 9].map(metricFrame) }
+    await until(() => starts(watching.messages).length === 3)
+    expect(starts(watching.messages)).toEqual([6, 8, 9].map((i) => metricFrame(i).start))
+  })
+
+  it('unpacks at most a runner\'s window of packed frames per heartbeat, and a frame that failed once never again', async () => {
+    const { state, relay } = fakes()
+    const chunk = { fromSeq: 1, lines: [line(1)], lastSeq: 1 }
+    // A hostile runner: 100 gzip bombs (each 2 MB unpacked) under distinct new periods, then one real frame.
+    const bombOf = (i: number) => ({ start: metricFrame(i).start, gz: gzipSync(' '.repeat(2 * 1024 * 1024)).toString('base64') })
+    const hostile = [...Array.from({ length: 100 }, (_, i) => bombOf(i + 1)), packed(200)]
+    state.activity = { name: 'executeK6', started: true, k6Started: true, chunk, packed: hostile }
+    const watching = viewer()
+    await relay.attach('r', 0, watching.sink, { metricsAfter: 0 })
+    await until(() => starts(watching.messages).length === 1)
+    expect(starts(watching.messages)).toEqual([metricFrame(200).start])
+    // The same heartbeat read again and again: nothing newer than the real frame is left to unpack.
+    const unpacked = relay.framesUnpacked
+    expect(unpacked).toBeLessThanOrEqual(HEARTBEAT_FRAMES.frames)
+    // Bombs newer than every good frame are tried once each, not on every tick.
+    state.activity = { ...state.activity, packed: [201, 202, 203].map(bombOf) }
+    let describes = state.describes
+    await until(() => state.describes > describes + 5)
+    expect(relay.framesUnpacked).toBe(unpacked + 3)
+    describes = state.describes
+    await until(() => state.describes > describes + 5)
+    expect(relay.framesUnpacked).toBe(unpacked + 3)
+    // A real frame after them still arrives.
+    state.activity = { ...state.activity, packed: [...[201, 202, 203].map(bombOf), packed(204)] }
+    await until(() => starts(watching.messages).length === 2)
+    expect(starts(watching.messages)).toEqual([200, 204].map((i) => metricFrame(i).start))
   })
 })
 

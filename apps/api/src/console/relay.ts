@@ -41,7 +41,7 @@ import type { Db } from '@stampede/db'
 import { gunzip } from 'node:zlib'
 import { promisify } from 'node:util'
 import { ARTIFACTS, artifactKey, consoleChunkSchema, isTerminal, metricFrameSchema, parseNdjson, type ConsoleChunk, type ConsoleLine, type ConsoleMessage, type MetricFrame, type RunStatus } from '@stampede/shared'
-import { unpackFrame } from '@stampede/shared/heartbeat-frames'
+import { HEARTBEAT_FRAMES, unpackFrame } from '@stampede/shared/heartbeat-frames'
 import { CONSOLE_ACTIVITIES, k6HeartbeatSchema, workflowIdFor } from '@stampede/shared/temporal'
 import type { Storage } from '@stampede/storage'
 import { timestampMs, type RunnerPresence } from '../runs/presence.ts'
@@ -127,6 +127,8 @@ interface Feed {
   frames: MetricFrame[]
   /** The start of the newest frame seen (0: none yet). */
   lastFrameStart: number
+  /** Starts of packed frames newer than lastFrameStart that did not unpack: not tried again while they ride on heartbeats. */
+  badFrames: Set<number>
   /** The last status sent (status only moves forward). */
   status?: Status
   /** The run's status as its row last said. */
@@ -179,6 +181,7 @@ export class ConsoleRelay {
   private stopped = false
   private describes = 0
   private frames = 0
+  private unpacks = 0
 
   constructor(private readonly opts: ConsoleRelayOptions) {
     this.bufferLines = opts.bufferLines ?? 20_000
@@ -193,6 +196,11 @@ export class ConsoleRelay {
   /** Temporal describe calls made so far (the cost of watching runs). */
   get describeCalls(): number {
     return this.describes
+  }
+
+  /** Packed metric frames unpacked (or tried) so far: at most HEARTBEAT_FRAMES.frames per heartbeat, each at most once. */
+  get framesUnpacked(): number {
+    return this.unpacks
   }
 
   /** Shared frames serialised so far (one per poll tick that brought new lines to viewers at the head). */
@@ -275,6 +283,7 @@ export class ConsoleRelay {
       lastSeq: 0,
       frames: [],
       lastFrameStart: 0,
+      badFrames: new Set(),
       rowStatus,
       checkedAt: Date.now(),
       polling: false,
@@ -352,7 +361,7 @@ export class ConsoleRelay {
     }
     this.publish(feed, before, fresh)
     const framesBefore = feed.lastFrameStart
-    const freshFrames = this.appendFrames(feed, beats.flatMap(({ beat }) => [...(beat?.frames ?? []), ...(beat?.packed ?? [])]))
+    const freshFrames = this.appendFrames(feed, beats.flatMap(({ beat }) => [beat?.frames ?? [], beat?.packed ?? []]))
     this.publishFrames(feed, framesBefore, freshFrames)
     const started = beats.find((b) => b.activity.state === PENDING_STARTED)
     feed.consoleStarted = started !== undefined
@@ -495,14 +504,44 @@ export class ConsoleRelay {
   }
 
   /** Adds the heartbeats' frames not seen yet (by period start) to the feed; returns them, ascending. */
-  private appendFrames(feed: Feed, raw: unknown[]): MetricFrame[] {
-    const fresh = newFrames(raw, feed.lastFrameStart).sort((a, b) => a.start - b.start)
+  private appendFrames(feed: Feed, raw: (readonly unknown[])[]): MetricFrame[] {
+    const fresh = this.newFrames(feed, raw).sort((a, b) => a.start - b.start)
     const unique = fresh.filter((f, i) => i === 0 || f.start !== fresh[i - 1]!.start)
     if (unique.length === 0) return []
     feed.frames.push(...unique)
     feed.lastFrameStart = unique.at(-1)!.start
+    for (const start of feed.badFrames) if (start <= feed.lastFrameStart) feed.badFrames.delete(start)
     if (feed.frames.length > FEED_FRAMES) feed.frames = feed.frames.slice(feed.frames.length - FEED_FRAMES)
     return unique
+  }
+
+  /**
+   * The frames of a tick's heartbeats newer than the feed's last: packed (unpacked here) or as they
+   * are (runners before packed frames). What is not a frame is dropped; a packed frame is unpacked
+   * only if it is among its heartbeat's newest HEARTBEAT_FRAMES.frames, at most that many bytes,
+   * and not one that failed before, so a runner's heartbeats cannot make the API gunzip more than
+   * a real runner sends.
+   */
+  private newFrames(feed: Feed, perHeartbeat: readonly (readonly unknown[])[]): MetricFrame[] {
+    const fresh: MetricFrame[] = []
+    for (const frames of perHeartbeat) {
+      for (const raw of frames.slice(-HEARTBEAT_FRAMES.frames)) {
+        const start = (raw as { start?: unknown } | null)?.start
+        if (typeof start !== 'number' || start <= feed.lastFrameStart || feed.badFrames.has(start)) continue
+        const gz = (raw as { gz?: unknown }).gz
+        if (typeof gz !== 'string') {
+          const frame = metricFrameSchema.safeParse(raw).data
+          if (frame) fresh.push(frame)
+          continue
+        }
+        this.unpacks++
+        const frame = unpackFrame({ start, gz })
+        if (frame) fresh.push(frame)
+        // Bounded: a hostile runner could name a new start in every heartbeat, but each costs at most one bounded gunzip.
+        else if (feed.badFrames.size < 4 * HEARTBEAT_FRAMES.frames) feed.badFrames.add(start)
+      }
+    }
+    return fresh
   }
 
   /** A tick's new frames: one `metrics` message, serialised once, for every viewer at `before`; the others catch up. */
@@ -760,23 +799,6 @@ async function readStoredFrames(storage: Storage, runId: string, after: number):
  */
 const relayHeartbeatSchema = k6HeartbeatSchema.extend({ frames: z.array(z.unknown()).optional(), packed: z.array(z.unknown()).optional() })
 type RelayHeartbeat = z.infer<typeof relayHeartbeatSchema>
-
-/**
- * The frames of a heartbeat that start after `after` and are frames, packed (unpacked here) or as
- * they are (runners before packed frames): the rest is dropped unread, never unpacked.
- */
-function newFrames(frames: readonly unknown[], after: number): MetricFrame[] {
-  const fresh: MetricFrame[] = []
-  // A runner sends a few; more would not be a runner's heartbeat: the newest 100 at most.
-  for (const raw of frames.slice(-100)) {
-    const start = (raw as { start?: unknown } | null)?.start
-    if (typeof start !== 'number' || start <= after) continue
-    const gz = (raw as { gz?: unknown }).gz
-    const frame = typeof gz === 'string' ? unpackFrame({ start, gz }) : metricFrameSchema.safeParse(raw).data
-    if (frame) fresh.push(frame)
-  }
-  return fresh
-}
 
 /** A console activity's heartbeat: a k6 heartbeat, or (older runners) a plain console chunk. */
 function heartbeatOf(activity: PendingActivity): (ConsoleChunk & Partial<Omit<RelayHeartbeat, keyof ConsoleChunk>>) | undefined {

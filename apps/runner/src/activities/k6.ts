@@ -82,11 +82,20 @@ const MAX_ERROR_TEXT = 4000
 const NO_LINES: ConsoleChunk = { fromSeq: 1, lines: [], lastSeq: 0 }
 const IDLE_HEARTBEAT_MS = 1000
 /**
- * How often the frames file is read. k6 writes one frame a second, on the second; reading it four
- * times a second instead of at every 50 ms tick adds at most 250 ms to a frame's way to the viewer
- * (target 1.5 s) and spares the runner (and a CPU-bound k6 beside it) 16 file reads a second.
+ * When the frames file is read: k6 writes a frame on every wall-clock second (the output's period
+ * boundaries), so it is read FRAME_READ_AFTER_MS after each; a read that finds no new frame (k6
+ * still starting, or late under load) tries again FRAME_RETRY_MS later, never past the next
+ * second's read. One read a second instead of four, and a frame leaves about 30 ms after k6
+ * wrote it instead of 125 ms on average.
  */
-const FRAME_POLL_MS = 250
+const FRAME_READ_AFTER_MS = 30
+const FRAME_RETRY_MS = 250
+
+/** Milliseconds from `now` to the next read of the frames file (see FRAME_READ_AFTER_MS). */
+export function nextFrameRead(now: number, found: boolean): number {
+  const onTheSecond = Math.floor((now - FRAME_READ_AFTER_MS) / 1000) * 1000 + 1000 + FRAME_READ_AFTER_MS
+  return (found ? onTheSecond : Math.min(onTheSecond, now + FRAME_RETRY_MS)) - now
+}
 /** Past the duration cap, the time setup() and teardown() may add before the runner stops k6. */
 export const DURATION_ALLOWANCE_SECONDS = 60
 /** k6 still initialising after this long counts as running all the same. */
@@ -179,26 +188,39 @@ export function createK6Activities(deps: K6ActivityDeps) {
 
   /** Heartbeats a run's console until k6 ends, and passes cancellation on to it. */
   async function follow(run: LiveRun, ctx: Context): Promise<K6Outcome> {
-    // New lines and metric frames go out on the next tick; an unchanged window is re-sent once a
-    // second so the activity stays alive and learns of cancellation without re-serialising it
-    // every tick. The frames file is read between ticks (k6 writes a frame a second); a frame
-    // rides on the heartbeats of the few seconds after it was read.
+    // Driven by what k6 writes, not by a ticker: the runner wakes only when there is something to
+    // send, since a CPU-bound k6 beside it loses throughput to every wakeup of the machine, not
+    // only to CPU time. A new console line or metric frame goes out heartbeatIntervalMs later,
+    // with whatever else arrived meanwhile (k6's progress is three lines: one heartbeat); an
+    // unchanged window is re-sent once a second so the activity stays alive and learns of
+    // cancellation. A frame rides on the heartbeats of the few seconds after it was read.
     let lastChunk = run.recorder.takeChunk(true)!
-    let lastSentAt = Date.now()
-    beat(ctx, lastChunk, run.k6Started, run.frames.recent())
-    let framesPolledAt = 0
-    const ticker = setInterval(() => {
-      if (Date.now() - framesPolledAt >= FRAME_POLL_MS) {
-        framesPolledAt = Date.now()
-        void run.frames.poll()
-      }
+    let flush: NodeJS.Timeout | undefined
+    let idle: NodeJS.Timeout | undefined
+    let frameRead: NodeJS.Timeout | undefined
+    let following = true
+    const send = () => {
+      clearTimeout(flush)
+      clearTimeout(idle)
+      flush = undefined
       const chunk = run.recorder.takeChunk()
-      const framesArrived = run.frames.takeChanged()
       if (chunk) lastChunk = chunk
-      if (!chunk && !framesArrived && Date.now() - lastSentAt < IDLE_HEARTBEAT_MS) return
-      lastSentAt = Date.now()
       beat(ctx, lastChunk, run.k6Started, run.frames.recent())
-    }, deps.heartbeatIntervalMs)
+      idle = setTimeout(send, IDLE_HEARTBEAT_MS)
+    }
+    const soon = () => {
+      flush ??= setTimeout(send, deps.heartbeatIntervalMs)
+    }
+    const readFrames = () => {
+      void run.frames.poll().then((arrived) => {
+        if (!following) return
+        if (arrived) soon()
+        frameRead = setTimeout(readFrames, nextFrameRead(Date.now(), arrived))
+      })
+    }
+    const unwatch = run.recorder.watch(soon)
+    send()
+    readFrames()
     let detach!: (why: string) => void
     const detached = new Promise<string>((resolve) => (detach = resolve))
     const onCancel = () => {
@@ -218,7 +240,11 @@ export function createK6Activities(deps: K6ActivityDeps) {
       log(`run ${run.runId}: Temporal gave up on its k6 activity (${ended.why}); k6 goes on and its outcome is kept`)
       throw ctx.cancellationSignal.reason instanceof Error ? ctx.cancellationSignal.reason : new Error(`the k6 activity was lost (${ended.why})`)
     } finally {
-      clearInterval(ticker)
+      following = false
+      unwatch()
+      clearTimeout(flush)
+      clearTimeout(idle)
+      clearTimeout(frameRead)
       ctx.cancellationSignal.removeEventListener('abort', onCancel)
     }
   }

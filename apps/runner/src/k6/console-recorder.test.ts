@@ -49,4 +49,20 @@ describe('ConsoleRecorder', () => {
     expect(r.takeChunk(true)).toEqual({ fromSeq: 1, lines: [], lastSeq: 0 })
     await r.close()
   })
+
+  it('tells its one watcher of every line until it stops watching', async () => {
+    const { r } = await recorder()
+    const heard: number[] = []
+    const first = r.watch(() => heard.push(1))
+    r.add('stdout', 'a')
+    // A second watcher replaces the first; the first's stop no longer stops it.
+    const second = r.watch(() => heard.push(2))
+    r.add('stdout', 'b')
+    first()
+    r.add('stdout', 'c')
+    second()
+    r.add('stdout', 'd')
+    expect(heard).toEqual([1, 2, 2])
+    await r.close()
+  })
 })

@@ -29,6 +29,7 @@ export class ConsoleRecorder {
   private readonly indexFile: WriteStream
   private changed = false
   private written = 0
+  private listener: (() => void) | undefined
 
   constructor(
     logPath: string,
@@ -62,7 +63,16 @@ export class ConsoleRecorder {
     this.windowBytes += bytes
     this.trim(at)
     this.changed = true
+    this.listener?.()
     return line
+  }
+
+  /** Calls `listener` after every line added from now on (one listener: a later call replaces it); returns a function that stops it. */
+  watch(listener: () => void): () => void {
+    this.listener = listener
+    return () => {
+      if (this.listener === listener) this.listener = undefined
+    }
   }
 
   private trim(now: number): void {

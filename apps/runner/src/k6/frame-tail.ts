@@ -11,18 +11,18 @@
 // for all the heartbeats that carry it (see @stampede/shared/heartbeat-frames).
 import { open, type FileHandle } from 'node:fs/promises'
 import { metricFrameSchema } from '@stampede/shared'
-import { packFrame } from '@stampede/shared/heartbeat-frames'
+import { HEARTBEAT_FRAMES, packFrame } from '@stampede/shared/heartbeat-frames'
 import type { PackedFrame } from '@stampede/shared/temporal'
 import { redactJson, type Redact } from './redact.ts'
 
 export interface FrameWindowLimits {
-  /** Frames kept in every heartbeat (the newest). */
+  /** Frames kept in every heartbeat (the newest; at most HEARTBEAT_FRAMES.frames, what the API reads). */
   maxFrames: number
   /** How long after it was read a frame stays in the heartbeats. */
   maxAgeMs: number
   /** Bytes of the packed frames in one heartbeat. */
   maxBytes: number
-  /** Bytes of one frame as JSON: a larger one goes out reduced (at most MAX_UNPACKED_FRAME_BYTES, what the API unpacks). */
+  /** Bytes of one frame as JSON: a larger one goes out reduced (at most HEARTBEAT_FRAMES.frameBytes, what the API unpacks). */
   maxFrameBytes: number
   /** A longer line is not a frame Stampede's k6 wrote: skipped. */
   maxLineBytes: number
@@ -30,7 +30,14 @@ export interface FrameWindowLimits {
   readBytes: number
 }
 
-export const DEFAULT_FRAME_WINDOW: FrameWindowLimits = { maxFrames: 5, maxAgeMs: 3000, maxBytes: 256 * 1024, maxFrameBytes: 256 * 1024, maxLineBytes: 16 * 1024 * 1024, readBytes: 4 * 1024 * 1024 }
+export const DEFAULT_FRAME_WINDOW: FrameWindowLimits = {
+  maxFrames: HEARTBEAT_FRAMES.frames,
+  maxAgeMs: 3000,
+  maxBytes: 256 * 1024,
+  maxFrameBytes: HEARTBEAT_FRAMES.frameBytes,
+  maxLineBytes: 16 * 1024 * 1024,
+  readBytes: 4 * 1024 * 1024,
+}
 
 /** Bytes read from the file at a time (the poll loops up to `readBytes`). */
 const READ_CHUNK_BYTES = 64 * 1024
@@ -51,7 +58,6 @@ export class FrameTail {
   /** Inside a line longer than maxLineBytes: dropped up to its end. */
   private skipping = false
   private window: Held[] = []
-  private changed = false
   private reading: Promise<boolean> | undefined
   private closed = false
   private buffer: Buffer | undefined
@@ -67,13 +73,6 @@ export class FrameTail {
   poll(): Promise<boolean> {
     this.reading ??= this.read().finally(() => (this.reading = undefined))
     return this.reading
-  }
-
-  /** Whether frames arrived since the last call (a heartbeat should carry them now). */
-  takeChanged(): boolean {
-    const changed = this.changed
-    this.changed = false
-    return changed
   }
 
   /** The packed frames for a heartbeat now: those read within the last `maxAgeMs`, newest last. */
@@ -161,7 +160,6 @@ export class FrameTail {
     while (this.window.length > this.limits.maxFrames || (this.window.length > 1 && total > this.limits.maxBytes)) {
       total -= this.window.shift()!.bytes
     }
-    this.changed = true
     return true
   }
 }
