@@ -248,7 +248,7 @@ async function throughputLanes() {
       const [on, off] = lanes.map(viaStampede) as [Variant, Variant]
       const offReport = viaStampede(noReport)
       const framesOnly: Variant = { name: 'bare k6 with the metric frames only', run: (script) => bareK6(k6.path, script, true, false) }
-      const sandboxOnly: Variant = { name: 'k6 in the sandbox, no platform around it', run: sandboxedK6(k6.path, path.join(stack.env.RUNNER_WORK_DIR ?? os.tmpdir(), 'bench-sandbox'), loadRunnerConfig({ ...stack.env }).sandbox.run) }
+      const sandboxOnly: Variant = { name: 'k6 in the sandbox, no platform around it', run: sandboxedK6(k6.path, path.join(stack.env.RUNNER_WORK_DIR ?? os.tmpdir(), 'bench-sandbox'), loadRunnerConfig({ ...stack.env })) }
       const variants = throughputVariants({ frames: framesOnly, sandbox: sandboxOnly, sandboxed: on, unsandboxed: off, 'no-report': offReport })
       const stampede = [on, off, offReport].filter((v) => variants.includes(v))
       const paced = stampede.length > 0 ? await pairedThroughput('paced', target.url, plain('paced'), stampede, 5) : new Map<string, number>()

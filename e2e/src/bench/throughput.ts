@@ -10,10 +10,10 @@ import { spawn } from 'node:child_process'
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
-import { K6Sandbox, spawnPlan, type K6Limits } from '@stampede/sandbox'
+import { K6Sandbox, spawnPlan } from '@stampede/sandbox'
 import { controlAddress, holdCaps, httpControl, k6Args, k6Env, k6RunFlags, k6Writes, SCRIPT_FILE, SCRIPT_PATH } from '@stampede/runner'
 import { capsFor } from '@stampede/shared/caps'
-import { platformEnvSchema } from '@stampede/shared/platform-config'
+import type { PlatformConfig } from '@stampede/shared/platform-config'
 import { resolveTargetPolicy } from '@stampede/shared/targets'
 import { cpuMsOf } from './proc.ts'
 import { fmt, median } from './stats.ts'
@@ -64,17 +64,16 @@ export async function bareK6(k6Path: string, script: string, withStampedeOutputs
   }
 }
 
-/** The caps of a project without quotas on a platform with the default MAX_VUS and MAX_DURATION_SECONDS. */
-const platformDefaults = platformEnvSchema.pick({ MAX_VUS: true, MAX_DURATION_SECONDS: true }).parse({})
-const DEFAULT_CAPS = capsFor({ maxVUs: platformDefaults.MAX_VUS, maxDurationSeconds: platformDefaults.MAX_DURATION_SECONDS }, { maxVus: null, maxDurationSeconds: null })
-
 /**
  * k6 exactly as a sandboxed runner starts it (its directory, flags, limits and bubblewrap
  * sandbox; started paused and resumed through its REST API, `vus-max` read every 500 ms), but
  * with no platform around it: no workflow, heartbeats, API or database. Against a Stampede run,
  * the difference is what the platform's own work costs; against bare k6, what the sandbox costs.
  */
-export function sandboxedK6(k6Path: string, root: string, limits: K6Limits): (script: string) => Promise<number> {
+export function sandboxedK6(k6Path: string, root: string, config: Pick<PlatformConfig, 'sandbox' | 'scriptLimits'>): (script: string) => Promise<number> {
+  const limits = config.sandbox.run
+  // A project without quotas: the caps the runner's dispatch gives such a run.
+  const caps = capsFor(config.scriptLimits, { maxVus: null, maxDurationSeconds: null })
   let sandbox: Promise<K6Sandbox> | undefined
   return async (script) => {
     const sb = await (sandbox ??= K6Sandbox.create({ mode: 'bubblewrap', k6BinPath: k6Path, root, log: () => {} }))
@@ -84,9 +83,8 @@ export function sandboxedK6(k6Path: string, root: string, limits: K6Limits): (sc
       const address = controlAddress()
       const plan = sb.plan({ dir, invocation: { purpose: 'run', scriptFile: SCRIPT_FILE, vars: {}, flags: k6RunFlags(await policy(), { control: address, report: false }) }, limits, writable: k6Writes() })
       const proc = spawnPlan(plan, { onLine: () => {}, maxRssBytes: limits.memoryBytes })
-      // The runner's own cap hold (wait until paused, resume, read `vus-max` every 500 ms) under the
-      // platform's default caps (a project without quotas), with no platform to tell.
-      const hold = holdCaps(httpControl(address), DEFAULT_CAPS, { stop: () => {}, loadStarted: () => {}, log: () => {}, everyMs: 500 })
+      // The runner's own cap hold (wait until paused, resume, read `vus-max` every 500 ms), with no platform to tell.
+      const hold = holdCaps(httpControl(address), caps, { stop: () => {}, loadStarted: () => {}, log: () => {}, everyMs: 500 })
       const exit = await proc.exited.finally(() => hold.stop())
       if (exit.code !== 0) throw new Error(`sandboxed k6 exited ${exit.code}${exit.sandboxError ? `: ${exit.sandboxError}` : ''}`)
       return (JSON.parse(await readFile(path.join(dir.path, 'summary.json'), 'utf8')) as Summary).metrics.http_reqs.rate

@@ -11,7 +11,7 @@ import type { ArtifactUploads, K6Heartbeat, K6Outcome, K6Task, RunWorkflowInput 
 import { K6Sandbox } from '@stampede/sandbox'
 import type { K6Control, K6Status } from '../k6/control.ts'
 import type { K6Exit, SpawnK6 } from '../k6/process.ts'
-import { createK6Activities, nextFrameRead } from './k6.ts'
+import { createK6Activities } from './k6.ts'
 
 /** What the workflow hands a runner for a run, besides the run's ids (the secrets come through a grant). */
 interface RunSpec {
@@ -133,19 +133,6 @@ const until = async (cond: () => boolean) => {
     await new Promise((r) => setTimeout(r, 5))
   }
 }
-
-describe('nextFrameRead', () => {
-  // k6 writes a frame on every wall-clock second: read 30 ms after it, and again 250 ms after a read that found none.
-  it('reads just after each second, retries a read that found nothing, and never skips a second', () => {
-    const second = 1_700_000_000_000
-    expect(nextFrameRead(second + 30, true)).toBe(1000)
-    expect(nextFrameRead(second + 35, true)).toBe(995)
-    expect(nextFrameRead(second + 10, true)).toBe(20)
-    expect(nextFrameRead(second + 30, false)).toBe(250)
-    expect(nextFrameRead(second + 900, false)).toBe(130)
-    expect(nextFrameRead(second + 1029, false)).toBe(1)
-  })
-})
 
 describe('executeK6', () => {
   it('starts nothing when the run\'s secrets grant is refused, and stores uploads only for its own run', async () => {

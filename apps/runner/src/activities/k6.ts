@@ -23,7 +23,7 @@ import { LIMIT_SETTINGS, type K6ProcessLimits } from '@stampede/shared/platform-
 import { RUNNER_BUSY, type ArtifactUploads, type K6Heartbeat, type K6Outcome, type K6Task, type PackedFrame } from '@stampede/shared/temporal'
 import type { ConsoleChunk } from '@stampede/shared'
 import { ConsoleRecorder, DEFAULT_WINDOW } from '../k6/console-recorder.ts'
-import { FrameTail } from '../k6/frame-tail.ts'
+import { FrameTail, nextFrameRead } from '../k6/frame-tail.ts'
 import { detectLanguage, scriptFileName } from '@stampede/shared/script'
 import { resolveTargetPolicy } from '@stampede/shared/targets'
 import { K6_OUTPUTS, k6RunFlags, k6Writes, OUTPUT_FILES } from '../k6/command.ts'
@@ -81,21 +81,6 @@ const MAX_ERROR_TEXT = 4000
 /** The console chunk of a heartbeat sent before k6 printed anything. */
 const NO_LINES: ConsoleChunk = { fromSeq: 1, lines: [], lastSeq: 0 }
 const IDLE_HEARTBEAT_MS = 1000
-/**
- * When the frames file is read: k6 writes a frame on every wall-clock second (the output's period
- * boundaries), so it is read FRAME_READ_AFTER_MS after each; a read that finds no new frame (k6
- * still starting, or late under load) tries again FRAME_RETRY_MS later, never past the next
- * second's read. One read a second instead of four, and a frame leaves about 30 ms after k6
- * wrote it instead of 125 ms on average.
- */
-const FRAME_READ_AFTER_MS = 30
-const FRAME_RETRY_MS = 250
-
-/** Milliseconds from `now` to the next read of the frames file (see FRAME_READ_AFTER_MS). */
-export function nextFrameRead(now: number, found: boolean): number {
-  const onTheSecond = Math.floor((now - FRAME_READ_AFTER_MS) / 1000) * 1000 + 1000 + FRAME_READ_AFTER_MS
-  return (found ? onTheSecond : Math.min(onTheSecond, now + FRAME_RETRY_MS)) - now
-}
 /** Past the duration cap, the time setup() and teardown() may add before the runner stops k6. */
 export const DURATION_ALLOWANCE_SECONDS = 60
 /** k6 still initialising after this long counts as running all the same. */

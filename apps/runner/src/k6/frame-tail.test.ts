@@ -7,7 +7,7 @@ import path from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import type { MetricFrame } from '@stampede/shared'
 import { packFrame, unpackFrame } from '@stampede/shared/heartbeat-frames'
-import { FrameTail } from './frame-tail.ts'
+import { FrameTail, nextFrameRead } from './frame-tail.ts'
 import { secretRedactor } from './redact.ts'
 
 let dir = ''
@@ -138,5 +138,18 @@ describe('FrameTail', () => {
     expect(await tail.poll()).toBe(true)
     expect(unpacked(tail)).toEqual([frame(0), big, frame(2)])
     await tail.close()
+  })
+})
+
+describe('nextFrameRead', () => {
+  // k6 writes a frame on every wall-clock second: read 30 ms after it, and again 250 ms after a read that found none.
+  it('reads just after each second, retries a read that found nothing, and never skips a second', () => {
+    const second = 1_700_000_000_000
+    expect(nextFrameRead(second + 30, true)).toBe(1000)
+    expect(nextFrameRead(second + 35, true)).toBe(995)
+    expect(nextFrameRead(second + 10, true)).toBe(20)
+    expect(nextFrameRead(second + 30, false)).toBe(250)
+    expect(nextFrameRead(second + 900, false)).toBe(130)
+    expect(nextFrameRead(second + 1029, false)).toBe(1)
   })
 })
