@@ -170,7 +170,12 @@ describe('jobs in the browser', () => {
       const { items } = await stack.api.jobs.history.query({ id: jobId, limit: 5 })
       const fresh = items.filter((f) => !known.has(f.id) && Date.parse(f.scheduledAt) >= triggeredAt - 1000)
       return fresh.sort((a, b) => Date.parse(b.scheduledAt) - Date.parse(a.scheduledAt))[0]
-    }, 30_000, 250)
+    }, 30_000, 250).catch(async (err: Error) => {
+      // Seen once in CI and not reproduced since: say what Temporal and the history held then.
+      const schedule = await stack.server.services.temporal.schedule.getHandle(`job-${jobId}`).describe()
+      const { items } = await stack.api.jobs.history.query({ id: jobId, limit: 10 })
+      throw new Error(`${err.message}; triggered at ${new Date(triggeredAt).toISOString()}; Temporal: ${JSON.stringify({ info: schedule.info, state: schedule.state })}; firings (newest first; known: recorded before the trigger): ${JSON.stringify(items.map((f) => ({ ...f, known: known.has(f.id) })))}`)
+    })
     const firingRow = page.locator(`tr[data-firing-id="${firing.id}"]`)
     await firingRow.waitFor({ timeout: 15_000 })
     await firingRow.getByText('Skipped', { exact: true }).waitFor({ timeout: 15_000 })
