@@ -6,6 +6,7 @@
 // STAMPEDE_SCREENSHOTS=1 also writes docs/screenshots/jobs-{list,form,page}.png.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Browser, Page } from 'playwright-core'
+import { scheduleIdFor } from '@stampede/shared/temporal-names'
 import { settled } from '../src/jobs.ts'
 import { ADMIN, type Stack } from '../src/stack.ts'
 import { waitUntil } from '../src/wait.ts'
@@ -172,7 +173,7 @@ describe('jobs in the browser', () => {
       return fresh.sort((a, b) => Date.parse(b.scheduledAt) - Date.parse(a.scheduledAt))[0]
     }, 30_000, 250).catch(async (err: Error) => {
       // Seen once in CI and not reproduced since: say what Temporal and the history held then.
-      const schedule = await stack.server.services.temporal.schedule.getHandle(`job-${jobId}`).describe()
+      const schedule = await stack.server.services.temporal.schedule.getHandle(scheduleIdFor(jobId)).describe()
       const { items } = await stack.api.jobs.history.query({ id: jobId, limit: 10 })
       throw new Error(`${err.message}; triggered at ${new Date(triggeredAt).toISOString()}; Temporal: ${JSON.stringify({ info: schedule.info, state: schedule.state })}; firings (newest first; known: recorded before the trigger): ${JSON.stringify(items.map((f) => ({ ...f, known: known.has(f.id) })))}`)
     })
