@@ -8,7 +8,8 @@
 //     every measured run between two bare k6 runs (bench/throughput.ts says why).
 // 2 and 3 are measured in two lanes of one platform, alternating run by run: a runner with every
 // k6 in its sandbox (the default), and a runner and API with it off (K6_SANDBOX=off), so the
-// sandbox's own cost is printed beside them (target: the ratios move by at most 3 %).
+// sandbox's own cost is printed beside them (target: the ratios move by at most 3 %). Each
+// lane's location runner is a process of its own, as location runners are deployed (withLanes).
 // Then, each on a platform of its own: the console's fan-out to 500 viewers and the relay's
 // Temporal polling (bench/console-fanout.ts), and lists over 100,000 runs and the API's memory
 // after 5,000 of them (bench/lists.ts). `BENCH_LANES=run-path,throughput,runner-memory,console,lists,metrics` picks lanes
@@ -28,6 +29,7 @@ import { pacedConsoleScript, runConsoleLanes } from './bench/console-fanout.ts'
 import { listLanes } from './bench/lists.ts'
 import { metricsLane } from './bench/metrics.ts'
 import { runnerMemoryLane } from './bench/runner-memory.ts'
+import { startRunnerProcess, type RunnerProcess } from './bench/runner-process.ts'
 import { startTargetProcess } from './bench/target-process.ts'
 import { bareK6, pairedThroughput, sandboxedK6, SCRIPTS, type Variant } from './bench/throughput.ts'
 import { fmt, quantile } from './bench/stats.ts'
@@ -151,13 +153,19 @@ async function startToFirstRequest(lanes: Lane[], target: Target, runs: number, 
   return times
 }
 
+/** Settings only an orchestrating runner uses: a location runner is started without them, as it is deployed. */
+const ORCHESTRATION_CREDENTIALS = ['DATABASE_URL', 'SECRETS_KEY', 'S3_ACCESS_KEY_ID', 'S3_SECRET_ACCESS_KEY']
+
 /**
- * One platform, three lanes: us-east's runner keeps every k6 in the sandbox (the default);
- * eu-central's runner and a second API have it off (K6_SANDBOX=off), validation included;
- * asia-pacific's runner is sandboxed and writes no HTML report (K6_HTML_REPORT=false).
+ * One platform, three lanes, each location served by a location runner in a process of its own
+ * (RUNNER_ORCHESTRATION=false, no platform credentials), as location runners are deployed; the
+ * API, the orchestrating runner (serving a location of its own that no lane uses) and S3 stay in
+ * this process. us-east's runner keeps every k6 in the sandbox (the default); eu-central's runner
+ * and a second API have it off (K6_SANDBOX=off), validation included; asia-pacific's runner is
+ * sandboxed and writes no HTML report (K6_HTML_REPORT=false).
  */
-async function withLanes(body: (p: { stack: Stack; lanes: [Lane, Lane]; noReport: Lane }) => Promise<void>) {
-  const locations = 'us-east:US East:Virginia,eu-central:EU Central:Frankfurt,asia-pacific:Asia Pacific:Singapore'
+async function withLanes(body: (p: { stack: Stack; lanes: [Lane, Lane]; noReport: Lane; runners: RunnerProcess[] }) => Promise<void>) {
+  const locations = 'us-east:US East:Virginia,eu-central:EU Central:Frankfurt,asia-pacific:Asia Pacific:Singapore,platform:Platform:The platform host'
   // BENCH_SWAP_REPORT=1: the first runner (us-east) writes no HTML report and the third
   // (asia-pacific) does, to tell a lane's place among the runners from its setting.
   const swap = process.env.BENCH_SWAP_REPORT === '1'
@@ -166,22 +174,31 @@ async function withLanes(body: (p: { stack: Stack; lanes: [Lane, Lane]; noReport
   const stack = await startStack({
     locations,
     api: { RUN_TIMEOUT_SECONDS: '600' },
-    runner: { ENABLE_LOCATION_FILTERING: 'true', WORKER_LOCATION: 'us-east', ...(swap ? noReportEnv : {}) },
+    runner: { ENABLE_LOCATION_FILTERING: 'true', WORKER_LOCATION: 'platform' },
   })
-  await stack.startRunner({ ENABLE_LOCATION_FILTERING: 'true', WORKER_LOCATION: 'eu-central', K6_SANDBOX: 'off' })
-  await stack.startRunner({ ENABLE_LOCATION_FILTERING: 'true', WORKER_LOCATION: 'asia-pacific', ...(swap ? {} : noReportEnv) })
+  const runners: RunnerProcess[] = []
   const open = await createServer(loadApiConfig({ ...stack.env, LOCATIONS: locations, API_PORT: '0', K6_SANDBOX: 'off', RUN_TIMEOUT_SECONDS: '600', API_TOKEN_RATE_LIMIT: '100000', VALIDATION_RATE_LIMIT: '100000' }))
   try {
+    const locationRunner = (location: string, extra: Record<string, string>) => {
+      const env = Object.fromEntries(Object.entries(stack.env).filter(([k]) => !ORCHESTRATION_CREDENTIALS.includes(k)))
+      // A work directory (and so a runner identity) of its own.
+      const workDir = path.join(path.dirname(stack.env.RUNNER_WORK_DIR!), `work-${location}`)
+      return startRunnerProcess({ ...env, RUNNER_WORK_DIR: workDir, RUNNER_ORCHESTRATION: 'false', ENABLE_LOCATION_FILTERING: 'true', WORKER_LOCATION: location, ...extra })
+    }
+    runners.push(await locationRunner('us-east', swap ? noReportEnv : {}))
+    runners.push(await locationRunner('eu-central', { K6_SANDBOX: 'off' }))
+    runners.push(await locationRunner('asia-pacific', swap ? {} : noReportEnv))
     const lanes: [Lane, Lane] = [
       { name: 'sandboxed', api: stack.api, location: reportAt },
       { name: 'unsandboxed', api: tokenClient(await open.start(), stack.token), location: 'eu-central' },
     ]
     const noReport: Lane = { name: 'sandboxed, no HTML report', api: stack.api, location: noReportAt }
-    console.log(`[bench] lanes: HTML report on ${reportAt}'s runner, off on ${noReportAt}'s (BENCH_SWAP_REPORT=1 swaps them)`)
+    console.log(`[bench] lanes: HTML report on ${reportAt}'s runner, off on ${noReportAt}'s (BENCH_SWAP_REPORT=1 swaps them); each location's runner in a process of its own`)
     // Warm-up: the first run pays for k6's first start and the workflow's first task.
     for (const lane of [...lanes, noReport]) await runFinished(lane.api, (await lane.api.runs.start.mutate({ script: 'export default function () {}', location: lane.location })).id, 300_000)
-    await body({ stack, lanes, noReport })
+    await body({ stack, lanes, noReport, runners })
   } finally {
+    for (const r of runners) await r.stop().catch((err: unknown) => console.warn(`[bench] stopping a runner: ${(err as Error).message}`))
     await open.stop()
     await stack.stop()
   }
@@ -241,7 +258,7 @@ async function throughputLanes() {
   // The target in a process of its own (see bench/target-process.ts).
   const target = await startTargetProcess()
   try {
-    await withLanes(async ({ stack, lanes, noReport }) => {
+    await withLanes(async ({ stack, lanes, noReport, runners }) => {
       console.log('\n== throughput: requests/s under Stampede ÷ the same script under bare k6 (paced 8 s, saturating 15 s each; every run between two bare k6 runs)')
       const plain = (kind: keyof typeof SCRIPTS) => () => bareK6(k6.path, SCRIPTS[kind](target.url), false)
       const viaStampede = (lane: Lane): Variant => ({ name: lane.name, run: async (script) => (await runFinished(lane.api, (await lane.api.runs.start.mutate({ script, location: lane.location })).id, 300_000, 1000)).metrics.httpReqRate ?? 0 })
@@ -251,10 +268,10 @@ async function throughputLanes() {
       const sandboxOnly: Variant = { name: 'k6 in the sandbox, no platform around it', run: sandboxedK6(k6.path, path.join(stack.env.RUNNER_WORK_DIR ?? os.tmpdir(), 'bench-sandbox'), loadRunnerConfig({ ...stack.env })) }
       const variants = throughputVariants({ frames: framesOnly, sandbox: sandboxOnly, sandboxed: on, unsandboxed: off, 'no-report': offReport })
       const stampede = [on, off, offReport].filter((v) => variants.includes(v))
-      const paced = stampede.length > 0 ? await pairedThroughput('paced', target.url, plain('paced'), stampede, 5) : new Map<string, number>()
+      const paced = stampede.length > 0 ? await pairedThroughput('paced', target.url, plain('paced'), stampede, 5, runners.map((r) => r.pid)) : new Map<string, number>()
       // BENCH_THROUGHPUT_ROUNDS: more rounds narrow the medians (one pair varies by about ±5 % here).
       const rounds = Number(process.env.BENCH_THROUGHPUT_ROUNDS ?? 5)
-      const saturating = await pairedThroughput('saturating', target.url, plain('saturating'), variants, rounds)
+      const saturating = await pairedThroughput('saturating', target.url, plain('saturating'), variants, rounds, runners.map((r) => r.pid))
 
       const ratio = (m: Map<string, number>, v: Variant) => (m.has(v.name) ? fmt(m.get(v.name)!, 3) : 'not measured')
       const change = (m: Map<string, number>) => (m.has(on.name) && m.has(off.name) ? ` (${fmt(((m.get(on.name)! - m.get(off.name)!) / m.get(off.name)!) * 100, 1)} %; target within 3 %)` : '')

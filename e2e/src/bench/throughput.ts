@@ -15,7 +15,7 @@ import { controlAddress, holdCaps, httpControl, k6Args, k6Env, k6RunFlags, k6Wri
 import { capsFor } from '@stampede/shared/caps'
 import type { PlatformConfig } from '@stampede/shared/platform-config'
 import { resolveTargetPolicy } from '@stampede/shared/targets'
-import { cpuMsOf } from './proc.ts'
+import { readProcs, type Proc } from './proc.ts'
 import { fmt, median } from './stats.ts'
 
 export const SCRIPTS = {
@@ -94,10 +94,22 @@ export function sandboxedK6(k6Path: string, root: string, config: Pick<PlatformC
   }
 }
 
-/** CPU (ms) of the platform's own processes: this one (API, runners, S3, bench), Temporal's dev server, Postgres. */
-async function platformCpu(): Promise<{ self: number; temporal: number; postgres: number }> {
+interface PlatformCpu {
+  self: number
+  runners: number
+  temporal: number
+  postgres: number
+}
+
+/**
+ * CPU (ms) of the platform's own processes: this one (API, orchestrating runner, S3, the bench),
+ * the location runners' processes (`runnerPids`; k6 is not counted), Temporal's dev server, Postgres.
+ */
+async function platformCpu(runnerPids: readonly number[]): Promise<PlatformCpu> {
   const own = process.cpuUsage()
-  return { self: (own.user + own.system) / 1000, temporal: await cpuMsOf('temporal'), postgres: await cpuMsOf('postgres') }
+  const procs = await readProcs()
+  const sum = (pick: (p: Proc) => boolean) => procs.filter(pick).reduce((n, p) => n + p.cpuMs, 0)
+  return { self: (own.user + own.system) / 1000, runners: sum((p) => runnerPids.includes(p.pid)), temporal: sum((p) => p.comm === 'temporal'), postgres: sum((p) => p.comm === 'postgres') }
 }
 
 const BARE = 'bare k6'
@@ -113,18 +125,18 @@ export interface Variant {
  * one variant is the run before the next): bare, A, bare, B, bare, … The variants take turns at
  * going first. Returns each variant's median ratio to its neighbours' mean.
  */
-export async function pairedThroughput(kind: keyof typeof SCRIPTS, targetUrl: string, bare: () => Promise<number>, variants: Variant[], rounds: number): Promise<Map<string, number>> {
+export async function pairedThroughput(kind: keyof typeof SCRIPTS, targetUrl: string, bare: () => Promise<number>, variants: Variant[], rounds: number, runnerPids: readonly number[] = []): Promise<Map<string, number>> {
   const script = SCRIPTS[kind](targetUrl)
   // Every run in the order it ran: bare, variant, bare, variant, …, bare.
   const sequence: { name: string; rate: number }[] = []
   // Platform CPU (ms) during each variant, summed over the rounds: where the requests went.
-  const cpu = new Map<string, { self: number; temporal: number; postgres: number }>()
+  const cpu = new Map<string, PlatformCpu>()
   const run = async (name: string, fn: () => Promise<number>) => {
-    const a = await platformCpu()
+    const a = await platformCpu(runnerPids)
     sequence.push({ name, rate: await fn() })
-    const b = await platformCpu()
-    const sum = cpu.get(name) ?? { self: 0, temporal: 0, postgres: 0 }
-    cpu.set(name, { self: sum.self + b.self - a.self, temporal: sum.temporal + b.temporal - a.temporal, postgres: sum.postgres + b.postgres - a.postgres })
+    const b = await platformCpu(runnerPids)
+    const sum = cpu.get(name) ?? { self: 0, runners: 0, temporal: 0, postgres: 0 }
+    cpu.set(name, { self: sum.self + b.self - a.self, runners: sum.runners + b.runners - a.runners, temporal: sum.temporal + b.temporal - a.temporal, postgres: sum.postgres + b.postgres - a.postgres })
   }
   await run(BARE, bare)
   for (let round = 0; round < rounds; round++) {
@@ -146,7 +158,7 @@ export async function pairedThroughput(kind: keyof typeof SCRIPTS, targetUrl: st
   const runsOf = (name: string) => sequence.filter((r) => r.name === name).length
   for (const [name, c] of cpu) {
     const n = runsOf(name)
-    console.log(`  ${kind}, platform CPU per ${name} run (from start to final): this process ${fmt(c.self / n)} ms, Temporal ${fmt(c.temporal / n)} ms, Postgres ${fmt(c.postgres / n)} ms`)
+    console.log(`  ${kind}, platform CPU per ${name} run (from start to final): this process ${fmt(c.self / n)} ms, the location runners ${fmt(c.runners / n)} ms, Temporal ${fmt(c.temporal / n)} ms, Postgres ${fmt(c.postgres / n)} ms`)
   }
   return ratios
 }

@@ -142,6 +142,14 @@ export const packedFrameSchema = z.object({ start: z.number(), gz: z.string() })
 export type PackedFrame = z.infer<typeof packedFrameSchema>
 
 /**
+ * Console lines as a heartbeat carries those of its window that are no longer new: their seq range
+ * in the clear (a reader that has them skips them unread) and the lines' JSON gzipped, in base64
+ * (see heartbeat-lines.ts).
+ */
+export const packedLinesSchema = z.object({ fromSeq: z.number().int().positive(), lastSeq: z.number().int().positive(), gz: z.string() })
+export type PackedLines = z.infer<typeof packedLinesSchema>
+
+/**
  * What a k6 activity heartbeats: the newest console lines, the queue of the runner that holds
  * the run (so the workflow can find k6 again if the activity is lost) and whether k6 started.
  */
@@ -150,6 +158,11 @@ export const k6HeartbeatSchema = consoleChunkSchema.extend({
   k6Started: z.boolean(),
   /** The newest metric frames (a few seconds' worth, overlapping between heartbeats), packed; absent before k6 wrote one. */
   packed: z.array(packedFrameSchema).optional(),
+  /**
+   * The window's lines before `fromSeq` (kept so a viewer who comes in mid-run sees what led up to
+   * now), packed; absent when the window holds only new lines.
+   */
+  earlier: packedLinesSchema.optional(),
 })
 export type K6Heartbeat = z.infer<typeof k6HeartbeatSchema>
 

@@ -15,6 +15,7 @@ import { Readable } from 'node:stream'
 import { gzipSync } from 'node:zlib'
 import type { ConsoleLine, ConsoleMessage, MetricFrame, RunStatus } from '@stampede/shared'
 import { HEARTBEAT_FRAMES, packFrame } from '@stampede/shared/heartbeat-frames'
+import { EARLIER_LINES_BYTES, packLines } from '@stampede/shared/heartbeat-lines'
 import { ArtifactNotFoundError, type Storage } from '@stampede/storage'
 import { ConsoleRelay } from './relay.ts'
 import type { RunnerPresence } from '../runs/presence.ts'
@@ -27,7 +28,7 @@ const timestamp = (ms: number) => ({ seconds: Math.floor(ms / 1000), nanos: (ms 
 interface Activity {
   name: 'executeK6' | 'awaitK6'
   started: boolean
-  chunk?: { fromSeq: number; lines: ConsoleLine[]; lastSeq: number }
+  chunk?: { fromSeq: number; lines: ConsoleLine[]; lastSeq: number; earlier?: unknown }
   k6Started?: boolean
   /** Metric frames in the heartbeat as runners before packed frames sent them (k6 heartbeats only). */
   frames?: MetricFrame[]
@@ -266,6 +267,60 @@ describe('ConsoleRelay metric frames', () => {
     state.activity = { ...state.activity, packed: [...[201, 202, 203].map(bombOf), packed(204)] }
     await until(() => starts(watching.messages).length === 2)
     expect(starts(watching.messages)).toEqual([200, 204].map((i) => metricFrame(i).start))
+  })
+})
+
+describe('ConsoleRelay, packed earlier lines', () => {
+  it('gives a viewer who comes in mid-run the window\'s earlier lines, unpacked only when the feed lacks them', async () => {
+    const { state, relay } = fakes()
+    state.activity = { name: 'executeK6', started: true, k6Started: true, chunk: { fromSeq: 201, lines: [201, 202].map(line), lastSeq: 202, earlier: packLines(range(1, 200).map(line)) } }
+    const a = viewer()
+    await relay.attach('r', 0, a.sink)
+    await until(() => a.seqs().length === 202)
+    expect(a.seqs()).toEqual(range(1, 202))
+    expect(relay.linesUnpacked).toBe(1)
+    // The next heartbeats: their earlier lines are lines the feed has, never unpacked again.
+    state.activity = { ...state.activity, chunk: { fromSeq: 203, lines: [203].map(line), lastSeq: 203, earlier: packLines(range(4, 202).map(line)) } }
+    await until(() => a.seqs().length === 203)
+    const describes = state.describes
+    await until(() => state.describes > describes + 5)
+    expect(relay.linesUnpacked).toBe(1)
+    expect(a.seqs()).toEqual(range(1, 203))
+  })
+
+  it('fills the lines it missed between polls from the earlier lines', async () => {
+    const { state, relay } = fakes()
+    state.activity = { name: 'executeK6', started: true, k6Started: true, chunk: { fromSeq: 1, lines: [1, 2].map(line), lastSeq: 2 } }
+    const a = viewer()
+    await relay.attach('r', 0, a.sink)
+    await until(() => a.seqs().length === 2)
+    // Heartbeats the relay did not read: lines 3–9 are earlier lines by now.
+    state.activity = { ...state.activity, chunk: { fromSeq: 10, lines: [10].map(line), lastSeq: 10, earlier: packLines(range(1, 9).map(line)) } }
+    await until(() => a.seqs().length === 10)
+    expect(a.seqs()).toEqual(range(1, 10))
+    expect(a.messages.some((m) => m.type === 'gap')).toBe(false)
+  })
+
+  it('bounds what a runner\'s packed lines cost: one gunzip of at most EARLIER_LINES_BYTES per range, never retried', async () => {
+    const { state, relay } = fakes()
+    state.activity = { name: 'executeK6', started: true, k6Started: true, chunk: { fromSeq: 1, lines: [1].map(line), lastSeq: 1 } }
+    const a = viewer()
+    await relay.attach('r', 0, a.sink)
+    await until(() => a.seqs().length === 1)
+    // A hostile runner: a gzip bomb of 8 MB as lines 2–99, then lines that lie about their range.
+    const bomb = { fromSeq: 2, lastSeq: 99, gz: gzipSync(' '.repeat(16 * EARLIER_LINES_BYTES)).toString('base64') }
+    state.activity = { ...state.activity, chunk: { fromSeq: 100, lines: [100].map(line), lastSeq: 100, earlier: bomb } }
+    await until(() => a.seqs().length === 2)
+    expect(a.seqs()).toEqual([1, 100])
+    expect(a.messages.find((m) => m.type === 'gap')).toMatchObject({ from: 2, to: 99 })
+    const unpacked = relay.linesUnpacked
+    const lying = { ...packLines(range(101, 110).map(line))!, fromSeq: 101, lastSeq: 120 }
+    state.activity = { ...state.activity, chunk: { fromSeq: 121, lines: [121].map(line), lastSeq: 121, earlier: lying } }
+    await until(() => a.seqs().length === 3)
+    const describes = state.describes
+    await until(() => state.describes > describes + 5)
+    expect(relay.linesUnpacked).toBe(unpacked + 1)
+    expect(a.seqs()).toEqual([1, 100, 121])
   })
 })
 

@@ -1,6 +1,7 @@
 // The live console relay. For each run with at least one viewer, ONE poller reads the pending
 // console activity's heartbeat details (executeK6, or awaitK6 when a runner re-attached to its
-// k6: console chunks with an overlap window), keeps lines it has not seen (by seq) in a bounded
+// k6: console chunks with an overlap window, whose lines older than a second or two come packed
+// and are unpacked only when the feed lacks them), keeps lines it has not seen (by seq) in a bounded
 // per-run buffer and pushes them to every viewer. Each viewer has a cursor (last seq it got), so
 // a reconnect with `after` resumes exactly; when the buffer no longer holds what a viewer needs
 // it is told the missing range (`gap`), remembers it, and gets those lines (`fill`) from the
@@ -42,7 +43,8 @@ import { gunzip } from 'node:zlib'
 import { promisify } from 'node:util'
 import { ARTIFACTS, artifactKey, consoleChunkSchema, isTerminal, metricFrameSchema, parseNdjson, type ConsoleChunk, type ConsoleLine, type ConsoleMessage, type MetricFrame, type RunStatus } from '@stampede/shared'
 import { HEARTBEAT_FRAMES, unpackFrame } from '@stampede/shared/heartbeat-frames'
-import { CONSOLE_ACTIVITIES, k6HeartbeatSchema, workflowIdFor } from '@stampede/shared/temporal'
+import { unpackLines } from '@stampede/shared/heartbeat-lines'
+import { CONSOLE_ACTIVITIES, k6HeartbeatSchema, workflowIdFor, type PackedLines } from '@stampede/shared/temporal'
 import type { Storage } from '@stampede/storage'
 import { timestampMs, type RunnerPresence } from '../runs/presence.ts'
 import { fillsFor, firstAfter, lineBytes, MESSAGE_BYTES, MESSAGE_LINES, readArchive } from './archive.ts'
@@ -129,6 +131,8 @@ interface Feed {
   lastFrameStart: number
   /** Starts of packed frames newer than lastFrameStart that did not unpack: not tried again while they ride on heartbeats. */
   badFrames: Set<number>
+  /** The last seq of the newest packed earlier lines that did not unpack: not tried again. */
+  badEarlier?: number
   /** The last status sent (status only moves forward). */
   status?: Status
   /** The run's status as its row last said. */
@@ -182,6 +186,7 @@ export class ConsoleRelay {
   private describes = 0
   private frames = 0
   private unpacks = 0
+  private linesUnpacks = 0
 
   constructor(private readonly opts: ConsoleRelayOptions) {
     this.bufferLines = opts.bufferLines ?? 20_000
@@ -201,6 +206,11 @@ export class ConsoleRelay {
   /** Packed metric frames unpacked (or tried) so far: at most HEARTBEAT_FRAMES.frames per heartbeat, each at most once. */
   get framesUnpacked(): number {
     return this.unpacks
+  }
+
+  /** Packed earlier console lines unpacked (or tried) so far: only when a feed lacked some of them. */
+  get linesUnpacked(): number {
+    return this.linesUnpacks
   }
 
   /** Shared frames serialised so far (one per poll tick that brought new lines to viewers at the head). */
@@ -357,7 +367,7 @@ export class ConsoleRelay {
     const before = feed.lastSeq
     const fresh: ConsoleLine[] = []
     for (const { beat } of [...beats].sort((a, b) => (a.beat?.lastSeq ?? 0) - (b.beat?.lastSeq ?? 0))) {
-      if (beat) this.append(feed, beat.lines, fresh)
+      if (beat) this.append(feed, [...this.earlierLines(feed, beat.earlier), ...beat.lines], fresh)
     }
     this.publish(feed, before, fresh)
     const framesBefore = feed.lastFrameStart
@@ -501,6 +511,20 @@ export class ConsoleRelay {
     }
     if (!added) return
     if (!feed.archive && feed.buffer.length > this.bufferLines) feed.buffer = feed.buffer.slice(feed.buffer.length - this.bufferLines)
+  }
+
+  /**
+   * A heartbeat's packed earlier lines (the runner's window before its new lines), unpacked only
+   * when the feed lacks some of them: on its first poll, or after heartbeats it missed. Packed
+   * lines that did not unpack are not tried again, so a runner's heartbeats cost at most one
+   * bounded gunzip for each new range they name.
+   */
+  private earlierLines(feed: Feed, earlier: PackedLines | undefined): ConsoleLine[] {
+    if (!earlier || earlier.lastSeq <= feed.lastSeq || earlier.lastSeq === feed.badEarlier) return []
+    this.linesUnpacks++
+    const lines = unpackLines(earlier)
+    if (!lines) feed.badEarlier = earlier.lastSeq
+    return lines ?? []
   }
 
   /** Adds the heartbeats' frames not seen yet (by period start) to the feed; returns them, ascending. */

@@ -21,8 +21,7 @@ import { capsOwner, formatSeconds } from '@stampede/shared/caps'
 import { k6ErrorMessage } from '@stampede/shared/k6'
 import { LIMIT_SETTINGS, type K6ProcessLimits } from '@stampede/shared/platform-config'
 import { RUNNER_BUSY, type ArtifactUploads, type K6Heartbeat, type K6Outcome, type K6Task, type PackedFrame } from '@stampede/shared/temporal'
-import type { ConsoleChunk } from '@stampede/shared'
-import { ConsoleRecorder, DEFAULT_WINDOW } from '../k6/console-recorder.ts'
+import { ConsoleRecorder, DEFAULT_WINDOW, type WindowChunk } from '../k6/console-recorder.ts'
 import { FrameTail, nextFrameRead } from '../k6/frame-tail.ts'
 import { detectLanguage, scriptFileName } from '@stampede/shared/script'
 import { resolveTargetPolicy } from '@stampede/shared/targets'
@@ -79,7 +78,7 @@ export interface K6ActivityDeps {
 
 const MAX_ERROR_TEXT = 4000
 /** The console chunk of a heartbeat sent before k6 printed anything. */
-const NO_LINES: ConsoleChunk = { fromSeq: 1, lines: [], lastSeq: 0 }
+const NO_LINES: WindowChunk = { fromSeq: 1, lines: [], lastSeq: 0 }
 const IDLE_HEARTBEAT_MS = 1000
 /** Past the duration cap, the time setup() and teardown() may add before the runner stops k6. */
 export const DURATION_ALLOWANCE_SECONDS = 60
@@ -93,7 +92,7 @@ export function createK6Activities(deps: K6ActivityDeps) {
   /** Runs whose k6 this process started and that have not ended yet. */
   const live = new Map<string, LiveRun>()
 
-  const beat = (ctx: Context, chunk: ConsoleChunk, k6Started: boolean, packed: PackedFrame[] = []) => {
+  const beat = (ctx: Context, chunk: WindowChunk, k6Started: boolean, packed: PackedFrame[] = []) => {
     const details: K6Heartbeat = { ...chunk, runner: deps.runnerQueue, k6Started, ...(packed.length > 0 ? { packed } : {}) }
     ctx.heartbeat(details)
   }
@@ -175,10 +174,13 @@ export function createK6Activities(deps: K6ActivityDeps) {
   async function follow(run: LiveRun, ctx: Context): Promise<K6Outcome> {
     // Driven by what k6 writes, not by a ticker: the runner wakes only when there is something to
     // send, since a CPU-bound k6 beside it loses throughput to every wakeup of the machine, not
-    // only to CPU time. A new console line or metric frame goes out heartbeatIntervalMs later,
-    // with whatever else arrived meanwhile (k6's progress is three lines: one heartbeat); an
-    // unchanged window is re-sent once a second so the activity stays alive and learns of
-    // cancellation. A frame rides on the heartbeats of the few seconds after it was read.
+    // only to CPU time. A new console line goes out heartbeatIntervalMs later, with whatever else
+    // arrived meanwhile (k6's progress is three lines: one heartbeat); an unchanged window is
+    // re-sent once a second so the activity stays alive and learns of cancellation. A metric
+    // frame rides on the next heartbeat, whichever it is, and on those of the few seconds after:
+    // k6 prints its progress every second at a moment of its own, so a heartbeat for each frame
+    // as well doubled the heartbeats (and Temporal's work) of every run, while a frame's latency
+    // may be a second (the live charts' target is 1.5 s) and a console line's may not.
     let lastChunk = run.recorder.takeChunk(true)!
     let flush: NodeJS.Timeout | undefined
     let idle: NodeJS.Timeout | undefined
@@ -199,7 +201,6 @@ export function createK6Activities(deps: K6ActivityDeps) {
     const readFrames = () => {
       void run.frames.poll().then((arrived) => {
         if (!following) return
-        if (arrived) soon()
         frameRead = setTimeout(readFrames, nextFrameRead(Date.now(), arrived))
       })
     }

@@ -2,6 +2,7 @@ import { mkdtemp, readFile } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
+import { unpackLines } from '@stampede/shared/heartbeat-lines'
 import { ConsoleRecorder } from './console-recorder.ts'
 
 async function recorder(limits = { maxAgeMs: 1000, minLines: 3, maxLines: 5, maxBytes: 10_000 }) {
@@ -38,8 +39,31 @@ describe('ConsoleRecorder', () => {
     expect(r.takeChunk()!.lines.map((l) => l.seq)).toEqual([2, 3, 4, 5, 6]) // maxLines
     tick(5000)
     const aged = r.takeChunk(true)!
-    expect(aged.lines.map((l) => l.seq)).toEqual([4, 5, 6]) // old lines age out down to minLines
+    // Old lines age out down to minLines; those kept go packed, all but the newest.
+    expect(aged.lines.map((l) => l.seq)).toEqual([6])
+    expect(aged.fromSeq).toBe(6)
+    expect(unpackLines(aged.earlier!)!.map((l) => l.seq)).toEqual([4, 5])
     expect(aged.lastSeq).toBe(6)
+    await r.close()
+  })
+
+  it('sends the lines older than maxAgeMs packed, packing them again only when they change', async () => {
+    const { r, tick } = await recorder({ maxAgeMs: 1000, minLines: 200, maxLines: 3000, maxBytes: 400_000 })
+    for (let i = 1; i <= 150; i++) r.add('stdout', `progress ${i}`)
+    tick(1500)
+    r.add('stdout', 'new 151')
+    r.add('stderr', 'new 152')
+    const chunk = r.takeChunk()!
+    expect(chunk).toMatchObject({ fromSeq: 151, lastSeq: 152 })
+    expect(chunk.lines.map((l) => [l.seq, l.stream, l.text])).toEqual([[151, 'stdout', 'new 151'], [152, 'stderr', 'new 152']])
+    expect(chunk.earlier).toMatchObject({ fromSeq: 1, lastSeq: 150 })
+    const earlier = unpackLines(chunk.earlier!)!
+    expect(earlier.map((l) => l.text)).toEqual(Array.from({ length: 150 }, (_, i) => `progress ${i + 1}`))
+    // Unchanged: the same packed object; a line that ages in: packed again.
+    expect(r.takeChunk(true)!.earlier).toBe(chunk.earlier)
+    tick(1500)
+    r.add('stdout', 'new 153')
+    expect(r.takeChunk()!.earlier).toMatchObject({ fromSeq: 1, lastSeq: 152 })
     await r.close()
   })
 
