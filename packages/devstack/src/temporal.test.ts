@@ -2,7 +2,7 @@ import net from 'node:net'
 import path from 'node:path'
 import os from 'node:os'
 import { randomUUID } from 'node:crypto'
-import { mkdtemp, readFile, readdir, readlink } from 'node:fs/promises'
+import { chmod, mkdtemp, readFile, readdir, readlink, writeFile } from 'node:fs/promises'
 import { Client, Connection } from '@temporalio/client'
 import { resolveTool } from '@stampede/tools'
 import { describe, expect, it } from 'vitest'
@@ -130,6 +130,38 @@ describe('Temporal dev server', () => {
     } finally {
       blocker.close()
     }
+  })
+
+  it('starts again when the server crashed before it was ready, and a crash that repeats names its cause from the top of its output', { timeout: 120_000 }, async () => {
+    const temporal = await resolveTool('temporal', { allowBuild: false })
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'stampede-temporal-crash-'))
+    // The dev server as a Go panic looks on a busy machine: the cause on the first line, then a
+    // stack far longer than the output kept; here `crashes` times, then the real server.
+    const wrapper = async (crashes: number) => {
+      const file = path.join(dir, `temporal-${crashes}.sh`)
+      const count = path.join(dir, `count-${crashes}`)
+      await writeFile(
+        file,
+        // Only the server's starts count (the readiness checks run the same CLI).
+        `#!/bin/sh\n[ "$1" = server ] || exec ${temporal.path} "$@"\nn=$(cat ${count} 2>/dev/null || echo 0)\necho $((n + 1)) > ${count}\n` +
+          `if [ "$n" -lt ${crashes} ]; then echo "panic: listen tcp 127.0.0.1:7235: bind: address already in use (start $((n + 1)))" >&2; i=0; while [ $i -lt 200 ]; do echo "\tgo.uber.org/fx.runInvoke frame $i" >&2; i=$((i + 1)); done; exit 2; fi\n` +
+          `exec ${temporal.path} "$@"\n`,
+      )
+      await chmod(file, 0o755)
+      return { file, starts: async () => Number(await readFile(count, 'utf8')) }
+    }
+    const once = await wrapper(1)
+    const logged: string[] = []
+    const server = await startTemporalDevServer({ binPath: once.file, host: HOST, log: (line) => logged.push(line) })
+    try {
+      expect(await once.starts()).toBe(2)
+      expect(logged.join('\n')).toMatch(/exited before it was ready \(exit code 2\):\npanic: listen tcp[^\n]*\(start 1\)[\s\S]*lines left out[\s\S]*frame 199\n\(attempt 1 of 3; starting the Temporal dev server again\)/)
+    } finally {
+      await server.stop()
+    }
+    const always = await wrapper(3)
+    await expect(startTemporalDevServer({ binPath: always.file, host: HOST })).rejects.toThrow(/exited before it was ready \(exit code 2\):\npanic: listen tcp[^\n]*\(start 3\)/)
+    expect(await always.starts()).toBe(3)
   })
 
   it('refuses a host that is not an IP address, naming the option', async () => {

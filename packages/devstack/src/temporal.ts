@@ -59,8 +59,18 @@ const STOP_GRACE_MS = 10_000
 const KEEP_LINES = 60
 const START_ATTEMPTS = 3
 
+/** The first lines of the server's output are kept too: a Go panic names its cause at the top of a long stack. */
+const HEAD_LINES = 20
+
 /** A bridge port was taken by another program; a new start picks new internal ports. */
 class BridgePortBusy extends Error {}
+
+/**
+ * The server exited before it was ready. On a busy machine that is mostly a lost race for a port
+ * (the dev server picks its internal ports itself, and other servers start at the same time):
+ * a new start picks new ports, and a server that cannot start at all fails every attempt the same way.
+ */
+class ExitedBeforeReady extends Error {}
 
 export async function startTemporalDevServer(opts: TemporalDevServerOptions): Promise<TemporalDevServer> {
   const host = listenHost(opts.host, 'the Temporal dev server')
@@ -75,8 +85,8 @@ export async function startTemporalDevServer(opts: TemporalDevServerOptions): Pr
       return await startOnce(opts, host, bridged)
     } catch (err) {
       // The internal ports are picked afresh on every start; a fixed frontend port is not.
-      if (!(err instanceof BridgePortBusy) || attempt >= START_ATTEMPTS || opts.port) throw err
-      opts.log?.(`${err.message}; starting the Temporal dev server again`)
+      if (!(err instanceof BridgePortBusy || err instanceof ExitedBeforeReady) || attempt >= START_ATTEMPTS || opts.port) throw err
+      opts.log?.(`${err.message}\n(attempt ${attempt} of ${START_ATTEMPTS}; starting the Temporal dev server again)`)
     }
   }
 }
@@ -99,12 +109,19 @@ async function startOnce(opts: TemporalDevServerOptions, host: string, bridged: 
   if (bridged) args.push('--log-config')
 
   const child = spawn(opts.binPath, args, { stdio: ['ignore', 'pipe', 'pipe'] })
+  const head: string[] = []
   const recent: string[] = []
+  let left = 0
   const onLine = (line: string): void => {
-    recent.push(line)
-    if (recent.length > KEEP_LINES) recent.shift()
+    if (head.length < HEAD_LINES) head.push(line)
+    else recent.push(line)
+    if (recent.length > KEEP_LINES) {
+      recent.shift()
+      left++
+    }
     opts.log?.(line)
   }
+  const output = () => [...head, ...(left > 0 ? [`… ${left} lines left out …`] : []), ...recent].join('\n')
   createInterface({ input: child.stdout }).on('line', onLine)
 
   const config = new ServicePorts()
@@ -169,7 +186,7 @@ async function startOnce(opts: TemporalDevServerOptions, host: string, bridged: 
   const deadline = Date.now() + READY_DEADLINE_MS
   for (;;) {
     if (spawnError) return fail(new Error(`could not start ${opts.binPath}: ${spawnError.message}`))
-    if (exitInfo) return fail(new Error(`temporal dev server exited before it was ready (${describeExit(exitInfo.code, exitInfo.signal)}):\n${recent.join('\n')}`))
+    if (exitInfo) return fail(new ExitedBeforeReady(`temporal dev server exited before it was ready (${describeExit(exitInfo.code, exitInfo.signal)}):\n${output()}`))
     if (bridgeError) return fail(bridgeError)
     if (await namespaceReady(opts.binPath, address, namespace)) {
       if (!bridged) break
@@ -179,7 +196,7 @@ async function startOnce(opts: TemporalDevServerOptions, host: string, bridged: 
       if (bridgeError) return fail(bridgeError)
       break
     }
-    if (Date.now() > deadline) return fail(new Error(`temporal dev server at ${address} was not ready within ${READY_DEADLINE_MS / 1000} s:\n${recent.join('\n')}`))
+    if (Date.now() > deadline) return fail(new Error(`temporal dev server at ${address} was not ready within ${READY_DEADLINE_MS / 1000} s:\n${output()}`))
     await sleep(200)
   }
   ready = true
@@ -209,8 +226,9 @@ class ServicePorts {
 
   read(line: string): boolean {
     if (this.done) return false
-    // The configuration is YAML with camelCase keys; the first other line after it ends it.
-    if (!/^( |[a-z][A-Za-z0-9]*:( |$))/.test(line)) {
+    // The configuration is YAML with camelCase keys; the first other line after it ends it. A Go
+    // crash ("panic: …", "fatal error: …") looks like a key but is the server's output.
+    if (!/^( |[a-z][A-Za-z0-9]*:( |$))/.test(line) || /^(panic|fatal error): /.test(line)) {
       if (this.started) this.done = true
       return false
     }
