@@ -18,7 +18,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { createServer, loadApiConfig } from '@stampede/api'
 import { resolveTool } from '@stampede/tools'
-import { loadRunnerConfig } from '@stampede/runner'
+import { loadRunnerConfig, ORCHESTRATION_ONLY } from '@stampede/runner'
 import { isTerminal } from '@stampede/shared'
 import { tokenClient, type Api } from './clients.ts'
 import { followRun, followRunMetrics } from './console-client.ts'
@@ -153,9 +153,6 @@ async function startToFirstRequest(lanes: Lane[], target: Target, runs: number, 
   return times
 }
 
-/** Settings only an orchestrating runner uses: a location runner is started without them, as it is deployed. */
-const ORCHESTRATION_CREDENTIALS = ['DATABASE_URL', 'SECRETS_KEY', 'S3_ACCESS_KEY_ID', 'S3_SECRET_ACCESS_KEY']
-
 /**
  * One platform, three lanes, each location served by a location runner in a process of its own
  * (RUNNER_ORCHESTRATION=false, no platform credentials), as location runners are deployed; the
@@ -180,7 +177,8 @@ async function withLanes(body: (p: { stack: Stack; lanes: [Lane, Lane]; noReport
   const open = await createServer(loadApiConfig({ ...stack.env, LOCATIONS: locations, API_PORT: '0', K6_SANDBOX: 'off', RUN_TIMEOUT_SECONDS: '600', API_TOKEN_RATE_LIMIT: '100000', VALIDATION_RATE_LIMIT: '100000' }))
   try {
     const locationRunner = (location: string, extra: Record<string, string>) => {
-      const env = Object.fromEntries(Object.entries(stack.env).filter(([k]) => !ORCHESTRATION_CREDENTIALS.includes(k)))
+      // Without the settings only an orchestrating runner uses, as a location runner is deployed.
+      const env = Object.fromEntries(Object.entries(stack.env).filter(([k]) => !(ORCHESTRATION_ONLY as readonly string[]).includes(k)))
       // A work directory (and so a runner identity) of its own.
       const workDir = path.join(path.dirname(stack.env.RUNNER_WORK_DIR!), `work-${location}`)
       return startRunnerProcess({ ...env, RUNNER_WORK_DIR: workDir, RUNNER_ORCHESTRATION: 'false', ENABLE_LOCATION_FILTERING: 'true', WORKER_LOCATION: location, ...extra })

@@ -26,7 +26,7 @@ const schema = platformEnvSchema.extend({
 })
 
 /** Settings a location-only runner has no use for: each is a credential it should not hold. */
-const ORCHESTRATION_ONLY = ['DATABASE_URL', 'SECRETS_KEY', 'S3_ACCESS_KEY_ID', 'S3_SECRET_ACCESS_KEY'] as const
+export const ORCHESTRATION_ONLY = ['DATABASE_URL', 'SECRETS_KEY', 'S3_ACCESS_KEY_ID', 'S3_SECRET_ACCESS_KEY'] as const
 
 export interface RunnerConfig extends Omit<PlatformConfig, 'databaseUrl'> {
   /** The database (orchestration only: a location-only runner has none). */

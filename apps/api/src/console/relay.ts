@@ -367,7 +367,9 @@ export class ConsoleRelay {
     const before = feed.lastSeq
     const fresh: ConsoleLine[] = []
     for (const { beat } of [...beats].sort((a, b) => (a.beat?.lastSeq ?? 0) - (b.beat?.lastSeq ?? 0))) {
-      if (beat) this.append(feed, [...this.earlierLines(feed, beat.earlier), ...beat.lines], fresh)
+      if (!beat) continue
+      this.append(feed, this.earlierLines(feed, beat.earlier), fresh)
+      this.append(feed, beat.lines, fresh)
     }
     this.publish(feed, before, fresh)
     const framesBefore = feed.lastFrameStart

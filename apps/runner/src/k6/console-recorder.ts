@@ -6,7 +6,7 @@
 import { createWriteStream, type WriteStream } from 'node:fs'
 import type { ConsoleChunk, ConsoleLine, ConsoleStream } from '@stampede/shared'
 import { packLines } from '@stampede/shared/heartbeat-lines'
-import type { PackedLines } from '@stampede/shared/temporal'
+import type { K6Heartbeat, PackedLines } from '@stampede/shared/temporal'
 
 export interface WindowLimits {
   /** Keep lines younger than this in every chunk. */
@@ -28,7 +28,7 @@ interface Held {
 }
 
 /** A heartbeat's console: the window's new lines in the clear, the older ones packed. */
-export type WindowChunk = ConsoleChunk & { earlier?: PackedLines }
+export type WindowChunk = ConsoleChunk & Pick<K6Heartbeat, 'earlier'>
 
 export class ConsoleRecorder {
   private seq = 0
